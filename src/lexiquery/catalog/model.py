@@ -1,0 +1,201 @@
+"""The catalog's data model: logical sources, their typed fields, and one binding per platform.
+
+A `Source` is what an analyst thinks of ("sign-in events"); its `fields` have logical snake_case
+names (`user`, `src_ip`, `result_code`). Each platform that holds the data has a binding that maps
+those logical names onto the platform's own names:
+
+* KQL: a table (``SigninLogs``) and columns (``user`` → ``UserPrincipalName``);
+* SPL: a search prefix (``index=azure sourcetype="azure:aad:signin"`` or a CIM data model) and
+  field names (``user`` → ``user``);
+* SQL: a table (``signin_logs``, optionally schema-qualified) and columns.
+
+A field missing from a binding's `columns` is *not available* on that platform — the validator
+reports it; nothing invents a column name.
+"""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Iterable
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from lexiquery.ir import Filter, Scalar
+
+
+class Platform(str, Enum):
+    kql = "kql"
+    spl = "spl"
+    sql = "sql"
+
+
+class FieldType(str, Enum):
+    string = "string"
+    int = "int"
+    long = "long"
+    real = "real"
+    bool = "bool"
+    datetime = "datetime"
+    timespan = "timespan"
+    guid = "guid"
+    dynamic = "dynamic"  # JSON / bag / array
+
+    @property
+    def numeric(self) -> bool:
+        return self in {FieldType.int, FieldType.long, FieldType.real}
+
+
+class EntityKind(str, Enum):
+    user = "user"
+    host = "host"
+    ip = "ip"
+    process = "process"
+    file = "file"
+    url = "url"
+    domain = "domain"
+    email = "email"
+    app = "app"
+    resource = "resource"
+    hash = "hash"
+    port = "port"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class KnownValue(_Model):
+    value: Scalar
+    meaning: str
+
+
+class FieldDef(_Model):
+    name: str
+    type: FieldType = FieldType.string
+    description: str = ""
+    synonyms: list[str] = Field(default_factory=list)
+    entity: EntityKind | None = None
+    known_values: list[KnownValue] = Field(default_factory=list)
+
+
+class Concept(_Model):
+    """A named idea in the analyst's words ("failed sign-in") and the filters that mean it."""
+
+    name: str
+    synonyms: list[str] = Field(default_factory=list)
+    description: str = ""
+    filters: list[Filter] = Field(min_length=1)
+
+
+class KqlBinding(_Model):
+    table: str
+    columns: dict[str, str] = Field(default_factory=dict)
+
+
+class SplBinding(_Model):
+    """`search` is the prefix every query starts from, e.g. ``index=wineventlog EventCode=4625``
+    is *not* allowed here (filters belong to the plan) — only index/sourcetype/source/data model."""
+
+    search: str
+    fields: dict[str, str] = Field(default_factory=dict)
+
+
+class SqlBinding(_Model):
+    table: str
+    columns: dict[str, str] = Field(default_factory=dict)
+
+
+class Bindings(_Model):
+    kql: KqlBinding | None = None
+    spl: SplBinding | None = None
+    sql: SqlBinding | None = None
+
+    def platforms(self) -> list[Platform]:
+        return [p for p in Platform if getattr(self, p.value) is not None]
+
+    def columns(self, platform: Platform) -> dict[str, str]:
+        b = getattr(self, platform.value)
+        if b is None:
+            return {}
+        return b.fields if isinstance(b, SplBinding) else b.columns
+
+
+class Source(_Model):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+    description: str = ""
+    synonyms: list[str] = Field(default_factory=list)
+    time_field: str | None = None
+    fields: list[FieldDef] = Field(min_length=1)
+    concepts: list[Concept] = Field(default_factory=list)
+    default_fields: list[str] = Field(default_factory=list)
+    bindings: Bindings
+    origin: str = "builtin"
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Source":
+        names = [f.name for f in self.fields]
+        dupes = {n for n in names if names.count(n) > 1}
+        if dupes:
+            raise ValueError(f"source {self.id!r}: duplicate fields {sorted(dupes)}")
+        known = set(names)
+        if self.time_field and self.time_field not in known:
+            raise ValueError(f"source {self.id!r}: time_field {self.time_field!r} is not a field")
+        for p in self.bindings.platforms():
+            extra = set(self.bindings.columns(p)) - known
+            if extra:
+                raise ValueError(
+                    f"source {self.id!r}: {p.value} binding maps unknown fields {sorted(extra)}"
+                )
+        if not self.bindings.platforms():
+            raise ValueError(f"source {self.id!r}: needs a binding for at least one platform")
+        return self
+
+    def field(self, name: str) -> FieldDef | None:
+        for f in self.fields:
+            if f.name == name:
+                return f
+        return None
+
+    def column(self, platform: Platform, name: str) -> str | None:
+        """The platform's name for logical field `name`, or None when it is not bound there."""
+        return self.bindings.columns(platform).get(name)
+
+    def concept(self, name: str) -> Concept | None:
+        for c in self.concepts:
+            if c.name == name:
+                return c
+        return None
+
+
+class Catalog:
+    """Sources by id. Later additions (imports, --catalog files) replace same-id sources."""
+
+    def __init__(self, sources: Iterable[Source] = ()) -> None:
+        self._sources: dict[str, Source] = {}
+        for s in sources:
+            self.add(s)
+
+    def add(self, source: Source) -> None:
+        self._sources[source.id] = source
+
+    def merge(self, other: "Catalog") -> "Catalog":
+        merged = Catalog(self._sources.values())
+        for s in other:
+            merged.add(s)
+        return merged
+
+    def get(self, source_id: str) -> Source | None:
+        return self._sources.get(source_id)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self._sources.values())
+
+    def __len__(self) -> int:
+        return len(self._sources)
+
+    def __contains__(self, source_id: object) -> bool:
+        return source_id in self._sources
+
+    def ids(self) -> list[str]:
+        return list(self._sources)

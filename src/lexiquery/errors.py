@@ -1,0 +1,80 @@
+"""One error tree for the whole package.
+
+    LexiQueryError                      base; carries `issues` (structured, codes scripts can match)
+    ├── InputError                      the user's input is unusable (empty, garbage, too long)
+    │   └── QuestionError               a question the engine cannot map (no known source, …)
+    ├── CatalogError                    a catalog file is malformed or names unknown things
+    │   └── UnknownSourceError          a source id that is not in the catalog
+    ├── PlanError                       a QueryPlan that cannot be rendered on a platform
+    ├── DialectError                    rendering / parsing failed for one dialect
+    └── StorageError                    the SQLite store cannot be read or written
+
+Each maps to one CLI exit code (see `exit_code`) and, at the edges only, to an HTTP status.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class LexiQueryError(Exception):
+    """Base error. `issues` is a list of dicts ``{code, message, ...}`` for machine readers."""
+
+    exit_code = 1
+    code = "error"
+
+    def __init__(self, message: str, *, issues: list[dict[str, Any]] | None = None,
+                 hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+        self.issues = issues or [{"code": self.code, "message": message}]
+
+    def to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"error": self.code, "message": self.message, "issues": self.issues}
+        if self.hint:
+            d["hint"] = self.hint
+        return d
+
+
+class InputError(LexiQueryError):
+    exit_code = 2
+    code = "bad_input"
+
+
+class QuestionError(InputError):
+    code = "unanswerable_question"
+
+    def __init__(self, message: str, *, closest_sources: list[str] | None = None,
+                 **kw: Any) -> None:
+        super().__init__(message, **kw)
+        self.closest_sources = closest_sources or []
+
+    def to_dict(self) -> dict[str, Any]:
+        d = super().to_dict()
+        d["closest_sources"] = self.closest_sources
+        return d
+
+
+class CatalogError(LexiQueryError):
+    exit_code = 3
+    code = "catalog_error"
+
+
+class UnknownSourceError(CatalogError):
+    code = "unknown_source"
+
+
+class PlanError(LexiQueryError):
+    exit_code = 4
+    code = "plan_error"
+
+
+class DialectError(LexiQueryError):
+    exit_code = 4
+    code = "dialect_error"
+
+
+class StorageError(LexiQueryError):
+    exit_code = 5
+    code = "storage_error"
