@@ -93,8 +93,9 @@ class KqlBinding(_Model):
 
 
 class SplBinding(_Model):
-    """`search` is the prefix every query starts from, e.g. ``index=wineventlog EventCode=4625``
-    is *not* allowed here (filters belong to the plan) — only index/sourcetype/source/data model."""
+    """`search` is the prefix that selects exactly this source's events, e.g.
+    ``index=azure sourcetype="azure:aad:signin"``. It may pin a constraint that defines the source
+    (Sysmon ``EventCode=1`` for process creation); question-specific filters belong to the plan."""
 
     search: str
     fields: dict[str, str] = Field(default_factory=dict)
