@@ -1,0 +1,77 @@
+"""What a journey returns: the answer model every interface (CLI, Python, later HTTP/MCP) shares.
+
+The JSON keys of `Answer` (`journey_id`, `question`, `plan`, `queries`) and of each
+`GeneratedQuery` (`platform`, `dialect`, `query`, `valid`, `issues`, `explanation`, `confidence`,
+`source`) are a public contract: scripts depend on them. Add keys; never rename or remove them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+from enum import Enum
+
+from pydantic import BaseModel, Field
+
+from lexiquery.ir import PlanIssue, QueryPlan, Severity
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class JourneyState(str, Enum):
+    PENDING = "PENDING"
+    DISCOVERING = "DISCOVERING"
+    PLANNING = "PLANNING"
+    GATHERING_KNOWLEDGE = "GATHERING_KNOWLEDGE"
+    GENERATING_QUERIES = "GENERATING_QUERIES"
+    VALIDATING = "VALIDATING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+
+
+class StateChange(BaseModel):
+    state: JourneyState
+    at: datetime
+
+
+class GeneratedQuery(BaseModel):
+    """One platform's query, checked before anyone sees it."""
+
+    platform: str = Field(description="kql, spl or sql")
+    dialect: str = Field(description="'kql', 'spl', or the SQL dialect (postgres, tsql, …)")
+    query: str
+    valid: bool
+    issues: list[PlanIssue] = Field(default_factory=list)
+    explanation: str = ""
+    confidence: float = Field(ge=0.0, le=1.0)
+    source: str = Field(description="Logical catalog source id the query reads")
+    target: str = Field(default="", description="The platform's table or search prefix")
+
+
+class Answer(BaseModel):
+    journey_id: str
+    question: str
+    status: JourneyState = JourneyState.PENDING
+    created_at: datetime = Field(default_factory=utcnow)
+    engine: str = Field(default="rules", description="What produced the plan: rules or llm")
+    plan: QueryPlan | None = None
+    understanding: list[str] = Field(
+        default_factory=list, description="Plain-English account of what was understood")
+    notes: list[str] = Field(default_factory=list)
+    alternatives: list[str] = Field(default_factory=list,
+                                    description="Other plausible source ids")
+    queries: list[GeneratedQuery] = Field(default_factory=list)
+    issues: list[PlanIssue] = Field(default_factory=list)
+    transitions: list[StateChange] = Field(default_factory=list)
+
+    def move(self, state: JourneyState) -> None:
+        self.status = state
+        self.transitions.append(StateChange(state=state, at=utcnow()))
+
+    @property
+    def ok(self) -> bool:
+        return self.status is JourneyState.COMPLETED and all(q.valid for q in self.queries)
+
+    def errors(self) -> list[PlanIssue]:
+        return [i for i in self.issues if i.severity is Severity.error]

@@ -1,0 +1,162 @@
+"""The journey: question → plan → one query per platform → validation → stored answer.
+
+This is the in-process orchestrator of the embedded default. It moves the journey through
+PENDING → DISCOVERING → PLANNING → GENERATING_QUERIES → VALIDATING → COMPLETED | FAILED and stores
+every transition. (Knowledge gathering, agents over A2A and the LLM path plug in here later; the
+orchestrator never imports a protocol.)
+"""
+
+from __future__ import annotations
+
+import unicodedata
+import uuid
+from pathlib import Path
+from typing import Iterable, Sequence
+
+from lexiquery.answer import Answer, GeneratedQuery, JourneyState
+from lexiquery.catalog.model import Catalog, Platform, Source
+from lexiquery.config import Settings, get_settings
+from lexiquery.errors import InputError, LexiQueryError, PlanError, QuestionError
+from lexiquery.ir import PlanIssue, QueryPlan, Severity
+
+
+def clean_question(question: object, max_chars: int) -> str:
+    """The question with surrounding white space removed, or `InputError` saying what is wrong.
+
+    Refuses empty text, text over `max_chars`, and binary data (NUL or other control characters,
+    undecodable bytes, or text with no letters at all)."""
+    if isinstance(question, bytes):
+        try:
+            question = question.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise InputError("the question is not UTF-8 text (binary data?)") from e
+    if not isinstance(question, str):
+        raise InputError(f"the question must be text, not {type(question).__name__}")
+    q = question.strip()
+    if not q:
+        raise InputError("the question is empty", hint='ask e.g. "failed sign-ins in the last 24 hours"')
+    if len(q) > max_chars:
+        raise InputError(
+            f"the question is {len(q):,} characters long; the limit is {max_chars:,}",
+            hint="ask one thing at a time, or raise LEXIQUERY_MAX_QUESTION_CHARS")
+    controls = sum(1 for ch in q if unicodedata.category(ch) in {"Cc", "Cs", "Co", "Cn"}
+                   and ch not in "\t\n\r")
+    if "\x00" in q or "\ufffd" in q or controls > 0:
+        raise InputError("the question contains binary or control characters",
+                         hint="paste plain text")
+    if not any(ch.isalpha() for ch in q):
+        raise InputError("the question has no words in it",
+                         hint='ask e.g. "failed sign-ins in the last 24 hours"')
+    return " ".join(q.split())
+
+
+def load_catalog(settings: Settings, catalog_files: Sequence[Path] = ()) -> Catalog:
+    """Built-in sources, then the user's persisted imports, then `--catalog` files."""
+    from lexiquery.catalog.store import load_catalog as _load
+
+    return _load(settings.catalog_dir, list(catalog_files))
+
+
+def _platforms_for(source: Source, requested: Iterable[Platform] | None) -> list[Platform]:
+    bound = source.bindings.platforms()
+    return list(dict.fromkeys(requested)) if requested else bound
+
+
+def _target(source: Source, platform: Platform) -> str:
+    b = getattr(source.bindings, platform.value)
+    if b is None:
+        return ""
+    return b.search if platform is Platform.spl else b.table
+
+
+def generate_query(plan: QueryPlan, source: Source, platform: Platform, *, sql_dialect: str,
+                   confidence: float) -> GeneratedQuery:
+    """Render and validate one platform's query; never raises for plan problems — they become
+    issues on an invalid query."""
+    from lexiquery.agents.validator import is_valid, validate_query
+    from lexiquery.dialects import render
+    from lexiquery.engine.explain import explain_for_platform
+
+    dialect = sql_dialect if platform is Platform.sql else platform.value
+    base = dict(platform=platform.value, dialect=dialect, source=source.id,
+                target=_target(source, platform))
+    if getattr(source.bindings, platform.value) is None:
+        issue = PlanIssue(code="not_bound", severity=Severity.error,
+                          message=f"{source.name} is not available on {platform.value.upper()} "
+                                  f"(bound on: {', '.join(p.value for p in source.bindings.platforms())})")
+        return GeneratedQuery(query="", valid=False, issues=[issue], confidence=0.0, **base)
+    try:
+        text = render(plan, source, platform, sql_dialect=sql_dialect)
+    except PlanError as e:
+        issues = [PlanIssue(code=i.get("code", "plan_error"), message=i.get("message", str(e)),
+                            severity=Severity.error, field=i.get("field")) for i in e.issues]
+        return GeneratedQuery(query="", valid=False, issues=list(plan.issues) + issues,
+                              confidence=0.0, **base)
+    issues = validate_query(plan, source, platform, text, sql_dialect=sql_dialect)
+    valid = is_valid(issues)
+    warnings = sum(1 for i in issues if i.severity is Severity.warning)
+    conf = confidence * (0.85 ** warnings) if valid else 0.0
+    return GeneratedQuery(query=text, valid=valid, issues=issues, confidence=round(conf, 2),
+                          explanation=explain_for_platform(plan, source, platform), **base)
+
+
+def ask(question: str, *, platforms: Iterable[Platform | str] | None = None,
+        sql_dialect: str | None = None, catalog: Catalog | None = None,
+        catalog_files: Sequence[Path | str] = (), source: str | None = None,
+        settings: Settings | None = None, store: bool = True) -> Answer:
+    """Answer one question with checked queries for each platform.
+
+    Raises `InputError` for unusable input (nothing is stored) and `QuestionError` when the
+    catalog knows nothing the question names (the journey is stored as FAILED; the error carries
+    the closest sources). Everything else about a platform becomes issues on its query."""
+    from lexiquery.dialects import SQL_DIALECTS
+    from lexiquery.engine.explain import describe_plan
+    from lexiquery.journeys import JourneyStore
+    from lexiquery.nl.rules import parse_question
+
+    settings = settings or get_settings()
+    text = clean_question(question, settings.max_question_chars)
+    dialect = (sql_dialect or settings.sql_dialect).lower()
+    if dialect not in SQL_DIALECTS:
+        raise InputError(f"unknown SQL dialect {dialect!r}; choose one of: "
+                         f"{', '.join(SQL_DIALECTS)}")
+    try:
+        wanted = [Platform(p) if isinstance(p, str) else p for p in platforms or []]
+    except ValueError as e:
+        raise InputError(f"{e}; platforms are kql, spl and sql") from e
+
+    journeys = JourneyStore(settings.db_path) if store else None
+    answer = Answer(journey_id=uuid.uuid4().hex, question=text)
+    answer.move(JourneyState.PENDING)
+    try:
+        answer.move(JourneyState.DISCOVERING)
+        cat = catalog if catalog is not None else load_catalog(
+            settings, [Path(p) for p in catalog_files])
+        if source is not None and source not in cat:
+            raise QuestionError(f"unknown source {source!r}", closest_sources=cat.ids()[:5])
+        answer.move(JourneyState.PLANNING)
+        parsed = parse_question(text, cat, source_hint=source)
+        plan = parsed.plan
+        src = cat.get(plan.source)
+        assert src is not None, "the rules engine returned a source outside the catalog"
+        answer.plan = plan
+        answer.notes = list(parsed.notes)
+        answer.alternatives = list(parsed.alternatives)
+        answer.understanding = describe_plan(plan, src)
+        answer.issues = list(plan.issues)
+        answer.move(JourneyState.GENERATING_QUERIES)
+        targets = _platforms_for(src, wanted or None)
+        answer.move(JourneyState.VALIDATING)
+        answer.queries = [generate_query(plan, src, p, sql_dialect=dialect,
+                                         confidence=parsed.confidence) for p in targets]
+        answer.move(JourneyState.COMPLETED)
+    except LexiQueryError as e:
+        answer.issues.append(PlanIssue(code=e.code, message=e.message, severity=Severity.error))
+        answer.move(JourneyState.FAILED)
+        if journeys:
+            journeys.save(answer)
+        e.journey_id = answer.journey_id  # type: ignore[attr-defined]
+        raise
+    if journeys:
+        journeys.save(answer)
+    return answer

@@ -1,0 +1,147 @@
+"""Terminal rendering with rich: answers in panels with syntax colour, catalog tables, history.
+
+Only the CLI imports this module. Queries are printed so they can be copied as they are: no
+line wrapping inside a query panel.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pygments.lexer import RegexLexer, bygroups
+from pygments.token import Keyword, Name, Number, Operator, Punctuation, String, Text
+from rich.console import Console, Group
+from rich.panel import Panel
+from rich.syntax import Syntax
+from rich.table import Table
+from rich.text import Text as RichText
+
+from lexiquery.answer import Answer
+from lexiquery.catalog.model import Catalog, Platform, Source
+from lexiquery.ir import Severity
+
+
+class SplLexer(RegexLexer):
+    """Minimal Splunk SPL highlighting: pipes and command names, fields, strings, numbers."""
+
+    name = "SPL"
+    aliases = ["spl"]
+    tokens = {
+        "root": [
+            (r"\s+", Text),
+            (r'"(\\\\|\\"|[^"])*"', String.Double),
+            (r"'(\\\\|\\'|[^'])*'", String.Single),
+            (r"(\|)(\s*)([A-Za-z_]\w*)", bygroups(Punctuation, Text, Keyword)),
+            (r"\b(AND|OR|NOT|IN|AS|BY|by|as|span)\b", Operator.Word),
+            (r"([A-Za-z_][\w.:]*)(\s*)(!=|<=|>=|=|<|>)", bygroups(Name.Attribute, Text, Operator)),
+            (r"-?\d+(\.\d+)?", Number),
+            (r"[(),]", Punctuation),
+            (r"[^\s\"'|(),=<>!]+", Text),
+            (r".", Text),
+        ]
+    }
+
+
+_SQL_LEXERS = {"postgres": "postgresql", "tsql": "tsql", "mysql": "mysql"}
+_SEVERITY_STYLE = {Severity.error: "bold red", Severity.warning: "yellow", Severity.info: "cyan"}
+
+
+def _syntax(platform: str, dialect: str, text: str) -> Syntax:
+    if platform == "spl":
+        return Syntax(text, SplLexer(), word_wrap=False, theme="ansi_dark",
+                      background_color="default")
+    lexer = "kql" if platform == "kql" else _SQL_LEXERS.get(dialect, "sql")
+    return Syntax(text, lexer, word_wrap=False, theme="ansi_dark", background_color="default")
+
+
+def _issue_lines(issues: list[Any]) -> list[RichText]:
+    out = []
+    for i in issues:
+        t = RichText()
+        t.append(f"{i.severity.value} ", style=_SEVERITY_STYLE[i.severity])
+        t.append(f"[{i.code}] ", style="dim")
+        t.append(i.message)
+        out.append(t)
+    return out
+
+
+def print_answer(answer: Answer, *, console: Console | None = None,
+                 show_transitions: bool = False) -> None:
+    con = console or Console()
+    con.print(RichText.assemble(("Question: ", "bold"), answer.question))
+    if answer.understanding:
+        con.print(RichText("Understood:", style="bold"))
+        for line in answer.understanding:
+            con.print(f"  • {line}", highlight=False)
+    for note in answer.notes:
+        con.print(RichText(f"  ◦ {note}", style="dim"))
+    if answer.alternatives:
+        con.print(RichText(f"  ◦ other possible sources: {', '.join(answer.alternatives)} "
+                           f"(use --source to pick one)", style="dim"))
+    for q in answer.queries:
+        title = f"{q.platform.upper()}" + (f" · {q.dialect}" if q.platform == "sql" else "")
+        status = ("[green]✓ checked[/]" if q.valid else "[bold red]✗ invalid[/]") + \
+                 f" · confidence {q.confidence:.0%} · {q.target}"
+        body: list[Any] = []
+        if q.query:
+            body.append(_syntax(q.platform, q.dialect, q.query))
+        body += _issue_lines(q.issues)
+        con.print(Panel(Group(*body) if body else RichText("(no query)"), title=title,
+                        subtitle=status, title_align="left", subtitle_align="right",
+                        border_style="green" if q.valid else "red", expand=False))
+    plan_issues = [i for i in answer.issues if not any(i in q.issues for q in answer.queries)]
+    for line in _issue_lines(plan_issues):
+        con.print(line)
+    if show_transitions:
+        for t in answer.transitions:
+            con.print(f"  {t.at.isoformat(timespec='milliseconds')}  {t.state.value}",
+                      style="dim", highlight=False)
+    con.print(RichText(f"journey {answer.journey_id} · {answer.status.value} · engine "
+                       f"{answer.engine}", style="dim"))
+
+
+def print_history(rows: list[dict[str, Any]], *, console: Console | None = None) -> None:
+    con = console or Console()
+    if not rows:
+        con.print("No journeys yet. Try: lexiquery ask \"failed sign-ins in the last 24 hours\"")
+        return
+    table = Table("journey", "when (UTC)", "status", "source", "question", show_lines=False)
+    for r in rows:
+        table.add_row(r["journey_id"][:12], (r["created_at"] or "")[:19].replace("T", " "),
+                      r["status"], r["source"] or "—", r["question"])
+    con.print(table)
+
+
+def print_catalog(catalog: Catalog, *, console: Console | None = None) -> None:
+    con = console or Console()
+    table = Table("id", "name", "KQL table", "Splunk search", "SQL table", "origin")
+    for s in catalog:
+        b = s.bindings
+        table.add_row(s.id, s.name, b.kql.table if b.kql else "—",
+                      b.spl.search if b.spl else "—", b.sql.table if b.sql else "—", s.origin)
+    con.print(table)
+
+
+def print_source(src: Source, *, console: Console | None = None) -> None:
+    con = console or Console()
+    con.print(RichText.assemble((src.name, "bold"), f"  ({src.id}, from {src.origin})"))
+    if src.description:
+        con.print(src.description, highlight=False)
+    if src.synonyms:
+        con.print(RichText(f"also called: {', '.join(src.synonyms)}", style="dim"))
+    fields = Table("field", "type", "entity", *[p.value.upper() for p in Platform], "description")
+    for f in src.fields:
+        cols = [src.column(p, f.name) or "—" for p in Platform]
+        desc = f.description
+        if f.known_values:
+            desc += "\n" + "; ".join(f"{kv.value} = {kv.meaning}" for kv in f.known_values[:12])
+        fields.add_row(f.name, f.type.value, f.entity.value if f.entity else "", *cols, desc)
+    con.print(fields)
+    if src.concepts:
+        concepts = Table("concept", "means", "also called")
+        from lexiquery.engine.explain import describe_filter
+
+        for c in src.concepts:
+            concepts.add_row(c.name, " and ".join(describe_filter(f, src) for f in c.filters),
+                             ", ".join(c.synonyms))
+        con.print(concepts)
