@@ -100,27 +100,35 @@ def _check_sql_parses(text: str, dialect: str) -> list[PlanIssue]:
 
 
 def _check_balanced(text: str, platform: str) -> list[PlanIssue]:
-    """A cheap structural check until the full KQL/SPL parsers exist: quotes and brackets."""
+    """A cheap structural check until the full KQL/SPL parsers exist: quotes and brackets.
+
+    Backslash escapes inside quotes, except in KQL verbatim strings (``@"C:\\dir\\"``), where a
+    doubled quote is the escape."""
     depth = 0
     quote: str | None = None
-    escaped = False
-    for ch in text:
+    verbatim = False
+    i = 0
+    while i < len(text):
+        ch = text[i]
         if quote:
-            if escaped:
-                escaped = False
-            elif ch == "\\":
-                escaped = True
-            elif ch == quote:
+            if not verbatim and ch == "\\":
+                i += 2
+                continue
+            if ch == quote:
+                if verbatim and text[i + 1:i + 2] == quote:
+                    i += 2
+                    continue
                 quote = None
-            continue
-        if ch in "\"'":
+        elif ch in "\"'":
             quote = ch
+            verbatim = platform == "kql" and i > 0 and text[i - 1] == "@"
         elif ch in "([":
             depth += 1
         elif ch in ")]":
             depth -= 1
             if depth < 0:
                 break
+        i += 1
     if quote or depth != 0:
         return [_err("syntax", f"unbalanced quotes or brackets in the {platform.upper()} query")]
     return []
