@@ -1,0 +1,96 @@
+"""Benchmark: in-process `ask` latency over the golden questions, and CLI start-up time.
+
+    .venv/bin/python bench/bench_ask.py [--rounds N]
+
+Prints p50/p95 of `lexiquery.ask` (all three platforms, journeys not stored, catalog loaded once)
+and of `lexiquery --help` as a fresh process. Targets (issue 2): ask p50 < 20 ms, start-up < 0.5 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _pct(values: list[float], p: float) -> float:
+    s = sorted(values)
+    return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))]
+
+
+def golden_questions() -> list[str]:
+    sys.path.insert(0, str(ROOT / "tests" / "nl"))
+    from questions import QUESTIONS  # type: ignore[import-not-found]
+
+    return [q for q, _ in QUESTIONS]
+
+
+def bench_ask(rounds: int) -> dict[str, float]:
+    from lexiquery.config import get_settings
+    from lexiquery.errors import LexiQueryError
+    from lexiquery.orchestrator import ask, load_catalog
+
+    settings = get_settings(data_dir=Path(tempfile.mkdtemp()))
+    catalog = load_catalog(settings)
+    questions = golden_questions()
+    for q in questions:  # warm caches (catalog indexes, sqlglot) once, as a long-lived process
+        try:
+            ask(q, catalog=catalog, settings=settings, store=False)
+        except LexiQueryError:
+            pass
+    times: list[float] = []
+    for _ in range(rounds):
+        for q in questions:
+            t0 = time.perf_counter()
+            try:
+                ask(q, catalog=catalog, settings=settings, store=False)
+            except LexiQueryError:
+                pass
+            times.append((time.perf_counter() - t0) * 1000)
+    return {"questions": len(questions), "calls": len(times), "p50_ms": _pct(times, 50),
+            "p95_ms": _pct(times, 95), "mean_ms": statistics.fmean(times)}
+
+
+def bench_startup(runs: int = 10) -> dict[str, float]:
+    exe = Path(sys.executable).with_name("lexiquery")
+    cmd = [str(exe), "--help"] if exe.exists() else [sys.executable, "-m", "lexiquery.cli",
+                                                     "--help"]
+    times = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, check=True, capture_output=True, env={**os.environ})
+        times.append(time.perf_counter() - t0)
+    # Baseline in the same run: a bare interpreter start, to show what is ours.
+    base = []
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        subprocess.run([sys.executable, "-c", "pass"], check=True)
+        base.append(time.perf_counter() - t0)
+    return {"p50_s": _pct(times, 50), "p95_s": _pct(times, 95),
+            "python_bare_p50_s": _pct(base, 50),
+            "ratio_to_bare_python": _pct(times, 50) / _pct(base, 50)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--rounds", type=int, default=5, help="passes over the questions")
+    args = ap.parse_args()
+    a = bench_ask(args.rounds)
+    print(f"ask (kql+spl+sql, {a['questions']} golden questions x {args.rounds} rounds = "
+          f"{a['calls']} calls): p50 {a['p50_ms']:.2f} ms  p95 {a['p95_ms']:.2f} ms  "
+          f"mean {a['mean_ms']:.2f} ms   target p50 < 20 ms")
+    s = bench_startup()
+    print(f"lexiquery --help start-up: p50 {s['p50_s']:.3f} s  p95 {s['p95_s']:.3f} s  "
+          f"(bare python {s['python_bare_p50_s']:.3f} s, ratio {s['ratio_to_bare_python']:.1f}x)"
+          f"   target < 0.5 s")
+
+
+if __name__ == "__main__":
+    main()

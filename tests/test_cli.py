@@ -1,0 +1,167 @@
+"""The `lexiquery` command end to end: output, --json contract, batch, bad input, exit codes."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from lexiquery.cli import app
+
+runner = CliRunner()
+QUESTION = "top 10 users with failed sign-ins in the last 24 hours"
+
+
+def run(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, list(args), input=input)
+
+
+def test_ask_prints_queries_for_every_platform() -> None:
+    r = run("ask", QUESTION)
+    assert r.exit_code == 0, r.output
+    for needle in ("KQL", "SPL", "SQL", "SigninLogs", "azure:aad:signin", "signin_logs",
+                   "Understood", "checked"):
+        assert needle in r.output
+
+
+def test_ask_json_contract() -> None:
+    r = run("ask", QUESTION, "--json")
+    assert r.exit_code == 0, r.output
+    data = json.loads(r.output)
+    assert {"journey_id", "question", "plan", "queries"} <= data.keys()
+    assert data["plan"]["source"] == "signin_logs"
+    assert {q["platform"] for q in data["queries"]} == {"kql", "spl", "sql"}
+    for q in data["queries"]:
+        assert {"platform", "dialect", "query", "valid", "issues", "explanation", "confidence",
+                "source"} <= q.keys()
+        assert q["valid"] is True and q["query"]
+
+
+def test_platform_and_dialect_options() -> None:
+    r = run("ask", QUESTION, "-p", "sql", "--sql-dialect", "tsql", "--json")
+    data = json.loads(r.output)
+    assert [(q["platform"], q["dialect"]) for q in data["queries"]] == [("sql", "tsql")]
+    assert "TOP 10" in data["queries"][0]["query"]
+
+
+def test_history_lists_and_shows_journeys() -> None:
+    r = run("ask", QUESTION, "--json")
+    jid = json.loads(r.output)["journey_id"]
+    h = run("history", "--json")
+    assert h.exit_code == 0
+    assert jid in [row["journey_id"] for row in json.loads(h.output)]
+    one = run("history", jid, "--json")
+    states = [t["state"] for t in json.loads(one.output)["transitions"]]
+    assert states[0] == "PENDING" and states[-1] == "COMPLETED"
+    assert run("history", "no-such-id").exit_code == 2
+
+
+def test_batch_writes_json_lines_and_reports_errors_inline(tmp_path: Path) -> None:
+    f = tmp_path / "q.txt"
+    f.write_text(f"{QUESTION}\n\nhow many failed logons per host yesterday\n"
+                 "what is the weather in Paris\n")
+    r = runner.invoke(app, ["ask", "--batch", str(f)])
+    lines = [json.loads(line) for line in r.stdout.splitlines() if line.strip()]
+    assert len(lines) == 3
+    assert lines[0]["queries"] and lines[1]["queries"]
+    assert lines[2]["error"] == "unanswerable_question" and lines[2]["closest_sources"]
+    assert r.exit_code == 1
+
+
+@pytest.mark.parametrize("question,needle", [
+    ("", "empty"),
+    ("   \t  ", "empty"),
+    ("failed sign-ins " * 700, "limit"),
+    ("\x00\x01\x02binary\x7f", "binary"),
+    ("1234 5678 !!! ???", "no words"),
+])
+def test_bad_questions_exit_2_and_store_nothing(question: str, needle: str,
+                                               data_dir: Path) -> None:
+    r = run("ask", question)
+    assert r.exit_code == 2
+    assert needle in r.output
+    rj = run("ask", question, "--json")
+    assert rj.exit_code == 2 and json.loads(rj.stdout)["error"] == "bad_input"
+    assert json.loads(run("history", "--json").output) == []
+
+
+def test_unknown_source_question_names_closest_sources() -> None:
+    r = run("ask", "what is the weather in Paris", "--json")
+    assert r.exit_code == 2
+    data = json.loads(r.stdout)
+    assert data["error"] == "unanswerable_question" and data["closest_sources"]
+    # stored as a FAILED journey, so the user can see it in history
+    rows = json.loads(run("history", "--json").output)
+    assert rows[0]["status"] == "FAILED"
+
+
+def test_unknown_source_option() -> None:
+    r = run("ask", QUESTION, "--source", "no_such_source")
+    assert r.exit_code == 2 and "no_such_source" in r.output
+
+
+def test_unknown_platform_and_dialect() -> None:
+    assert run("ask", QUESTION, "-p", "cobol").exit_code == 2
+    r = run("ask", QUESTION, "--sql-dialect", "dbase")
+    assert r.exit_code == 2 and "postgres" in r.output
+
+
+def test_catalog_list_and_show() -> None:
+    r = run("catalog", "list", "--json")
+    ids = [s["id"] for s in json.loads(r.output)]
+    assert len(ids) >= 12 and "signin_logs" in ids
+    s = run("catalog", "show", "signin_logs")
+    assert s.exit_code == 0 and "UserPrincipalName" in s.output and "failed sign-in" in s.output
+    bad = run("catalog", "show", "signin_log")
+    assert bad.exit_code == 3 and "signin_logs" in bad.output
+
+
+def test_catalog_import_persists_and_is_used_by_ask(tmp_path: Path, data_dir: Path) -> None:
+    ddl = tmp_path / "shop.sql"
+    ddl.write_text("CREATE TABLE orders (order_id BIGINT PRIMARY KEY, customer_email TEXT, "
+                   "amount NUMERIC(10,2), status TEXT, created_at TIMESTAMP NOT NULL);")
+    r = run("catalog", "import", str(ddl))
+    assert r.exit_code == 0, r.output
+    assert "orders" in [s["id"] for s in json.loads(run("catalog", "list", "--json").output)]
+    a = run("ask", "total amount of orders by status", "--source", "orders", "--json")
+    data = json.loads(a.stdout)
+    assert [q["platform"] for q in data["queries"]] == ["sql"]
+    assert "SUM(" in data["queries"][0]["query"].upper()
+
+
+def test_malformed_catalog_file_is_rejected_and_nothing_is_saved(tmp_path: Path,
+                                                                 data_dir: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("sources:\n  - id: x\n    fields: [ {name: a, type: nonsense} ]\n")
+    before = sorted(p.name for p in (data_dir / "catalogs").glob("*")) \
+        if (data_dir / "catalogs").exists() else []
+    r = run("catalog", "import", str(bad))
+    assert r.exit_code == 3 and "bad.yaml" in r.output
+    after = sorted(p.name for p in (data_dir / "catalogs").glob("*")) \
+        if (data_dir / "catalogs").exists() else []
+    assert before == after
+    r2 = run("ask", QUESTION, "--catalog", str(bad))
+    assert r2.exit_code == 3
+    garbage = tmp_path / "blob.bin"
+    garbage.write_bytes(os.urandom(2048))
+    assert run("catalog", "import", str(garbage)).exit_code == 3
+
+
+def test_console_script_help_is_fast_and_works() -> None:
+    exe = Path(sys.executable).with_name("lexiquery")
+    if not exe.exists():
+        pytest.skip("console script not installed in this environment")
+    r = subprocess.run([str(exe), "--help"], capture_output=True, text=True, timeout=30)
+    assert r.returncode == 0 and "ask" in r.stdout and "catalog" in r.stdout
+    # `--help` must not import the heavy modules.
+    probe = subprocess.run(
+        [sys.executable, "-c",
+         "import sys; from lexiquery.cli import app; "
+         "print(sorted(m for m in ('sqlglot','pydantic','yaml','networkx') if m in sys.modules))"],
+        capture_output=True, text=True, timeout=30)
+    assert probe.stdout.strip() == "[]"
