@@ -1,0 +1,339 @@
+"""The filter pass: concepts, known values, "field op value(s)" and bare typed values.
+
+Reads the items the aggregation passes left, left to right, keeping two bits of pending context:
+a negation ("not", "except", "other than") that applies to the next filter, and a role word
+("from", "to", "launched by") that picks src/dest/parent fields for the next value.
+"""
+
+from __future__ import annotations
+
+from lexiquery.catalog.model import FieldType
+from lexiquery.ir import And, Condition, Filter, Operator, PlanIssue
+from lexiquery.nl.lexicon import KEYWORDS
+from lexiquery.nl.match import Item
+from lexiquery.nl.preds import is_field, resolve, value_like
+from lexiquery.nl.state import State
+from lexiquery.nl.values import (
+    fields_for_value,
+    known_meaning,
+    describe,
+    make_condition,
+    negate,
+    pick_fields,
+)
+
+_RESET = {"group", "by", "top", "agg", "sort", "show", "limit", "conj"}
+_OPS = {a: Operator(a) for a in ("eq", "ne", "gt", "ge", "lt", "le", "contains", "not_contains",
+                                 "startswith", "endswith", "regex", "exists", "not_exists")}
+_TYPED = {"ip", "cidr", "email", "url", "domain", "file", "hash", "path", "hostlike"}
+
+
+class _Ctx:
+    def __init__(self) -> None:
+        self.neg = False
+        self.role = ""
+        self.neg_items: list[int] = []
+        self.role_items: list[int] = []
+
+    def reset(self) -> None:
+        self.neg, self.role, self.neg_items, self.role_items = False, "", [], []
+
+
+def pass_filters(st: State) -> None:
+    ctx = _Ctx()
+    k = 0
+    while k < len(st.items):
+        it = st.items[k]
+        if it.used:
+            k += 1
+            continue
+        nk = k + 1
+        if it.is_kw("neg") or (it.is_kw("op") and it.kw and it.kw.arg == "ne"):
+            ctx.neg = True
+            ctx.neg_items.append(k)
+        elif it.is_kw("role") and it.kw:
+            ctx.role = it.kw.arg
+            ctx.role_items.append(k)
+        elif it.is_kw("by"):
+            ctx.role = ctx.role or _by_role(st, k)
+            ctx.role_items.append(k)
+        elif it.kind == "kw" and it.kw and it.kw.cat in _RESET and not it.is_kw("conj"):
+            ctx.reset()
+        elif it.kind == "cat" and it.concept:
+            _concept(st, k, ctx)
+        elif is_field(it):
+            nk = _field_filter(st, k, ctx) or nk
+        elif it.kind == "cat" and it.known:
+            nk = _known_filter(st, k, ctx)
+        elif it.kind == "cat" and it.is_source:
+            st.use(k)
+        elif it.kind == "value" or it.vkind in _TYPED:
+            nk = _value_filter(st, k, ctx)
+        k = nk
+
+
+def _by_role(st: State, k: int) -> str:
+    """"by" after a verb a catalog phrase swallowed ("processes launched" + "by"): the verb and
+    "by" may still form a role phrase ("launched by" → parent); otherwise "by" names the actor."""
+    p = st.at(st.prv(k))
+    if p is not None and p.tok is not None:
+        last = st.tokens[p.i1 - 1].subwords[-1:] if st.tokens[p.i1 - 1].subwords else ()
+        kw = KEYWORDS.get((*last, "by"))
+        if kw is not None and kw.cat == "role":
+            return kw.arg
+    return "src"
+
+
+def _add(st: State, f: Filter, ctx: _Ctx, why: str) -> None:
+    """Append filter `f` (negated when a negation is pending) and a note saying why."""
+    if ctx.neg:
+        f = negate(f)
+        st.use(*ctx.neg_items)
+    st.use(*ctx.role_items)
+    st.filters.append(f)
+    st.notes.append(f"filter: {describe(f)} ({why})")
+    ctx.reset()
+
+
+def _concept(st: State, k: int, ctx: _Ctx) -> None:
+    it = st.items[k]
+    c = st.src.concept(it.concept or "")
+    st.use(k)
+    if c is None:
+        return
+    items = [f.model_copy(deep=True) for f in c.filters]
+    f: Filter = items[0] if len(items) == 1 else And(items=items)
+    _add(st, f, ctx, f'concept "{c.name}", matched "{it.text}"'
+                     + (f": {c.description}" if c.description else ""))
+
+
+def _values(st: State, field_k: int, j: int | None, explicit: bool) -> tuple[list[object], int,
+                                                                             str, str]:
+    """Values from item j on: one, or a list joined by commas / "or" / "and".
+    Returns (values, last item index used, value kind, joining word)."""
+    vals: list[object] = []
+    kind, joiner, last = "", "", j if j is not None else -1
+    while j is not None and value_like(st, field_k, j, explicit or bool(vals)):
+        it = st.items[j]
+        if it.kind == "cat" and it.known:
+            t = next(t for t in it.known if t.name in st.items[field_k].fields)
+            vals.append(t.value)
+        elif it.kind == "value" and it.tok is not None:
+            vals.append(it.tok.value)
+            kind = kind or it.tok.kind
+        else:  # a word, or a run of capitalised words after an explicit operator
+            words, end = [it.tok.text], j  # type: ignore[union-attr]
+            while explicit and (n := st.nxt(end)) == end + 1 and _cap_word(st.items[n]):
+                words.append(st.items[n].text)
+                end = n
+            vals.append(" ".join(words))
+            kind = kind or it.vkind or "word"
+            j = end
+        last = j
+        sep = st.at(st.nxt(j))
+        if sep is None or not (sep.text == "," or (sep.is_kw("conj") and sep.kw and
+                                                   sep.kw.arg in {"or", "and"})):
+            break
+        nj = st.nxt(st.nxt(j))  # type: ignore[arg-type]
+        if nj is not None and st.items[nj].is_kw("conj"):  # ", or"
+            nj = st.nxt(nj)
+        if not value_like(st, field_k, nj, True) or is_field(st.at(nj)) or \
+                (kind in _TYPED and st.items[nj].kind == "word" and
+                 st.items[nj].vkind not in _TYPED):
+            break
+        joiner = joiner or (sep.kw.arg if sep.kw else ",")
+        st.use(*range(j + 1, nj))
+        j = nj
+    return vals, last, kind, joiner
+
+
+def _values_before(st: State, k: int) -> tuple[list[object], int]:
+    """"the Azure Portal app": capitalised words (or one quoted value) right before a name
+    field, not at the start of the question."""
+    words: list[str] = []
+    j = k - 1
+    while j > 0 and _cap_word(st.items[j]):
+        words.insert(0, st.items[j].text)
+        j -= 1
+    f = st.src.field(st.items[k].fields[0])
+    if not words or f is None or f.type is not FieldType.string:
+        return [], k
+    return [" ".join(words)], j + 1
+
+
+def _cap_word(it: Item) -> bool:
+    return it.kind == "word" and not it.used and it.tok is not None and \
+        it.tok.text[:1].isupper() and not it.is_filler
+
+
+def _field_filter(st: State, k: int, ctx: _Ctx) -> int | None:
+    it = st.items[k]
+    j = st.nxt(k)
+    op: Operator | None = None
+    fneg = False
+    ops: list[int] = []
+    for _ in range(3):
+        o = st.at(j)
+        if o is None or not o.is_kw("op", "neg") or not o.kw:
+            break
+        if o.is_kw("neg"):
+            fneg = not fneg
+        elif o.kw.arg == "ne":
+            fneg, op = not fneg, op or Operator.eq
+        else:
+            op = _OPS.get(o.kw.arg, op)
+        ops.append(j)  # type: ignore[arg-type]
+        j = st.nxt(j)  # type: ignore[arg-type]
+    role = ctx.role or it.role
+    if op in {Operator.exists, Operator.not_exists}:
+        f = resolve(st, k, role)
+        st.use(k, *ops)
+        cond: Filter = Condition(field=f, op=op)
+        _add(st, negate(cond) if fneg else cond, ctx, f'from "{it.text}"')
+        return (ops[-1] if ops else k) + 1
+    vals, last, kind, _ = _values(st, k, j, explicit=op is not None or fneg)
+    if not vals and not ops and not fneg:
+        vals, first = _values_before(st, k)
+        if vals:
+            fields = pick_fields(st.si, it.fields, role)
+            cond0 = make_condition(st.src, fields, Operator.eq, vals)
+            if cond0 is not None:
+                st.use(*range(first, k + 1))
+                _add(st, cond0, ctx, f'"{vals[0]}" named before "{it.text}"')
+                return None
+    if not vals:
+        if it.is_source:
+            st.use(k)
+            return None
+        f0 = st.src.field(pick_fields(st.si, it.fields, role)[0])
+        if f0 is not None and f0.type is FieldType.bool:  # "interactive sign-ins"
+            st.use(k, *ops)
+            flag: Filter = Condition(field=f0.name, op=Operator.eq, value=True)
+            _add(st, negate(flag) if fneg else flag, ctx, f'yes/no field named by "{it.text}"')
+        return None
+    fields = pick_fields(st.si, it.fields, role)
+    if kind in _TYPED:  # "ip 10.1.2.3": keep only fields of a fitting entity
+        typed = fields_for_value(st.si, kind, str(vals[0]), role)
+        fields = [f for f in fields if f in typed] or fields
+    base = op or Operator.eq
+    cond2 = make_condition(st.src, fields, base, vals, kind)
+    if cond2 is None:
+        _cannot(st, kind, vals)
+        st.use(k, *ops, *range(j, last + 1))  # type: ignore[arg-type]
+        return last + 1
+    st.use(k, *ops, *range(j, last + 1))  # type: ignore[arg-type]
+    meaning = known_meaning(st.src.field(fields[0]), vals[0]) if len(vals) == 1 else ""
+    _add(st, negate(cond2) if fneg else cond2, ctx,
+         f'from "{it.text}"' + (f"; {vals[0]} means {meaning}" if meaning else ""))
+    return last + 1
+
+
+def _known_filter(st: State, k: int, ctx: _Ctx) -> int:
+    it = st.items[k]
+    t = it.known[0]
+    vals = [t.value]
+    last = k
+    while True:  # "medium or high risk": a list of known values of one field
+        sep = st.at(st.nxt(last))
+        nj = st.nxt(st.nxt(last)) if sep is not None else None  # type: ignore[arg-type]
+        nxt_it = st.at(nj)
+        if sep is None or nxt_it is None or not (sep.text == "," or sep.is_kw("conj")) or \
+                not any(x.name == t.name for x in nxt_it.known):
+            break
+        vals.append(next(x.value for x in nxt_it.known if x.name == t.name))
+        last = nj  # type: ignore[assignment]
+    prev = st.at(st.prv(k))
+    if prev is not None and is_field(prev) and t.name in prev.fields and not prev.used:
+        st.use(st.prv(k))
+    cond = make_condition(st.src, [t.name], Operator.eq, vals)
+    st.use(*range(k, last + 1))
+    if cond is not None:
+        what = "; ".join(f"{v} means {known_meaning(st.src.field(t.name), v)}" for v in vals)
+        _add(st, cond, ctx, f'known value matched "{it.text}": {what}')
+    return last + 1
+
+
+def _value_filter(st: State, k: int, ctx: _Ctx) -> int:
+    it = st.items[k]
+    tok = it.tok
+    assert tok is not None
+    kind = it.vkind or tok.kind
+    fields: list[str] = []
+    why = ""
+    if kind in _TYPED:
+        fields = fields_for_value(st.si, kind, tok.text, ctx.role)
+        why = f'"{tok.text}" looks like {_KIND_WORDS.get(kind, kind)}'
+
+    if not fields and kind in {"number", "quoted", "word"}:
+        key = str(int(tok.value) if isinstance(tok.value, float) and tok.value.is_integer()
+                  else tok.value).lower()
+        hits = st.si.known.get(key, [])
+        if hits:
+            fields, why = [hits[0][0]], f'"{tok.text}" is a known value of {hits[0][0]}'
+        elif kind == "number":
+            fields, why = _field_named_before(st, k), f'"{tok.text}" follows the field name'
+    if not fields:
+        if kind not in {"word", "ord", "date"}:
+            st.use(k)
+            msg = f'could not tell which field "{tok.value}" is for; it is not in the query'
+            st.issues.append(PlanIssue(code="ambiguous", message=msg))
+            st.notes.append(msg)
+        return k + 1
+    vals, last = _same_kind_list(st, k, kind)
+    cond = make_condition(st.src, fields, Operator.eq, vals, kind)
+    if cond is None:
+        _cannot(st, kind, vals)
+        st.use(*range(k, last + 1))
+        return last + 1
+    st.use(*range(k, last + 1))
+    meaning = known_meaning(st.src.field(fields[0]), vals[0]) if len(vals) == 1 else ""
+    _add(st, cond, ctx, why + (f"; {vals[0]} means {meaning}" if meaning else ""))
+    return last + 1
+
+
+def _cannot(st: State, kind: str, vals: list[object]) -> None:
+    """A recognised value the IR cannot filter on: say so, never drop it silently."""
+    shown = ", ".join(str(v) for v in vals)
+    what = (f"matching the IP range {shown} (only whole-octet IPv4 ranges /8, /16, /24 become "
+            "prefix filters)") if kind == "cidr" else f"a filter on {shown}"
+    if what not in st.unsupported:
+        st.unsupported.append(what)
+
+
+def _same_kind_list(st: State, k: int, kind: str) -> tuple[list[object], int]:
+    tok = st.items[k].tok
+    vals: list[object] = [tok.value if tok is not None else st.items[k].text]
+    last = k
+    while True:
+        sep = st.at(st.nxt(last))
+        if sep is None or not (sep.text == "," or (sep.is_kw("conj") and sep.kw and
+                                                   sep.kw.arg in {"or", "and"})):
+            break
+        nj = st.nxt(st.nxt(last))  # type: ignore[arg-type]
+        if nj is not None and st.items[nj].is_kw("conj"):
+            nj = st.nxt(nj)
+        n = st.at(nj)
+        if n is None or n.tok is None or (n.vkind or n.tok.kind) != kind:
+            break
+        vals.append(n.tok.value)
+        last = nj  # type: ignore[assignment]
+    return vals, last
+
+
+def _field_named_before(st: State, k: int) -> list[str]:
+    """"event 4625" with no known value: a field whose name starts with the word before."""
+    p = st.at(st.prv(k))
+    if p is None or p.tok is None or not p.tok.subwords:
+        return []
+    w = p.tok.subwords[-1]
+    hits = [f.name for f in st.src.fields if f.name.split("_")[0].startswith(w[:4])
+            and len(w) >= 3]
+    if len(hits) == 1:
+        st.use(st.prv(k))
+        return hits
+    return []
+
+
+_KIND_WORDS = {"ip": "an IP address", "cidr": "an IP range", "email": "an e-mail address",
+               "url": "a URL", "domain": "a domain name", "file": "a file name",
+               "hash": "a hash", "path": "a path", "hostlike": "a host name"}

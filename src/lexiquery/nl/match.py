@@ -1,0 +1,170 @@
+"""Segmentation: tokens → items, for one source.
+
+An item is one unit of meaning: a keyword phrase of the generic lexicon ("more than", "group
+by"), a catalog phrase of the source ("failed sign-in", "source ip", "RDP"), a value token
+(10.1.2.3, powershell.exe, 404) or a plain word. Matching is greedy longest-first over word
+stems; a tie between a keyword and a catalog phrase of the same length goes to the catalog,
+except for reserved structural words ("by", "top", "count" ...), so a field called "count" never
+swallows "count of". A hyphenated word may hold two items ("non-interactive").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from lexiquery.nl.index import SourceIndex, Target
+from lexiquery.nl.lexicon import KEYWORDS, KW_MAXLEN, RESERVED, STOPWORDS, Kw
+from lexiquery.nl.tokens import Token
+
+_PCT = re.compile(r"^p(\d{1,2}(?:\.\d+)?)$", re.IGNORECASE)
+_HOSTLIKE = re.compile(r"^(?=.*\d)(?=.*[a-z])[a-z0-9][a-z0-9-]{1,62}$", re.IGNORECASE)
+
+
+@dataclass
+class Item:
+    kind: str  # kw | cat | value | word
+    i0: int  # first token index
+    i1: int  # one past the last token index
+    text: str
+    kw: Kw | None = None
+    targets: list[Target] = field(default_factory=list)
+    tok: Token | None = None
+    used: bool = False
+    helped: bool = False  # a word of the source's description: understood, but free to use
+    role: str = ""  # role resolved for a field item by the pass that used it
+
+    @property
+    def fields(self) -> list[str]:
+        """Candidate field names, explicit field phrases before generic entity words."""
+        out: list[str] = []
+        for kind in ("field", "entity"):
+            for t in self.targets:
+                if t.kind == kind and t.name not in out:
+                    out.append(t.name)
+        return out
+
+    @property
+    def concept(self) -> str | None:
+        return next((t.name for t in self.targets if t.kind == "concept"), None)
+
+    @property
+    def known(self) -> list[Target]:
+        return [t for t in self.targets if t.kind == "known"]
+
+    @property
+    def is_source(self) -> bool:
+        return any(t.kind == "source" for t in self.targets)
+
+    @property
+    def vkind(self) -> str:
+        """Value kind of a value/word item ('' for others)."""
+        if self.tok is None:
+            return ""
+        if self.kind == "value":
+            return self.tok.kind
+        if self.kind == "word" and _HOSTLIKE.match(self.tok.text):
+            return "hostlike"
+        return ""
+
+    def is_kw(self, *cats: str) -> bool:
+        return self.kind == "kw" and self.kw is not None and self.kw.cat in cats
+
+    @property
+    def is_filler(self) -> bool:
+        """A stop word that carries no meaning on its own."""
+        if self.kind != "word" or self.tok is None or self.tok.low not in STOPWORDS:
+            return False
+        return not (self.tok.text.isupper() and len(self.tok.text) >= 2)  # "US" is a value
+
+
+@dataclass
+class Stream:
+    """The question's word stems, flattened; values and time expressions break phrases."""
+
+    stems: list[str]
+    owner: list[int]
+    starts: list[bool]
+    ends: list[bool]
+    lex: list[tuple[int, Kw] | None]
+
+
+def build_stream(tokens: list[Token]) -> Stream:
+    stems: list[str] = []
+    owner: list[int] = []
+    starts: list[bool] = []
+    ends: list[bool] = []
+    for ti, t in enumerate(tokens):
+        words = t.subwords if (t.kind in {"word", "sym"} and not t.used) else ("\x00",)
+        for k, w in enumerate(words):
+            stems.append(w)
+            owner.append(ti)
+            starts.append(k == 0)
+            ends.append(k == len(words) - 1)
+    lex: list[tuple[int, Kw] | None] = []
+    for j in range(len(stems)):
+        best = None
+        if stems[j] != "\x00":
+            for n in range(min(KW_MAXLEN, len(stems) - j), 0, -1):
+                kw = KEYWORDS.get(tuple(stems[j:j + n]))
+                if kw is not None and "\x00" not in stems[j:j + n]:
+                    best = (n, kw)
+                    break
+        lex.append(best)
+    return Stream(stems, owner, starts, ends, lex)
+
+
+def _catalog_at(si: SourceIndex, st: Stream, j: int) -> tuple[int, list[Target]] | None:
+    for phrase, targets in si.phrases.get(st.stems[j], ()):
+        n = len(phrase)
+        if j + n <= len(st.stems) and tuple(st.stems[j:j + n]) == phrase:
+            return n, targets
+    return None
+
+
+def segment(tokens: list[Token], st: Stream, si: SourceIndex) -> list[Item]:
+    """Items of the question as seen by source `si` (see the module docstring)."""
+    items: list[Item] = []
+    j = 0
+    n_st = len(st.stems)
+    while j < n_st:
+        ti = st.owner[j]
+        tok = tokens[ti]
+        if st.stems[j] == "\x00":
+            if not tok.used:
+                items.append(Item("value" if tok.is_value or tok.kind == "ord" else "word",
+                                  ti, ti + 1, tok.text, tok=tok))
+            j += 1
+            continue
+        lex = st.lex[j]
+        cat = _catalog_at(si, st, j)
+        pick_cat = cat is not None and (
+            lex is None or cat[0] > lex[0]
+            or (cat[0] == lex[0] == 1 and st.stems[j] not in RESERVED))
+        if tok.kind == "word" and _PCT.match(tok.text) and not pick_cat:
+            items.append(Item("kw", ti, ti + 1, tok.text, kw=Kw("agg", "p" + tok.text[1:]),
+                              tok=tok))
+            j += 1
+            continue
+        if pick_cat and cat is not None:
+            n = cat[0]
+            last = st.owner[j + n - 1]
+            items.append(Item("cat", ti, last + 1, _span(tokens, ti, last), targets=cat[1],
+                              tok=tok))
+            j += n
+        elif lex is not None:
+            n = lex[0]
+            last = st.owner[j + n - 1]
+            items.append(Item("kw", ti, last + 1, _span(tokens, ti, last), kw=lex[1], tok=tok))
+            j += n
+        else:
+            if st.starts[j]:  # a word not matched at its start is one item
+                items.append(Item("word", ti, ti + 1, tok.text, tok=tok))
+            elif items and items[-1].i1 <= ti:  # the rest of a hyphenated word
+                items.append(Item("word", ti, ti + 1, st.stems[j], tok=tok))
+            j += 1
+    return items
+
+
+def _span(tokens: list[Token], a: int, b: int) -> str:
+    return " ".join(t.text for t in tokens[a:b + 1])

@@ -1,0 +1,111 @@
+"""Shared predicates over items: is this a field, is it followed by a value, which field is it.
+
+Both the aggregation passes and the filter pass ask these questions; answering them in one place
+keeps "by user alice" (a filter) and "by user" (a grouping) consistent.
+"""
+
+from __future__ import annotations
+
+from lexiquery.catalog.model import EntityKind, FieldType
+from lexiquery.nl.match import Item
+from lexiquery.nl.state import State
+from lexiquery.nl.values import entities_for, pick_fields
+
+# Entities whose values are names an analyst types bare ("user bob", "app Outlook").
+_NAMED = {EntityKind.user, EntityKind.host, EntityKind.app, EntityKind.process, EntityKind.file,
+          EntityKind.resource, EntityKind.domain}
+
+
+def is_field(it: Item | None) -> bool:
+    """A catalog item usable as a field (a concept or known value is not)."""
+    return bool(it is not None and it.kind == "cat" and it.fields and it.concept is None
+                and not it.known)
+
+
+def value_like(st: State, field_k: int, j: int | None, explicit: bool) -> bool:
+    """Can item j be a value of field item field_k? Plain words count only after an explicit
+    operator ("app is outlook"), or when they look like names ("user bob", "host web01")."""
+    it = st.at(j)
+    if it is None or it.used:
+        return False
+    ftype = _ftype(st, field_k)
+    if ftype in {FieldType.datetime, FieldType.timespan}:
+        return False  # times are the time range's business
+    if ftype is not None and ftype.numeric:
+        return it.tok is not None and it.tok.kind == "number" and it.kind == "value"
+    if ftype is FieldType.bool:
+        return it.tok is not None and it.tok.low in _BOOL_WORDS
+    if it.kind == "value":
+        if it.tok is None or it.tok.kind in {"date", "ord"}:
+            return False
+        f = st.src.field(st.items[field_k].fields[0])
+        ents = entities_for(it.tok.kind, it.tok.text)
+        # "apps ... alice@contoso.com": an e-mail address is no app name
+        return not (ents and f is not None and f.entity is not None and f.entity not in ents
+                    and not any((g := st.src.field(n)) is not None and g.entity in ents
+                                for n in st.items[field_k].fields))
+    if it.vkind == "hostlike":
+        return True
+    if it.known and any(t.name in st.items[field_k].fields for t in it.known):
+        return True
+    if explicit and it.kind == "cat" and it.i1 - it.i0 == 1 and it.tok is not None and \
+            any(ch.isdigit() or ch.isupper() for ch in it.tok.text):
+        return True  # "client app is POP3": a literal, even if a concept is called that
+    if it.kind != "word" or it.is_filler or it.tok is None or it.tok.kind != "word":
+        return False
+    if explicit:
+        return True
+    text = it.tok.text
+    if any(ch.isdigit() for ch in text) or (text[:1].isupper() and j != 0):
+        return True
+    f = st.src.field(st.items[field_k].fields[0])
+    return bool(f is not None and f.type is FieldType.string and f.entity in _NAMED
+                and len(text) >= 2)
+
+
+_BOOL_WORDS = {"true", "false", "yes", "no", "1", "0"}
+
+
+def _ftype(st: State, field_k: int) -> FieldType | None:
+    """The type shared by all candidate fields of item field_k (None when they differ)."""
+    types = {f.type for n in st.items[field_k].fields if (f := st.src.field(n)) is not None}
+    return types.pop() if len(types) == 1 else None
+
+
+def followed_by_value(st: State, k: int) -> bool:
+    """Is field item k followed by a value (so it is a filter, not a grouping)?"""
+    j = st.nxt(k)
+    explicit = False
+    while st.at(j) is not None and st.items[j].is_kw("op", "neg"):  # type: ignore[index]
+        explicit = True
+        j = st.nxt(j)  # type: ignore[arg-type]
+    return value_like(st, k, j, explicit)
+
+
+def resolve(st: State, k: int, role: str = "") -> str:
+    """The single field meant by field item k, using a role word just before it."""
+    it = st.items[k]
+    p = st.at(st.prv(k))
+    if not role and p is not None and p.is_kw("role") and p.kw:
+        role = p.kw.arg
+    picked = pick_fields(st.si, it.fields, role)
+    it.role = role
+    return picked[0] if picked else it.fields[0]
+
+
+def field_after(st: State, k: int) -> int | None:
+    """Index of a field item right after k, allowing one role word in between."""
+    j = st.nxt(k)
+    it = st.at(j)
+    if it is not None and it.is_kw("role") and is_field(st.at(st.nxt(j))):  # type: ignore[arg-type]
+        st.use(j)
+        return st.nxt(j)  # type: ignore[arg-type]
+    return j if is_field(it) else None
+
+
+def number(it: Item | None) -> int | None:
+    """An integer count/limit value (no unit), or None."""
+    if it is not None and it.kind == "value" and it.tok is not None and \
+            it.tok.kind == "number" and not it.tok.unit and isinstance(it.tok.value, (int, float)):
+        return int(it.tok.value) if float(it.tok.value).is_integer() else None
+    return None

@@ -1,0 +1,140 @@
+"""The deterministic rules engine: a plain-English question → `QueryPlan`, with no LLM.
+
+    parse_question(question, catalog, *, source_hint=None, now=None) -> ParsedQuestion
+
+Pipeline (each step marks what it understood; see the modules named):
+
+1. time ranges and buckets on the raw text          (timeparse)
+2. typed tokens: IPs, e-mails, files, numbers ...    (tokens)
+3. items per source: keywords + catalog phrases      (match, index — cached per catalog)
+4. source choice by additive evidence                (source_select)
+5. grouping, ranking, metrics, thresholds            (aggregate)
+6. sort, limit, projection                           (ordering)
+7. concepts, known values, field filters, values     (filters, values)
+8. what the IR cannot express → `unsupported` issues (lexicon.UNSUPPORTED)
+
+Contract: returns a plan whose source is in the catalog and whose fields are the source's fields,
+or raises `QuestionError` (with `closest_sources`) when nothing in the question is specific to any
+source. It never raises anything else for any string. Same input (and `now`), same output.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+from pydantic import BaseModel, Field
+
+from lexiquery.catalog.model import Catalog
+from lexiquery.errors import QuestionError
+from lexiquery.ir import PlanIssue, QueryPlan, Severity
+from lexiquery.nl import aggregate, filters, ordering
+from lexiquery.nl.finish import build_plan, confidence, leftovers, stale_check
+from lexiquery.nl.index import catalog_index
+from lexiquery.nl.lexicon import UNSUPPORTED
+from lexiquery.nl.match import build_stream
+from lexiquery.nl.source_select import MIN_SCORE, Candidate, closest_sources, rank_sources
+from lexiquery.nl.state import State
+from lexiquery.nl.timeparse import parse_time
+from lexiquery.nl.tokens import tokenize
+
+MAX_CHARS = 4000  # the caller enforces its own, smaller limit; this only bounds the work
+
+
+class ParsedQuestion(BaseModel):
+    """What the rules engine understood. `notes` are plain-English facts about choices and
+    assumptions; `alternatives` are other plausible source ids, best first."""
+
+    plan: QueryPlan
+    confidence: float = Field(ge=0, le=1)
+    notes: list[str] = Field(default_factory=list)
+    alternatives: list[str] = Field(default_factory=list)
+
+
+def parse_question(question: str, catalog: Catalog, *, source_hint: str | None = None,
+                   now: datetime | None = None) -> ParsedQuestion:
+    """Turn `question` into a `QueryPlan` over one source of `catalog` (see the module doc)."""
+    if not isinstance(question, str):
+        raise QuestionError("the question must be text")
+    now = now or datetime.now(timezone.utc)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=timezone.utc)
+    text = question[:MAX_CHARS]
+    idx = catalog_index(catalog)
+    if not idx.sources:
+        raise QuestionError("the catalog has no sources")
+    if source_hint is not None and source_hint not in idx.by_id:
+        raise QuestionError(f"unknown source {source_hint!r}", closest_sources=catalog.ids()[:5])
+
+    tp = parse_time(text, now)
+    tokens = tokenize(text)
+    for t in tokens:
+        if any(s < t.end and t.start < e for s, e in tp.spans):
+            t.used = True
+    stream = build_stream(tokens)
+    ranked = rank_sources(idx, tokens, stream)
+    chosen = _choose(ranked, source_hint, tokens, idx)
+
+    st = State(si=chosen.si, items=chosen.items, tokens=tokens, question=text,
+               time_range=tp.range, bucket=tp.bucket, default_bucket=tp.default_bucket)
+    for it in st.items:  # words of the source's own description helped choose it
+        if it.kind == "word" and it.tok is not None and \
+                any(s in chosen.si.vocab for s in it.tok.subwords) and not it.is_filler:
+            it.helped = True
+    for pat, what in UNSUPPORTED:
+        for m in pat.finditer(text.lower()):
+            if what not in st.unsupported:
+                st.unsupported.append(what)
+            for it in st.items:  # the words that asked for it are understood, just not doable
+                if tokens[it.i0].start < m.end() and m.start() < tokens[it.i1 - 1].end:
+                    it.used = True
+    try:
+        for step in (aggregate.pass_group, aggregate.pass_top, aggregate.pass_having,
+                     aggregate.pass_metrics, ordering.pass_sort_limit, ordering.pass_project,
+                     filters.pass_filters, stale_check):
+            step(st)
+        plan = build_plan(st, now)
+    except Exception as e:  # noqa: BLE001 — the contract: a plan or a QuestionError, never a crash
+        plan = QueryPlan(source=chosen.id, time_range=tp.range)
+        plan.issues.append(PlanIssue(code="internal_error", severity=Severity.error,
+                                     message=f"the rules engine failed on this question: {e!r}"))
+
+    notes = [_source_note(chosen, source_hint)] + tp.notes + st.notes
+    if tp.range is None:
+        notes.append("no time range given")
+    unknown = leftovers(st)
+    if unknown:
+        notes.append("not understood: " + ", ".join(f'"{w}"' for w in unknown))
+    for issue in plan.issues:
+        if issue.code == "unsupported":
+            notes.append(issue.message)
+    alternatives = [c.id for c in ranked if c is not chosen and c.score >= MIN_SCORE
+                    and c.score >= 0.5 * max(chosen.score, MIN_SCORE)][:3]
+    runner = next((c for c in ranked if c is not chosen), None)
+    conf = confidence(st, plan, chosen, runner, hinted=source_hint is not None,
+                      n_time=len(tp.spans))
+    return ParsedQuestion(plan=plan, confidence=conf, notes=list(dict.fromkeys(notes)),
+                          alternatives=alternatives)
+
+
+def _choose(ranked: list[Candidate], hint: str | None, tokens: list, idx) -> Candidate:  # type: ignore[no-untyped-def,type-arg]
+    if hint is not None:
+        return next(c for c in ranked if c.id == hint)
+    best = ranked[0]
+    if best.score < MIN_SCORE:
+        words = [t.low for t in tokens if t.kind == "word"]
+        raise QuestionError(
+            "the question names no data source, field or concept this catalog knows",
+            closest_sources=closest_sources(idx, words, ranked),
+            hint="name the data (e.g. sign-ins, firewall traffic) or pass a source")
+    return best
+
+
+def _source_note(c: Candidate, hint: str | None) -> str:
+    name = c.si.source.name
+    if hint is not None:
+        return f"source chosen: {name} (given as source_hint)"
+    matched = ", ".join(f'"{e}"' for e in dict.fromkeys(c.evidence)) or "its value kinds"
+    return f"source chosen: {name} (matched {matched}; score {c.score:.1f})"
+
+
+__all__ = ["ParsedQuestion", "parse_question"]

@@ -1,0 +1,159 @@
+"""Choosing the source a question is about — a transparent, additive score per source.
+
+Evidence, per source (each phrase counted once, with the weight of its strongest meaning):
+
+* its name or a synonym ("sign-ins")                          4 (+1 per extra word)
+* one of its concepts ("failed logon")                        4 (+0.5 per extra word)
+* a known value by meaning or literal ("RDP", "SharePoint")   2.5
+* a field name or synonym ("caller", "response time")         1.5 × idf (rarer fields say more)
+* a generic entity word matching an entity field ("computer") 0.6 × idf
+* a word of its description ("SharePoint", "heartbeat")       0.6 × idf
+* a value whose kind fits its entities (.exe → process/file)  0.8–2
+* a free number that is one of its known values (4625)        3
+
+Ties keep catalog order, so the outcome is deterministic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from lexiquery.catalog.model import EntityKind
+from lexiquery.nl.index import CatalogIndex, SourceIndex
+from lexiquery.nl.lexicon import STOP_STEMS
+from lexiquery.nl.match import Item, Stream, segment
+from lexiquery.nl.tokens import Token
+
+MIN_SCORE = 1.1  # below this nothing in the question is specific to any source
+
+# value kind → (entity kinds that can hold it, weight)
+VALUE_EVIDENCE: dict[str, tuple[tuple[EntityKind, ...], float]] = {
+    "ip": ((EntityKind.ip,), 1.5),
+    "cidr": ((EntityKind.ip,), 1.5),
+    "email": ((EntityKind.email, EntityKind.user), 1.2),
+    "url": ((EntityKind.url,), 1.5),
+    "domain": ((EntityKind.domain, EntityKind.url, EntityKind.host), 1.2),
+    "file": ((EntityKind.process, EntityKind.file), 1.5),
+    "hash": ((EntityKind.hash,), 2.0),
+    "path": ((EntityKind.url, EntityKind.file), 1.0),
+    "hostlike": ((EntityKind.host,), 0.8),
+}
+_COUNTING = {"top", "limit", "op", "postop", "latest", "show"}
+
+
+@dataclass
+class Candidate:
+    si: SourceIndex
+    items: list[Item]
+    score: float = 0.0
+    evidence: list[str] = field(default_factory=list)  # matched phrases, for the notes
+    strong: bool = False  # named by source/concept/known value, not only by fields
+
+    @property
+    def id(self) -> str:
+        return self.si.source.id
+
+
+def free_number(items: list[Item], k: int) -> bool:
+    """A number that is not a count, limit or threshold ("top 10", "more than 5", "10 times")."""
+    prev = next((it for it in reversed(items[:k]) if not it.is_filler), None)
+    nxt = items[k + 1] if k + 1 < len(items) else None
+    if prev is not None and prev.kind == "kw" and prev.kw and prev.kw.cat in _COUNTING:
+        return False
+    if nxt is not None and nxt.kind == "kw" and nxt.kw and nxt.kw.cat in {"top", "postop"}:
+        return False
+    if nxt is not None and nxt.tok is not None and nxt.tok.low in {"times", "attempts", "tries"}:
+        return False
+    return True
+
+
+def score_source(idx: CatalogIndex, si: SourceIndex, tokens: list[Token], st: Stream) -> Candidate:
+    items = segment(tokens, st, si)
+    c = Candidate(si, items)
+    seen: set[str] = set()
+    for k, it in enumerate(items):
+        if it.kind == "cat":
+            phrase = tuple(s for t in tokens[it.i0:it.i1] for s in t.subwords)
+            best = 0.0
+            for t in it.targets:
+                w = t.weight
+                if t.kind in {"source", "concept"}:
+                    w += (1.0 if t.kind == "source" else 0.5) * (len(phrase) - 1)
+                    c.strong = True
+                elif t.kind == "known":
+                    c.strong = True
+                elif t.kind in {"field", "entity"}:
+                    w *= idx.idf(phrase)
+                best = max(best, w)
+            if _typed_fit(si, items, k):
+                best += 0.5
+            key = " ".join(phrase)
+            if key not in seen:
+                seen.add(key)
+                c.score += best
+                c.evidence.append(it.text)
+        elif it.kind == "word" and it.tok is not None:
+            for s in it.tok.subwords:
+                if s in si.vocab and s not in STOP_STEMS and s not in seen:
+                    seen.add(s)
+                    c.score += 0.6 * idx.vocab_idf(s)
+                    c.evidence.append(it.tok.text)
+            if it.vkind == "hostlike":
+                c.score += _value_weight(si, "hostlike")
+        elif it.kind == "value" and it.tok is not None:
+            c.score += _value_weight(si, it.tok.kind)
+            if it.tok.kind == "number" and free_number(items, k):
+                key = _num_key(it.tok.value)
+                if key in si.known:
+                    c.score += 3.0
+                    c.strong = True
+                    c.evidence.append(it.tok.text)
+            elif it.tok.kind == "quoted" and it.tok.low.strip("\"'`“”‘’") in si.known:
+                c.score += 2.0
+                c.evidence.append(it.tok.text)
+    return c
+
+
+def _typed_fit(si: SourceIndex, items: list[Item], k: int) -> bool:
+    """A field named right before a number ("status 404") fits better where it is numeric."""
+    j = k + 1
+    while j < len(items) and (items[j].is_filler or items[j].is_kw("op")):
+        j += 1
+    if j >= len(items) or items[j].tok is None or items[j].tok.kind != "number":  # type: ignore[union-attr]
+        return False
+    key = _num_key(items[j].tok.value)  # type: ignore[union-attr]
+    for t in items[k].targets:
+        f = si.source.field(t.name) if t.kind in {"field", "entity"} else None
+        if f is not None and (f.type.numeric or any(str(kv.value).lower() == key
+                                                    for kv in f.known_values)):
+            return True
+    return False
+
+
+def _value_weight(si: SourceIndex, kind: str) -> float:
+    ev = VALUE_EVIDENCE.get(kind)
+    if ev is None:
+        return 0.0
+    return ev[1] if any(e in si.entity_fields for e in ev[0]) else 0.0
+
+
+def _num_key(v: object) -> str:
+    if isinstance(v, float) and v.is_integer():
+        v = int(v)
+    return str(v).lower()
+
+
+def rank_sources(idx: CatalogIndex, tokens: list[Token], st: Stream) -> list[Candidate]:
+    """Every source scored, best first (stable: ties keep catalog order)."""
+    cands = [score_source(idx, si, tokens, st) for si in idx.sources]
+    return sorted(cands, key=lambda c: (-round(c.score, 6), c.si.order))
+
+
+def closest_sources(idx: CatalogIndex, words: list[str], ranked: list[Candidate],
+                    limit: int = 5) -> list[str]:
+    """Source ids ranked for an error message: by score, then by loose word overlap."""
+    def overlap(si: SourceIndex) -> int:
+        return sum(1 for w in words if any(v.startswith(w[:4]) for v in si.vocab if len(w) > 3))
+
+    order = sorted(ranked, key=lambda c: (-round(c.score, 6), -overlap(c.si), c.si.order))
+    return [c.id for c in order[:limit]]

@@ -1,0 +1,312 @@
+"""Time expressions: ranges ("last 24 hours", "yesterday", "between DATE and DATE") and buckets
+("per hour", "every 5 minutes", "over time").
+
+Both work on the raw question and report the character spans they consumed, so the rest of the
+engine never reads "24" in "last 24 hours" as a value. Absolute times are UTC (aware datetimes);
+a date without a year is the latest such date that is not in the future.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+
+from lexiquery.ir import AbsoluteTime, RelativeTime, TimeBucket, TimeRange, TimeUnit
+from lexiquery.nl.lexicon import NUMBER_WORDS, TIME_UNITS
+
+_NUM = r"(\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen" \
+       r"|twenty|thirty|forty|fifty|sixty|few|couple(?:\s+of)?)"
+_UNIT = r"(seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|wks?|months?|years?|yrs?" \
+        r"|s|m|h|d|w)"
+_MON = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?" \
+       r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?(?![a-z])"
+_CLOCK = r"(?:\s*,?\s+(?:at\s+)?\d{1,2}(?::\d{2}){1,2}(?:\s*[ap]\.?m\.?)?(?:\s*(?:utc|z))?)?"
+_DATE = (r"\b(?:\d{4}-\d{1,2}-\d{1,2}(?:[t ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
+         r"(?:z|[+-]\d{2}:?\d{2})?|\d{4}/\d{1,2}/\d{1,2}|\d{1,2}/\d{1,2}/\d{4}"
+         rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MON}(?:\s*,?\s*\d{{4}})?"
+         rf"|{_MON}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:\s*,?\s*\d{{4}})?(?![\d:]))" + _CLOCK)
+_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
+_WD = r"(mon|tue|wed|thu|fri|sat|sun)(?:day|sday|nesday|rsday|urday)?"
+_MONTHS = {m: i + 1 for i, m in enumerate(
+    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
+_F = re.IGNORECASE
+
+_PAT_BETWEEN = re.compile(
+    rf"\b(?:between|from)\s+({_DATE})\s+(?:and|to|until|till|through|thru|-)\s+({_DATE})", _F)
+_PAT_SINCE = re.compile(rf"\b(?:since|after|starting(?:\s+from|\s+on)?|from)\s+({_DATE})", _F)
+_PAT_BEFORE = re.compile(rf"\b(?:before|until|till|up\s+to|prior\s+to)\s+({_DATE})", _F)
+_PAT_ON = re.compile(rf"(?:\b(?:on|for|during|at|of)\s+)?({_DATE})", _F)
+_PAT_LAST = re.compile(
+    rf"\b(?:(?:in|over|during|within|for|from)\s+)?(?:the\s+)?(?:last|past|previous|prior|recent)"
+    rf"\s+(?:{_NUM}\s*)?{_UNIT}\b", _F)
+_PAT_WITHIN = re.compile(rf"\b(?:in|within|during|for)\s+(?:the\s+)?{_NUM}\s*{_UNIT}\b", _F)
+_PAT_COMPACT = re.compile(r"(?<![\w/])(\d+)\s?(h|hrs?|d|w|wk)\b", _F)
+_PAT_AGO = re.compile(rf"\b(?:since\s+)?{_NUM}\s*{_UNIT}\s+ago\b", _F)
+_PAT_DAYWORD = re.compile(r"\b(since\s+)?(so\s+far\s+)?(today|yesterday|this\s+morning"
+                          r"|this\s+week|this\s+month)\b", _F)
+_PAT_WEEKDAY = re.compile(rf"\b(since|on|last)\s+{_WD}\b", _F)
+_PAT_MONTH = re.compile(rf"\b(?:in|during)\s+({_MON})(?:\s+(\d{{4}}))?\b(?!\s*\d)", _F)
+
+_BUCKET_EVERY = re.compile(rf"\b(?:per|by|each|every|an?\s+interval\s+of)\s+(?:{_NUM}\s*)?"
+                           rf"{_UNIT}\b(?!\s+ago)", _F)
+_BUCKET_BINS = re.compile(rf"\b(?:(?:in|into|using|with)\s+)?{_NUM}[\s-]*{_UNIT}\s+(?:buckets?"
+                          r"|bins?|intervals?|windows?|increments?|slots?|chunks?|granularity)\b",
+                          _F)
+_BUCKET_ADV = re.compile(r"\b(minutely|hourly|daily|nightly|weekly)\b", _F)
+_BUCKET_DEFAULT = re.compile(r"\b(?:(?:over|through|across)\s+time|trends?|trending|timelines?"
+                             r"|time[\s-]?series|timecharts?|histograms?|charts?|graphs?"
+                             r"|plot(?:ted)?)\b", _F)
+
+
+@dataclass
+class TimeParse:
+    """What the time pass found. `spans` are consumed character ranges of the question."""
+
+    range: TimeRange | None = None
+    bucket: TimeBucket | None = None
+    default_bucket: bool = False
+    spans: list[tuple[int, int]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    text: str = ""
+
+
+def _num(s: str | None) -> int:
+    if not s:
+        return 1
+    s = s.lower().split()[0]
+    return int(s) if s.isdigit() else NUMBER_WORDS.get(s, 1)
+
+
+def _unit(s: str) -> tuple[int, TimeUnit]:
+    """A unit word → (multiplier, IR unit); months and years become days."""
+    w = s.lower()
+    if w.startswith("month"):
+        return 30, TimeUnit.day
+    if w.startswith(("year", "yr")):
+        return 365, TimeUnit.day
+    return 1, TimeUnit(TIME_UNITS.get(w, "day"))
+
+
+def parse_date(text: str, now: datetime) -> tuple[datetime, bool] | None:
+    """One date expression → (UTC datetime, has_time_of_day), or None when it is not a date."""
+    t = text.strip().lower().rstrip(",")
+    clock = re.search(r"(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*([ap])?\.?m?\.?", t)
+    iso = re.match(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})", t)
+    try:
+        if iso:
+            y, mo, d = (int(g) for g in iso.groups())
+            rest = t[iso.end():]
+            clock = re.search(r"(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*([ap])?\.?m?\.?", rest)
+        elif m := re.match(r"(\d{1,2})/(\d{1,2})/(\d{4})", t):
+            a, b, y = (int(g) for g in m.groups())
+            mo, d = (b, a) if a > 12 else (a, b)  # 15/01/2024 is day-first; else US order
+        else:
+            mon = re.search(_MON, t)
+            if not mon:
+                return None
+            mo = _MONTHS[mon.group(0)[:3]]
+            before, after = t[: mon.start()], t[mon.end():]
+            dm = re.search(r"(\d{1,2})(?:st|nd|rd|th)?\s*(?:of\s*)?$", before) or \
+                re.match(r"\s*(\d{1,2})(?:st|nd|rd|th)?", after)
+            if not dm:
+                return None
+            d = int(dm.group(1))
+            ym = re.search(r"\b(\d{4})\b", after)
+            if ym:
+                y = int(ym.group(1))
+            else:
+                y = now.year if (mo, d) <= (now.month, now.day) else now.year - 1
+            if clock and ym and clock.start() < t.find(ym.group(1)):
+                clock = None
+        h = mi = s = 0
+        if clock:
+            h, mi, s = int(clock.group(1)), int(clock.group(2)), int(clock.group(3) or 0)
+            if clock.group(4) == "p" and h < 12:
+                h += 12
+            elif clock.group(4) == "a" and h == 12:
+                h = 0
+        dt = datetime(y, mo, d, h, mi, s, tzinfo=timezone.utc)
+    except (ValueError, OverflowError):
+        return None
+    off = re.search(r"([+-])(\d{2}):?(\d{2})$", t) if iso else None
+    if off:
+        sign = 1 if off.group(1) == "+" else -1
+        try:
+            dt -= sign * timedelta(hours=int(off.group(2)), minutes=int(off.group(3)))
+        except OverflowError:
+            return None
+    return dt, bool(clock)
+
+
+def _rel(amount: int, unit: TimeUnit, snap: bool = False) -> RelativeTime:
+    return RelativeTime(amount=max(0, amount), unit=unit, snap="day" if snap else None)
+
+
+def _abs(dt: datetime) -> AbsoluteTime:
+    return AbsoluteTime(at=dt)
+
+
+def _plural(n: int, unit: str) -> str:
+    return f"{n} {unit}{'' if n == 1 else 's'}"
+
+
+class _Scanner:
+    """Finds the first (highest-priority) time range and blanks consumed text out."""
+
+    def __init__(self, text: str, now: datetime) -> None:
+        self.text = text
+        self.now = now
+        self.out = TimeParse()
+
+    def consume(self, m: re.Match[str], group: int = 0) -> None:
+        s, e = m.span(group)
+        self.out.spans.append((s, e))
+        self.text = self.text[:s] + " " * (e - s) + self.text[e:]
+
+    def found(self, tr: TimeRange, note: str, m: re.Match[str]) -> None:
+        if self.out.range is None:
+            self.out.range = tr
+            self.out.text = m.group(0).strip()
+            self.out.notes.append(f'time range: {note} (from "{m.group(0).strip()}")')
+        else:
+            self.out.notes.append(f'second time expression "{m.group(0).strip()}" ignored; '
+                                  "a plan holds one time range")
+        self.consume(m)
+
+
+def parse_time(question: str, now: datetime) -> TimeParse:
+    """Find a time range and a time bucket in `question`. Never raises."""
+    sc = _Scanner(question, now)
+    _buckets(sc)
+    _absolute(sc)
+    _relative(sc)
+    return sc.out
+
+
+def _buckets(sc: _Scanner) -> None:
+    for pat in (_BUCKET_BINS, _BUCKET_EVERY):
+        for m in list(pat.finditer(sc.text)):
+            n, u = m.group(1), m.group(2)
+            if len(u) == 1 and not (n and n[0].isdigit()):
+                continue  # "by m" is not a bucket; "every 5m" is
+            mult, unit = _unit(u)
+            if sc.out.bucket is None:
+                sc.out.bucket = TimeBucket(amount=max(1, _num(n) * mult), unit=unit)
+                sc.out.notes.append(f"time bucket: {_plural(sc.out.bucket.amount, unit.value)}"
+                                    f' (from "{m.group(0).strip()}")')
+            sc.consume(m)
+    for m in list(_BUCKET_ADV.finditer(sc.text)):
+        if sc.out.bucket is None:
+            word = m.group(1).lower()
+            unit = TimeUnit({"minutely": "minute", "hourly": "hour", "weekly": "week"}
+                            .get(word, "day"))
+            sc.out.bucket = TimeBucket(amount=1, unit=unit)
+            sc.out.notes.append(f'time bucket: 1 {unit.value} (from "{m.group(0)}")')
+        sc.consume(m)
+    for m in list(_BUCKET_DEFAULT.finditer(sc.text)):
+        sc.out.default_bucket = True
+        sc.consume(m)
+
+
+def _absolute(sc: _Scanner) -> None:
+    now = sc.now
+    for m in list(_PAT_BETWEEN.finditer(sc.text)):
+        a, b = parse_date(m.group(1), now), parse_date(m.group(2), now)
+        if a and b:
+            end, note = b[0], ""
+            if not b[1]:
+                end, note = _next_day(b[0]), " (end date included)"
+            sc.found(TimeRange(start=_abs(a[0]), end=_abs(end)),
+                     f"{_fmt(a[0])} to {_fmt(end)}{note}", m)
+    for m in list(_PAT_SINCE.finditer(sc.text)):
+        if (a := parse_date(m.group(1), now)):
+            sc.found(TimeRange(start=_abs(a[0])), f"since {_fmt(a[0])}", m)
+    for m in list(_PAT_BEFORE.finditer(sc.text)):
+        if (b := parse_date(m.group(1), now)):
+            epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+            sc.found(TimeRange(start=_abs(epoch), end=_abs(b[0])),
+                     f"before {_fmt(b[0])} (no start given: from the beginning)", m)
+    for m in list(_PAT_ON.finditer(sc.text)):
+        if (a := parse_date(m.group(1), now)):
+            if a[1]:
+                sc.found(TimeRange(start=_abs(a[0])), f"since {_fmt(a[0])}", m)
+            else:
+                sc.found(TimeRange(start=_abs(a[0]), end=_abs(_next_day(a[0]))),
+                         f"the day {a[0]:%Y-%m-%d} (UTC)", m)
+    for m in list(_PAT_MONTH.finditer(sc.text)):
+        mo = _MONTHS[m.group(1)[:3].lower()]
+        y = int(m.group(2)) if m.group(2) else (now.year if mo <= now.month else now.year - 1)
+        try:
+            start = datetime(y, mo, 1, tzinfo=timezone.utc)
+            end = datetime(y + (mo == 12), mo % 12 + 1, 1, tzinfo=timezone.utc)
+        except ValueError:  # year 0 or 10000
+            continue
+        sc.found(TimeRange(start=_abs(start), end=_abs(end)), f"the month {start:%Y-%m}", m)
+
+
+def _next_day(dt: datetime) -> datetime:
+    """The day after `dt`; the last representable day stays itself rather than overflow."""
+    try:
+        return dt + timedelta(days=1)
+    except OverflowError:
+        return dt
+
+
+def _fmt(dt: datetime) -> str:
+    return dt.strftime("%Y-%m-%d %H:%M UTC") if (dt.hour or dt.minute) else \
+        dt.strftime("%Y-%m-%d")
+
+
+def _relative(sc: _Scanner) -> None:
+    now = sc.now
+    for m in list(_PAT_LAST.finditer(sc.text)) + list(_PAT_WITHIN.finditer(sc.text)):
+        if sc.text[m.start():m.end()].strip() == "":
+            continue  # already consumed by the first pattern
+        n, u = m.group(1), m.group(2)
+        if len(u) == 1 and not (n and n[0].isdigit()):
+            continue
+        mult, unit = _unit(u)
+        amount = _num(n) * mult
+        note = f"last {_plural(amount, unit.value)}"
+        if u.lower().startswith(("month", "year")):
+            note += f' ("{u}" taken as {amount} days)'
+        sc.found(TimeRange(start=_rel(amount, unit)), note, m)
+    for m in list(_PAT_AGO.finditer(sc.text)):
+        mult, unit = _unit(m.group(2))
+        amount = _num(m.group(1)) * mult
+        sc.found(TimeRange(start=_rel(amount, unit)), f"since {_plural(amount, unit.value)} ago",
+                 m)
+    for m in list(_PAT_DAYWORD.finditer(sc.text)):
+        word = " ".join(m.group(3).lower().split())
+        since = bool(m.group(1))
+        if word in {"today", "this morning"}:
+            tr, note = TimeRange(start=_rel(0, TimeUnit.day, True)), "today (UTC)"
+        elif word == "yesterday":
+            end = None if since else _rel(0, TimeUnit.day, True)
+            tr = TimeRange(start=_rel(1, TimeUnit.day, True), end=end)
+            note = "since the start of yesterday" if since else "yesterday (UTC)"
+        elif word == "this week":
+            tr = TimeRange(start=_rel(now.weekday(), TimeUnit.day, True))
+            note = "this week (since Monday, UTC)"
+        else:
+            tr = TimeRange(start=_rel(now.day - 1, TimeUnit.day, True))
+            note = "this month (since the 1st, UTC)"
+        sc.found(tr, note, m)
+    for m in list(_PAT_WEEKDAY.finditer(sc.text)):
+        wd = [w[:3] for w in _WEEKDAYS].index(m.group(2).lower()[:3])
+        back = (now.weekday() - wd) % 7 or (7 if m.group(1).lower() == "last" else 0)
+        name = _WEEKDAYS[wd].capitalize()
+        if m.group(1).lower() == "since":
+            sc.found(TimeRange(start=_rel(back, TimeUnit.day, True)), f"since {name}", m)
+        else:
+            end = _rel(back - 1, TimeUnit.day, True) if back else None
+            sc.found(TimeRange(start=_rel(back, TimeUnit.day, True), end=end),
+                     f"{name} ({back} days ago, UTC)", m)
+    for m in list(_PAT_COMPACT.finditer(sc.text)):
+        before = sc.text[max(0, m.start() - 8):m.start()].lower()
+        if re.search(r"\b(per|every|each|by|top|first|limit)\s*$", before):
+            continue
+        mult, unit = _unit(m.group(2))
+        amount = int(m.group(1)) * mult
+        sc.found(TimeRange(start=_rel(amount, unit)), f"last {_plural(amount, unit.value)}", m)
