@@ -7,24 +7,17 @@ import random
 import statistics
 import string
 import time
-from datetime import datetime, timezone
+from datetime import datetime
 
 import pytest
-from planchecks import assert_names_exist
+from planchecks import NOW, assert_names_exist, golden_catalog
 from questions import QUESTIONS
 
-from lexiquery.catalog.builtin import builtin_catalog
 from lexiquery.catalog.model import Catalog
 from lexiquery.errors import QuestionError
 from lexiquery.nl.index import catalog_index
 from lexiquery.nl.rules import ParsedQuestion, parse_question
 
-NOW = datetime(2024, 6, 12, 15, 30, tzinfo=timezone.utc)
-
-
-@pytest.fixture(scope="module")
-def catalog() -> Catalog:
-    return builtin_catalog()
 
 
 def _fuzz_inputs(n: int) -> list[str]:
@@ -102,14 +95,14 @@ def test_non_text_question_is_a_question_error(catalog: Catalog) -> None:
 def test_deterministic(catalog: Catalog) -> None:
     for q, _ in QUESTIONS:
         a = parse_question(q, catalog, now=NOW)
-        b = parse_question(q, builtin_catalog(), now=NOW)  # a fresh catalog and index
+        b = parse_question(q, golden_catalog(), now=NOW)  # a fresh catalog and index
         assert a.model_dump() == b.model_dump(), q
 
 
 def test_index_is_cached_per_catalog_and_rebuilt_on_change(catalog: Catalog) -> None:
     idx = catalog_index(catalog)
     assert catalog_index(catalog) is idx
-    other = builtin_catalog()
+    other = golden_catalog()
     assert catalog_index(other) is not idx
     src = next(iter(other))
     other.add(src.model_copy(update={"id": "copy_of_" + src.id}))

@@ -7,7 +7,8 @@ from typing import Any
 
 import pytest
 
-from lexiquery.nl.timeparse import parse_date, parse_time
+from lexiquery.nl.dates import parse_date
+from lexiquery.nl.timeparse import parse_time
 from lexiquery.nl.tokens import tokenize
 
 NOW = datetime(2024, 6, 12, 15, 30, tzinfo=timezone.utc)  # a Wednesday

@@ -29,6 +29,8 @@ def pass_group(st: State) -> None:
         j = field_after(st, k)
         if j is None or followed_by_value(st, j):
             continue
+        if _ranked_measure(st, k, j):
+            continue  # "top 5 hosts by bytes sent": the ranking's measure, not a grouping
         st.use(k)
         while j is not None:
             st.add_group(resolve(st, j))
@@ -42,6 +44,12 @@ def pass_group(st: State) -> None:
                 break
             st.use(c)
             j = j2
+
+
+def _ranked_measure(st: State, k: int, j: int) -> bool:
+    f = st.src.field(st.items[j].fields[0])
+    measure = f is not None and f.type.numeric and f.entity is None and not f.known_values
+    return measure and any(i.is_kw("top") for i in st.items[:k])
 
 
 def metric_after(st: State, k: int | None) -> Metric | None:
@@ -273,8 +281,8 @@ def pass_having(st: State) -> None:
         m = st.add_metric(m)
         st.use(k, j)
         st.having.append(Condition(field=m.name, op=op, value=n))
-        if not st.sort:
-            st.sort = [_sort(m.name, True)]
+        if not st.sort:  # the most extreme first: "more than" → highest, "fewer than" → lowest
+            st.sort = [_sort(m.name, op in {Operator.gt, Operator.ge})]
 
 
 def _is_postop(it: Item | None) -> bool:

@@ -10,9 +10,15 @@ from __future__ import annotations
 from lexiquery.catalog.model import FieldType
 from lexiquery.ir import And, Condition, Filter, Operator, PlanIssue
 from lexiquery.nl.lexicon import KEYWORDS
-from lexiquery.nl.match import Item
-from lexiquery.nl.preds import is_field, resolve, value_like
+from lexiquery.nl.preds import is_field, resolve
 from lexiquery.nl.state import State
+from lexiquery.nl.valuelists import (
+    TYPED,
+    field_named_before,
+    same_kind_list,
+    values_after,
+    values_before,
+)
 from lexiquery.nl.values import (
     fields_for_value,
     known_meaning,
@@ -25,7 +31,6 @@ from lexiquery.nl.values import (
 _RESET = {"group", "by", "top", "agg", "sort", "show", "limit", "conj"}
 _OPS = {a: Operator(a) for a in ("eq", "ne", "gt", "ge", "lt", "le", "contains", "not_contains",
                                  "startswith", "endswith", "regex", "exists", "not_exists")}
-_TYPED = {"ip", "cidr", "email", "url", "domain", "file", "hash", "path", "hostlike"}
 
 
 class _Ctx:
@@ -67,7 +72,7 @@ def pass_filters(st: State) -> None:
             nk = _known_filter(st, k, ctx)
         elif it.kind == "cat" and it.is_source:
             st.use(k)
-        elif it.kind == "value" or it.vkind in _TYPED:
+        elif it.kind == "value" or it.vkind in TYPED:
             nk = _value_filter(st, k, ctx)
         k = nk
 
@@ -107,65 +112,6 @@ def _concept(st: State, k: int, ctx: _Ctx) -> None:
                      + (f": {c.description}" if c.description else ""))
 
 
-def _values(st: State, field_k: int, j: int | None, explicit: bool) -> tuple[list[object], int,
-                                                                             str, str]:
-    """Values from item j on: one, or a list joined by commas / "or" / "and".
-    Returns (values, last item index used, value kind, joining word)."""
-    vals: list[object] = []
-    kind, joiner, last = "", "", j if j is not None else -1
-    while j is not None and value_like(st, field_k, j, explicit or bool(vals)):
-        it = st.items[j]
-        if it.kind == "cat" and it.known:
-            t = next(t for t in it.known if t.name in st.items[field_k].fields)
-            vals.append(t.value)
-        elif it.kind == "value" and it.tok is not None:
-            vals.append(it.tok.value)
-            kind = kind or it.tok.kind
-        else:  # a word, or a run of capitalised words after an explicit operator
-            words, end = [it.tok.text], j  # type: ignore[union-attr]
-            while explicit and (n := st.nxt(end)) == end + 1 and _cap_word(st.items[n]):
-                words.append(st.items[n].text)
-                end = n
-            vals.append(" ".join(words))
-            kind = kind or it.vkind or "word"
-            j = end
-        last = j
-        sep = st.at(st.nxt(j))
-        if sep is None or not (sep.text == "," or (sep.is_kw("conj") and sep.kw and
-                                                   sep.kw.arg in {"or", "and"})):
-            break
-        nj = st.nxt(st.nxt(j))  # type: ignore[arg-type]
-        if nj is not None and st.items[nj].is_kw("conj"):  # ", or"
-            nj = st.nxt(nj)
-        if not value_like(st, field_k, nj, True) or is_field(st.at(nj)) or \
-                (kind in _TYPED and st.items[nj].kind == "word" and
-                 st.items[nj].vkind not in _TYPED):
-            break
-        joiner = joiner or (sep.kw.arg if sep.kw else ",")
-        st.use(*range(j + 1, nj))
-        j = nj
-    return vals, last, kind, joiner
-
-
-def _values_before(st: State, k: int) -> tuple[list[object], int]:
-    """"the Azure Portal app": capitalised words (or one quoted value) right before a name
-    field, not at the start of the question."""
-    words: list[str] = []
-    j = k - 1
-    while j > 0 and _cap_word(st.items[j]):
-        words.insert(0, st.items[j].text)
-        j -= 1
-    f = st.src.field(st.items[k].fields[0])
-    if not words or f is None or f.type is not FieldType.string:
-        return [], k
-    return [" ".join(words)], j + 1
-
-
-def _cap_word(it: Item) -> bool:
-    return it.kind == "word" and not it.used and it.tok is not None and \
-        it.tok.text[:1].isupper() and not it.is_filler
-
-
 def _field_filter(st: State, k: int, ctx: _Ctx) -> int | None:
     it = st.items[k]
     j = st.nxt(k)
@@ -191,9 +137,9 @@ def _field_filter(st: State, k: int, ctx: _Ctx) -> int | None:
         cond: Filter = Condition(field=f, op=op)
         _add(st, negate(cond) if fneg else cond, ctx, f'from "{it.text}"')
         return (ops[-1] if ops else k) + 1
-    vals, last, kind, _ = _values(st, k, j, explicit=op is not None or fneg)
+    vals, last, kind, _ = values_after(st, k, j, explicit=op is not None or fneg)
     if not vals and not ops and not fneg:
-        vals, first = _values_before(st, k)
+        vals, first = values_before(st, k)
         if vals:
             fields = pick_fields(st.si, it.fields, role)
             cond0 = make_condition(st.src, fields, Operator.eq, vals)
@@ -212,9 +158,12 @@ def _field_filter(st: State, k: int, ctx: _Ctx) -> int | None:
             _add(st, negate(flag) if fneg else flag, ctx, f'yes/no field named by "{it.text}"')
         return None
     fields = pick_fields(st.si, it.fields, role)
-    if kind in _TYPED:  # "ip 10.1.2.3": keep only fields of a fitting entity
+    if kind in TYPED:  # "ip 10.1.2.3": keep only fields of a fitting entity
         typed = fields_for_value(st.si, kind, str(vals[0]), role)
-        fields = [f for f in fields if f in typed] or fields
+        if role and typed and st.si.roles.get(typed[0]) == role:
+            fields = typed  # "child processes of cmd.exe": the role picks the parent field
+        else:
+            fields = [f for f in fields if f in typed] or fields
     base = op or Operator.eq
     cond2 = make_condition(st.src, fields, base, vals, kind)
     if cond2 is None:
@@ -260,10 +209,9 @@ def _value_filter(st: State, k: int, ctx: _Ctx) -> int:
     kind = it.vkind or tok.kind
     fields: list[str] = []
     why = ""
-    if kind in _TYPED:
+    if kind in TYPED:
         fields = fields_for_value(st.si, kind, tok.text, ctx.role)
         why = f'"{tok.text}" looks like {_KIND_WORDS.get(kind, kind)}'
-
     if not fields and kind in {"number", "quoted", "word"}:
         key = str(int(tok.value) if isinstance(tok.value, float) and tok.value.is_integer()
                   else tok.value).lower()
@@ -271,7 +219,7 @@ def _value_filter(st: State, k: int, ctx: _Ctx) -> int:
         if hits:
             fields, why = [hits[0][0]], f'"{tok.text}" is a known value of {hits[0][0]}'
         elif kind == "number":
-            fields, why = _field_named_before(st, k), f'"{tok.text}" follows the field name'
+            fields, why = field_named_before(st, k), f'"{tok.text}" follows the field name'
     if not fields:
         if kind not in {"word", "ord", "date"}:
             st.use(k)
@@ -279,7 +227,7 @@ def _value_filter(st: State, k: int, ctx: _Ctx) -> int:
             st.issues.append(PlanIssue(code="ambiguous", message=msg))
             st.notes.append(msg)
         return k + 1
-    vals, last = _same_kind_list(st, k, kind)
+    vals, last = same_kind_list(st, k, kind)
     cond = make_condition(st.src, fields, Operator.eq, vals, kind)
     if cond is None:
         _cannot(st, kind, vals)
@@ -298,40 +246,6 @@ def _cannot(st: State, kind: str, vals: list[object]) -> None:
             "prefix filters)") if kind == "cidr" else f"a filter on {shown}"
     if what not in st.unsupported:
         st.unsupported.append(what)
-
-
-def _same_kind_list(st: State, k: int, kind: str) -> tuple[list[object], int]:
-    tok = st.items[k].tok
-    vals: list[object] = [tok.value if tok is not None else st.items[k].text]
-    last = k
-    while True:
-        sep = st.at(st.nxt(last))
-        if sep is None or not (sep.text == "," or (sep.is_kw("conj") and sep.kw and
-                                                   sep.kw.arg in {"or", "and"})):
-            break
-        nj = st.nxt(st.nxt(last))  # type: ignore[arg-type]
-        if nj is not None and st.items[nj].is_kw("conj"):
-            nj = st.nxt(nj)
-        n = st.at(nj)
-        if n is None or n.tok is None or (n.vkind or n.tok.kind) != kind:
-            break
-        vals.append(n.tok.value)
-        last = nj  # type: ignore[assignment]
-    return vals, last
-
-
-def _field_named_before(st: State, k: int) -> list[str]:
-    """"event 4625" with no known value: a field whose name starts with the word before."""
-    p = st.at(st.prv(k))
-    if p is None or p.tok is None or not p.tok.subwords:
-        return []
-    w = p.tok.subwords[-1]
-    hits = [f.name for f in st.src.fields if f.name.split("_")[0].startswith(w[:4])
-            and len(w) >= 3]
-    if len(hits) == 1:
-        st.use(st.prv(k))
-        return hits
-    return []
 
 
 _KIND_WORDS = {"ip": "an IP address", "cidr": "an IP range", "email": "an e-mail address",

@@ -19,7 +19,7 @@ from lexiquery.ir import (
     TimeRange,
     TimeUnit,
 )
-from lexiquery.nl.lexicon import STALE_WHAT
+from lexiquery.nl.lexicon import ABSENT_WHAT, STALE_WHAT
 from lexiquery.nl.preds import is_field, resolve
 from lexiquery.nl.source_select import Candidate
 from lexiquery.nl.state import State
@@ -31,7 +31,7 @@ _HARMLESS_KW = {"show", "conj", "noun", "latest", "cols", "role", "by", "group",
 def stale_check(st: State) -> None:
     """"Which computers stopped sending heartbeats": last seen per entity, oldest first. The
     comparison with now is not expressible and stays an `unsupported` issue."""
-    if STALE_WHAT not in st.unsupported:
+    if STALE_WHAT not in st.unsupported and ABSENT_WHAT not in st.unsupported:
         return
     if not st.group_by:
         k = next((i for i, it in enumerate(st.items) if is_field(it) and not it.used), None)
@@ -145,7 +145,7 @@ def leftovers(st: State) -> list[str]:
     for it in st.items:
         if it.used or it.helped or it.is_filler:
             continue
-        if it.kind == "kw" and it.kw and it.kw.cat in _HARMLESS_KW:
+        if it.kind == "kw" and it.kw and (it.kw.cat in _HARMLESS_KW or it.kw == ("op", "eq")):
             continue
         if it.kind == "word" and it.tok is not None and it.tok.kind == "sym":
             continue
@@ -160,8 +160,8 @@ def confidence(st: State, plan: QueryPlan, chosen: Candidate, runner: Candidate 
     """0..1: the share of meaningful words understood, lowered by ambiguity and gaps."""
     content = understood = n_time
     for it in st.items:
-        if it.is_filler or (it.kind == "kw" and it.kw and it.kw.cat in _HARMLESS_KW
-                            and not it.used):
+        if it.is_filler or (it.kind == "kw" and it.kw and not it.used and
+                            (it.kw.cat in _HARMLESS_KW or it.kw == ("op", "eq"))):
             continue
         if it.kind == "word" and it.tok is not None and it.tok.kind == "sym":
             continue

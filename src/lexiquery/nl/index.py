@@ -53,10 +53,11 @@ class Target:
     name: str  # source id, concept name, field name
     value: object = None  # known value
     meaning: str = ""
+    primary: bool = False  # the concept's or source's own name, not a synonym
 
     @property
     def weight(self) -> float:
-        return WEIGHTS[self.kind]
+        return WEIGHTS[self.kind] + (0.25 if self.primary else 0.0)
 
 
 @dataclass
@@ -68,6 +69,7 @@ class SourceIndex:
     roles: dict[str, str] = field(default_factory=dict)
     entity_fields: dict[EntityKind, list[str]] = field(default_factory=dict)
     known: dict[str, list[tuple[str, object, str]]] = field(default_factory=dict)
+    own: list[tuple[str, ...]] = field(default_factory=list)  # the source's name and synonyms
     order: int = 0
 
     def add(self, words: tuple[str, ...], target: Target) -> None:
@@ -92,6 +94,12 @@ class SourceIndex:
             if tuple(stems[i:i + n]) == phrase:
                 return n, targets
         return None
+
+    def names_itself(self, phrase: tuple[str, ...]) -> bool:
+        """Does `phrase` contain the source's own name or a synonym ("failed sign-in")?"""
+        n = len(phrase)
+        return any(0 < len(o) < n and any(phrase[i:i + len(o)] == o
+                                          for i in range(n - len(o) + 1)) for o in self.own)
 
     def field_phrases(self) -> set[tuple[str, ...]]:
         return {p for b in self.phrases.values() for p, ts in b
@@ -134,7 +142,8 @@ def field_role(f: FieldDef) -> str:
 def _index_source(src: Source, order: int) -> SourceIndex:
     si = SourceIndex(source=src, order=order)
     for p in [src.name, *src.synonyms, src.id.replace("_", " ")]:
-        si.add(stem_words(p), Target("source", src.id))
+        si.add(stem_words(p), Target("source", src.id, primary=p == src.name))
+        si.own.append(stem_words(p))
     # Platform names an analyst may type: KQL/SQL tables and columns ("SigninLogs", "ResultType").
     for b in (src.bindings.kql, src.bindings.sql):
         if b is not None:
@@ -143,7 +152,7 @@ def _index_source(src: Source, order: int) -> SourceIndex:
                 si.add(stem_words(p), Target("source", src.id))
     for c in src.concepts:
         for p in [c.name, *c.synonyms]:
-            si.add(stem_words(p), Target("concept", c.name))
+            si.add(stem_words(p), Target("concept", c.name, primary=p == c.name))
     ordered = [*(n for n in src.default_fields if src.field(n)),
                *(f.name for f in src.fields if f.name not in src.default_fields)]
     explicit: set[tuple[str, ...]] = set()

@@ -138,9 +138,9 @@ _RAW: dict[str, list[str]] = {
                "split by", "broken out by", "break down by", "bucketed by", "each", "by each"],
     "by:": ["by"],
     "top:desc": ["top", "most", "most common", "most frequent", "most active", "the most",
-                 "most often", "noisiest", "busiest"],
+                 "most often", "noisiest", "busiest", "slowest"],
     "top:asc": ["bottom", "least", "least common", "least frequent", "least active",
-                "rarest", "fewest", "the least"],
+                "rarest", "fewest", "the least", "fastest"],
     "sort:": ["sorted by", "sort by", "order by", "ordered by", "sorting by", "ranked by",
               "rank by", "sorted on", "order them by"],
     "dir:desc": ["descending", "desc", "highest first", "largest first", "biggest first",
@@ -164,13 +164,17 @@ _RAW: dict[str, list[str]] = {
                  "reaching", "hitting", "remote", "contacting", "for target"],
     "role:parent": ["launched by", "spawned by", "started by", "created by", "executed by",
                     "run by", "parent", "child of", "children of", "spawned from",
+                    "child", "children", "spawned under", "descendants of",
                     "launched from", "invoked by", "called by", "opened by"],
     "bucket:": ["over time", "trend", "trending", "timeline", "time series", "timeseries",
                 "timechart", "histogram", "chart", "graph", "plot", "per unit of time",
                 "through time", "as a trend"],
     "noun:": ["event", "times", "time", "attempts", "attempt", "occurrences", "occurrence",
               "records", "record", "entries", "entry", "rows", "row", "hits", "hit", "log",
-              "logs", "results", "items", "tries", "instances"],
+              "logs", "results", "items", "tries", "instances", "responses", "executions",
+              "execution", "ran", "run", "runs", "executed", "occurred", "happened",
+              "observed", "recorded", "activity", "activities", "data", "seen", "appeared",
+              "appear", "appears", "showed up", "happening", "going on"],
     "conj:or": ["or", "and/or", "either"],
     "conj:and": ["and", "&", "as well as", "plus"],
     "conj:with": ["with", "having", "that have", "that had", "who have", "who had", "has had",
@@ -211,7 +215,8 @@ BUCKET_ADVERBS = {"minutely": "minute", "hourly": "hour", "daily": "day", "night
 UNSUPPORTED: list[tuple[re.Pattern[str], str]] = [(re.compile(p), w) for p, w in [
     (r"\b(compared? (to|with)|versus|vs\.?|week over week|day over day|than (last|the previous)"
      r" (week|day|month)|baseline)\b", "comparison with another period or baseline"),
-    (r"\b(anomal\w*|outliers?|unusual|abnormal|deviat\w*|spikes?)\b", "anomaly detection"),
+    (r"\b(anomal\w*|outliers?|unusual|abnormal|spikes?|deviat(es|ing) from)\b",
+     "anomaly detection"),
     (r"\b(geolocat\w*|geo-?locat\w*|geoip|geo ip|ip location lookup)\b", "IP geolocation"),
     (r"\b(impossible travel|distance between)\b", "impossible-travel / geographic distance"),
     (r"\b(join(ed|ing)?|correlat\w*|cross-?referenc\w*|enrich\w*)\b",
@@ -225,6 +230,9 @@ UNSUPPORTED: list[tuple[re.Pattern[str], str]] = [(re.compile(p), w) for p, w in
      r"|\bwent (silent|quiet|dark)\b|\bnot (been )?(seen|heard from) (since|in)\b"
      r"|\b(haven'?t|hasn'?t|have not|has not) (sent|reported|checked in)\b",
      "comparing the last-seen time with now (a staleness threshold)"),
+    (r"\b(no|zero|without any|missing) (heartbeats?|events?|logs?|data|records?|sign-?ins?"
+     r"|logons?|traffic|activity)\b",
+     "finding what sent nothing in a period (needs the list of expected entities)"),
     (r"\b(percentage|proportion|share|fraction) of\b|\bwhat (percent|fraction)\b|\bratios?\b"
      r"|\b(failure|success|error) rate\b", "percentages or ratios of aggregates"),
     (r"\b(st(andar)?d ?dev\w*|variance)\b", "standard deviation / variance"),
@@ -235,3 +243,4 @@ UNSUPPORTED: list[tuple[re.Pattern[str], str]] = [(re.compile(p), w) for p, w in
 ]]
 
 STALE_WHAT = "comparing the last-seen time with now (a staleness threshold)"
+ABSENT_WHAT = "finding what sent nothing in a period (needs the list of expected entities)"

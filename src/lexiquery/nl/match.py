@@ -95,7 +95,8 @@ def build_stream(tokens: list[Token]) -> Stream:
     starts: list[bool] = []
     ends: list[bool] = []
     for ti, t in enumerate(tokens):
-        words = t.subwords if (t.kind in {"word", "sym"} and not t.used) else ("\x00",)
+        words = t.subwords if (t.kind in {"word", "sym"} and not t.used and t.subwords) \
+            else ("\x00",)
         for k, w in enumerate(words):
             stems.append(w)
             owner.append(ti)

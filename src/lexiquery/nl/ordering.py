@@ -83,39 +83,49 @@ def _sort_key(st: State, j: int | None) -> SortKey | None:
 def pass_project(st: State) -> None:
     """Fields listed after "show"/"only" become the projection ("show user, IP and time"); one
     plural entity after "list"/"which" ("list users") asks for its distinct values."""
+    first = st.nxt(-1, skip_used=False)
     for k, it in enumerate(st.items):
-        if it.used or not it.is_kw("show", "cols"):
+        implied = k == first and is_field(it) and not it.used
+        if it.used or not (it.is_kw("show", "cols") or implied):
             continue
-        fields: list[int] = []
-        j = st.nxt(k)
-        while j is not None and is_field(st.items[j]) and not followed_by_value(st, j):
-            fields.append(j)
-            c = st.nxt(j)
-            sep = st.at(c)
-            if sep is not None and (sep.text in {",", ";"} or
-                                    (sep.is_kw("conj") and sep.kw and sep.kw.arg == "and")):
-                nj = st.nxt(c)  # type: ignore[arg-type]
-                if nj is not None and is_field(st.items[nj]):
-                    st.use(c)
-                    j = nj
-                    continue
-            break
+        fields = _field_list(st, k - 1 if implied else k)
         if not fields:
             continue
+        verb = [] if implied else [k]
         names = [resolve(st, f) for f in fields]
         if len(fields) >= 2 or it.is_kw("cols"):
-            st.use(k, *fields)
+            st.use(*verb, *fields)
             st.project = list(dict.fromkeys(names))
             return
         one = st.items[fields[0]]
         plural = one.text.lower().endswith("s") and not one.text.lower().endswith("ss")
         if plural and not one.is_source and not st.metrics and not st.group_by:
-            st.use(k, fields[0])
+            st.use(*verb, fields[0])
             st.add_group(names[0])
             st.distinct_only = True
-            st.notes.append(f'"{it.text} {one.text}" read as the distinct values of {names[0]}')
+            said = one.text if implied else f"{it.text} {one.text}"
+            st.notes.append(f'"{said}" read as the distinct values of {names[0]}')
             return
-        if not plural and not one.is_source:
+        if not plural and not one.is_source and not implied:
             st.use(k, fields[0])
             st.project = [names[0]]
             return
+
+
+def _field_list(st: State, k: int) -> list[int]:
+    """Field items after item k joined by commas / "and", none of them followed by a value."""
+    fields: list[int] = []
+    j = st.nxt(k)
+    while j is not None and is_field(st.items[j]) and not followed_by_value(st, j):
+        fields.append(j)
+        c = st.nxt(j)
+        sep = st.at(c)
+        if sep is not None and (sep.text in {",", ";"} or
+                                (sep.is_kw("conj") and sep.kw and sep.kw.arg == "and")):
+            nj = st.nxt(c)  # type: ignore[arg-type]
+            if nj is not None and is_field(st.items[nj]):
+                st.use(c)
+                j = nj
+                continue
+        break
+    return fields

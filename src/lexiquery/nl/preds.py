@@ -55,6 +55,8 @@ def value_like(st: State, field_k: int, j: int | None, explicit: bool) -> bool:
         return False
     if explicit:
         return True
+    if it.i0 != st.items[field_k].i1:
+        return False  # "resources in Azure", "by user today bob": not right after the field
     text = it.tok.text
     if any(ch.isdigit() for ch in text) or (text[:1].isupper() and j != 0):
         return True

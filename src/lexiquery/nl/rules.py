@@ -20,6 +20,7 @@ source. It never raises anything else for any string. Same input (and `now`), sa
 
 from __future__ import annotations
 
+import difflib
 from datetime import datetime, timezone
 
 from pydantic import BaseModel, Field
@@ -29,13 +30,13 @@ from lexiquery.errors import QuestionError
 from lexiquery.ir import PlanIssue, QueryPlan, Severity
 from lexiquery.nl import aggregate, filters, ordering
 from lexiquery.nl.finish import build_plan, confidence, leftovers, stale_check
-from lexiquery.nl.index import catalog_index
+from lexiquery.nl.index import CatalogIndex, catalog_index
 from lexiquery.nl.lexicon import UNSUPPORTED
 from lexiquery.nl.match import build_stream
 from lexiquery.nl.source_select import MIN_SCORE, Candidate, closest_sources, rank_sources
 from lexiquery.nl.state import State
 from lexiquery.nl.timeparse import parse_time
-from lexiquery.nl.tokens import tokenize
+from lexiquery.nl.tokens import Token, tokenize
 
 MAX_CHARS = 4000  # the caller enforces its own, smaller limit; this only bounds the work
 
@@ -63,30 +64,19 @@ def parse_question(question: str, catalog: Catalog, *, source_hint: str | None =
     if not idx.sources:
         raise QuestionError("the catalog has no sources")
     if source_hint is not None and source_hint not in idx.by_id:
-        raise QuestionError(f"unknown source {source_hint!r}", closest_sources=catalog.ids()[:5])
+        close = difflib.get_close_matches(source_hint, catalog.ids(), n=5, cutoff=0.0)
+        raise QuestionError(f"unknown source {source_hint!r}", closest_sources=close)
 
     tp = parse_time(text, now)
     tokens = tokenize(text)
-    for t in tokens:
+    for t in tokens:  # the time pass has read these
         if any(s < t.end and t.start < e for s, e in tp.spans):
             t.used = True
-    stream = build_stream(tokens)
-    ranked = rank_sources(idx, tokens, stream)
+    ranked = rank_sources(idx, tokens, build_stream(tokens))
     chosen = _choose(ranked, source_hint, tokens, idx)
-
     st = State(si=chosen.si, items=chosen.items, tokens=tokens, question=text,
                time_range=tp.range, bucket=tp.bucket, default_bucket=tp.default_bucket)
-    for it in st.items:  # words of the source's own description helped choose it
-        if it.kind == "word" and it.tok is not None and \
-                any(s in chosen.si.vocab for s in it.tok.subwords) and not it.is_filler:
-            it.helped = True
-    for pat, what in UNSUPPORTED:
-        for m in pat.finditer(text.lower()):
-            if what not in st.unsupported:
-                st.unsupported.append(what)
-            for it in st.items:  # the words that asked for it are understood, just not doable
-                if tokens[it.i0].start < m.end() and m.start() < tokens[it.i1 - 1].end:
-                    it.used = True
+    _mark_context(st, chosen)
     try:
         for step in (aggregate.pass_group, aggregate.pass_top, aggregate.pass_having,
                      aggregate.pass_metrics, ordering.pass_sort_limit, ordering.pass_project,
@@ -99,15 +89,15 @@ def parse_question(question: str, catalog: Catalog, *, source_hint: str | None =
                                      message=f"the rules engine failed on this question: {e!r}"))
 
     notes = [_source_note(chosen, source_hint)] + tp.notes + st.notes
+    if len(question) > MAX_CHARS:
+        notes.append(f"only the first {MAX_CHARS} characters were read")
     if tp.range is None:
         notes.append("no time range given")
     unknown = leftovers(st)
     if unknown:
         notes.append("not understood: " + ", ".join(f'"{w}"' for w in unknown))
-    for issue in plan.issues:
-        if issue.code == "unsupported":
-            notes.append(issue.message)
-    alternatives = [c.id for c in ranked if c is not chosen and c.score >= MIN_SCORE
+    notes.extend(i.message for i in plan.issues if i.code == "unsupported")
+    alternatives = [c.id for c in ranked if c is not chosen and c.acceptable
                     and c.score >= 0.5 * max(chosen.score, MIN_SCORE)][:3]
     runner = next((c for c in ranked if c is not chosen), None)
     conf = confidence(st, plan, chosen, runner, hinted=source_hint is not None,
@@ -116,16 +106,37 @@ def parse_question(question: str, catalog: Catalog, *, source_hint: str | None =
                           alternatives=alternatives)
 
 
-def _choose(ranked: list[Candidate], hint: str | None, tokens: list, idx) -> Candidate:  # type: ignore[no-untyped-def,type-arg]
+def _mark_context(st: State, chosen: Candidate) -> None:
+    """Words that are understood without becoming part of the plan: the source's own description
+    words (they chose it), and requests the IR cannot hold (recorded as unsupported)."""
+    for it in st.items:
+        if it.kind == "word" and it.tok is not None and not it.is_filler and \
+                any(s in chosen.si.vocab for s in it.tok.subwords):
+            it.helped = True
+    low = st.question.lower()
+    for pat, what in UNSUPPORTED:
+        for m in pat.finditer(low):
+            if what not in st.unsupported:
+                st.unsupported.append(what)
+            for it in st.items:
+                if st.tokens[it.i0].start < m.end() and m.start() < st.tokens[it.i1 - 1].end:
+                    it.used = True
+
+
+def _choose(ranked: list[Candidate], hint: str | None, tokens: list[Token],
+            idx: CatalogIndex) -> Candidate:
+    """The hinted source, or the best-scoring one; QuestionError when none is good enough."""
     if hint is not None:
         return next(c for c in ranked if c.id == hint)
     best = ranked[0]
-    if best.score < MIN_SCORE:
+    if not best.acceptable:
         words = [t.low for t in tokens if t.kind == "word"]
+        closest = closest_sources(idx, words, ranked)
+        names = ", ".join(idx.by_id[i].source.name for i in closest[:3])
         raise QuestionError(
             "the question names no data source, field or concept this catalog knows",
-            closest_sources=closest_sources(idx, words, ranked),
-            hint="name the data (e.g. sign-ins, firewall traffic) or pass a source")
+            closest_sources=closest,
+            hint=f"name the data you mean (for example: {names}) or pass a source")
     return best
 
 

@@ -3,8 +3,9 @@
 Evidence, per source (each phrase counted once, with the weight of its strongest meaning):
 
 * its name or a synonym ("sign-ins")                          4 (+1 per extra word)
-* one of its concepts ("failed logon")                        4 (+0.5 per extra word)
-* a known value by meaning or literal ("RDP", "SharePoint")   2.5
+* one of its concepts ("failed logon")                        4 (+0.5 per extra word,
+                                                              +0.5 if it names the source)
+* a known value by meaning or literal ("RDP", "SharePoint")   3 (+0.5 per extra word)
 * a field name or synonym ("caller", "response time")         1.5 × idf (rarer fields say more)
 * a generic entity word matching an entity field ("computer") 0.6 × idf
 * a word of its description ("SharePoint", "heartbeat")       0.6 × idf
@@ -25,6 +26,7 @@ from lexiquery.nl.match import Item, Stream, segment
 from lexiquery.nl.tokens import Token
 
 MIN_SCORE = 1.1  # below this nothing in the question is specific to any source
+MIN_UNANCHORED = 2.5  # description words alone must add up to more
 
 # value kind → (entity kinds that can hold it, weight)
 VALUE_EVIDENCE: dict[str, tuple[tuple[EntityKind, ...], float]] = {
@@ -48,6 +50,11 @@ class Candidate:
     score: float = 0.0
     evidence: list[str] = field(default_factory=list)  # matched phrases, for the notes
     strong: bool = False  # named by source/concept/known value, not only by fields
+    anchored: bool = False  # some catalog phrase or fitting value, not description words only
+
+    @property
+    def acceptable(self) -> bool:
+        return self.score >= (MIN_SCORE if self.anchored else MIN_UNANCHORED)
 
     @property
     def id(self) -> str:
@@ -80,13 +87,17 @@ def score_source(idx: CatalogIndex, si: SourceIndex, tokens: list[Token], st: St
                 if t.kind in {"source", "concept"}:
                     w += (1.0 if t.kind == "source" else 0.5) * (len(phrase) - 1)
                     c.strong = True
+                    if t.kind == "concept" and si.names_itself(phrase):
+                        w += 0.5  # "failed sign-in" says which data it is about
                 elif t.kind == "known":
+                    w += 0.5 * (len(phrase) - 1)  # "blocked by conditional access"
                     c.strong = True
                 elif t.kind in {"field", "entity"}:
                     w *= idx.idf(phrase)
                 best = max(best, w)
             if _typed_fit(si, items, k):
                 best += 0.5
+            c.anchored = True
             key = " ".join(phrase)
             if key not in seen:
                 seen.add(key)
@@ -100,8 +111,10 @@ def score_source(idx: CatalogIndex, si: SourceIndex, tokens: list[Token], st: St
                     c.evidence.append(it.tok.text)
             if it.vkind == "hostlike":
                 c.score += _value_weight(si, "hostlike")
+                c.anchored = c.anchored or _value_weight(si, "hostlike") > 0
         elif it.kind == "value" and it.tok is not None:
             c.score += _value_weight(si, it.tok.kind)
+            c.anchored = c.anchored or _value_weight(si, it.tok.kind) > 0
             if it.tok.kind == "number" and free_number(items, k):
                 key = _num_key(it.tok.value)
                 if key in si.known:

@@ -10,33 +10,25 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 from lexiquery.ir import AbsoluteTime, RelativeTime, TimeBucket, TimeRange, TimeUnit
+from lexiquery.nl.dates import DATE, MON, MONTHS, fmt, next_day, parse_date
 from lexiquery.nl.lexicon import NUMBER_WORDS, TIME_UNITS
 
 _NUM = r"(\d+|an?|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen" \
        r"|twenty|thirty|forty|fifty|sixty|few|couple(?:\s+of)?)"
 _UNIT = r"(seconds?|secs?|minutes?|mins?|hours?|hrs?|days?|weeks?|wks?|months?|years?|yrs?" \
         r"|s|m|h|d|w)"
-_MON = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?" \
-       r"|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?(?![a-z])"
-_CLOCK = r"(?:\s*,?\s+(?:at\s+)?\d{1,2}(?::\d{2}){1,2}(?:\s*[ap]\.?m\.?)?(?:\s*(?:utc|z))?)?"
-_DATE = (r"\b(?:\d{4}-\d{1,2}-\d{1,2}(?:[t ]\d{1,2}:\d{2}(?::\d{2}(?:\.\d+)?)?)?"
-         r"(?:z|[+-]\d{2}:?\d{2})?|\d{4}/\d{1,2}/\d{1,2}|\d{1,2}/\d{1,2}/\d{4}"
-         rf"|\d{{1,2}}(?:st|nd|rd|th)?\s+(?:of\s+)?{_MON}(?:\s*,?\s*\d{{4}})?"
-         rf"|{_MON}\s+\d{{1,2}}(?:st|nd|rd|th)?(?:\s*,?\s*\d{{4}})?(?![\d:]))" + _CLOCK)
 _WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
 _WD = r"(mon|tue|wed|thu|fri|sat|sun)(?:day|sday|nesday|rsday|urday)?"
-_MONTHS = {m: i + 1 for i, m in enumerate(
-    ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"])}
 _F = re.IGNORECASE
 
 _PAT_BETWEEN = re.compile(
-    rf"\b(?:between|from)\s+({_DATE})\s+(?:and|to|until|till|through|thru|-)\s+({_DATE})", _F)
-_PAT_SINCE = re.compile(rf"\b(?:since|after|starting(?:\s+from|\s+on)?|from)\s+({_DATE})", _F)
-_PAT_BEFORE = re.compile(rf"\b(?:before|until|till|up\s+to|prior\s+to)\s+({_DATE})", _F)
-_PAT_ON = re.compile(rf"(?:\b(?:on|for|during|at|of)\s+)?({_DATE})", _F)
+    rf"\b(?:between|from)\s+({DATE})\s+(?:and|to|until|till|through|thru|-)\s+({DATE})", _F)
+_PAT_SINCE = re.compile(rf"\b(?:since|after|starting(?:\s+from|\s+on)?|from)\s+({DATE})", _F)
+_PAT_BEFORE = re.compile(rf"\b(?:before|until|till|up\s+to|prior\s+to)\s+({DATE})", _F)
+_PAT_ON = re.compile(rf"(?:\b(?:on|for|during|at|of)\s+)?({DATE})", _F)
 _PAT_LAST = re.compile(
     rf"\b(?:(?:in|over|during|within|for|from)\s+)?(?:the\s+)?(?:last|past|previous|prior|recent)"
     rf"\s+(?:{_NUM}\s*)?{_UNIT}\b", _F)
@@ -46,7 +38,7 @@ _PAT_AGO = re.compile(rf"\b(?:since\s+)?{_NUM}\s*{_UNIT}\s+ago\b", _F)
 _PAT_DAYWORD = re.compile(r"\b(since\s+)?(so\s+far\s+)?(today|yesterday|this\s+morning"
                           r"|this\s+week|this\s+month)\b", _F)
 _PAT_WEEKDAY = re.compile(rf"\b(since|on|last)\s+{_WD}\b", _F)
-_PAT_MONTH = re.compile(rf"\b(?:in|during)\s+({_MON})(?:\s+(\d{{4}}))?\b(?!\s*\d)", _F)
+_PAT_MONTH = re.compile(rf"\b(?:in|during)\s+({MON})(?:\s+(\d{{4}}))?\b(?!\s*\d)", _F)
 
 _BUCKET_EVERY = re.compile(rf"\b(?:per|by|each|every|an?\s+interval\s+of)\s+(?:{_NUM}\s*)?"
                            rf"{_UNIT}\b(?!\s+ago)", _F)
@@ -88,57 +80,6 @@ def _unit(s: str) -> tuple[int, TimeUnit]:
     return 1, TimeUnit(TIME_UNITS.get(w, "day"))
 
 
-def parse_date(text: str, now: datetime) -> tuple[datetime, bool] | None:
-    """One date expression → (UTC datetime, has_time_of_day), or None when it is not a date."""
-    t = text.strip().lower().rstrip(",")
-    clock = re.search(r"(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*([ap])?\.?m?\.?", t)
-    iso = re.match(r"(\d{4})[-/](\d{1,2})[-/](\d{1,2})", t)
-    try:
-        if iso:
-            y, mo, d = (int(g) for g in iso.groups())
-            rest = t[iso.end():]
-            clock = re.search(r"(\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?\s*([ap])?\.?m?\.?", rest)
-        elif m := re.match(r"(\d{1,2})/(\d{1,2})/(\d{4})", t):
-            a, b, y = (int(g) for g in m.groups())
-            mo, d = (b, a) if a > 12 else (a, b)  # 15/01/2024 is day-first; else US order
-        else:
-            mon = re.search(_MON, t)
-            if not mon:
-                return None
-            mo = _MONTHS[mon.group(0)[:3]]
-            before, after = t[: mon.start()], t[mon.end():]
-            dm = re.search(r"(\d{1,2})(?:st|nd|rd|th)?\s*(?:of\s*)?$", before) or \
-                re.match(r"\s*(\d{1,2})(?:st|nd|rd|th)?", after)
-            if not dm:
-                return None
-            d = int(dm.group(1))
-            ym = re.search(r"\b(\d{4})\b", after)
-            if ym:
-                y = int(ym.group(1))
-            else:
-                y = now.year if (mo, d) <= (now.month, now.day) else now.year - 1
-            if clock and ym and clock.start() < t.find(ym.group(1)):
-                clock = None
-        h = mi = s = 0
-        if clock:
-            h, mi, s = int(clock.group(1)), int(clock.group(2)), int(clock.group(3) or 0)
-            if clock.group(4) == "p" and h < 12:
-                h += 12
-            elif clock.group(4) == "a" and h == 12:
-                h = 0
-        dt = datetime(y, mo, d, h, mi, s, tzinfo=timezone.utc)
-    except (ValueError, OverflowError):
-        return None
-    off = re.search(r"([+-])(\d{2}):?(\d{2})$", t) if iso else None
-    if off:
-        sign = 1 if off.group(1) == "+" else -1
-        try:
-            dt -= sign * timedelta(hours=int(off.group(2)), minutes=int(off.group(3)))
-        except OverflowError:
-            return None
-    return dt, bool(clock)
-
-
 def _rel(amount: int, unit: TimeUnit, snap: bool = False) -> RelativeTime:
     return RelativeTime(amount=max(0, amount), unit=unit, snap="day" if snap else None)
 
@@ -152,12 +93,14 @@ def _plural(n: int, unit: str) -> str:
 
 
 class _Scanner:
-    """Finds the first (highest-priority) time range and blanks consumed text out."""
+    """Collects every time range found (patterns run most specific first), blanking consumed
+    text out so a later pattern cannot read it again; the first one *in the question* wins."""
 
     def __init__(self, text: str, now: datetime) -> None:
         self.text = text
         self.now = now
         self.out = TimeParse()
+        self.found_ranges: list[tuple[int, TimeRange, str, str]] = []
 
     def consume(self, m: re.Match[str], group: int = 0) -> None:
         s, e = m.span(group)
@@ -165,14 +108,20 @@ class _Scanner:
         self.text = self.text[:s] + " " * (e - s) + self.text[e:]
 
     def found(self, tr: TimeRange, note: str, m: re.Match[str]) -> None:
-        if self.out.range is None:
-            self.out.range = tr
-            self.out.text = m.group(0).strip()
-            self.out.notes.append(f'time range: {note} (from "{m.group(0).strip()}")')
-        else:
-            self.out.notes.append(f'second time expression "{m.group(0).strip()}" ignored; '
-                                  "a plan holds one time range")
+        self.found_ranges.append((m.start(), tr, note, m.group(0).strip()))
         self.consume(m)
+
+    def finish(self) -> TimeParse:
+        """"today compared to last week": the period asked about comes first."""
+        for i, (_, tr, note, said) in enumerate(sorted(self.found_ranges, key=lambda f: f[0])):
+            if i == 0:
+                self.out.range, self.out.text = tr, said
+                self.out.notes.append(f'time range: {note} (from "{said}")')
+            else:
+                self.out.notes.append(f'second time expression "{said}" ignored; '
+                                      "a plan holds one time range")
+        self.out.spans.sort()
+        return self.out
 
 
 def parse_time(question: str, now: datetime) -> TimeParse:
@@ -181,7 +130,7 @@ def parse_time(question: str, now: datetime) -> TimeParse:
     _buckets(sc)
     _absolute(sc)
     _relative(sc)
-    return sc.out
+    return sc.finish()
 
 
 def _buckets(sc: _Scanner) -> None:
@@ -216,26 +165,26 @@ def _absolute(sc: _Scanner) -> None:
         if a and b:
             end, note = b[0], ""
             if not b[1]:
-                end, note = _next_day(b[0]), " (end date included)"
+                end, note = next_day(b[0]), " (end date included)"
             sc.found(TimeRange(start=_abs(a[0]), end=_abs(end)),
-                     f"{_fmt(a[0])} to {_fmt(end)}{note}", m)
+                     f"{fmt(a[0])} to {fmt(end)}{note}", m)
     for m in list(_PAT_SINCE.finditer(sc.text)):
         if (a := parse_date(m.group(1), now)):
-            sc.found(TimeRange(start=_abs(a[0])), f"since {_fmt(a[0])}", m)
+            sc.found(TimeRange(start=_abs(a[0])), f"since {fmt(a[0])}", m)
     for m in list(_PAT_BEFORE.finditer(sc.text)):
         if (b := parse_date(m.group(1), now)):
             epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
             sc.found(TimeRange(start=_abs(epoch), end=_abs(b[0])),
-                     f"before {_fmt(b[0])} (no start given: from the beginning)", m)
+                     f"before {fmt(b[0])} (no start given: from the beginning)", m)
     for m in list(_PAT_ON.finditer(sc.text)):
         if (a := parse_date(m.group(1), now)):
             if a[1]:
-                sc.found(TimeRange(start=_abs(a[0])), f"since {_fmt(a[0])}", m)
+                sc.found(TimeRange(start=_abs(a[0])), f"since {fmt(a[0])}", m)
             else:
-                sc.found(TimeRange(start=_abs(a[0]), end=_abs(_next_day(a[0]))),
+                sc.found(TimeRange(start=_abs(a[0]), end=_abs(next_day(a[0]))),
                          f"the day {a[0]:%Y-%m-%d} (UTC)", m)
     for m in list(_PAT_MONTH.finditer(sc.text)):
-        mo = _MONTHS[m.group(1)[:3].lower()]
+        mo = MONTHS[m.group(1)[:3].lower()]
         y = int(m.group(2)) if m.group(2) else (now.year if mo <= now.month else now.year - 1)
         try:
             start = datetime(y, mo, 1, tzinfo=timezone.utc)
@@ -243,19 +192,6 @@ def _absolute(sc: _Scanner) -> None:
         except ValueError:  # year 0 or 10000
             continue
         sc.found(TimeRange(start=_abs(start), end=_abs(end)), f"the month {start:%Y-%m}", m)
-
-
-def _next_day(dt: datetime) -> datetime:
-    """The day after `dt`; the last representable day stays itself rather than overflow."""
-    try:
-        return dt + timedelta(days=1)
-    except OverflowError:
-        return dt
-
-
-def _fmt(dt: datetime) -> str:
-    return dt.strftime("%Y-%m-%d %H:%M UTC") if (dt.hour or dt.minute) else \
-        dt.strftime("%Y-%m-%d")
 
 
 def _relative(sc: _Scanner) -> None:

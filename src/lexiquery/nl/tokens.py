@@ -32,6 +32,7 @@ _PATTERNS: list[tuple[str, str]] = [
     ("winpath", r"\b[A-Za-z]:\\[^\s,;\"']+"),
     ("path", r"(?<![\w/.])/[\w.%~+-]+(?:/[\w.%~+-]*)*"),
     ("dotted", r"\b[\w-]+(?:\.[\w-]+)+\b"),
+    ("dotext", r"(?<![\w.])\.[A-Za-z][\w-]{0,15}\b"),
     ("ord", r"\b\d+(?:st|nd|rd|th)\b"),
     ("number", r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
                r"(?:\s?(?:ms|kb|mb|gb|tb|k|%|s|sec|secs|m|min|mins|h|hr|hrs|d|w|wk)\b)?"),
@@ -114,6 +115,8 @@ def tokenize(question: str) -> list[Token]:
             kind, value = _ip(text)
         elif kind == "winpath":
             kind = "file"
+        elif kind == "dotext":  # ".ru", ".exe": a suffix to match, kept whole
+            kind = "word"
         elif kind == "dotted":
             kind, value = _classify_dotted(text)
             if kind == "word" and not re.fullmatch(r"[\w'’-]+", text):
@@ -134,7 +137,7 @@ def tokenize(question: str) -> list[Token]:
         elif kind == "hash" and text.isdigit():
             kind, value = "number", int(text)
         tok = Token(kind, text, s, e, value, unit)
-        if kind == "word":
+        if kind == "word" and not text.startswith("."):
             tok.subwords = _subwords(text)
         elif kind == "sym":
             tok.subwords = (text,)
