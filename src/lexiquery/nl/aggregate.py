@@ -74,6 +74,10 @@ def metric_after(st: State, k: int | None) -> Metric | None:
         if arg in {"first", "last"}:
             st.use(k)
             return Metric(fn=_AGG_FN[arg])
+        if arg == "firstlast":  # "first and last seen": both ends of the activity window
+            st.use(k)
+            st.add_metric(Metric(fn=MetricFn.first_seen))
+            return Metric(fn=MetricFn.last_seen)
         if f and arg in _AGG_FN:
             st.use(k, fj)
             return Metric(fn=_AGG_FN[arg], field=f)

@@ -131,6 +131,8 @@ _RAW: dict[str, list[str]] = {
     "agg:max": ["max", "maximum", "highest", "largest", "biggest", "peak"],
     "agg:median": ["median"],
     "agg:pct": ["percentile", "pctl", "quantile", "percentile of"],
+    "agg:firstlast": ["first and last seen", "first and last time seen", "first/last seen",
+                      "first and last appearance"],
     "agg:first": ["first seen", "first time seen", "earliest", "first appearance"],
     "agg:last": ["last seen", "last time seen", "most recent time", "last heard from",
                  "last contact", "last report", "last reported"],
