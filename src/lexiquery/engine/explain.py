@@ -108,6 +108,8 @@ def describe_filter(f: object, source: Source, name=lambda n: n) -> str:  # type
 
 def describe_metric(m: Metric, name=lambda n: n) -> str:  # type: ignore[no-untyped-def]
     fld = name(m.field) if m.field else ""
+    if m.fn is MetricFn.percentile:
+        return f"the {m.percentile or 0:g}th percentile of {fld} (as {m.name})"
     return {
         MetricFn.count: "the number of events" if not m.field else f"the number of {fld} values",
         MetricFn.count_distinct: f"the number of distinct {fld}",
@@ -115,7 +117,6 @@ def describe_metric(m: Metric, name=lambda n: n) -> str:  # type: ignore[no-unty
         MetricFn.avg: f"the average {fld}",
         MetricFn.min: f"the minimum {fld}",
         MetricFn.max: f"the maximum {fld}",
-        MetricFn.percentile: f"the {m.percentile:g}th percentile of {fld}",
         MetricFn.first_seen: "when each was first seen",
         MetricFn.last_seen: "when each was last seen",
     }[m.fn] + f" (as {m.name})"
@@ -165,6 +166,3 @@ def explain_for_platform(plan: QueryPlan, source: Source, platform: Platform) ->
 
     return " ".join(describe_plan(plan, source, name=name, reads=f"{target}"))
 
-
-def now_utc() -> datetime:
-    return datetime.now(timezone.utc)

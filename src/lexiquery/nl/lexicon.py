@@ -122,7 +122,7 @@ _RAW: dict[str, list[str]] = {
              "outside of"],
     "postop:ge": ["or more", "or greater", "or higher", "or above", "+"],
     "postop:le": ["or less", "or fewer", "or lower", "or below"],
-    "agg:count": ["count", "how many", "number of", "count of", "amount of",
+    "agg:count": ["count", "how many", "number of", "count of",
                   "tally", "volume of", "total number of"],
     "agg:distinct": ["distinct", "unique", "different", "distinct count of", "dcount"],
     "agg:sum": ["sum", "total", "sum of", "total of", "summed"],

@@ -141,7 +141,8 @@ def segment(tokens: list[Token], st: Stream, si: SourceIndex) -> list[Item]:
         cat = _catalog_at(si, st, j)
         pick_cat = cat is not None and (
             lex is None or cat[0] > lex[0]
-            or (cat[0] == lex[0] == 1 and st.stems[j] not in RESERVED))
+            or (cat[0] == lex[0] == 1 and st.stems[j] not in RESERVED)
+            or _names_source_not_sort(tok, lex, cat[1]))
         if tok.kind == "word" and _PCT.match(tok.text) and not pick_cat:
             items.append(Item("kw", ti, ti + 1, tok.text, kw=Kw("agg", "p" + tok.text[1:]),
                               tok=tok))
@@ -165,6 +166,14 @@ def segment(tokens: list[Token], st: Stream, si: SourceIndex) -> list[Item]:
                 items.append(Item("word", ti, ti + 1, st.stems[j], tok=tok))
             j += 1
     return items
+
+
+def _names_source_not_sort(tok: Token, lex: tuple[int, Kw] | None,
+                           targets: list[Target]) -> bool:
+    """ "orders by status" names a source called "orders"; it is not "order by status". The
+    stemmer makes both read "order by", so a plural surface form that names a source wins."""
+    return (lex is not None and lex[1].cat == "sort" and tok.low.endswith("s")
+            and any(t.kind == "source" for t in targets))
 
 
 def _span(tokens: list[Token], a: int, b: int) -> str:
