@@ -112,7 +112,7 @@ class KqlRenderer:
 
     def condition(self, c: Condition, *, after_agg: bool = False) -> str:
         col = self.names.output(c.field) if after_agg else self.names.column(c.field)
-        ref = ident(col)
+        ref = scalar_ref(col)
         ftype = None if after_agg else self.names.field_type(c.field)
         op, cs = c.op, c.case_sensitive
         if op is Operator.exists:

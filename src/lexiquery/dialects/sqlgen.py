@@ -158,8 +158,22 @@ def literal(v: object) -> exp.Expression:
     return exp.Literal.string(str(v))
 
 
-def like_escape(s: str) -> str:
-    return s.replace(_ESCAPE, _ESCAPE * 2).replace("%", _ESCAPE + "%").replace("_", _ESCAPE + "_")
+def like_pattern(value: str, dialect: str) -> tuple[str, bool]:
+    """`value` with LIKE's wildcards made literal, and whether an ESCAPE clause must follow.
+
+    Most dialects take an explicit ``ESCAPE '!'``, which also overrides the backslash that
+    postgres and mysql use by default (so a Windows path is safe). BigQuery has no ESCAPE
+    clause: there the backslash escapes. T-SQL also treats ``[`` as a wildcard."""
+    if dialect == "bigquery":
+        out = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        return out, False
+    special = "%_\\" + _ESCAPE + ("[" if dialect == "tsql" else "")
+    if not any(ch in value for ch in special):
+        return value, False
+    out = value.replace(_ESCAPE, _ESCAPE * 2)
+    for ch in "%_" + ("[" if dialect == "tsql" else ""):
+        out = out.replace(ch, _ESCAPE + ch)
+    return out, True
 
 
 class SqlBuilder:
@@ -240,12 +254,12 @@ class SqlBuilder:
                Operator.ge: exp.GTE, Operator.lt: exp.LT, Operator.le: exp.LTE}
         if op in cmp:
             return cmp[op](this=lhs, expression=literal(v))
-        s = like_escape(str(v))
+        s, needs_escape = like_pattern(str(v), self.dialect)
         pattern = {Operator.contains: f"%{s}%", Operator.not_contains: f"%{s}%",
                    Operator.has: f"%{s}%", Operator.startswith: f"{s}%",
                    Operator.endswith: f"%{s}"}[op]
         like: exp.Expression = exp.Like(this=lhs, expression=exp.Literal.string(pattern))
-        if any(ch in str(v) for ch in "%_" + _ESCAPE):
+        if needs_escape:
             like = exp.Escape(this=like, expression=exp.Literal.string(_ESCAPE))
         return exp.Not(this=exp.paren(like)) if op is Operator.not_contains else like
 
@@ -358,6 +372,16 @@ class SqlBuilder:
 
     # ------------------------------------------------------------------ statement
 
+    def _natural_nulls_first(self, desc: bool) -> bool:
+        """The target's own NULL placement, so no NULLS FIRST/LAST emulation clutters the
+        ORDER BY (sqlglot otherwise adds CASE WHEN … IS NULL for T-SQL)."""
+        ordering = sqlglot.Dialect.get_or_raise(self.dialect).NULL_ORDERING
+        if ordering == "nulls_are_small":
+            return not desc
+        if ordering == "nulls_are_large":
+            return desc
+        return False
+
     def build(self) -> exp.Select:
         self.names.check_all()
         binding = self.source.bindings.sql
@@ -421,7 +445,9 @@ class SqlBuilder:
             else:
                 key = column(self.names.column(s.field)) if s.field not in computed \
                     else exp.Column(this=ident(s.field))
-            select = select.order_by(exp.Ordered(this=key, desc=s.descending), append=True)
+            select = select.order_by(exp.Ordered(this=key, desc=s.descending,
+                                                 nulls_first=self._natural_nulls_first(
+                                                     s.descending)), append=True)
         if self.plan.limit:
             select = select.limit(self.plan.limit)
         return select
