@@ -79,7 +79,8 @@ _DIALECT: dict[str, _Idiom] = {
         "CAST('1970-01-01' AS DATETIME2))",
         None, "REGEXP_LIKE({col}, {pat})", "REGEXP_LIKE({col}, {pat}, 'i')"),
     "mysql": _Idiom(
-        "UTC_TIMESTAMP() - INTERVAL {n} {UNIT}", "UTC_DATE()", "UTC_DATE() - INTERVAL {n} DAY",
+        "UTC_TIMESTAMP() - INTERVAL {n} {UNIT}", "DATE(UTC_TIMESTAMP())",
+        "DATE(UTC_TIMESTAMP()) - INTERVAL {n} DAY",
         "TIMESTAMP('{ts}')", "FROM_UNIXTIME(FLOOR(UNIX_TIMESTAMP({col}) / {sec}) * {sec})",
         "FROM_UNIXTIME(FLOOR(UNIX_TIMESTAMP({col}) / {sec}) * {sec})",
         None, "REGEXP_LIKE({col}, {pat}, 'c')", "REGEXP_LIKE({col}, {pat}, 'i')"),
