@@ -90,7 +90,9 @@ def _source_from_columns(table: str, columns: list[tuple[str, FieldType]], *, pl
 # ---------------------------------------------------------------------------------- YAML/JSON
 
 
-def import_catalog_data(data: Any, origin: str) -> list[Source]:
+def import_catalog_data(data: Any, origin: str, *, keep_origin: bool = False) -> list[Source]:
+    """Sources from parsed YAML/JSON. `keep_origin` keeps an `origin` the data already names
+    (persisted imports remember the file they first came from)."""
     if isinstance(data, dict) and "sources" in data:
         items = data["sources"]
         if not isinstance(items, list):
@@ -106,7 +108,7 @@ def import_catalog_data(data: Any, origin: str) -> list[Source]:
     for i, item in enumerate(items):
         if not isinstance(item, dict):
             raise CatalogError(f"{origin}: source #{i + 1} is not a mapping")
-        item = {**item, "origin": origin}
+        item = {"origin": origin, **item} if keep_origin else {**item, "origin": origin}
         try:
             sources.append(Source.model_validate(item))
         except ValidationError as e:
@@ -169,8 +171,8 @@ def import_kusto_schema(data: Any, origin: str) -> list[Source]:
 
 _SQL_TYPES: list[tuple[tuple[str, ...], FieldType]] = [
     (("timestamp", "datetime", "date", "time"), FieldType.datetime),
-    (("bigint", "int8", "long"), FieldType.long),
-    (("int", "smallint", "tinyint", "serial", "integer"), FieldType.int),
+    (("bigint", "int8", "long", "bigserial", "serial8"), FieldType.long),
+    (("int", "smallint", "tinyint", "serial", "smallserial", "integer"), FieldType.int),
     (("decimal", "numeric", "real", "double", "float", "money", "number"), FieldType.real),
     (("bool", "bit"), FieldType.bool),
     (("uuid", "uniqueidentifier"), FieldType.guid),

@@ -61,14 +61,25 @@ def load_catalog(catalog_dir: Path | None, extra_files: list[Path] | None = None
     for path in persisted_files(catalog_dir):
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
-            for s in import_catalog_data(data, path.name):
-                catalog.add(s.model_copy(update={"origin": s.origin}))
+            for s in import_catalog_data(data, path.name, keep_origin=True):
+                _add(catalog, s)
         except (OSError, UnicodeDecodeError, yaml.YAMLError, LexiQueryError) as e:
             warn(f"skipping the imported catalog {path}: {getattr(e, 'message', e)}")
     for path in extra_files or []:
         for s in import_file(path):
-            catalog.add(s)
+            _add(catalog, s)
     return catalog
+
+
+def _add(catalog: Catalog, source: Source) -> None:
+    """Add `source`; a bare schema import (no concepts) whose id a built-in already uses is
+    added as `<id>_<platform>` instead, so importing a workspace schema that contains
+    SigninLogs does not replace the curated built-in source with its concepts and bindings."""
+    existing = catalog.get(source.id)
+    if existing is not None and existing.origin == "builtin" and not source.concepts:
+        suffix = "_".join(p.value for p in source.bindings.platforms())
+        source = source.model_copy(update={"id": f"{source.id}_{suffix}"})
+    catalog.add(source)
 
 
 def remove_imported(source_id: str, catalog_dir: Path) -> bool:
