@@ -10,8 +10,7 @@ from typing import Any
 
 from pygments.lexer import RegexLexer, bygroups
 from pygments.token import Keyword, Name, Number, Operator, Punctuation, String, Text
-from rich.console import Console, Group
-from rich.panel import Panel
+from rich.console import Console
 from rich.syntax import Syntax
 from rich.table import Table
 from rich.text import Text as RichText
@@ -65,8 +64,13 @@ def _issue_lines(issues: list[Any]) -> list[RichText]:
     return out
 
 
+_DUPLICATE_NOTES = ("time range:", "filter:", "aggregate:", "sort:", "limit:", "time bucket:")
+
+
 def print_answer(answer: Answer, *, console: Console | None = None,
                  show_transitions: bool = False) -> None:
+    """The answer for a terminal. Queries are printed unboxed and never cropped or wrapped by
+    us (soft wrap only), so they can be selected and copied exactly."""
     con = console or Console()
     con.print(RichText.assemble(("Question: ", "bold"), answer.question))
     if answer.understanding:
@@ -74,21 +78,23 @@ def print_answer(answer: Answer, *, console: Console | None = None,
         for line in answer.understanding:
             con.print(f"  • {line}", highlight=False)
     for note in answer.notes:
-        con.print(RichText(f"  ◦ {note}", style="dim"))
+        if not note.startswith(_DUPLICATE_NOTES):
+            con.print(RichText(f"  ◦ {note}", style="dim"))
     if answer.alternatives:
         con.print(RichText(f"  ◦ other possible sources: {', '.join(answer.alternatives)} "
                            f"(use --source to pick one)", style="dim"))
     for q in answer.queries:
         title = f"{q.platform.upper()}" + (f" · {q.dialect}" if q.platform == "sql" else "")
-        status = ("[green]✓ checked[/]" if q.valid else "[bold red]✗ invalid[/]") + \
-                 f" · confidence {q.confidence:.0%} · {q.target}"
-        body: list[Any] = []
+        con.print()
+        con.print(RichText.assemble(
+            (f"── {title} ", "bold"),
+            ("✓ checked" if q.valid else "✗ invalid", "green" if q.valid else "bold red"),
+            (f" · confidence {q.confidence:.0%} · {q.target}", "dim")))
         if q.query:
-            body.append(_syntax(q.platform, q.dialect, q.query))
-        body += _issue_lines(q.issues)
-        con.print(Panel(Group(*body) if body else RichText("(no query)"), title=title,
-                        subtitle=status, title_align="left", subtitle_align="right",
-                        border_style="green" if q.valid else "red", expand=False))
+            con.print(_syntax(q.platform, q.dialect, q.query).highlight(q.query),
+                      soft_wrap=True, end="")
+        for line in _issue_lines(q.issues):
+            con.print(line)
     plan_issues = [i for i in answer.issues if not any(i in q.issues for q in answer.queries)]
     for line in _issue_lines(plan_issues):
         con.print(line)
@@ -96,6 +102,7 @@ def print_answer(answer: Answer, *, console: Console | None = None,
         for t in answer.transitions:
             con.print(f"  {t.at.isoformat(timespec='milliseconds')}  {t.state.value}",
                       style="dim", highlight=False)
+    con.print()
     con.print(RichText(f"journey {answer.journey_id} · {answer.status.value} · engine "
                        f"{answer.engine}", style="dim"))
 
