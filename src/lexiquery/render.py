@@ -129,6 +129,11 @@ def print_catalog(catalog: Catalog, *, console: Console | None = None) -> None:
     con.print(table)
 
 
+def _target_of(src: Source, platform: Platform) -> str:
+    b = getattr(src.bindings, platform.value)
+    return b.search if platform is Platform.spl else b.table
+
+
 def print_source(src: Source, *, console: Console | None = None) -> None:
     con = console or Console()
     con.print(RichText.assemble((src.name, "bold"), f"  ({src.id}, from {src.origin})"))
@@ -136,14 +141,22 @@ def print_source(src: Source, *, console: Console | None = None) -> None:
         con.print(src.description, highlight=False)
     if src.synonyms:
         con.print(RichText(f"also called: {', '.join(src.synonyms)}", style="dim"))
-    fields = Table("field", "type", "entity", *[p.value.upper() for p in Platform], "description")
+    fields = Table("field", "type", "entity", "description and known values", title="Fields")
     for f in src.fields:
-        cols = [src.column(p, f.name) or "—" for p in Platform]
         desc = f.description
         if f.known_values:
             desc += "\n" + "; ".join(f"{kv.value} = {kv.meaning}" for kv in f.known_values[:12])
-        fields.add_row(f.name, f.type.value, f.entity.value if f.entity else "", *cols, desc)
+        fields.add_row(f.name, f.type.value, f.entity.value if f.entity else "", desc)
     con.print(fields)
+    platforms = src.bindings.platforms()
+    names = Table("field", *[p.value.upper() for p in platforms], title="Names per platform")
+    for col in names.columns:
+        col.overflow = "fold"  # never crop a name: users copy them
+    for f in src.fields:
+        names.add_row(f.name, *[src.column(p, f.name) or "—" for p in platforms])
+    where = [f"{p.value.upper()}: {_target_of(src, p)}" for p in platforms]
+    con.print(names)
+    con.print("\n".join(where), highlight=False)
     if src.concepts:
         concepts = Table("concept", "means", "also called")
         from lexiquery.engine.explain import describe_filter

@@ -10,12 +10,19 @@ import yaml
 from lexiquery.catalog.model import Catalog, Source
 
 BUILTIN_DIR = Path(__file__).with_name("builtin")
+# Catalog order breaks ties when a question fits several sources equally well, so the sources
+# analysts ask about most come first; files not listed follow in name order.
+PREFERRED_ORDER = ("signin_logs", "process_creation", "windows_security_events", "firewall_events",
+                   "web_requests", "dns_events", "syslog", "azure_activity", "audit_logs",
+                   "office_activity", "security_alerts", "perf_counters", "heartbeat")
 
 
 @lru_cache(maxsize=1)
 def _builtin_sources() -> tuple[Source, ...]:
     sources = []
-    for path in sorted(BUILTIN_DIR.glob("*.yaml")):
+    rank = {name: i for i, name in enumerate(PREFERRED_ORDER)}
+    paths = sorted(BUILTIN_DIR.glob("*.yaml"), key=lambda p: (rank.get(p.stem, len(rank)), p.name))
+    for path in paths:
         data = yaml.safe_load(path.read_text(encoding="utf-8"))
         sources.append(Source.model_validate(data))
     return tuple(sources)

@@ -8,7 +8,7 @@ Evidence, per source (each phrase counted once, with the weight of its strongest
 * a known value by meaning or literal ("RDP", "SharePoint")   3 (+0.5 per extra word)
 * a field name or synonym ("caller", "response time")         1.5 × idf (rarer fields say more)
 * a generic entity word matching an entity field ("computer") 0.6 × idf
-* a word of its description ("SharePoint", "heartbeat")       0.6 × idf
+* a word of its description (SharePoint, heartbeat)       0.6 × idf
 * a value whose kind fits its entities (.exe → process/file)  0.8–2
 * a free number that is one of its known values (4625)        3
 
