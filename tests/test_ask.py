@@ -45,14 +45,15 @@ def test_every_sql_dialect_yields_a_valid_query(dialect: str) -> None:
     assert q.dialect == dialect and q.valid, q.issues
 
 
-def test_platform_the_source_lacks_is_an_invalid_query_with_a_reason() -> None:
-    cat = builtin_catalog()
-    src = next((s for s in cat if s.bindings.spl is None), None)
-    if src is None:
-        pytest.skip("every built-in source is bound on every platform")
-    plan = QueryPlan(source=src.id)
-    gq = generate_query(plan, src, Platform.spl, sql_dialect="postgres", confidence=1.0)
-    assert not gq.valid and gq.issues[0].code == "not_bound"
+def test_a_field_one_platform_lacks() -> None:
+    """access_combined has no response time: by default the SPL query is left out and the
+    answer says why; asked for by name, the SPL query is shown as invalid with the reason."""
+    a = lexiquery.ask("p95 response time per URL", store=False)
+    assert [q.platform for q in a.queries] == ["kql", "sql"] and all(q.valid for q in a.queries)
+    skipped = [i for i in a.issues if i.code == "platform_skipped"]
+    assert skipped and "response_time" in skipped[0].message
+    b = lexiquery.ask("p95 response time per URL", platforms=["spl"], store=False)
+    assert not b.queries[0].valid and b.queries[0].issues[-1].code == "not_bound"
 
 
 def test_unknown_field_in_a_plan_is_reported_not_rendered() -> None:
@@ -106,3 +107,26 @@ def test_committed_json_schema_is_current() -> None:
     committed = Path(__file__).parents[1] / "schema" / "queryplan.schema.json"
     assert json.loads(committed.read_text()) == plan_json_schema(), \
         "run `lexiquery schema -o schema/queryplan.schema.json`"
+
+
+def test_every_golden_question_gives_valid_queries_on_every_platform() -> None:
+    """End to end over the rules engine's golden questions: each answer's queries are valid on
+    every platform its source is bound to (postgres for SQL), or say precisely why not."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent / "nl"))
+    from questions import QUESTIONS  # type: ignore[import-not-found]
+
+    cat = builtin_catalog()
+    problems = []
+    for question, expected in QUESTIONS:
+        if expected.get("error"):
+            continue
+        try:
+            answer = lexiquery.ask(question, catalog=cat, store=False)
+        except QuestionError:
+            continue
+        for q in answer.queries:
+            if not q.valid:
+                problems.append((question, q.platform, [i.message for i in q.issues]))
+    assert problems == []

@@ -100,6 +100,24 @@ def generate_query(plan: QueryPlan, source: Source, platform: Platform, *, sql_d
                           explanation=explain_for_platform(plan, source, platform), **base)
 
 
+def _drop_unbound_defaults(answer: Answer, queries: list[GeneratedQuery], *,
+                           explicit: bool) -> list[GeneratedQuery]:
+    """Platforms the user did not ask for by name are left out when the plan needs a field that
+    platform does not have; the answer says so. Asked for by name, the invalid query stays."""
+    if explicit:
+        return queries
+    kept = []
+    for q in queries:
+        errors = [i for i in q.issues if i.severity is Severity.error]
+        if errors and all(i.code == "not_bound" for i in errors):
+            answer.issues.append(PlanIssue(
+                code="platform_skipped", severity=Severity.info,
+                message=f"no {q.platform.upper()} query: " + "; ".join(i.message for i in errors)))
+        else:
+            kept.append(q)
+    return kept
+
+
 def ask(question: str, *, platforms: Iterable[Platform | str] | None = None,
         sql_dialect: str | None = None, catalog: Catalog | None = None,
         catalog_files: Sequence[Path | str] = (), source: str | None = None,
@@ -147,8 +165,9 @@ def ask(question: str, *, platforms: Iterable[Platform | str] | None = None,
         answer.move(JourneyState.GENERATING_QUERIES)
         targets = _platforms_for(src, wanted or None)
         answer.move(JourneyState.VALIDATING)
-        answer.queries = [generate_query(plan, src, p, sql_dialect=dialect,
-                                         confidence=parsed.confidence) for p in targets]
+        queries = [generate_query(plan, src, p, sql_dialect=dialect,
+                                  confidence=parsed.confidence) for p in targets]
+        answer.queries = _drop_unbound_defaults(answer, queries, explicit=bool(wanted))
         answer.move(JourneyState.COMPLETED)
     except LexiQueryError as e:
         answer.issues.append(PlanIssue(code=e.code, message=e.message, severity=Severity.error))

@@ -105,7 +105,11 @@ def build_plan(st: State, now: datetime) -> QueryPlan:
     if agg is None:
         project = list(st.project)
         if not project and st.src.default_fields:
-            project = list(st.src.default_fields)
+            # Defaults must work on every platform the source lives on: a field one platform
+            # lacks is left out here (asked for by name, it is kept and reported there).
+            platforms = st.src.bindings.platforms()
+            project = [f for f in st.src.default_fields
+                       if all(st.src.column(p, f) for p in platforms)]
             st.notes.append("showing the source's default fields: " + ", ".join(project))
     elif st.project:
         st.notes.append("projection ignored: the question also aggregates")
