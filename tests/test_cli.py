@@ -165,3 +165,13 @@ def test_console_script_help_is_fast_and_works() -> None:
          "print(sorted(m for m in ('sqlglot','pydantic','yaml','networkx') if m in sys.modules))"],
         capture_output=True, text=True, timeout=30)
     assert probe.stdout.strip() == "[]"
+
+
+def test_unknown_field_is_a_clear_error_naming_close_fields() -> None:
+    r = run("ask", "failed sign-ins grouped by shoe_size", "--json")
+    assert r.exit_code == 2
+    data = json.loads(r.stdout)
+    assert data["error"] == "unknown_field" and "shoe_size" in data["message"]
+    assert data["issues"][0]["field"] == "shoe_size"
+    plain = run("ask", "failed sign-ins grouped by shoe_size")
+    assert "has no field" in plain.output and "catalog show signin_logs" in plain.output

@@ -3,6 +3,7 @@
     LexiQueryError                      base; carries `issues` (structured, codes scripts can match)
     ├── InputError                      the user's input is unusable (empty, garbage, too long)
     │   └── QuestionError               a question the engine cannot map (no known source, …)
+    │       └── UnknownFieldError           the question names a field its source does not have
     ├── CatalogError                    a catalog file is malformed or names unknown things
     │   └── UnknownSourceError          a source id that is not in the catalog
     ├── PlanError                       a QueryPlan that cannot be rendered on a platform
@@ -54,6 +55,10 @@ class QuestionError(InputError):
         d = super().to_dict()
         d["closest_sources"] = self.closest_sources
         return d
+
+
+class UnknownFieldError(QuestionError):
+    code = "unknown_field"
 
 
 class CatalogError(LexiQueryError):

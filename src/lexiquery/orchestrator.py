@@ -16,7 +16,13 @@ from typing import Iterable, Sequence
 from lexiquery.answer import Answer, GeneratedQuery, JourneyState
 from lexiquery.catalog.model import Catalog, Platform, Source
 from lexiquery.config import Settings, get_settings
-from lexiquery.errors import InputError, LexiQueryError, PlanError, QuestionError
+from lexiquery.errors import (
+    InputError,
+    LexiQueryError,
+    PlanError,
+    QuestionError,
+    UnknownFieldError,
+)
 from lexiquery.ir import PlanIssue, QueryPlan, Severity
 
 
@@ -162,6 +168,11 @@ def ask(question: str, *, platforms: Iterable[Platform | str] | None = None,
         answer.alternatives = list(parsed.alternatives)
         answer.understanding = describe_plan(plan, src)
         answer.issues = list(plan.issues)
+        unknown = [i for i in plan.issues if i.code == "unknown_field"]
+        if unknown:
+            raise UnknownFieldError("; ".join(i.message for i in unknown),
+                                    issues=[i.model_dump(mode="json") for i in unknown],
+                                    hint=f"`lexiquery catalog show {src.id}` lists its fields")
         answer.move(JourneyState.GENERATING_QUERIES)
         targets = _platforms_for(src, wanted or None)
         answer.move(JourneyState.VALIDATING)

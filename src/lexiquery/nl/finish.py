@@ -3,6 +3,8 @@ keep the plan valid, what was not understood, and the confidence score."""
 
 from __future__ import annotations
 
+import re
+
 from datetime import datetime, timedelta
 
 from lexiquery.ir import (
@@ -156,6 +158,24 @@ def leftovers(st: State) -> list[str]:
         if it.kind == "cat" and is_field(it):
             continue  # a field named without a value ("sign-ins with a user agent") is harmless
         out.append(it.text)
+    return out
+
+
+_IDENTIFIER = re.compile(r"^[A-Za-z][A-Za-z0-9]*(_[A-Za-z0-9]+)+$|^[a-z]+[A-Z][A-Za-z0-9]*$")
+
+
+def unknown_field_refs(st: State) -> list[str]:
+    """Unread words the question uses as field names: right after "by"/"per"/"grouped by", or
+    spelled like a column (snake_case, camelCase). They must not be dropped silently: the caller
+    turns them into `unknown_field` errors naming the closest real fields."""
+    out: list[str] = []
+    for k, it in enumerate(st.items):
+        if it.used or it.helped or it.kind != "word" or it.is_filler or it.tok is None:
+            continue
+        prev = st.items[k - 1] if k > 0 else None
+        after_group = prev is not None and prev.is_kw("group", "by")
+        if (after_group or _IDENTIFIER.match(it.text)) and it.text not in out:
+            out.append(it.text)
     return out
 
 

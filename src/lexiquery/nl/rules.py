@@ -29,7 +29,13 @@ from lexiquery.catalog.model import Catalog
 from lexiquery.errors import QuestionError
 from lexiquery.ir import PlanIssue, QueryPlan, Severity
 from lexiquery.nl import aggregate, filters, ordering
-from lexiquery.nl.finish import build_plan, confidence, leftovers, stale_check
+from lexiquery.nl.finish import (
+    build_plan,
+    confidence,
+    leftovers,
+    stale_check,
+    unknown_field_refs,
+)
 from lexiquery.nl.index import CatalogIndex, catalog_index
 from lexiquery.nl.lexicon import UNSUPPORTED
 from lexiquery.nl.match import build_stream
@@ -93,6 +99,12 @@ def parse_question(question: str, catalog: Catalog, *, source_hint: str | None =
         notes.append(f"only the first {MAX_CHARS} characters were read")
     if tp.range is None:
         notes.append("no time range given")
+    for word in unknown_field_refs(st):
+        names = [f.name for f in chosen.si.source.fields]
+        close = difflib.get_close_matches(word.lower(), names, n=3, cutoff=0.4) or names[:5]
+        plan.issues.append(PlanIssue(
+            code="unknown_field", severity=Severity.error, field=word,
+            message=f'{chosen.si.source.name} has no field "{word}"; closest: {", ".join(close)}'))
     unknown = leftovers(st)
     if unknown:
         notes.append("not understood: " + ", ".join(f'"{w}"' for w in unknown))
