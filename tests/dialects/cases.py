@@ -108,6 +108,8 @@ CASES: dict[str, dict[str, Any]] = {
     "project_sort_limit": {"project": ["time", "user", "src_ip"],
                            "sort": [{"field": "time", "descending": True}], "limit": 50},
     "limit_only": {"limit": 20},
+    "sort_on_unprojected_field": {"project": ["user", "src_ip"],
+                                  "sort": [{"field": "time", "descending": True}], "limit": 5},
     "computed_fields": {"computed": [
         {"name": "mb_out", "expr": {"kind": "call", "fn": "div", "args": [
             {"kind": "field", "name": "bytes_out"}, {"kind": "literal", "value": 1048576}]}},

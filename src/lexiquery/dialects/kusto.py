@@ -258,8 +258,7 @@ class KqlRenderer:
         if self.plan.aggregation:
             lines.append(self.summarize())
         lines += [f"| where {self.filter(h, after_agg=True)}" for h in self.plan.having]
-        if self.plan.project:
-            lines.append(self.project())
+        # Sort and limit before the projection: the sort key need not be shown.
         keys = ", ".join(f"{ident(self.names.output(s.field))} {'desc' if s.descending else 'asc'}"
                          for s in self.plan.sort)
         if keys and self.plan.limit:
@@ -268,6 +267,8 @@ class KqlRenderer:
             lines.append(f"| sort by {keys}")
         elif self.plan.limit:
             lines.append(f"| take {self.plan.limit}")
+        if self.plan.project:
+            lines.append(self.project())
         return "\n".join(lines)
 
 

@@ -277,15 +277,16 @@ class SplRenderer:
             else:
                 lines.append(f"| stats count{by} | fields - count")
         lines += [f"| where {self.where_filter(h, after_agg=True)}" for h in self.plan.having]
-        if self.plan.project:
-            lines.append("| table " + ", ".join(stats_field(self.names.output(p))
-                                                  for p in self.plan.project))
+        # Sort and limit before `table`: the sort key need not be shown.
         if self.plan.sort:
             keys_s = ", ".join(("- " if s.descending else "+ ") +
                                stats_field(self.names.output(s.field)) for s in self.plan.sort)
             lines.append(f"| sort 0 {keys_s}")
         if self.plan.limit:
             lines.append(f"| head {self.plan.limit}")
+        if self.plan.project:
+            lines.append("| table " + ", ".join(stats_field(self.names.output(p))
+                                                  for p in self.plan.project))
         return "\n".join(lines)
 
 
