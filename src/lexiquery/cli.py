@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Optional
 import typer
 
 if TYPE_CHECKING:
-    from lexiquery.answer import Answer
+    pass
 
 app = typer.Typer(
     name="lexiquery",

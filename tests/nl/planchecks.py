@@ -5,13 +5,11 @@ partial plans."""
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from pathlib import Path
 from typing import Any
 
-import yaml
 
 from lexiquery.catalog.builtin import builtin_catalog
-from lexiquery.catalog.model import Catalog, Source
+from lexiquery.catalog.model import Catalog
 from lexiquery.ir import QueryPlan, iter_conditions
 
 NOW = datetime(2024, 6, 12, 15, 30, tzinfo=timezone.utc)  # a Wednesday

@@ -7,7 +7,7 @@ analyst can map each sentence onto the query text.
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import timezone
 
 from lexiquery.catalog.model import Platform, Source
 from lexiquery.ir import (
