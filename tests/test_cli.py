@@ -132,6 +132,9 @@ def test_catalog_import_persists_and_is_used_by_ask(tmp_path: Path, data_dir: Pa
     data = json.loads(a.stdout)
     assert [q["platform"] for q in data["queries"]] == ["sql"]
     assert "SUM(" in data["queries"][0]["query"].upper()
+    assert run("catalog", "remove", "orders").exit_code == 0
+    assert "orders" not in [s["id"] for s in json.loads(run("catalog", "list", "--json").output)]
+    assert run("catalog", "remove", "orders").exit_code == 3
 
 
 def test_malformed_catalog_file_is_rejected_and_nothing_is_saved(tmp_path: Path,

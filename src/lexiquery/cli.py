@@ -287,6 +287,25 @@ def catalog_import(
     con.print(f"{len(imported)} source(s) saved in {settings.catalog_dir}", highlight=False)
 
 
+@catalog_app.command("remove")
+def catalog_remove(
+    source: str = typer.Argument(..., help="Id of an imported source."),
+) -> None:
+    """Remove an imported source from the data directory (built-ins cannot be removed)."""
+    from lexiquery.catalog.store import remove_imported
+    from lexiquery.config import get_settings
+    from lexiquery.errors import LexiQueryError, UnknownSourceError
+
+    settings = get_settings()
+    try:
+        if not remove_imported(source, settings.catalog_dir):
+            raise UnknownSourceError(f"no imported source {source!r}",
+                                     hint="`lexiquery catalog list` shows where each comes from")
+    except LexiQueryError as e:
+        _fail(e, False)
+    _err_console().print(f"removed {source}", highlight=False)
+
+
 @app.command()
 def schema(
     output: Optional[Path] = typer.Option(None, "--output", "-o",
