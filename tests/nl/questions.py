@@ -207,6 +207,8 @@ SIGNIN: list[Row] = [
      {"source": S, "aggregation": agg(COUNT, by=["conditional_access_status"])}),
     ("first seen and last seen per user for sign-ins",
      {"source": S, "aggregation": agg(m("first_seen"), m("last_seen"), by=["user"])}),
+    ("failed sign-ins for O'Brien@contoso.com",
+     {"source": S, "filters": [FAILED, c("user", "eq", "O'Brien@contoso.com")]}),
     ("first and last seen per IP for user bob@contoso.com",
      {"source": S, "filters": [c("user", "eq", "bob@contoso.com")],
       "aggregation": agg(m("first_seen"), m("last_seen"), by=["src_ip"])}),
