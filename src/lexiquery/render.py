@@ -79,7 +79,9 @@ def print_answer(answer: Answer, *, console: Console | None = None,
             con.print(f"  • {line}", highlight=False)
     for note in answer.notes:
         if not note.startswith(_DUPLICATE_NOTES):
-            con.print(RichText(f"  ◦ {note}", style="dim"))
+            # Words the engine could not read change what the query means: make them stand out.
+            style = "yellow" if note.startswith("not understood") else "dim"
+            con.print(RichText(f"  ◦ {note}", style=style))
     if answer.alternatives:
         con.print(RichText(f"  ◦ other possible sources: {', '.join(answer.alternatives)} "
                            f"(use --source to pick one)", style="dim"))
