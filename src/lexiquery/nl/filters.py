@@ -7,7 +7,7 @@ a negation ("not", "except", "other than") that applies to the next filter, and 
 
 from __future__ import annotations
 
-from lexiquery.catalog.model import FieldType
+from lexiquery.catalog.model import EntityKind, FieldType
 from lexiquery.ir import And, Condition, Filter, Operator, PlanIssue
 from lexiquery.nl.lexicon import KEYWORDS
 from lexiquery.nl.preds import is_field, resolve
@@ -74,7 +74,50 @@ def pass_filters(st: State) -> None:
             st.use(k)
         elif it.kind == "value" or it.vkind in TYPED:
             nk = _value_filter(st, k, ctx)
+        elif ctx.role == "dst" and _proper_name(it) and _app_fields(st):
+            nk = _app_filter(st, k, ctx)
         k = nk
+
+
+def _proper_name(it: object) -> bool:
+    """A capitalised word the engine did not otherwise read: "Outlook", "Teams"."""
+    tok = getattr(it, "tok", None)
+    return (getattr(it, "kind", "") == "word" and not getattr(it, "used", True)
+            and tok is not None and tok.text[:1].isupper() and tok.text.isalnum()
+            and not getattr(it, "is_filler", False))
+
+
+def _app_fields(st: State) -> list[str]:
+    return [f.name for f in st.src.fields if f.entity is EntityKind.app]
+
+
+def _app_filter(st: State, k: int, ctx: _Ctx) -> int:
+    """ "sign-ins to Outlook (or Teams)": names after "to" are the application signed in to,
+    when the source has exactly one application field."""
+    fields = _app_fields(st)
+    if len(fields) != 1:
+        return k + 1
+
+    def name_run(i: int) -> tuple[str, int]:  # "Azure Portal": consecutive capitalised words
+        words, j = [st.items[i].text], i + 1
+        while j < len(st.items) and _proper_name(st.items[j]):
+            words.append(st.items[j].text)
+            j += 1
+        return " ".join(words), j
+
+    name, j = name_run(k)
+    if j < len(st.items) and is_field(st.items[j]):
+        return k + 1  # "to the Azure Portal app": the field-first pass reads it
+    names, last = [name], j - 1
+    while j + 1 < len(st.items) and st.items[j].is_kw("conj") and _proper_name(st.items[j + 1]):
+        name, nj = name_run(j + 1)
+        names.append(name)
+        last, j = nj - 1, nj
+    st.use(*range(k, last + 1))
+    cond = Condition(field=fields[0], op=Operator.in_ if len(names) > 1 else Operator.eq,
+                     value=names if len(names) > 1 else names[0])
+    _add(st, cond, ctx, f'"{" or ".join(names)}" after "to" names the {fields[0]}')
+    return last + 1
 
 
 def _by_role(st: State, k: int) -> str:
