@@ -99,6 +99,8 @@ class SplRenderer:
         assert isinstance(f, Condition)
         if f.op is Operator.regex or f.case_sensitive:
             return False
+        if not _SEARCH_FIELD.match(self.names.column(f.field)):
+            return False  # odd field names are only reliably quoted in where/eval ('name')
         vals = f.value if isinstance(f.value, list) else [f.value]
         return not any(isinstance(v, str) and "*" in v for v in vals)
 
