@@ -109,12 +109,21 @@ def print_answer(answer: Answer, *, console: Console | None = None,
                        f"{answer.engine}", style="dim"))
 
 
+def _table(*columns: str, **kw: Any) -> Table:
+    """A table whose cells wrap (fold) instead of being cut with an ellipsis: ids, names and
+    search prefixes are things users copy."""
+    table = Table(*columns, **kw)
+    for col in table.columns:
+        col.overflow = "fold"
+    return table
+
+
 def print_history(rows: list[dict[str, Any]], *, console: Console | None = None) -> None:
     con = console or Console()
     if not rows:
         con.print("No journeys yet. Try: lexiquery ask \"failed sign-ins in the last 24 hours\"")
         return
-    table = Table("journey", "when (UTC)", "status", "source", "question", show_lines=False)
+    table = _table("journey", "when (UTC)", "status", "source", "question")
     for r in rows:
         table.add_row(r["journey_id"][:12], (r["created_at"] or "")[:19].replace("T", " "),
                       r["status"], r["source"] or "—", r["question"])
@@ -123,7 +132,7 @@ def print_history(rows: list[dict[str, Any]], *, console: Console | None = None)
 
 def print_catalog(catalog: Catalog, *, console: Console | None = None) -> None:
     con = console or Console()
-    table = Table("id", "name", "KQL table", "Splunk search", "SQL table", "origin")
+    table = _table("id", "name", "KQL table", "Splunk search", "SQL table", "origin")
     for s in catalog:
         b = s.bindings
         table.add_row(s.id, s.name, b.kql.table if b.kql else "—",
@@ -143,7 +152,7 @@ def print_source(src: Source, *, console: Console | None = None) -> None:
         con.print(src.description, highlight=False)
     if src.synonyms:
         con.print(RichText(f"also called: {', '.join(src.synonyms)}", style="dim"))
-    fields = Table("field", "type", "entity", "description and known values", title="Fields")
+    fields = _table("field", "type", "entity", "description and known values", title="Fields")
     for f in src.fields:
         desc = f.description
         if f.known_values:
@@ -151,16 +160,14 @@ def print_source(src: Source, *, console: Console | None = None) -> None:
         fields.add_row(f.name, f.type.value, f.entity.value if f.entity else "", desc)
     con.print(fields)
     platforms = src.bindings.platforms()
-    names = Table("field", *[p.value.upper() for p in platforms], title="Names per platform")
-    for col in names.columns:
-        col.overflow = "fold"  # never crop a name: users copy them
+    names = _table("field", *[p.value.upper() for p in platforms], title="Names per platform")
     for f in src.fields:
         names.add_row(f.name, *[src.column(p, f.name) or "—" for p in platforms])
     where = [f"{p.value.upper()}: {_target_of(src, p)}" for p in platforms]
     con.print(names)
     con.print("\n".join(where), highlight=False)
     if src.concepts:
-        concepts = Table("concept", "means", "also called")
+        concepts = _table("concept", "means", "also called")
         from lexiquery.engine.explain import describe_filter
 
         for c in src.concepts:
