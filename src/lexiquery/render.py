@@ -132,12 +132,12 @@ def print_history(rows: list[dict[str, Any]], *, console: Console | None = None)
 
 def print_catalog(catalog: Catalog, *, console: Console | None = None) -> None:
     con = console or Console()
-    table = _table("id", "name", "KQL table", "Splunk search", "SQL table", "origin")
+    table = _table("id", "KQL table", "Splunk search", "SQL table", "origin")
     table.columns[0].min_width = max((len(s.id) for s in catalog), default=2)  # ids stay whole
     for s in catalog:
         b = s.bindings
-        table.add_row(s.id, s.name, b.kql.table if b.kql else "—",
-                      b.spl.search if b.spl else "—", b.sql.table if b.sql else "—", s.origin)
+        table.add_row(s.id, b.kql.table if b.kql else "—", b.spl.search if b.spl else "—",
+                      b.sql.table if b.sql else "—", s.origin)
     con.print(table)
 
 
