@@ -132,12 +132,13 @@ def print_history(rows: list[dict[str, Any]], *, console: Console | None = None)
 
 def print_catalog(catalog: Catalog, *, console: Console | None = None) -> None:
     con = console or Console()
-    table = _table("id", "KQL table", "Splunk search", "SQL table", "origin")
-    table.columns[0].min_width = max((len(s.id) for s in catalog), default=2)  # ids stay whole
+    table = _table("id", "KQL table", "Splunk search", "SQL table")
+    table.columns[0].no_wrap = True  # ids stay whole: users type them
     for s in catalog:
         b = s.bindings
-        table.add_row(s.id, b.kql.table if b.kql else "—", b.spl.search if b.spl else "—",
-                      b.sql.table if b.sql else "—", s.origin)
+        ident = s.id if s.origin == "builtin" else f"{s.id}\n[dim]from {s.origin}[/]"
+        table.add_row(ident, b.kql.table if b.kql else "—", b.spl.search if b.spl else "—",
+                      b.sql.table if b.sql else "—")
     con.print(table)
 
 
