@@ -63,6 +63,8 @@ def describe_time(tr: TimeRange | None) -> str:
         return "over all time (no time range given)"
     start, end = tr.start, tr.end
     if end is None and isinstance(start, RelativeTime) and not start.snap:
+        if start.amount == 1:
+            return f"over the last {start.unit.value}"
         return f"over the last {_plural(start.amount, start.unit.value)}"
     if (end is None and isinstance(start, RelativeTime) and start.snap == "day"
             and start.amount == 0):
