@@ -262,7 +262,7 @@ def catalog_import(
 ) -> None:
     """Import sources and keep them in the data directory for every later run."""
     from lexiquery.catalog.importers import import_file
-    from lexiquery.catalog.store import save_imported
+    from lexiquery.catalog.store import add_source, load_catalog, save_imported
     from lexiquery.config import get_settings
     from lexiquery.errors import LexiQueryError
 
@@ -271,10 +271,13 @@ def catalog_import(
     try:
         # Parse every file first: one bad file imports nothing, so a half-done import never lands.
         parsed = [(f, import_file(f)) for f in files]
+        catalog = load_catalog(settings.catalog_dir)
         for f, sources in parsed:
             save_imported(sources, settings.catalog_dir, name=f.stem)
-            imported += [(s.id, f.name, [p.value for p in s.bindings.platforms()])
-                         for s in sources]
+            # Report the id each source will answer to (a schema table named like a built-in
+            # gets a platform suffix).
+            imported += [(add_source(catalog, s), f.name,
+                          [p.value for p in s.bindings.platforms()]) for s in sources]
     except LexiQueryError as e:
         _fail(e, as_json)
         return

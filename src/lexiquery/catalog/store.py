@@ -62,24 +62,26 @@ def load_catalog(catalog_dir: Path | None, extra_files: list[Path] | None = None
         try:
             data = yaml.safe_load(path.read_text(encoding="utf-8"))
             for s in import_catalog_data(data, path.name, keep_origin=True):
-                _add(catalog, s)
+                add_source(catalog, s)
         except (OSError, UnicodeDecodeError, yaml.YAMLError, LexiQueryError) as e:
             warn(f"skipping the imported catalog {path}: {getattr(e, 'message', e)}")
     for path in extra_files or []:
         for s in import_file(path):
-            _add(catalog, s)
+            add_source(catalog, s)
     return catalog
 
 
-def _add(catalog: Catalog, source: Source) -> None:
+def add_source(catalog: Catalog, source: Source) -> str:
     """Add `source`; a bare schema import (no concepts) whose id a built-in already uses is
     added as `<id>_<platform>` instead, so importing a workspace schema that contains
-    SigninLogs does not replace the curated built-in source with its concepts and bindings."""
+    SigninLogs does not replace the curated built-in source with its concepts and bindings.
+    Returns the id the source has in the catalog."""
     existing = catalog.get(source.id)
     if existing is not None and existing.origin == "builtin" and not source.concepts:
         suffix = "_".join(p.value for p in source.bindings.platforms())
         source = source.model_copy(update={"id": f"{source.id}_{suffix}"})
     catalog.add(source)
+    return source.id
 
 
 def remove_imported(source_id: str, catalog_dir: Path) -> bool:
