@@ -178,3 +178,17 @@ def test_unknown_field_is_a_clear_error_naming_close_fields() -> None:
     assert data["issues"][0]["field"] == "shoe_size"
     plain = run("ask", "failed sign-ins grouped by shoe_size")
     assert "has no field" in plain.output and "catalog show signin_logs" in plain.output
+
+
+def test_importing_a_workspace_schema_keeps_the_curated_builtin() -> None:
+    fixture = Path(__file__).parent / "catalog" / "fixtures" / "kusto_schema.json"
+    r = run("catalog", "import", str(fixture), "--json")
+    assert r.exit_code == 0
+    ids = [row["id"] for row in json.loads(r.stdout)]
+    assert "signin_logs_kql" in ids and "custom_app_cl" in ids
+    # the curated source still answers "failed sign-ins" with its concept
+    a = json.loads(run("ask", "failed sign-ins today", "--json").stdout)
+    assert a["plan"]["source"] == "signin_logs"
+    b = json.loads(run("ask", "average latency_ms_d by customer_s", "--source", "custom_app_cl",
+                       "--json").stdout)
+    assert b["queries"][0]["query"].startswith("CustomApp_CL")
