@@ -165,7 +165,7 @@ def ask(question: str, *, platforms: Iterable[Platform | str] | None = None,
         assert src is not None, "the rules engine returned a source outside the catalog"
         answer.plan = plan
         answer.notes = list(parsed.notes)
-        answer.alternatives = list(parsed.alternatives)
+        answer.alternatives = [] if source else list(parsed.alternatives)
         answer.understanding = describe_plan(plan, src)
         answer.issues = list(plan.issues)
         unknown = [i for i in plan.issues if i.code == "unknown_field"]
