@@ -64,6 +64,9 @@ def test_yaml_catalog() -> None:
                      "columns: {b: B}}}\n", "unknown fields ['b']"),
     ("type.yaml", "id: x\nname: X\nfields: [{name: a, type: nonsense}]\nbindings: {kql: "
                   "{table: T}}\n", "fields.0.type"),
+    ("concept.yaml", "id: x\nname: X\nfields: [{name: a}]\nconcepts: [{name: c, filters: "
+                     "[{field: b, op: eq, value: 1}]}]\nbindings: {kql: {table: T}}\n",
+     "unknown fields ['b']"),
     ("empty.yaml", "", "empty"),
     ("blank.json", "   \n", "empty"),
     ("bad.json", "{\"Databases\": ", "does not parse"),

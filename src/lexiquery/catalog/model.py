@@ -20,7 +20,7 @@ from typing import Iterable
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from lexiquery.ir import Filter, Scalar
+from lexiquery.ir import Filter, Scalar, iter_conditions
 
 
 class Platform(str, Enum):
@@ -148,6 +148,14 @@ class Source(_Model):
                 raise ValueError(
                     f"source {self.id!r}: {p.value} binding maps unknown fields {sorted(extra)}"
                 )
+        for concept in self.concepts:
+            unknown = {c.field for c in iter_conditions(concept.filters)} - known
+            if unknown:
+                raise ValueError(f"source {self.id!r}: concept {concept.name!r} filters on "
+                                 f"unknown fields {sorted(unknown)}")
+        for name in self.default_fields:
+            if name not in known:
+                raise ValueError(f"source {self.id!r}: default field {name!r} is not a field")
         if not self.bindings.platforms():
             raise ValueError(f"source {self.id!r}: needs a binding for at least one platform")
         return self
