@@ -130,3 +130,15 @@ def test_every_golden_question_gives_valid_queries_on_every_platform() -> None:
             if not q.valid:
                 problems.append((question, q.platform, [i.message for i in q.issues]))
     assert problems == []
+
+
+def test_a_store_that_cannot_write_does_not_cost_the_answer(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lexiquery.errors import StorageError
+
+    def full_disk(self: JourneyStore, answer: object) -> None:
+        raise StorageError("cannot write to lexiquery.db: database or disk is full")
+
+    monkeypatch.setattr(JourneyStore, "save", full_disk)
+    a = lexiquery.ask("failed sign-ins today")
+    assert a.queries and all(q.valid for q in a.queries)
+    assert [i.code for i in a.issues] == ["not_stored"] and "disk is full" in a.issues[0].message

@@ -21,6 +21,7 @@ from lexiquery.errors import (
     LexiQueryError,
     PlanError,
     QuestionError,
+    StorageError,
     UnknownFieldError,
 )
 from lexiquery.ir import PlanIssue, QueryPlan, Severity
@@ -188,5 +189,10 @@ def ask(question: str, *, platforms: Iterable[Platform | str] | None = None,
         e.journey_id = answer.journey_id  # type: ignore[attr-defined]
         raise
     if journeys:
-        journeys.save(answer)
+        try:
+            journeys.save(answer)
+        except StorageError as e:
+            # A full disk or a locked database must not cost the user the answer they waited for.
+            answer.issues.append(PlanIssue(code="not_stored", severity=Severity.warning,
+                                           message=f"the journey was not saved: {e.message}"))
     return answer
