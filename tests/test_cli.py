@@ -192,3 +192,16 @@ def test_importing_a_workspace_schema_keeps_the_curated_builtin() -> None:
     b = json.loads(run("ask", "average latency_ms_d by customer_s", "--source", "custom_app_cl",
                        "--json").stdout)
     assert b["queries"][0]["query"].startswith("CustomApp_CL")
+
+
+def test_corrupt_journey_store_still_answers_and_says_so(data_dir: Path) -> None:
+    data_dir.mkdir(parents=True, exist_ok=True)
+    db = data_dir / "lexiquery.db"
+    db.write_bytes(b"not sqlite at all" * 64)
+    r = run("ask", QUESTION, "--json")
+    assert r.exit_code == 0
+    data = json.loads(r.stdout)
+    assert data["queries"] and data["issues"][0]["code"] == "not_stored"
+    assert db.read_bytes() == b"not sqlite at all" * 64  # left alone for the user to inspect
+    h = run("history")
+    assert h.exit_code == 5 and str(db) in h.output

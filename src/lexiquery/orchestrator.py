@@ -150,8 +150,15 @@ def ask(question: str, *, platforms: Iterable[Platform | str] | None = None,
     except ValueError as e:
         raise InputError(f"{e}; platforms are kql, spl and sql") from e
 
-    journeys = JourneyStore(settings.db_path) if store else None
     answer = Answer(journey_id=uuid.uuid4().hex, question=text)
+    journeys = None
+    if store:
+        try:
+            journeys = JourneyStore(settings.db_path)
+        except StorageError as e:  # a corrupt or unwritable store must not block the answer
+            answer.issues.append(PlanIssue(code="not_stored", severity=Severity.warning,
+                                           message=f"the journey was not saved: {e.message}"
+                                                   + (f" ({e.hint})" if e.hint else "")))
     answer.move(JourneyState.PENDING)
     try:
         answer.move(JourneyState.DISCOVERING)
@@ -168,7 +175,7 @@ def ask(question: str, *, platforms: Iterable[Platform | str] | None = None,
         answer.notes = list(parsed.notes)
         answer.alternatives = [] if source else list(parsed.alternatives)
         answer.understanding = describe_plan(plan, src)
-        answer.issues = list(plan.issues)
+        answer.issues += list(plan.issues)
         unknown = [i for i in plan.issues if i.code == "unknown_field"]
         if unknown:
             raise UnknownFieldError("; ".join(i.message for i in unknown),
