@@ -55,13 +55,14 @@ def _fail(error: Exception, as_json: bool) -> None:
         typer.echo(json.dumps(payload))
     else:
         con = _err_console()
-        con.print(f"[bold red]error:[/] {error.message}", highlight=False)
+        # soft_wrap: paths and names in errors are printed whole, never broken by us.
+        con.print(f"[bold red]error:[/] {error.message}", highlight=False, soft_wrap=True)
         closest = getattr(error, "closest_sources", None)
         if closest:
             con.print(f"closest sources: {', '.join(closest)} "
-                      "(see `lexiquery catalog show SOURCE`)", highlight=False)
+                      "(see `lexiquery catalog show SOURCE`)", highlight=False, soft_wrap=True)
         if error.hint:
-            con.print(f"hint: {error.hint}", highlight=False)
+            con.print(f"hint: {error.hint}", highlight=False, soft_wrap=True)
     raise typer.Exit(error.exit_code)
 
 
