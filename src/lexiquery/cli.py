@@ -54,15 +54,19 @@ def _fail(error: Exception, as_json: bool) -> None:
             payload["journey_id"] = error.journey_id  # type: ignore[attr-defined]
         typer.echo(json.dumps(payload))
     else:
+        from rich.markup import escape
+
         con = _err_console()
-        # soft_wrap: paths and names in errors are printed whole, never broken by us.
-        con.print(f"[bold red]error:[/] {error.message}", highlight=False, soft_wrap=True)
+        # soft_wrap: paths and names in errors are printed whole, never broken by us; escape:
+        # a message may quote text such as "['b']" that rich would read as markup.
+        con.print(f"[bold red]error:[/] {escape(error.message)}", highlight=False,
+                  soft_wrap=True)
         closest = getattr(error, "closest_sources", None)
         if closest:
-            con.print(f"closest sources: {', '.join(closest)} "
+            con.print(f"closest sources: {escape(', '.join(closest))} "
                       "(see `lexiquery catalog show SOURCE`)", highlight=False, soft_wrap=True)
         if error.hint:
-            con.print(f"hint: {error.hint}", highlight=False, soft_wrap=True)
+            con.print(f"hint: {escape(error.hint)}", highlight=False, soft_wrap=True)
     raise typer.Exit(error.exit_code)
 
 
@@ -285,9 +289,12 @@ def catalog_import(
     if as_json:
         typer.echo(json.dumps([{"id": i, "file": f, "platforms": p} for i, f, p in imported]))
         return
+    from rich.markup import escape
+
     con = _err_console()
     for sid, fname, plats in imported:
-        con.print(f"imported [bold]{sid}[/] from {fname} ({', '.join(plats)})", highlight=False)
+        con.print(f"imported [bold]{escape(sid)}[/] from {escape(fname)} ({', '.join(plats)})",
+                  highlight=False)
     con.print(f"{len(imported)} source(s) saved in {settings.catalog_dir}", highlight=False)
 
 
@@ -307,7 +314,7 @@ def catalog_remove(
                                      hint="`lexiquery catalog list` shows where each comes from")
     except LexiQueryError as e:
         _fail(e, False)
-    _err_console().print(f"removed {source}", highlight=False)
+    _err_console().print(f"removed {source}", highlight=False, markup=False)
 
 
 @app.command()

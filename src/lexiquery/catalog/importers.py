@@ -113,8 +113,7 @@ def import_catalog_data(data: Any, origin: str, *, keep_origin: bool = False) ->
             sources.append(Source.model_validate(item))
         except ValidationError as e:
             where = item.get("id", f"#{i + 1}")
-            problems = "; ".join(f"{'.'.join(map(str, err['loc']))}: {err['msg']}"
-                                 for err in e.errors()[:5])
+            problems = "; ".join(_problem(err) for err in e.errors()[:5])
             raise CatalogError(f"{origin}: source {where}: {problems}",
                                issues=[{"code": "catalog_error", "message": err["msg"],
                                         "location": ".".join(map(str, err["loc"]))}
@@ -122,6 +121,14 @@ def import_catalog_data(data: Any, origin: str, *, keep_origin: bool = False) ->
     if not sources:
         raise CatalogError(f"{origin}: no sources in the file")
     return sources
+
+
+def _problem(err: Any) -> str:
+    """One pydantic error as "fields.0.type: Input should be …" (no empty location, no
+    "Value error," prefix from our own validators)."""
+    msg = str(err["msg"]).removeprefix("Value error, ")
+    loc = ".".join(map(str, err["loc"]))
+    return f"{loc}: {msg}" if loc else msg
 
 
 # ---------------------------------------------------------------------------------- Kusto
