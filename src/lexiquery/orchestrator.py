@@ -76,35 +76,52 @@ def _target(source: Source, platform: Platform) -> str:
     return b.search if platform is Platform.spl else b.table
 
 
-def generate_query(plan: QueryPlan, source: Source, platform: Platform, *, sql_dialect: str,
-                   confidence: float) -> GeneratedQuery:
-    """Render and validate one platform's query; never raises for plan problems — they become
-    issues on an invalid query."""
-    from lexiquery.agents.validator import is_valid, validate_query
+def render_query(plan: QueryPlan, source: Source, platform: Platform, *,
+                 sql_dialect: str) -> GeneratedQuery:
+    """GENERATING_QUERIES for one platform: the query text, or an invalid query whose issues say
+    why it could not be written. Never raises for plan problems."""
     from lexiquery.dialects import render
-    from lexiquery.engine.explain import explain_for_platform
 
     dialect = sql_dialect if platform is Platform.sql else platform.value
     base = dict(platform=platform.value, dialect=dialect, source=source.id,
-                target=_target(source, platform))
+                target=_target(source, platform), confidence=0.0)
     if getattr(source.bindings, platform.value) is None:
         issue = PlanIssue(code="not_bound", severity=Severity.error,
                           message=f"{source.name} is not available on {platform.value.upper()} "
                                   f"(bound on: {', '.join(p.value for p in source.bindings.platforms())})")
-        return GeneratedQuery(query="", valid=False, issues=[issue], confidence=0.0, **base)
+        return GeneratedQuery(query="", valid=False, issues=[issue], **base)
     try:
         text = render(plan, source, platform, sql_dialect=sql_dialect)
     except PlanError as e:
         issues = [PlanIssue(code=i.get("code", "plan_error"), message=i.get("message", str(e)),
                             severity=Severity.error, field=i.get("field")) for i in e.issues]
-        return GeneratedQuery(query="", valid=False, issues=list(plan.issues) + issues,
-                              confidence=0.0, **base)
-    issues = validate_query(plan, source, platform, text, sql_dialect=sql_dialect)
+        return GeneratedQuery(query="", valid=False, issues=list(plan.issues) + issues, **base)
+    return GeneratedQuery(query=text, valid=False, **base)
+
+
+def check_query(query: GeneratedQuery, plan: QueryPlan, source: Source, *,
+                confidence: float) -> GeneratedQuery:
+    """VALIDATING for one rendered query: issues, validity, confidence, explanation."""
+    from lexiquery.agents.validator import is_valid, validate_query
+    from lexiquery.engine.explain import explain_for_platform
+
+    if not query.query:
+        return query  # could not be written; its issues already say why
+    platform = Platform(query.platform)
+    issues = validate_query(plan, source, platform, query.query, sql_dialect=query.dialect)
     valid = is_valid(issues)
     warnings = sum(1 for i in issues if i.severity is Severity.warning)
     conf = confidence * (0.85 ** warnings) if valid else 0.0
-    return GeneratedQuery(query=text, valid=valid, issues=issues, confidence=round(conf, 2),
-                          explanation=explain_for_platform(plan, source, platform), **base)
+    return query.model_copy(update=dict(
+        valid=valid, issues=issues, confidence=round(conf, 2),
+        explanation=explain_for_platform(plan, source, platform)))
+
+
+def generate_query(plan: QueryPlan, source: Source, platform: Platform, *, sql_dialect: str,
+                   confidence: float) -> GeneratedQuery:
+    """Render and check one platform's query."""
+    return check_query(render_query(plan, source, platform, sql_dialect=sql_dialect), plan,
+                       source, confidence=confidence)
 
 
 def _drop_unbound_defaults(answer: Answer, queries: list[GeneratedQuery], *,
@@ -182,17 +199,20 @@ def ask(question: str, *, platforms: Iterable[Platform | str] | None = None,
                                     issues=[i.model_dump(mode="json") for i in unknown],
                                     hint=f"`lexiquery catalog show {src.id}` lists its fields")
         answer.move(JourneyState.GENERATING_QUERIES)
-        targets = _platforms_for(src, wanted or None)
+        rendered = [render_query(plan, src, p, sql_dialect=dialect)
+                    for p in _platforms_for(src, wanted or None)]
         answer.move(JourneyState.VALIDATING)
-        queries = [generate_query(plan, src, p, sql_dialect=dialect,
-                                  confidence=parsed.confidence) for p in targets]
+        queries = [check_query(q, plan, src, confidence=parsed.confidence) for q in rendered]
         answer.queries = _drop_unbound_defaults(answer, queries, explicit=bool(wanted))
         answer.move(JourneyState.COMPLETED)
     except LexiQueryError as e:
         answer.issues.append(PlanIssue(code=e.code, message=e.message, severity=Severity.error))
         answer.move(JourneyState.FAILED)
         if journeys:
-            journeys.save(answer)
+            try:
+                journeys.save(answer)
+            except StorageError:
+                pass  # the error being raised matters more than its record
         e.journey_id = answer.journey_id  # type: ignore[attr-defined]
         raise
     if journeys:
