@@ -1,9 +1,18 @@
 """Persisted catalogs: imported sources live as YAML files in the data directory.
 
-`load_catalog` = built-ins, then every persisted import (oldest first), then `extra_files`
-(`--catalog`); a later source replaces an earlier one with the same id. A persisted file that no
-longer loads is skipped with a warning on stderr rather than making every command fail — the
-user can still run `catalog list` and re-import or delete it.
+Contracts:
+
+* `save_imported` writes one file per import, ``<catalog_dir>/<name>.yaml``, atomically (temp
+  file in the same directory + `os.replace`, so a crash leaves the old file or the new one, never
+  half of one). Re-importing the same file replaces its earlier import; a different file whose
+  name would collide gets a numbered name instead of silently replacing the first.
+* `load_catalog` = built-ins, then every persisted import (oldest first), then `extra_files`
+  (``--catalog``); a later source replaces an earlier one with the same id, except that a bare
+  schema import (no concepts) never shadows a curated built-in (see `add_source`).
+* A persisted file that no longer loads is skipped and reported through `warn` (default: a line
+  on stderr) with its path, rather than making every command fail — the user can still run
+  ``catalog list`` and re-import or remove it. An `extra_files` entry that does not load is the
+  user's explicit input and raises CatalogError.
 """
 
 from __future__ import annotations
@@ -12,7 +21,9 @@ import os
 import re
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -21,27 +32,63 @@ from lexiquery.catalog.importers import import_catalog_data, import_file
 from lexiquery.catalog.model import Catalog, Source
 from lexiquery.errors import CatalogError, LexiQueryError
 
+Warn = Callable[[str], None]
+
+
+def _stderr_warning(msg: str) -> None:
+    print(f"warning: {msg}", file=sys.stderr)
+
 
 def _file_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "import"
 
 
-def save_imported(sources: list[Source], catalog_dir: Path, *, name: str) -> Path:
-    """Write `sources` to `catalog_dir/<name>.yaml` atomically (temp file + rename)."""
+def _write_yaml(path: Path, data: Any) -> None:
+    """Atomic write of `data` as YAML to `path` (temp file in the same directory + rename)."""
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".import-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            yaml.safe_dump(data, f, sort_keys=False, allow_unicode=True)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _origins(path: Path) -> set[str] | None:
+    """Origins named in a persisted file; None when it cannot be read."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        return {str(s.get("origin")) for s in data.get("sources", []) if isinstance(s, dict)}
+    except (OSError, UnicodeDecodeError, yaml.YAMLError, AttributeError, TypeError):
+        return None
+
+
+def _target(catalog_dir: Path, name: str, origins: set[str]) -> Path:
+    """`<name>.yaml`, unless that file holds another file's import: then `<name>-2.yaml`, …
+    (an unreadable file of the same name is replaced: re-importing is how it gets fixed)."""
+    base = _file_name(name)
+    path, n = catalog_dir / f"{base}.yaml", 2
+    while path.exists() and (held := _origins(path)) is not None and not held & origins:
+        path, n = catalog_dir / f"{base}-{n}.yaml", n + 1
+    return path
+
+
+def save_imported(sources: list[Source], catalog_dir: Path, *, name: str | None = None) -> Path:
+    """Persist `sources` (one import) in `catalog_dir` and return the file written.
+
+    `name` defaults to the stem of the sources' origin (the imported file's name). Raises
+    CatalogError when `sources` is empty or the directory cannot be written."""
+    if not sources:
+        raise CatalogError("nothing to save: the import has no sources")
+    origins = {s.origin for s in sources}
+    name = name or Path(sources[0].origin).stem or "import"
     try:
         catalog_dir.mkdir(parents=True, exist_ok=True)
-        path = catalog_dir / f"{_file_name(name)}.yaml"
-        data = {"sources": [s.model_dump(mode="json", exclude_defaults=False) for s in sources]}
-        fd, tmp = tempfile.mkstemp(dir=catalog_dir, prefix=".import-", suffix=".tmp")
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                yaml.safe_dump(data, f, sort_keys=False, allow_unicode=True)
-                f.flush()
-                os.fsync(f.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        path = _target(catalog_dir, name, origins)
+        _write_yaml(path, {"sources": [s.model_dump(mode="json", exclude_defaults=True) for s in sources]})
     except OSError as e:
         raise CatalogError(f"cannot save the imported catalog in {catalog_dir}: "
                            f"{e.strerror or e}") from e
@@ -49,26 +96,57 @@ def save_imported(sources: list[Source], catalog_dir: Path, *, name: str) -> Pat
 
 
 def persisted_files(catalog_dir: Path | None) -> list[Path]:
+    """The persisted import files, oldest first (so a re-import wins over older ones)."""
     if catalog_dir is None or not catalog_dir.is_dir():
         return []
-    return sorted(catalog_dir.glob("*.yaml"), key=lambda p: (p.stat().st_mtime, p.name))
+
+    def mtime(p: Path) -> float:
+        try:
+            return p.stat().st_mtime
+        except OSError:
+            return 0.0
+
+    return sorted(catalog_dir.glob("*.yaml"), key=lambda p: (mtime(p), p.name))
+
+
+def _load_persisted(path: Path) -> list[Source]:
+    """Sources of one persisted file, keeping the origin each remembers; CatalogError if the
+    file is unreadable or malformed."""
+    try:
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as e:
+        raise CatalogError(f"cannot read {path}: {getattr(e, 'strerror', None) or e}") from e
+    except yaml.YAMLError as e:
+        mark = getattr(e, "problem_mark", None)
+        where = f" at line {mark.line + 1}" if mark else ""
+        raise CatalogError(f"{path.name} does not parse{where}") from e
+    return import_catalog_data(data, path.name, keep_origin=True)
 
 
 def load_catalog(catalog_dir: Path | None, extra_files: list[Path] | None = None,
-                 *, warn=lambda msg: print(f"warning: {msg}", file=sys.stderr)  # type: ignore[no-untyped-def]
-                 ) -> Catalog:
+                 *, warn: Warn = _stderr_warning) -> Catalog:
+    """Built-ins, then persisted imports, then `extra_files` (see the module docstring)."""
     catalog = builtin_catalog()
     for path in persisted_files(catalog_dir):
         try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-            for s in import_catalog_data(data, path.name, keep_origin=True):
-                add_source(catalog, s)
-        except (OSError, UnicodeDecodeError, yaml.YAMLError, LexiQueryError) as e:
-            warn(f"skipping the imported catalog {path}: {getattr(e, 'message', e)}")
+            sources = _load_persisted(path)
+        except LexiQueryError as e:
+            warn(f"skipping the imported catalog {path}: {e.message}")
+            continue
+        for s in sources:
+            add_source(catalog, s)
     for path in extra_files or []:
         for s in import_file(path):
             add_source(catalog, s)
     return catalog
+
+
+def catalog_id(source: Source, builtin_ids: set[str]) -> str:
+    """The id `source` answers to once added next to the built-ins: its own, or
+    ``<id>_<platforms>`` for a bare schema import (no concepts) that shares a built-in's id."""
+    if source.id in builtin_ids and source.origin != "builtin" and not source.concepts:
+        return f"{source.id}_{'_'.join(p.value for p in source.bindings.platforms())}"
+    return source.id
 
 
 def add_source(catalog: Catalog, source: Source) -> str:
@@ -77,25 +155,36 @@ def add_source(catalog: Catalog, source: Source) -> str:
     SigninLogs does not replace the curated built-in source with its concepts and bindings.
     Returns the id the source has in the catalog."""
     existing = catalog.get(source.id)
-    if existing is not None and existing.origin == "builtin" and not source.concepts:
-        suffix = "_".join(p.value for p in source.bindings.platforms())
-        source = source.model_copy(update={"id": f"{source.id}_{suffix}"})
+    builtin_ids = {source.id} if existing is not None and existing.origin == "builtin" else set()
+    sid = catalog_id(source, builtin_ids)
+    if sid != source.id:
+        source = source.model_copy(update={"id": sid})
     catalog.add(source)
-    return source.id
+    return sid
 
 
-def remove_imported(source_id: str, catalog_dir: Path) -> bool:
-    """Remove a source from every persisted import; True when something was removed."""
+def remove_imported(source_id: str, catalog_dir: Path, *,
+                    warn: Warn = _stderr_warning) -> bool:
+    """Remove the source that answers to `source_id` (its stored id or the id `add_source`
+    gave it) from every persisted import; a file left without sources is deleted. Returns
+    True when something was removed. Unreadable files are skipped with a warning."""
+    builtin_ids = set(builtin_catalog().ids())
     removed = False
     for path in persisted_files(catalog_dir):
-        data = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        items = data.get("sources", [])
-        keep = [s for s in items if s.get("id") != source_id]
-        if len(keep) != len(items):
-            removed = True
+        try:
+            sources = _load_persisted(path)
+        except LexiQueryError as e:
+            warn(f"skipping the imported catalog {path}: {e.message}")
+            continue
+        keep = [s for s in sources if source_id not in {s.id, catalog_id(s, builtin_ids)}]
+        if len(keep) == len(sources):
+            continue
+        removed = True
+        try:
             if keep:
-                sources = import_catalog_data({"sources": keep}, path.name)
-                save_imported(sources, catalog_dir, name=path.stem)
+                _write_yaml(path, {"sources": [s.model_dump(mode="json", exclude_defaults=True) for s in keep]})
             else:
                 path.unlink()
+        except OSError as e:
+            raise CatalogError(f"cannot update {path}: {e.strerror or e}") from e
     return removed
