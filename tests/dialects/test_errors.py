@@ -65,3 +65,25 @@ def test_percentile_unsupported_where_the_dialect_has_no_aggregate(dialect: str)
     with pytest.raises(PlanError) as e:
         render(plan, TEST_SOURCE, Platform.sql, sql_dialect=dialect)
     assert e.value.issues[0]["code"] == "unsupported"
+
+
+def test_kql_converts_a_numeric_field_stored_as_a_string_column() -> None:
+    """W3CIISLog.scStatus is a string: `scStatus >= 500` is a Kusto error, toint() is needed."""
+    data = TEST_SOURCE.model_dump()
+    data["bindings"]["kql"]["column_types"] = {"status": "string"}
+    src = Source.model_validate(data)
+    plan = _plan(filters=[{"field": "status", "op": "ge", "value": 500},
+                          {"field": "status", "op": "in", "value": [401, 403]}],
+                 aggregation={"metrics": [{"fn": "max", "field": "status"}]})
+    text = render(plan, src, Platform.kql)
+    assert "| where toint(StatusCode) >= 500" in text
+    assert "| where toint(StatusCode) in (401, 403)" in text
+    assert "max_status = max(toint(StatusCode))" in text
+    assert "toint" not in render(plan, TEST_SOURCE, Platform.kql)
+
+
+def test_column_types_must_name_bound_fields() -> None:
+    data = TEST_SOURCE.model_dump()
+    data["bindings"]["kql"]["column_types"] = {"nope": "string"}
+    with pytest.raises(ValueError, match="no column"):
+        Source.model_validate(data)

@@ -88,8 +88,20 @@ class Concept(_Model):
 
 
 class KqlBinding(_Model):
+    """`column_types` names columns whose Kusto type differs from the logical field's type
+    (W3CIISLog.scStatus is a string holding a number): the renderer converts them where a
+    number is needed (`toint(scStatus) >= 500`)."""
+
     table: str
     columns: dict[str, str] = Field(default_factory=dict)
+    column_types: dict[str, FieldType] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _typed_columns_are_bound(self) -> "KqlBinding":
+        unbound = set(self.column_types) - set(self.columns)
+        if unbound:
+            raise ValueError(f"column_types names fields with no column: {sorted(unbound)}")
+        return self
 
 
 class SplBinding(_Model):

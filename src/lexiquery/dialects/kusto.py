@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 from datetime import datetime, timezone
 
-from lexiquery.catalog.model import Platform, Source
+from lexiquery.catalog.model import FieldType, Platform, Source
 from lexiquery.dialects.common import Names, coerce, format_number, has_letters
 from lexiquery.ir import (
     UNIT_SECONDS,
@@ -110,10 +110,23 @@ class KqlRenderer:
 
     # ------------------------------------------------------------------ conditions
 
+    def numeric_ref(self, name: str) -> str:
+        """The column as a number: converted when Kusto stores the numeric field as a string."""
+        col = scalar_ref(self.names.column(name))
+        binding = self.source.bindings.kql
+        ftype = self.names.field_type(name)
+        if binding is None or ftype is None or not ftype.numeric:
+            return col
+        if binding.column_types.get(name) is FieldType.string:
+            fn = {FieldType.int: "toint", FieldType.long: "tolong"}.get(ftype, "toreal")
+            return f"{fn}({col})"
+        return col
+
     def condition(self, c: Condition, *, after_agg: bool = False) -> str:
         col = self.names.output(c.field) if after_agg else self.names.column(c.field)
-        ref = scalar_ref(col)
         ftype = None if after_agg else self.names.field_type(c.field)
+        ref = scalar_ref(col) if after_agg or c.field in self.names.computed \
+            else self.numeric_ref(c.field)
         op, cs = c.op, c.case_sensitive
         if op is Operator.exists:
             return f"isnotempty({ref})"
@@ -191,7 +204,8 @@ class KqlRenderer:
     # ------------------------------------------------------------------ stages
 
     def metric(self, m: Metric) -> str:
-        f = scalar_ref(self.names.column(m.field)) if m.field else ""
+        f = self.numeric_ref(m.field) if m.field and m.field not in self.names.computed else (
+            scalar_ref(self.names.column(m.field)) if m.field else "")
         body = {
             MetricFn.count: f"countif(isnotempty({f}))" if m.field else "count()",
             MetricFn.count_distinct: f"dcount({f})",
