@@ -210,6 +210,9 @@ SIGNIN: list[Row] = [
     ("sign-ins to Outlook", {"source": S, "filters": [c("app", "eq", "Outlook")]}),
     ("failed sign-ins to Outlook or Microsoft Teams",
      {"source": S, "filters": [FAILED, c("app", "in", ["Outlook", "Microsoft Teams"])]}),
+    ("4769 service ticket requests by user",  # two phrases for one filter: kept once
+     {"source": "windows_security_events", "filters": [c("event_id", "eq", 4769)],
+      "aggregation": agg(COUNT, by=["user"])}),
     ("failed sign-ins for O'Brien@contoso.com",
      {"source": S, "filters": [FAILED, c("user", "eq", "O'Brien@contoso.com")]}),
     ("first and last seen per IP for user bob@contoso.com",

@@ -138,8 +138,9 @@ def _add(st: State, f: Filter, ctx: _Ctx, why: str) -> None:
         f = negate(f)
         st.use(*ctx.neg_items)
     st.use(*ctx.role_items)
-    st.filters.append(f)
-    st.notes.append(f"filter: {describe(f)} ({why})")
+    if f not in st.filters:  # two phrases for one idea ("4769 service ticket requests")
+        st.filters.append(f)
+        st.notes.append(f"filter: {describe(f)} ({why})")
     ctx.reset()
 
 
