@@ -110,6 +110,21 @@ CASES: dict[str, dict[str, Any]] = {
     "limit_only": {"limit": 20},
     "sort_on_unprojected_field": {"project": ["user", "src_ip"],
                                   "sort": [{"field": "time", "descending": True}], "limit": 5},
+    "filter_on_computed": {
+        "computed": [{"name": "mb_out", "expr": {"kind": "call", "fn": "div", "args": [
+            {"kind": "field", "name": "bytes_out"}, {"kind": "literal", "value": 1048576}]}}],
+        "filters": [c("mb_out", "gt", 100), c("user", "exists")],
+        "project": ["user", "mb_out"], "sort": [{"field": "mb_out", "descending": True}]},
+    "group_by_computed": {
+        "computed": [{"name": "prefix", "expr": {"kind": "call", "fn": "lower", "args": [
+            {"kind": "call", "fn": "substring", "args": [
+                {"kind": "field", "name": "user"}, {"kind": "literal", "value": 0},
+                {"kind": "literal", "value": 5}]}]}}],
+        "aggregation": {"metrics": [{"fn": "sum", "field": "bytes_out"}],
+                        "group_by": ["prefix"]},
+        "sort": [{"field": "total_bytes_out", "descending": True}], "limit": 5},
+    "datetime_values": {"filters": [c("time", "ge", "2024-03-01T08:00:00Z"),
+                                    c("time", "lt", "2024-03-02")]},
     "computed_fields": {"computed": [
         {"name": "mb_out", "expr": {"kind": "call", "fn": "div", "args": [
             {"kind": "field", "name": "bytes_out"}, {"kind": "literal", "value": 1048576}]}},

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Callable
 
 from lexiquery.catalog.model import FieldType, Platform, Source
@@ -91,8 +92,9 @@ class Names:
             self.output(s.field)
 
 
-def coerce(value: Scalar, ftype: FieldType | None) -> Scalar:
-    """The value typed as the field is: "5" for a string field, 5 for a numeric one."""
+def coerce(value: Scalar, ftype: FieldType | None) -> Scalar | datetime:
+    """The value typed as the field is: "5" for a string field, 5 for a numeric one, an aware
+    datetime for a time field (each dialect writes its own datetime literal)."""
     if ftype is None or isinstance(value, bool):
         return value
     if ftype.numeric:
@@ -105,11 +107,24 @@ def coerce(value: Scalar, ftype: FieldType | None) -> Scalar:
                 except ValueError:
                     return value
         return value
+    if ftype is FieldType.datetime and isinstance(value, str):
+        return parse_instant(value) or value
     if ftype is FieldType.bool and isinstance(value, str) and value.lower() in {"true", "false"}:
         return value.lower() == "true"
     if ftype in {FieldType.string, FieldType.guid} and not isinstance(value, str):
         return str(value)
     return value
+
+
+def parse_instant(text: str) -> datetime | None:
+    """An ISO date or date-time as an aware UTC datetime (naive and date-only values are UTC,
+    as every platform here stores UTC); None when it is not one."""
+    try:
+        at = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    at = at if at.tzinfo else at.replace(tzinfo=timezone.utc)
+    return at.astimezone(timezone.utc)
 
 
 def has_letters(value: object) -> bool:
@@ -120,3 +135,9 @@ def format_number(v: int | float) -> str:
     if isinstance(v, float) and v.is_integer():
         return str(int(v))
     return repr(v)
+
+
+def reads_computed(f: object, computed: set[str]) -> bool:
+    """Does filter `f` test a computed field? Such filters run after the fields are computed
+    (KQL `extend`, SPL `eval`); the others run first, where the platform filters cheapest."""
+    return any(c.field in computed for c in iter_conditions([f]))

@@ -14,7 +14,13 @@ import re
 from datetime import datetime, timezone
 
 from lexiquery.catalog.model import FieldType, Platform, Source
-from lexiquery.dialects.common import Names, coerce, format_number, has_letters
+from lexiquery.dialects.common import (
+    Names,
+    coerce,
+    format_number,
+    has_letters,
+    reads_computed,
+)
 from lexiquery.ir import (
     UNIT_SECONDS,
     AbsoluteTime,
@@ -75,6 +81,8 @@ def verbatim(s: str) -> str:
 
 
 def literal(v: object) -> str:
+    if isinstance(v, datetime):
+        return _datetime(v)
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, (int, float)):
@@ -265,10 +273,14 @@ class KqlRenderer:
         assert binding is not None
         lines = [ident(binding.table)]
         lines += self.time_lines()
-        lines += [f"| where {self.filter(f)}" for f in self.plan.filters]
+        computed = self.names.computed
+        lines += [f"| where {self.filter(f)}" for f in self.plan.filters
+                  if not reads_computed(f, computed)]
         if self.plan.computed:
             lines.append("| extend " + ", ".join(f"{ident(c.name)} = {self.expr(c.expr)}"
                                                  for c in self.plan.computed))
+        lines += [f"| where {self.filter(f)}" for f in self.plan.filters
+                  if reads_computed(f, computed)]
         if self.plan.aggregation:
             lines.append(self.summarize())
         lines += [f"| where {self.filter(h, after_agg=True)}" for h in self.plan.having]

@@ -18,10 +18,16 @@ Semantics an analyst should know:
 from __future__ import annotations
 
 import re
-from datetime import timezone
+from datetime import datetime, timezone
 
 from lexiquery.catalog.model import Platform, Source
-from lexiquery.dialects.common import Names, coerce, format_number, has_letters
+from lexiquery.dialects.common import (
+    Names,
+    coerce,
+    format_number,
+    has_letters,
+    reads_computed,
+)
 from lexiquery.ir import (
     AbsoluteTime,
     And,
@@ -65,6 +71,9 @@ def stats_field(col: str) -> str:
 
 
 def value(v: object) -> str:
+    if isinstance(v, datetime):  # _time compares as epoch seconds
+        at = v if v.tzinfo else v.replace(tzinfo=timezone.utc)
+        return str(int(at.timestamp()))
     if isinstance(v, bool):
         return '"true"' if v else '"false"'
     if isinstance(v, (int, float)):
@@ -253,6 +262,8 @@ class SplRenderer:
             parts.append(f"latest={time_point(tr.end) if tr.end else 'now'}")
         wheres = []
         for f in self.plan.filters:
+            if reads_computed(f, self.names.computed):
+                continue  # after the eval that computes it (see render)
             if self._search_ok(f):
                 parts.append(self.search_filter(f))
             else:
@@ -265,6 +276,8 @@ class SplRenderer:
         lines = [base, *wheres]
         for c in self.plan.computed:
             lines.append(f"| eval {eval_field(c.name)}={self.expr(c.expr)}")
+        lines += [f"| where {self.where_filter(f)}" for f in self.plan.filters
+                  if reads_computed(f, self.names.computed)]
         agg = self.plan.aggregation
         if agg:
             keys = [stats_field(self.names.column(g)) for g in agg.group_by]

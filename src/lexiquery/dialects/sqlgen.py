@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import timezone
+from datetime import datetime, timezone
 
 import sqlglot
 from sqlglot import exp
@@ -188,6 +188,14 @@ class SqlBuilder:
         self.idiom = _DIALECT[dialect]
         self.names = Names(plan, source, Platform.sql)
 
+    def ref(self, name: str) -> exp.Expression:
+        """A field as an expression: its column, or a computed field's expression inlined (SQL
+        cannot use a select alias in WHERE, GROUP BY or an aggregate)."""
+        for c in self.plan.computed:
+            if c.name == name:
+                return self.expr(c.expr)  # arithmetic comes back parenthesised
+        return column(self.names.column(name))
+
     def template(self, tmpl: str, **kw: object) -> exp.Expression:
         """Parse a dialect template; `col` is given as an expression and inlined as SQL."""
         col = kw.pop("col", None)
@@ -196,6 +204,12 @@ class SqlBuilder:
         return sqlglot.parse_one(tmpl.format(**kw), read=self.dialect)
 
     # ------------------------------------------------------------------ time
+
+    def value(self, v: object) -> exp.Expression:
+        """A literal; datetimes in the dialect's own timestamp-literal form."""
+        if isinstance(v, datetime):
+            return self.time_point(AbsoluteTime(at=v))
+        return literal(v)
 
     def time_point(self, p: RelativeTime | AbsoluteTime) -> exp.Expression:
         if isinstance(p, AbsoluteTime):
@@ -226,7 +240,7 @@ class SqlBuilder:
 
     def condition(self, c: Condition, *, after_agg: bool = False) -> exp.Expression:
         col: exp.Expression = self.agg_ref(c.field) if after_agg else \
-            column(self.names.column(c.field))
+            self.ref(c.field)
         ftype = None if after_agg else self.names.field_type(c.field)
         op, cs = c.op, c.case_sensitive
         if op is Operator.exists:
@@ -248,13 +262,13 @@ class SqlBuilder:
         lhs: exp.Expression = exp.Lower(this=col) if fold else col
         typed = [v.lower() if fold and isinstance(v, str) else v for v in typed]
         if op in {Operator.in_, Operator.not_in}:
-            e: exp.Expression = exp.In(this=lhs, expressions=[literal(v) for v in typed])
+            e: exp.Expression = exp.In(this=lhs, expressions=[self.value(v) for v in typed])
             return exp.Not(this=e) if op is Operator.not_in else e
         v = typed[0]
         cmp = {Operator.eq: exp.EQ, Operator.ne: exp.NEQ, Operator.gt: exp.GT,
                Operator.ge: exp.GTE, Operator.lt: exp.LT, Operator.le: exp.LTE}
         if op in cmp:
-            return cmp[op](this=lhs, expression=literal(v))
+            return cmp[op](this=lhs, expression=self.value(v))
         s, needs_escape = like_pattern(str(v), self.dialect)
         pattern = {Operator.contains: f"%{s}%", Operator.not_contains: f"%{s}%",
                    Operator.has: f"%{s}%", Operator.startswith: f"{s}%",
@@ -281,7 +295,7 @@ class SqlBuilder:
 
     def expr(self, e: object) -> exp.Expression:
         if isinstance(e, FieldRef):
-            return column(self.names.column(e.name))
+            return self.ref(e.name)
         if isinstance(e, Literal_):
             return literal(e.value)
         if isinstance(e, Compare):
@@ -327,7 +341,7 @@ class SqlBuilder:
     # ------------------------------------------------------------------ aggregation
 
     def metric_expr(self, m: Metric) -> exp.Expression:
-        f = column(self.names.column(m.field)) if m.field else None
+        f = self.ref(m.field) if m.field else None
         t = column(self.names.time_column()) if m.fn in {MetricFn.first_seen,
                                                          MetricFn.last_seen} else None
         match m.fn:
@@ -362,7 +376,7 @@ class SqlBuilder:
         agg = self.plan.aggregation
         assert agg is not None
         if name in agg.group_by:
-            return column(self.names.column(name))
+            return self.ref(name)
         for m in agg.metrics:
             if m.name == name:
                 return self.metric_expr(m)
@@ -413,7 +427,9 @@ class SqlBuilder:
         else:
             outputs: list[tuple[str, exp.Expression]] = []
             for g in agg.group_by:
-                outputs.append((g, column(self.names.column(g))))
+                g_expr = self.ref(g)
+                outputs.append((g, g_expr if isinstance(g_expr, exp.Column)
+                                else exp.alias_(g_expr, ident(g))))
             if agg.time_bucket:
                 tname = self.names.time_column()
                 outputs.append((self.source.time_field or tname,
@@ -425,7 +441,7 @@ class SqlBuilder:
             for name in wanted:
                 self.names.output(name)
                 select = select.select(by_name[name], append=True)
-            groups = [column(self.names.column(g)) for g in agg.group_by]
+            groups = [self.ref(g) for g in agg.group_by]
             if agg.time_bucket:
                 groups.append(self.bucket(agg.time_bucket))
             if groups:
