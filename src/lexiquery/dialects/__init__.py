@@ -1,17 +1,28 @@
 """Dialects: one QueryPlan rendered as KQL, SPL or SQL.
 
     render(plan, source, Platform.kql)                       → KQL text
+    render(plan, source, Platform.spl)                       → SPL text
     render(plan, source, Platform.sql, sql_dialect="tsql")   → T-SQL text
+    SQL_DIALECTS                                             → the sqlglot dialect names accepted
+    lexiquery.dialects.sql.build_select(plan, source)        → the SQL as a sqlglot tree
 
-Raises `PlanError` (issue codes ``unknown_field``, ``not_bound``, ``unsupported``) when the plan
-cannot be written for that platform, `DialectError` for an unknown SQL dialect. Output is
-deterministic: the same plan gives the same text byte for byte.
+Raises `PlanError` when the plan cannot be written for that platform — issue codes
+``unknown_field`` (not a field of the source, nor an output of an earlier stage), ``not_bound``
+(a field, or the whole source, the platform does not have), ``no_time_field``, ``unsupported``
+(a feature the target lacks, e.g. regexes in T-SQL) — and `DialectError` for an unknown SQL
+dialect. Output is deterministic: the same plan gives the same text byte for byte.
+
+Modules: `base` (name resolution, typing, values shared by all); `kql` + `kql_text`; `spl` +
+`spl_text`; `sql` (the statement) + `sql_filters` (conditions, expressions) + `sql_text`
+(quoting, printing) + `sql_idioms` / `sql_idioms_db` / `sql_idioms_dw` (what each SQL dialect
+writes its own way). Each renderer's docstring lists the semantics an analyst should know (case
+sensitivity, NULL/missing-field handling, time formats).
 """
 
 from __future__ import annotations
 
 from lexiquery.catalog.model import Platform, Source
-from lexiquery.dialects.sqlgen import SQL_DIALECTS
+from lexiquery.dialects.sql import SQL_DIALECTS, idiom_for
 from lexiquery.errors import PlanError
 from lexiquery.ir import QueryPlan
 
@@ -20,18 +31,23 @@ __all__ = ["render", "SQL_DIALECTS"]
 
 def render(plan: QueryPlan, source: Source, platform: Platform, *,
            sql_dialect: str = "postgres") -> str:
+    """The plan as query text for `platform` (and `sql_dialect` when the platform is SQL)."""
+    platform = Platform(platform)
+    if platform is Platform.sql:
+        idiom_for(sql_dialect)  # an unknown dialect is the caller's error, whatever the source
     if getattr(source.bindings, platform.value) is None:
         raise PlanError(f"{source.name} is not available on {platform.value}",
                         issues=[{"code": "not_bound",
-                                 "message": f"{source.name} has no {platform.value} binding"}])
+                                 "message": f"{source.name} has no {platform.value} binding",
+                                 "field": None}])
     if platform is Platform.kql:
-        from lexiquery.dialects.kusto import render_kql
+        from lexiquery.dialects.kql import render_kql
 
         return render_kql(plan, source)
     if platform is Platform.spl:
-        from lexiquery.dialects.splunk import render_spl
+        from lexiquery.dialects.spl import render_spl
 
         return render_spl(plan, source)
-    from lexiquery.dialects.sqlgen import render_sql
+    from lexiquery.dialects.sql import render_sql
 
     return render_sql(plan, source, sql_dialect)
