@@ -12,7 +12,7 @@ from enum import Enum
 
 from pydantic import BaseModel, Field
 
-from lexiquery.ir import PlanIssue, QueryPlan, Severity
+from lexiquery.ir import PlanIssue, QueryPlan
 
 
 def utcnow() -> datetime:
@@ -68,10 +68,3 @@ class Answer(BaseModel):
     def move(self, state: JourneyState) -> None:
         self.status = state
         self.transitions.append(StateChange(state=state, at=utcnow()))
-
-    @property
-    def ok(self) -> bool:
-        return self.status is JourneyState.COMPLETED and all(q.valid for q in self.queries)
-
-    def errors(self) -> list[PlanIssue]:
-        return [i for i in self.issues if i.severity is Severity.error]

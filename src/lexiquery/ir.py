@@ -135,17 +135,6 @@ class Operator(str, Enum):
 
 LIST_OPERATORS = frozenset({Operator.in_, Operator.not_in})
 UNARY_OPERATORS = frozenset({Operator.exists, Operator.not_exists})
-STRING_OPERATORS = frozenset(
-    {
-        Operator.contains,
-        Operator.not_contains,
-        Operator.startswith,
-        Operator.endswith,
-        Operator.has,
-        Operator.regex,
-    }
-)
-
 
 class Condition(_Model):
     """`field op value`. String comparisons are case-insensitive unless `case_sensitive`."""

@@ -200,12 +200,6 @@ class Catalog:
     def add(self, source: Source) -> None:
         self._sources[source.id] = source
 
-    def merge(self, other: "Catalog") -> "Catalog":
-        merged = Catalog(self._sources.values())
-        for s in other:
-            merged.add(s)
-        return merged
-
     def get(self, source_id: str) -> Source | None:
         return self._sources.get(source_id)
 

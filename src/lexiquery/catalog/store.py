@@ -21,7 +21,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -123,16 +123,22 @@ def _load_persisted(path: Path) -> list[Source]:
     return import_catalog_data(data, path.name, keep_origin=True)
 
 
+def _readable_imports(catalog_dir: Path | None,
+                      warn: Warn) -> Iterator[tuple[Path, list[Source]]]:
+    """Every persisted import that still loads, oldest first; the others are reported to
+    `warn` and skipped, so one damaged file never makes the catalog unusable."""
+    for path in persisted_files(catalog_dir):
+        try:
+            yield path, _load_persisted(path)
+        except LexiQueryError as e:
+            warn(f"skipping the imported catalog {path}: {e.message}")
+
+
 def load_catalog(catalog_dir: Path | None, extra_files: list[Path] | None = None,
                  *, warn: Warn = _stderr_warning) -> Catalog:
     """Built-ins, then persisted imports, then `extra_files` (see the module docstring)."""
     catalog = builtin_catalog()
-    for path in persisted_files(catalog_dir):
-        try:
-            sources = _load_persisted(path)
-        except LexiQueryError as e:
-            warn(f"skipping the imported catalog {path}: {e.message}")
-            continue
+    for _path, sources in _readable_imports(catalog_dir, warn):
         for s in sources:
             add_source(catalog, s)
     for path in extra_files or []:
@@ -170,12 +176,7 @@ def remove_imported(source_id: str, catalog_dir: Path, *,
     True when something was removed. Unreadable files are skipped with a warning."""
     builtin_ids = set(builtin_catalog().ids())
     removed = False
-    for path in persisted_files(catalog_dir):
-        try:
-            sources = _load_persisted(path)
-        except LexiQueryError as e:
-            warn(f"skipping the imported catalog {path}: {e.message}")
-            continue
+    for path, sources in _readable_imports(catalog_dir, warn):
         keep = [s for s in sources if source_id not in {s.id, catalog_id(s, builtin_ids)}]
         if len(keep) == len(sources):
             continue

@@ -210,8 +210,6 @@ for _unit, _words in {
 }.items():
     for _w in _words:
         TIME_UNITS[_w] = _unit
-BUCKET_ADVERBS = {"minutely": "minute", "hourly": "hour", "daily": "day", "nightly": "day",
-                  "weekly": "week"}
 
 # Things the IR cannot express: (pattern, what). Matched on the lower-cased question.
 UNSUPPORTED: list[tuple[re.Pattern[str], str]] = [(re.compile(p), w) for p, w in [

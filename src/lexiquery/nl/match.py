@@ -115,14 +115,6 @@ def build_stream(tokens: list[Token]) -> Stream:
     return Stream(stems, owner, starts, ends, lex)
 
 
-def _catalog_at(si: SourceIndex, st: Stream, j: int) -> tuple[int, list[Target]] | None:
-    for phrase, targets in si.phrases.get(st.stems[j], ()):
-        n = len(phrase)
-        if j + n <= len(st.stems) and tuple(st.stems[j:j + n]) == phrase:
-            return n, targets
-    return None
-
-
 def segment(tokens: list[Token], st: Stream, si: SourceIndex) -> list[Item]:
     """Items of the question as seen by source `si` (see the module docstring)."""
     items: list[Item] = []
@@ -138,7 +130,7 @@ def segment(tokens: list[Token], st: Stream, si: SourceIndex) -> list[Item]:
             j += 1
             continue
         lex = st.lex[j]
-        cat = _catalog_at(si, st, j)
+        cat = si.lookup(st.stems, j)
         pick_cat = cat is not None and (
             lex is None or cat[0] > lex[0]
             or (cat[0] == lex[0] == 1 and st.stems[j] not in RESERVED)

@@ -77,7 +77,3 @@ class State:
                 return old
         self.metrics.append(m)
         return m
-
-    def label(self, name: str) -> str:
-        """How a field is called in notes: its logical name."""
-        return name

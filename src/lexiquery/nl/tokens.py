@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from lexiquery.nl.lexicon import stem
 
@@ -57,7 +57,6 @@ class Token:
     unit: str = ""
     subwords: tuple[str, ...] = ()
     used: bool = False
-    tags: list[str] = field(default_factory=list)
 
     @property
     def low(self) -> str:
