@@ -205,3 +205,14 @@ def test_corrupt_journey_store_still_answers_and_says_so(data_dir: Path) -> None
     assert db.read_bytes() == b"not sqlite at all" * 64  # left alone for the user to inspect
     h = run("history")
     assert h.exit_code == 5 and str(db) in h.output
+
+
+def test_batch_file_problems_are_clear_errors(tmp_path: Path) -> None:
+    missing = run("ask", "--batch", str(tmp_path / "nope.txt"))
+    assert missing.exit_code == 2 and "cannot read the batch file" in missing.output
+    binary = tmp_path / "blob.txt"
+    binary.write_bytes(b"\xff\xfe\x00\x01" * 64)
+    assert run("ask", "--batch", str(binary)).exit_code == 2
+    both = run("ask", QUESTION, "--batch", str(binary))
+    assert both.exit_code == 2 and "not both" in both.output
+    assert json.loads(run("history", "--json").output) == []
