@@ -2,8 +2,12 @@
 
     LexiQueryError                      base; carries `issues` (structured, codes scripts can match)
     ├── InputError                      the user's input is unusable (empty, garbage, too long)
-    │   └── QuestionError               a question the engine cannot map (no known source, …)
-    │       └── UnknownFieldError           the question names a field its source does not have
+    │   ├── QuestionError               a question the engine cannot map (no known source, …)
+    │   │   └── UnknownFieldError           the question names a field its source does not have
+    │   └── QueryError                  a pasted KQL/SPL/SQL query that cannot be read: syntax
+    │                                   (code ``syntax``), a table or field the catalog does not
+    │                                   know (``unknown_source``, ``unknown_field``), or a
+    │                                   write/exec command (``read_only``); with line and column
     ├── CatalogError                    a catalog file is malformed or names unknown things
     │   └── UnknownSourceError          a source id that is not in the catalog
     ├── PlanError                       a QueryPlan that cannot be rendered on a platform
@@ -83,3 +87,30 @@ class DialectError(LexiQueryError):
 class StorageError(LexiQueryError):
     exit_code = 5
     code = "storage_error"
+
+
+class QueryError(InputError):
+    """A pasted query that cannot be read. `line`/`column` are 1-based and point at the
+    offending token; `expected` says what the parser wanted there; `hint` suggests a fix for
+    common slips (``=`` for ``==`` in KQL, a missing pipe, an unclosed quote)."""
+
+    code = "syntax"
+
+    def __init__(self, message: str, *, line: int | None = None, column: int | None = None,
+                 expected: str | None = None, hint: str | None = None,
+                 code: str | None = None, issues: list[dict[str, Any]] | None = None) -> None:
+        if code is not None:
+            self.code = code
+        self.line = line
+        self.column = column
+        self.expected = expected
+        where = f"line {line}, column {column}: " if line is not None else ""
+        full = where + message + (f" (expected {expected})" if expected else "")
+        super().__init__(full, hint=hint, issues=issues or [{
+            "code": self.code, "message": full, "line": line, "column": column,
+            "severity": "error"}])
+
+    def to_dict(self) -> dict[str, Any]:
+        d = super().to_dict()
+        d.update(line=self.line, column=self.column, expected=self.expected)
+        return d

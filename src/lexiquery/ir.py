@@ -261,6 +261,8 @@ class MetricFn(str, Enum):
     percentile = "percentile"
     first_seen = "first_seen"  # min of the source's time field
     last_seen = "last_seen"  # max of the source's time field
+    values = "values"  # the distinct values of a field (KQL make_set, SPL values)
+    list = "list"  # every value of a field, duplicates kept (KQL make_list, SPL list)
 
 
 class Metric(_Model):
@@ -274,7 +276,8 @@ class Metric(_Model):
     @model_validator(mode="after")
     def _check(self) -> "Metric":
         if self.fn in {MetricFn.sum, MetricFn.avg, MetricFn.min, MetricFn.max,
-                       MetricFn.count_distinct, MetricFn.percentile} and not self.field:
+                       MetricFn.count_distinct, MetricFn.percentile, MetricFn.values,
+                       MetricFn.list} and not self.field:
             raise ValueError(f"metric {self.fn.value!r} needs a field")
         if self.fn is MetricFn.percentile and self.percentile is None:
             raise ValueError("metric 'percentile' needs a percentile, e.g. 95")
@@ -344,6 +347,9 @@ class PlanIssue(_Model):
     message: str
     severity: Severity = Severity.warning
     field: str | None = None
+    line: int | None = Field(default=None, ge=1,
+                             description="Where in a parsed query text (1-based), if anywhere")
+    column: int | None = Field(default=None, ge=1)
 
 
 class QueryPlan(_Model):
