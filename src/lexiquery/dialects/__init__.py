@@ -12,6 +12,9 @@ Raises `PlanError` when the plan cannot be written for that platform — issue c
 (a feature the target lacks, e.g. regexes in T-SQL) — and `DialectError` for an unknown SQL
 dialect. Output is deterministic: the same plan gives the same text byte for byte.
 
+`parse(text, platform, catalog, sql_dialect=…)` reads a KQL, SPL or SQL query back into a
+`ParsedQuery` (plan + source); see `dialects.parsing` for the parsers' contract.
+
 Modules: `base` (name resolution, typing, values shared by all); `kql` + `kql_text`; `spl` +
 `spl_text`; `sql` (the statement) + `sql_filters` (conditions, expressions) + `sql_text`
 (quoting, printing) + `sql_idioms` / `sql_idioms_db` / `sql_idioms_dw` (what each SQL dialect
@@ -21,12 +24,18 @@ sensitivity, NULL/missing-field handling, time formats).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from lexiquery.catalog.model import Platform, Source
 from lexiquery.dialects.sql import SQL_DIALECTS, idiom_for
 from lexiquery.errors import PlanError
 from lexiquery.ir import QueryPlan
 
-__all__ = ["render", "SQL_DIALECTS"]
+if TYPE_CHECKING:
+    from lexiquery.catalog.model import Catalog
+    from lexiquery.dialects.parsing import ParsedQuery
+
+__all__ = ["render", "parse", "SQL_DIALECTS"]
 
 
 def render(plan: QueryPlan, source: Source, platform: Platform, *,
@@ -51,3 +60,23 @@ def render(plan: QueryPlan, source: Source, platform: Platform, *,
     from lexiquery.dialects.sql import render_sql
 
     return render_sql(plan, source, sql_dialect)
+
+
+def parse(text: str, platform: Platform | str, catalog: "Catalog", *,
+          sql_dialect: str = "postgres") -> "ParsedQuery":
+    """Read query `text` of `platform` into the IR through `catalog`'s bindings.
+
+    Raises `QueryError` (syntax, unknown_source, unknown_field, read_only) with the position."""
+    platform = Platform(platform)
+    if platform is Platform.kql:
+        from lexiquery.dialects.kql_parse import parse_kql
+
+        return parse_kql(text, catalog)
+    if platform is Platform.spl:
+        from lexiquery.dialects.spl_parse import parse_spl
+
+        return parse_spl(text, catalog)
+    idiom_for(sql_dialect)
+    from lexiquery.dialects.sql_parse import parse_sql
+
+    return parse_sql(text, catalog, dialect=sql_dialect)
