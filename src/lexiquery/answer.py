@@ -35,6 +35,38 @@ class StateChange(BaseModel):
     at: datetime
 
 
+class SampleCheck(BaseModel):
+    """One query executed in the sandbox on sample data (or the user's own rows)."""
+
+    rows: int = Field(description="Rows the query returned (up to the row cap)")
+    truncated: bool = False
+    elapsed_ms: float = 0.0
+    executed: str = Field(description="'query' (the SQL text itself, run in DuckDB) or 'plan' "
+                                      "(the query parsed back into the IR and compiled)")
+    round_trip: bool = Field(default=True,
+                             description="The query parsed back to the plan it came from")
+
+    def summary(self) -> str:
+        more = "+" if self.truncated else ""
+        return f"checked on sample data: {self.rows}{more} row{'s' if self.rows != 1 else ''}"
+
+
+class Agreement(BaseModel):
+    """Whether every platform's query returned the same rows on the same sample data."""
+
+    platforms: list[str] = Field(default_factory=list)
+    identical: bool
+    differences: list[str] = Field(default_factory=list)
+
+    def summary(self) -> str:
+        if len(self.platforms) < 2:
+            return ""
+        names = ", ".join(p.upper() for p in self.platforms)
+        if self.identical:
+            return f"{names} return identical results on the sample data"
+        return f"{names} differ on the sample data: " + "; ".join(self.differences)
+
+
 class GeneratedQuery(BaseModel):
     """One platform's query, checked before anyone sees it."""
 
@@ -47,6 +79,8 @@ class GeneratedQuery(BaseModel):
     confidence: float = Field(ge=0.0, le=1.0)
     source: str = Field(description="Logical catalog source id the query reads")
     target: str = Field(default="", description="The platform's table or search prefix")
+    sample: SampleCheck | None = Field(default=None,
+                                       description="Execution on sample data, when it ran")
 
 
 class Answer(BaseModel):
@@ -63,6 +97,8 @@ class Answer(BaseModel):
                                     description="Other plausible source ids")
     queries: list[GeneratedQuery] = Field(default_factory=list)
     issues: list[PlanIssue] = Field(default_factory=list)
+    agreement: Agreement | None = Field(
+        default=None, description="Do the platforms' queries return the same rows on sample data?")
     transitions: list[StateChange] = Field(default_factory=list)
 
     def move(self, state: JourneyState) -> None:

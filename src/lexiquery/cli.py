@@ -340,6 +340,10 @@ def version() -> None:
     typer.echo(__version__)
 
 
+# The query commands (run, translate, explain, validate) live in their own module.
+from lexiquery import cli_query  # noqa: E402,F401  (registers its commands on `app`)
+
+
 def main() -> None:
     app()
 

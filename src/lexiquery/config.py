@@ -21,6 +21,17 @@ class Settings(BaseSettings):
     max_question_chars: int = Field(default=2000, ge=10,
                                     description="Longer questions are refused with a clear error.")
 
+    max_query_chars: int = Field(default=100_000, ge=100,
+                                 description="Longer pasted queries are refused.")
+    sample_rows: int = Field(default=2000, ge=1, le=5_000_000,
+                             description="Sample rows generated per source for execution checks.")
+    sample_seed: int = Field(default=0, description="Seed of the sample data (same seed, same rows).")
+    sample_check: bool = Field(default=True,
+                               description="Execute generated queries on sample data in `ask`.")
+    row_cap: int = Field(default=10_000, ge=1, description="Most rows a sandbox query returns.")
+    query_timeout_s: float = Field(default=10.0, gt=0,
+                                   description="A sandbox query running longer is stopped.")
+
     @property
     def db_path(self) -> Path:
         return self.data_dir / "lexiquery.db"

@@ -11,7 +11,7 @@ from __future__ import annotations
 import unicodedata
 import uuid
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
 from lexiquery.answer import Answer, GeneratedQuery, JourneyState
 from lexiquery.catalog.model import Catalog, Platform, Source
@@ -25,6 +25,9 @@ from lexiquery.errors import (
     UnknownFieldError,
 )
 from lexiquery.ir import PlanIssue, QueryPlan, Severity
+
+if TYPE_CHECKING:
+    from lexiquery.engine.sandbox import Sandbox
 
 
 def clean_question(question: object, max_chars: int) -> str:
@@ -142,15 +145,30 @@ def _drop_unbound_defaults(answer: Answer, queries: list[GeneratedQuery], *,
     return kept
 
 
+def _verify(queries: list[GeneratedQuery], plan: QueryPlan, source: Source, catalog: Catalog,
+            settings: Settings, sandbox: "Sandbox | None"):  # type: ignore[no-untyped-def]
+    """VALIDATING, part two: round trip, execution on sample data, agreement across platforms."""
+    from lexiquery.agents.verification import verify_all
+    from lexiquery.operations import make_sandbox
+
+    box = sandbox if sandbox is not None else make_sandbox(catalog, settings)
+    return verify_all(queries, plan, source, box)
+
+
 def ask(question: str, *, platforms: Iterable[Platform | str] | None = None,
         sql_dialect: str | None = None, catalog: Catalog | None = None,
         catalog_files: Sequence[Path | str] = (), source: str | None = None,
-        settings: Settings | None = None, store: bool = True) -> Answer:
+        settings: Settings | None = None, store: bool = True,
+        sample_check: bool | None = None, sandbox: "Sandbox | None" = None) -> Answer:
     """Answer one question with checked queries for each platform.
 
     Raises `InputError` for unusable input (nothing is stored) and `QuestionError` when the
     catalog knows nothing the question names (the journey is stored as FAILED; the error carries
-    the closest sources). Everything else about a platform becomes issues on its query."""
+    the closest sources). Everything else about a platform becomes issues on its query.
+
+    With `sample_check` (default: the `sample_check` setting) every valid query is parsed back
+    and executed on sample data in VALIDATING (`agents.verification`); pass a `sandbox` to reuse
+    one across questions (the batch mode does)."""
     from lexiquery.dialects import SQL_DIALECTS
     from lexiquery.engine.explain import describe_plan
     from lexiquery.journeys import JourneyStore
@@ -203,7 +221,10 @@ def ask(question: str, *, platforms: Iterable[Platform | str] | None = None,
                     for p in _platforms_for(src, wanted or None)]
         answer.move(JourneyState.VALIDATING)
         queries = [check_query(q, plan, src, confidence=parsed.confidence) for q in rendered]
-        answer.queries = _drop_unbound_defaults(answer, queries, explicit=bool(wanted))
+        queries = _drop_unbound_defaults(answer, queries, explicit=bool(wanted))
+        if settings.sample_check if sample_check is None else sample_check:
+            queries, answer.agreement = _verify(queries, plan, src, cat, settings, sandbox)
+        answer.queries = queries
         answer.move(JourneyState.COMPLETED)
     except LexiQueryError as e:
         answer.issues.append(PlanIssue(code=e.code, message=e.message, severity=Severity.error))

@@ -97,6 +97,13 @@ def print_answer(answer: Answer, *, console: Console | None = None,
                       soft_wrap=True, end="")
         for line in _issue_lines(q.issues):
             con.print(line)
+        if q.sample is not None:
+            con.print(RichText(q.sample.summary() + f" ({q.sample.elapsed_ms:.0f} ms)",
+                               style="dim"))
+    if answer.agreement is not None and answer.agreement.summary():
+        con.print()
+        con.print(RichText(answer.agreement.summary(),
+                           style="green" if answer.agreement.identical else "yellow"))
     plan_issues = [i for i in answer.issues if not any(i in q.issues for q in answer.queries)]
     for line in _issue_lines(plan_issues):
         con.print(line)

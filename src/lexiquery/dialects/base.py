@@ -9,7 +9,9 @@
   them, see `group_output`), metric names (`Metric.name`) and, with a time bucket, the time
   column.
 
-Renderers call `Names.check_all()` first, so a bad plan fails before any text is produced.
+Renderers call `Names.check_all()` first, so a bad plan fails before any text is produced. It also
+refuses what no platform can do alike: a `having` or `sort` on a `values`/`list` output (an
+array, or on some SQL dialects a text list: see `collection_misuse`).
 """
 
 from __future__ import annotations
@@ -38,6 +40,9 @@ from lexiquery.ir import (
 )
 
 _TEXTUAL = frozenset({FieldType.string, FieldType.guid})
+# Metrics whose output is a collection of values (a dynamic array in KQL, a multivalue field in
+# SPL, an array or a delimited text in SQL) rather than one number or time.
+COLLECTION_METRICS = frozenset({MetricFn.values, MetricFn.list})
 
 
 def plan_error(code: str, message: str, field: str | None = None) -> PlanError:
@@ -111,10 +116,13 @@ class Names:
         return f.type if f else None
 
     def output_type(self, name: str) -> FieldType | None:
-        """Type of a name after the aggregation (metrics are numbers or times)."""
+        """Type of a name after the aggregation (metrics are numbers or times; values/list
+        are collections, `dynamic`)."""
         m = self.metric(name)
         if m is None:
             return self.field_type(name)
+        if m.fn in COLLECTION_METRICS:
+            return FieldType.dynamic
         if m.fn in {MetricFn.first_seen, MetricFn.last_seen}:
             return FieldType.datetime
         if m.fn in {MetricFn.min, MetricFn.max} and m.field:
@@ -151,10 +159,48 @@ class Names:
             self.output(p)
         for s in plan.sort:
             self.output(s.field)
+        misuse = collection_misuse(plan)
+        if misuse:
+            _, name, message = misuse[0]
+            raise plan_error("unsupported", message, name)
 
     def uses_computed(self, f: object) -> bool:
         """Does this filter read a computed field? Such filters run after the computation."""
         return any(c.field in self.computed for c in iter_conditions([f]))
+
+
+def collection_misuse(plan: QueryPlan) -> list[tuple[str, str, str]]:
+    """(stage, output name, message) for each `having` filter or `sort` key on a values/list
+    output, once per name and stage.
+
+    Such an output is a dynamic array in KQL (which refuses to sort by one), a multivalue field
+    in SPL (compared by its first value only), an array in most SQL dialects and a delimited text
+    in others (MySQL, SQLite, T-SQL, Redshift): no filter or order means the same on every
+    platform, so none is written. The renderers raise the first as a `PlanError`; the validator
+    reports them all as issues."""
+    agg = plan.aggregation
+    if agg is None:
+        return []
+    collections = {m.name: m for m in agg.metrics if m.fn in COLLECTION_METRICS}
+    out: list[tuple[str, str, str]] = []
+    seen: set[tuple[str, str]] = set()
+    uses = [("having", c.field) for c in iter_conditions(plan.having)] + \
+        [("sort", s.field) for s in plan.sort]
+    for stage, name in uses:
+        m = collections.get(name)
+        if m is None or (stage, name) in seen:
+            continue
+        seen.add((stage, name))
+        what = f"'{name}' holds {'the distinct' if m.fn is MetricFn.values else 'all the'} " \
+            f"values of {m.field} (a {m.fn.value} metric), not one value"
+        if stage == "having":
+            hint = (f"filter the events before the aggregation, or filter on a count such as "
+                    f"count_distinct of {m.field}")
+            out.append((stage, name, f"a having filter cannot test {what}; {hint}"))
+        else:
+            hint = f"sort by a group key or by a count such as count_distinct of {m.field}"
+            out.append((stage, name, f"the result cannot be sorted by {what}; {hint}"))
+    return out
 
 
 def expr_type(e: object, names: Names) -> FieldType | None:

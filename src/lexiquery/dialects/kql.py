@@ -15,7 +15,12 @@ Semantics an analyst should know:
 * a dotted column (``InitiatedBy.user.userPrincipalName``) is a path into a dynamic column; it is
   converted to a scalar (`tostring()`, `toreal()`…) wherever KQL needs one, and a group key on a
   path is named after the logical field;
-* division in a computed field divides as reals (as SQL and SPL do here), not as integers.
+* division in a computed field divides as reals (as SQL and SPL do here), not as integers;
+* `values` is `make_set()` and `list` is `make_list()`: dynamic arrays that skip nulls (an empty
+  string is a value, Kusto strings are never null) and hold at most 1,048,576 elements. The
+  order of `make_set`'s elements is unspecified, and so is `make_list`'s unless the rows reach
+  `summarize` sorted: read either as a collection, not a sequence. A dynamic path is converted
+  to a scalar first, so values compare as the field's type.
 """
 
 from __future__ import annotations
@@ -242,6 +247,8 @@ class KqlRenderer:
             MetricFn.percentile: f"percentile({f}, {format_number(m.percentile or 0)})",
             MetricFn.first_seen: f"min({t})",
             MetricFn.last_seen: f"max({t})",
+            MetricFn.values: f"make_set({f})",
+            MetricFn.list: f"make_list({f})",
         }[m.fn]
         return f"{ident(m.name)} = {body}"
 

@@ -20,7 +20,10 @@ Semantics an analyst should know:
 * `stats … by f` drops events where `f` is missing (KQL and SQL keep an empty/NULL group);
 * first_seen/last_seen stay epoch numbers (so sorting, thresholds and exported results compare
   as times) and are shown as ISO times with `| fieldformat`;
-* every `sort` carries a count (`sort 0` = all rows): a bare `sort` silently stops at 10,000.
+* every `sort` carries a count (`sort 0` = all rows): a bare `sort` silently stops at 10,000;
+* `values(f)` and `list(f)` are multivalue fields that skip events without `f`; `values` sorts
+  its distinct values lexicographically (so "10" before "9"), `list` keeps at most 100 values
+  (limits.conf `list_maxsize`) in the order events arrive, duplicates kept.
 """
 
 from __future__ import annotations
@@ -257,6 +260,8 @@ class SplRenderer:
             MetricFn.percentile: f"perc{format_number(m.percentile or 0)}({f})",
             MetricFn.first_seen: f"min({t})",
             MetricFn.last_seen: f"max({t})",
+            MetricFn.values: f"values({f})",
+            MetricFn.list: f"list({f})",
         }[m.fn]
         return f"{body} AS {search_field(m.name)}"
 

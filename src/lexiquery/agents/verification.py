@@ -1,0 +1,89 @@
+"""Validation v2, the part that needs data: every generated query is read back and executed.
+
+For each query that passed the v1 checks (`agents.validator`):
+
+1. **Round trip.** The text is parsed by its own dialect's parser; the plan it reads back must be
+   the plan it was rendered from (`dialects.roundtrip.same_plan`). A difference is a renderer or
+   parser defect and makes the query invalid (code ``round_trip``): nobody should be shown a
+   query whose meaning we cannot read back.
+2. **Execution.** The query runs in the sandbox on sample data: SQL as written (transpiled to
+   DuckDB), KQL and SPL through the plan they parsed back to, with their platform's semantics.
+   A failure is an error (code ``execution``).
+3. **Agreement.** The platforms' result sets are compared; the answer says whether they are
+   identical and, if not, what differs.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from lexiquery.answer import Agreement, GeneratedQuery, SampleCheck
+from lexiquery.catalog.model import Catalog, Platform, Source
+from lexiquery.errors import LexiQueryError
+from lexiquery.ir import PlanIssue, QueryPlan, Severity
+
+if TYPE_CHECKING:
+    from lexiquery.engine.results import ResultSet
+    from lexiquery.engine.sandbox import Sandbox
+
+
+def _error(code: str, message: str) -> PlanIssue:
+    return PlanIssue(code=code, message=message, severity=Severity.error)
+
+
+def verify_query(query: GeneratedQuery, plan: QueryPlan, source: Source,
+                 box: "Sandbox") -> tuple[GeneratedQuery, "ResultSet | None"]:
+    """The query with its round-trip and execution results; the result set when it ran."""
+    from lexiquery.dialects import parse
+    from lexiquery.dialects.roundtrip import plan_diff
+
+    if not query.valid or not query.query:
+        return query, None
+    platform = Platform(query.platform)
+    issues = list(query.issues)
+    try:
+        back = parse(query.query, platform, Catalog([source]), sql_dialect=query.dialect)
+    except LexiQueryError as e:
+        issues.append(_error("round_trip", f"the {platform.value.upper()} query does not parse "
+                                           f"back: {e.message}"))
+        return query.model_copy(update=dict(valid=False, issues=issues, confidence=0.0)), None
+    diff = plan_diff(plan, back.plan, source)
+    if diff:
+        issues.append(_error("round_trip", f"the {platform.value.upper()} query reads back as a "
+                                           f"different plan: {'; '.join(diff)}"))
+    try:
+        if platform is Platform.sql:
+            result, how = box.execute_sql(query.query, query.dialect, source), "query"
+        else:
+            result, how = box.execute_plan(back.plan, source, semantics=platform), "plan"
+    except LexiQueryError as e:
+        issues.append(_error("execution", f"failed on sample data: {e.message}"))
+        return query.model_copy(update=dict(valid=False, issues=issues, confidence=0.0)), None
+    sample = SampleCheck(rows=len(result.rows), truncated=result.truncated,
+                         elapsed_ms=round(result.elapsed_ms, 2), executed=how,
+                         round_trip=not diff)
+    explanation = (query.explanation + " " if query.explanation else "") + \
+        sample.summary().capitalize() + "."
+    update = dict(sample=sample, issues=issues, explanation=explanation)
+    if diff:
+        update.update(valid=False, confidence=0.0)
+    return query.model_copy(update=update), result
+
+
+def verify_all(queries: list[GeneratedQuery], plan: QueryPlan, source: Source,
+               box: "Sandbox") -> tuple[list[GeneratedQuery], Agreement | None]:
+    """Verify every query and compare the platforms' results (None with fewer than two)."""
+    from lexiquery.engine.results import compare_results
+
+    out: list[GeneratedQuery] = []
+    results: dict[str, "ResultSet"] = {}
+    for q in queries:
+        checked, result = verify_query(q, plan, source, box)
+        out.append(checked)
+        if result is not None and checked.valid:
+            results[q.platform if q.platform != "sql" else q.dialect] = result
+    if len(results) < 2:
+        return out, None
+    cmp = compare_results(results)
+    return out, Agreement(platforms=list(results), identical=cmp.identical,
+                          differences=list(cmp.differences))

@@ -1,0 +1,90 @@
+"""Terminal output of `lexiquery run | translate | explain | validate` (rich).
+
+Queries are printed unboxed and never wrapped by us, like `render.print_answer`, so they copy
+exactly; result tables fold long cells instead of cutting them.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from rich.console import Console
+from rich.text import Text
+
+from lexiquery.operations import Explanation, RunResult, Translation, Validation
+from lexiquery.render import _issue_lines, _syntax, _table
+
+
+def _cell(v: Any) -> str:
+    if v is None:
+        return "—"
+    if isinstance(v, datetime):
+        return v.isoformat(sep=" ", timespec="seconds")
+    if isinstance(v, float):
+        return f"{v:.6g}"
+    if isinstance(v, (list, tuple)):
+        return ", ".join(_cell(x) for x in v)
+    return str(v)
+
+
+def print_run(result: RunResult, *, show: int = 20, console: Console | None = None) -> None:
+    con = console or Console()
+    if result.columns:
+        table = _table(*result.columns)
+        for row in result.rows[:show]:
+            table.add_row(*(_cell(v) for v in row))
+        con.print(table)
+    n = len(result.rows)
+    more = "+" if result.truncated else ""
+    tail = f" (first {show} shown)" if n > show else ""
+    how = "the SQL as written, in DuckDB" if result.executed == "query" else \
+        f"the {result.platform.upper()} query's plan, compiled to DuckDB"
+    con.print(Text(f"{n}{more} row{'s' if n != 1 else ''}{tail} · {result.source} · "
+                   f"{result.data} · {how} · {result.elapsed_ms:.1f} ms", style="dim"))
+    if result.truncated:
+        con.print(Text("the row cap was reached: raise LEXIQUERY_ROW_CAP to see more",
+                       style="yellow"))
+    for line in _issue_lines(result.issues):
+        con.print(line)
+
+
+def print_translation(t: Translation, *, console: Console | None = None) -> None:
+    con = console or Console()
+    title = t.to_platform.upper() + (f" · {t.to_dialect}" if t.to_platform == "sql" else "")
+    con.print(Text.assemble((f"── {title} ", "bold"),
+                            ("✓ checked" if t.valid else "✗ cannot be written",
+                             "green" if t.valid else "bold red"),
+                            (f" · from {t.from_dialect.upper() if t.from_platform != 'sql' else t.from_dialect}"
+                             f" · {t.source}", "dim")))
+    if t.query:
+        con.print(_syntax(t.to_platform, t.to_dialect, t.query).highlight(t.query),
+                  soft_wrap=True, end="")
+    for line in _issue_lines(t.issues):
+        con.print(line)
+    if t.agreement is not None:
+        style = "green" if t.agreement.identical else "yellow"
+        text = ("both return identical results on the sample data" if t.agreement.identical
+                else "results differ on the sample data: " + "; ".join(t.agreement.differences))
+        con.print(Text(text, style=style))
+    con.print()
+
+
+def print_explanation(e: Explanation, *, console: Console | None = None) -> None:
+    con = console or Console()
+    for i, step in enumerate(e.steps, 1):
+        con.print(f"{i:>2}. {step}", highlight=False)
+    for line in _issue_lines(e.issues):
+        con.print(line)
+
+
+def print_validation(v: Validation, *, console: Console | None = None) -> None:
+    con = console or Console()
+    marks = {True: ("✓", "green"), False: ("✗", "bold red"), None: ("–", "yellow")}
+    for c in v.checks:
+        mark, style = marks[c.ok]
+        con.print(Text.assemble((f"{mark} {c.name:<10}", style), " ", c.message))
+    for line in _issue_lines([i for i in v.issues if i.severity.value != "error" or
+                              not any(i.message in c.message for c in v.checks)]):
+        con.print(line)
+    con.print(Text("valid" if v.valid else "invalid", style="green" if v.valid else "bold red"))
