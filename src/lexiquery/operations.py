@@ -230,10 +230,43 @@ def _source_id(catalog: Catalog, key: str) -> str:
 
 
 def execute(parsed: "ParsedQuery", box: "Sandbox") -> tuple["ResultSet", str]:
-    """Run a parsed query: SQL as written, KQL/SPL through their plan. Returns how it ran."""
+    """Run a parsed query: SQL as written, KQL/SPL through their plan. Returns how it ran.
+
+    A plan's result columns carry logical names; they are renamed to what the platform itself
+    would call them (`UserPrincipalName`, not `user`), so the table reads like the real one."""
     if parsed.platform is Platform.sql:
         return box.execute_sql(parsed.text, parsed.dialect, parsed.source), "query"
-    return box.execute_plan(parsed.plan, parsed.source, semantics=parsed.platform), "plan"
+    result = box.execute_plan(parsed.plan, parsed.source, semantics=parsed.platform)
+    return result.model_copy(update={"columns": platform_columns(parsed, result.columns)}) \
+        if hasattr(result, "model_copy") else _renamed(result, platform_columns(
+            parsed, result.columns)), "plan"
+
+
+def _renamed(result: "ResultSet", columns: list[str]) -> "ResultSet":
+    import dataclasses
+
+    return dataclasses.replace(result, columns=columns)
+
+
+def platform_columns(parsed: "ParsedQuery", columns: Sequence[str]) -> list[str]:
+    """Logical output names → the platform's names for the source fields among them."""
+    from lexiquery.dialects.kql_text import output_name
+
+    plan, src = parsed.plan, parsed.source
+    own = {c.name for c in plan.computed}
+    if plan.aggregation is not None:
+        own |= {m.name for m in plan.aggregation.metrics}
+    out = []
+    for c in columns:
+        col = src.column(parsed.platform, c) if c not in own else None
+        if col is None:
+            out.append(c)
+        elif parsed.platform is Platform.kql:
+            out.append(output_name(c, col) if plan.aggregation is not None else
+                       (c if "." in col else col))
+        else:
+            out.append(col)
+    return out
 
 
 def _data_label(settings: Settings, data: Mapping[str, Any] | None, source: str) -> str:
