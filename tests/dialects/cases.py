@@ -181,6 +181,20 @@ CASES: dict[str, dict[str, Any]] = {
         "aggregation": {"metrics": [{"fn": "count"}, {"fn": "sum", "field": "bytes_out"}],
                         "group_by": ["user", "host"]},
         "project": ["user", "event_count"], "sort": [desc("total_bytes_out")], "limit": 10},
+    "values_and_list_by_user": {"aggregation": {"metrics": [
+        {"fn": "values", "field": "host"}, {"fn": "list", "field": "src_ip"}],
+        "group_by": ["user"]}},
+    "values_list_dotted_path": {"time_range": LAST_24H, "aggregation": {"metrics": [
+        {"fn": "values", "field": "initiator"}, {"fn": "list", "field": "initiator"}],
+        "group_by": ["host"]}},
+    "values_with_count_sorted": {"filters": [c("result_code", "ne", "0")],
+                                 "aggregation": {"metrics": [
+                                     {"fn": "count"}, {"fn": "values", "field": "src_ip"}],
+                                     "group_by": ["user"]},
+                                 "sort": [desc("event_count")], "limit": 10},
+    "list_numeric_projected": {"aggregation": {"metrics": [
+        {"fn": "list", "field": "status", "alias": "statuses"}, {"fn": "count"}],
+        "group_by": ["host"]}, "project": ["host", "statuses"]},
     # ---------------------------------------------------------------- time buckets
     "hourly_bucket": {"time_range": {"start": {"amount": 7, "unit": "day"}},
                       "aggregation": {"metrics": [{"fn": "count"}],

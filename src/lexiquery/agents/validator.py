@@ -8,6 +8,7 @@ issues has severity error. Full KQL/SPL parsing and execution on sample data com
 from __future__ import annotations
 
 from lexiquery.catalog.model import Platform, Source
+from lexiquery.dialects.base import collection_misuse
 from lexiquery.dialects.guard import check_read_only
 from lexiquery.ir import (
     PlanIssue,
@@ -39,7 +40,9 @@ def referenced_fields(plan: QueryPlan) -> list[tuple[str, str]]:
 def check_names(plan: QueryPlan, source: Source, platform: Platform | None = None) -> list[PlanIssue]:
     """Every name must be a field of the source or an output of an earlier stage; with a
     platform, every source field must also be bound there (and the time field, if a time range
-    or time bucket uses it)."""
+    or time bucket uses it). A having filter or sort key on a values/list output is an
+    ``unsupported`` error on every platform (see `dialects.base.collection_misuse`): a plan read
+    from query text is told so before any renderer refuses it."""
     issues: list[PlanIssue] = []
     fields = {f.name for f in source.fields}
     computed = {c.name for c in plan.computed}
@@ -72,6 +75,8 @@ def check_names(plan: QueryPlan, source: Source, platform: Platform | None = Non
             issues.append(_err("not_bound", f"{source.name} has no '{name}' on {platform.value}",
                                name))
             seen.add(name)
+    issues += [_err("unsupported", message, name)
+               for _, name, message in collection_misuse(plan)]
     needs_time = plan.time_range is not None or (
         plan.aggregation is not None and plan.aggregation.time_bucket is not None)
     needs_time = needs_time or any(

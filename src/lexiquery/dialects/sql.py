@@ -20,7 +20,10 @@ Semantics an analyst should know (see also `sql_filters` and `sql_idioms`):
   with SQL Server 2025), SQLite's REGEXP needs an application-defined regexp() function; MySQL
   and SQLite have no percentile aggregate (PlanError ``unsupported``); T-SQL's is
   APPROX_PERCENTILE_CONT (SQL Server 2022+); BigQuery, Trino, Spark, ClickHouse and T-SQL
-  percentiles are approximate, like KQL's and Splunk's.
+  percentiles are approximate, like KQL's and Splunk's;
+* `values`/`list` skip NULLs and return an array, except in MySQL and SQLite (text joined by
+  ","), Redshift and T-SQL (text joined by ", "); T-SQL has no distinct `values` (PlanError
+  ``unsupported``: STRING_AGG takes no DISTINCT). See `sql_idioms`.
 """
 
 from __future__ import annotations
@@ -165,6 +168,17 @@ class SqlBuilder(SqlPredicates):
                 return exp.Min(this=self.column(self.names.time_column()))
             case MetricFn.last_seen:
                 return exp.Max(this=self.column(self.names.time_column()))
+            case MetricFn.values | MetricFn.list:
+                assert f is not None
+                coll = self.idiom.value_set(f) if m.fn is MetricFn.values \
+                    else self.idiom.value_list(f)
+                if coll is None:
+                    what = "the distinct values" if m.fn is MetricFn.values else "every value"
+                    hint = self.idiom.value_set_hint if m.fn is MetricFn.values else ""
+                    raise plan_error("unsupported", f"{what} of '{m.field}' ('{m.fn.value}') "
+                                     f"cannot be aggregated in {self.dialect}"
+                                     + (f": {hint}" if hint else ""), m.field)
+                return coll
             case MetricFn.percentile:
                 assert f is not None
                 node = self.idiom.percentile(f, round((m.percentile or 0) / 100, 6))

@@ -1,5 +1,5 @@
-"""Per-dialect SQL idioms, as sqlglot nodes: time arithmetic, buckets, percentiles, regexes,
-case-sensitive and pattern matching.
+"""Per-dialect SQL idioms, as sqlglot nodes: time arithmetic, buckets, percentiles, collected
+values (the IR's `values` and `list`), regexes, case-sensitive and pattern matching.
 
 sqlglot transpiles most of a SELECT faithfully; these are the constructs where the text it
 derives from a generic node is wrong or unidiomatic for some dialect (e.g. `INTERVAL 24 HOUR`
@@ -9,6 +9,11 @@ per dialect overrides what that dialect writes differently: `sql_idioms_db` for 
 SQL Server, MySQL and SQLite, `sql_idioms_dw` for the analytical engines and warehouses.
 Dialect-specific functions are `exp.Anonymous` nodes, which sqlglot prints verbatim: the tree is
 still built node by node, no SQL text is ever concatenated.
+
+Collected values follow KQL's make_set/make_list and SPL's values/list: NULLs are skipped, and
+the elements come in no promised order. An array where the dialect has one (`ARRAY_AGG`,
+`COLLECT_SET`, `groupArray`…); a delimited text where it has none (MySQL, SQLite, T-SQL,
+Redshift), which each idiom's docstring says.
 
 Time conventions: data is UTC (the IR's rule). "Now" is the UTC clock where the dialect has one
 (`SYSUTCDATETIME()`, `UTC_TIMESTAMP()`); elsewhere it is the session clock, and "start of today"
@@ -60,6 +65,15 @@ def cast(e: exp.Expression, to: str, dialect: str | None = None) -> exp.Cast:
 def idiv(a: exp.Expression, b: int) -> exp.Div:
     """Integer division where both sides are integers (`typed`: no cast to a real)."""
     return exp.Div(this=a, expression=num(b), typed=True)
+
+
+def non_null_array_agg(col: exp.Expression, distinct: bool) -> exp.Filter:
+    """`ARRAY_AGG([DISTINCT] col) FILTER (WHERE col IS NOT NULL)`, for dialects whose ARRAY_AGG
+    keeps NULLs. Built as a node: sqlglot's own `nulls_excluded` rendering of it pretty-prints
+    a DISTINCT argument with stray indentation."""
+    arg = exp.Distinct(expressions=[col]) if distinct else col
+    return exp.Filter(this=exp.ArrayAgg(this=arg), expression=exp.Where(
+        this=exp.Is(this=col.copy(), expression=exp.null(), negate=True)))
 
 
 def coarsest_unit(seconds: int) -> TimeUnit:
@@ -119,6 +133,21 @@ class Idiom:
         """`p` is a fraction (0.95); None when the dialect has no percentile aggregate."""
         return exp.WithinGroup(this=exp.PercentileCont(this=num(p)),
                                expression=exp.Order(expressions=[exp.Ordered(this=col)]))
+
+    # Why `value_set` is None, for the PlanError (a dialect that returns None says it).
+    value_set_hint = ""
+
+    def value_set(self, col: exp.Expression) -> exp.Expression | None:
+        """The distinct non-NULL values of `col` in a group (IR `values`); None when the dialect
+        cannot aggregate them. Generic: `ARRAY_AGG(DISTINCT col)` marked NULL-free, which
+        sqlglot transpiles with a NULL filter where ARRAY_AGG keeps NULLs and bare where it
+        skips them (snowflake); the dialects that keep NULLs spell the filter out
+        (`non_null_array_agg`)."""
+        return exp.ArrayAgg(this=exp.Distinct(expressions=[col]), nulls_excluded=True)
+
+    def value_list(self, col: exp.Expression) -> exp.Expression | None:
+        """Every non-NULL value of `col` in a group, duplicates kept (IR `list`)."""
+        return exp.ArrayAgg(this=col, nulls_excluded=True)
 
     def regex(self, col: exp.Expression, pattern: str, cs: bool) -> exp.Expression | None:
         """Unanchored regex search; None when the dialect has no regex."""

@@ -17,6 +17,7 @@ from lexiquery.dialects.sql_idioms import (
     fn,
     idiv,
     lit,
+    non_null_array_agg,
     num,
     plural,
     unit_var,
@@ -51,6 +52,12 @@ class Postgres(Idiom):
         unit = coarsest_unit(tb.seconds)
         return fn("DATE_BIN", lit(plural(tb.seconds // _UNIT_SECONDS[unit], unit)), col,
                   lit(EPOCH))
+
+    def value_set(self, col: exp.Expression) -> exp.Expression | None:
+        return non_null_array_agg(col, distinct=True)  # ARRAY_AGG keeps NULLs in postgres
+
+    def value_list(self, col: exp.Expression) -> exp.Expression | None:
+        return non_null_array_agg(col, distinct=False)
 
     def text(self, e: exp.Expression) -> exp.Expression:
         return exp.cast(e, "TEXT")
@@ -102,6 +109,18 @@ class TSql(Idiom):
         return exp.WithinGroup(this=fn("APPROX_PERCENTILE_CONT", num(p)),
                                expression=exp.Order(expressions=[exp.Ordered(this=col)]))
 
+    value_set_hint = ("STRING_AGG takes no DISTINCT; 'list' gives every value (duplicates "
+                      "kept), or group by the field for one row per value")
+
+    def value_set(self, col: exp.Expression) -> exp.Expression | None:
+        return None  # STRING_AGG(DISTINCT …) does not exist; a DISTINCT subquery is no aggregate
+
+    def value_list(self, col: exp.Expression) -> exp.Expression | None:
+        """Text, not an array: the values joined by ", " (SQL Server 2017+; NULLs skipped).
+        The NVARCHAR(MAX) input lifts STRING_AGG's 4000/8000-byte result limit, which any
+        busy group would hit with an error."""
+        return exp.GroupConcat(this=self.text(col), separator=lit(", "))
+
     def regex(self, col: exp.Expression, pattern: str, cs: bool) -> exp.Expression | None:
         return None  # REGEXP_LIKE arrives only with SQL Server 2025
 
@@ -142,6 +161,16 @@ class MySql(Idiom):
 
     def percentile(self, col: exp.Expression, p: float) -> exp.Expression | None:
         return None
+
+    def value_set(self, col: exp.Expression) -> exp.Expression | None:
+        """Text, not an array: the distinct values joined by "," (NULLs skipped). MySQL cuts
+        the text at `group_concat_max_len` bytes (1024 by default) with only a warning: raise
+        it for large groups."""
+        return exp.GroupConcat(this=exp.Distinct(expressions=[col]))
+
+    def value_list(self, col: exp.Expression) -> exp.Expression | None:
+        """Text, as `value_set`, duplicates kept."""
+        return exp.GroupConcat(this=col)
 
     def regex(self, col: exp.Expression, pattern: str, cs: bool) -> exp.Expression | None:
         return fn("REGEXP_LIKE", col, lit(pattern), lit("c" if cs else "i"))
@@ -191,6 +220,15 @@ class Sqlite(Idiom):
 
     def percentile(self, col: exp.Expression, p: float) -> exp.Expression | None:
         return None
+
+    def value_set(self, col: exp.Expression) -> exp.Expression | None:
+        """Text, not an array: the distinct values joined by "," (NULLs skipped). With DISTINCT
+        SQLite allows no separator argument, so "," it is, for `value_list` too."""
+        return exp.GroupConcat(this=exp.Distinct(expressions=[col]))
+
+    def value_list(self, col: exp.Expression) -> exp.Expression | None:
+        """Text, as `value_set`, duplicates kept."""
+        return exp.GroupConcat(this=col)
 
     def regex(self, col: exp.Expression, pattern: str, cs: bool) -> exp.Expression | None:
         # REGEXP calls the application-defined regexp() (Python's sqlite3, sqlean, the CLI's

@@ -16,6 +16,7 @@ from lexiquery.dialects.sql_idioms import (
     coarsest_unit,
     fn,
     lit,
+    non_null_array_agg,
     num,
     unit_var,
 )
@@ -38,6 +39,15 @@ class Redshift(Postgres):
                                       expression=secs.copy()),
                          expression=exp.Interval(this=lit("1 second")))
         return exp.Add(this=exp.cast(lit("epoch"), "TIMESTAMP"), expression=offset)
+
+    def value_set(self, col: exp.Expression) -> exp.Expression | None:
+        """Text, not an array (Redshift has no ARRAY_AGG): the distinct values joined by ", ".
+        LISTAGG skips NULLs and empty strings and fails past 64K bytes of result."""
+        return exp.GroupConcat(this=exp.Distinct(expressions=[col]), separator=lit(", "))
+
+    def value_list(self, col: exp.Expression) -> exp.Expression | None:
+        """Text, as `value_set`, duplicates kept."""
+        return exp.GroupConcat(this=col, separator=lit(", "))
 
     def text(self, e: exp.Expression) -> exp.Expression:
         return exp.cast(e, "VARCHAR")
@@ -68,6 +78,12 @@ class DuckDb(Idiom):
 
     def percentile(self, col: exp.Expression, p: float) -> exp.Expression | None:
         return fn("QUANTILE_CONT", col, num(p))
+
+    def value_set(self, col: exp.Expression) -> exp.Expression | None:
+        return non_null_array_agg(col, distinct=True)  # DuckDB's ARRAY_AGG keeps NULLs
+
+    def value_list(self, col: exp.Expression) -> exp.Expression | None:
+        return non_null_array_agg(col, distinct=False)
 
     def regex(self, col: exp.Expression, pattern: str, cs: bool) -> exp.Expression | None:
         args = [col, lit(pattern)] + ([] if cs else [lit("i")])
@@ -116,6 +132,14 @@ class BigQuery(Idiom):
         n = 100 if round(p * 100, 6).is_integer() else 1000
         return exp.Bracket(this=fn("APPROX_QUANTILES", col, num(n)),
                            expressions=[fn("OFFSET", num(int(round(p * n))))])
+
+    def value_set(self, col: exp.Expression) -> exp.Expression | None:
+        # IGNORE NULLS, not FILTER (which BigQuery lacks): an array holding a NULL is an error
+        # in a BigQuery result.
+        return exp.IgnoreNulls(this=exp.ArrayAgg(this=exp.Distinct(expressions=[col])))
+
+    def value_list(self, col: exp.Expression) -> exp.Expression | None:
+        return exp.IgnoreNulls(this=exp.ArrayAgg(this=col))
 
     def regex(self, col: exp.Expression, pattern: str, cs: bool) -> exp.Expression | None:
         return fn("REGEXP_CONTAINS", col, lit(pattern if cs else "(?i)" + pattern))
@@ -186,6 +210,12 @@ class Trino(Idiom):
     def percentile(self, col: exp.Expression, p: float) -> exp.Expression | None:
         return fn("APPROX_PERCENTILE", col, num(p))
 
+    def value_set(self, col: exp.Expression) -> exp.Expression | None:
+        return non_null_array_agg(col, distinct=True)  # Trino's ARRAY_AGG keeps NULLs
+
+    def value_list(self, col: exp.Expression) -> exp.Expression | None:
+        return non_null_array_agg(col, distinct=False)
+
     def regex(self, col: exp.Expression, pattern: str, cs: bool) -> exp.Expression | None:
         return fn("REGEXP_LIKE", col, lit(pattern if cs else "(?i)" + pattern))
 
@@ -218,6 +248,12 @@ class Spark(Idiom):
 
     def percentile(self, col: exp.Expression, p: float) -> exp.Expression | None:
         return fn("PERCENTILE_APPROX", col, num(p))
+
+    def value_set(self, col: exp.Expression) -> exp.Expression | None:
+        return exp.ArrayUniqueAgg(this=col)  # COLLECT_SET: NULLs skipped, order not kept
+
+    def value_list(self, col: exp.Expression) -> exp.Expression | None:
+        return exp.ArrayAgg(this=col)  # COLLECT_LIST skips NULLs itself
 
     def text(self, e: exp.Expression) -> exp.Expression:
         return exp.cast(e, "STRING")
@@ -258,6 +294,12 @@ class ClickHouse(Idiom):
 
     def percentile(self, col: exp.Expression, p: float) -> exp.Expression | None:
         return exp.Quantile(this=col, quantile=num(p))
+
+    def value_set(self, col: exp.Expression) -> exp.Expression | None:
+        return fn("groupUniqArray", col)  # NULLs skipped, like groupArray
+
+    def value_list(self, col: exp.Expression) -> exp.Expression | None:
+        return fn("groupArray", col)
 
     def regex(self, col: exp.Expression, pattern: str, cs: bool) -> exp.Expression | None:
         return fn("match", col, lit(pattern if cs else "(?i)" + pattern))

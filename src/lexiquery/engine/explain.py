@@ -121,6 +121,8 @@ def describe_metric(m: Metric, name=lambda n: n) -> str:  # type: ignore[no-unty
         MetricFn.max: f"the maximum {fld}",
         MetricFn.first_seen: "when each was first seen",
         MetricFn.last_seen: "when each was last seen",
+        MetricFn.values: f"the distinct values of {fld}",
+        MetricFn.list: f"every {fld} value including repeats",
     }[m.fn] + f" (as {m.name})"
 
 
