@@ -99,6 +99,8 @@ def ask(
     batch: Optional[Path] = typer.Option(
         None, "--batch", help="File with one question per line ('-' for stdin); prints JSON "
                               "Lines, one answer (or error) per question."),
+    no_sample_check: bool = typer.Option(
+        False, "--no-sample-check", help="Skip executing the queries on sample data."),
 ) -> None:
     """Answer a question with checked queries for each platform."""
     from lexiquery.errors import InputError, LexiQueryError
@@ -107,6 +109,8 @@ def ask(
         platforms = _parse_platforms(platform)
         opts: dict[str, Any] = dict(platforms=platforms or None, sql_dialect=sql_dialect,
                                     catalog_files=catalog or [], source=source)
+        if no_sample_check:
+            opts["sample_check"] = False
         if batch is not None:
             if question:
                 raise InputError("give either a QUESTION or --batch FILE, not both")
@@ -144,6 +148,10 @@ def _run_batch(path: Path, opts: dict[str, Any]) -> int:
     questions = [line for line in text.splitlines() if line.strip()]
     settings = get_settings()
     catalog = load_catalog(settings, opts.pop("catalog_files"))
+    if opts.get("sample_check", settings.sample_check):
+        from lexiquery.operations import make_sandbox
+
+        opts["sandbox"] = make_sandbox(catalog, settings)  # one sandbox for every question
     all_ok = True
     with Progress(console=_err_console(), transient=True) as progress:
         task = progress.add_task("answering", total=len(questions))
