@@ -41,3 +41,18 @@ def test_account_names_known_values_and_steps() -> None:
     assert "Reads SecurityEvent" in kql and "EventID is 4625" in kql and "TargetUserName" in kql
     spl = explain_for_platform(plan, SRC, Platform.spl)
     assert "EventCode is 4625" in spl
+
+
+def test_values_and_list_are_told_apart() -> None:
+    assert SRC is not None
+    plan = QueryPlan.model_validate({
+        "source": SRC.id,
+        "aggregation": {"metrics": [{"fn": "values", "field": "host"},
+                                    {"fn": "list", "field": "event_id", "alias": "ids"}],
+                        "group_by": ["user"]}})
+    line = describe_plan(plan, SRC)[1]
+    assert line == ("Calculates the distinct values of host (as values_host), every event_id "
+                    "value including repeats (as ids) per user.")
+    kql = explain_for_platform(plan, SRC, Platform.kql)
+    assert "the distinct values of Computer (as values_host)" in kql
+    assert "every EventID value including repeats (as ids)" in kql

@@ -174,10 +174,10 @@ def collection_misuse(plan: QueryPlan) -> list[tuple[str, str, str]]:
     output, once per name and stage.
 
     Such an output is a dynamic array in KQL (which refuses to sort by one), a multivalue field
-    in SPL (compared by its first value only), an array in most SQL dialects and a delimited text
-    in others (MySQL, SQLite, T-SQL, Redshift): no filter or order means the same on every
-    platform, so none is written. The renderers raise the first as a `PlanError`; the validator
-    reports them all as issues."""
+    in SPL (compared and sorted by Splunk's own multivalue rules), an array in most SQL dialects
+    and a delimited text in others (MySQL, SQLite, T-SQL, Redshift): no filter or order means
+    the same on every platform, so none is written. The renderers raise the first as a
+    `PlanError`; the validator reports them all as issues."""
     agg = plan.aggregation
     if agg is None:
         return []

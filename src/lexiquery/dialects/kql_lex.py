@@ -1,0 +1,371 @@
+"""KQL text → tokens, each with its character offset, so every later error can point at it.
+
+What the lexer settles so the parser need not: comments (`//` to the end of the line), the
+string forms (`"…"`, `'…'` with backslash escapes, `@"…"` / `@'…'` verbatim with doubled
+quotes, the `h`-prefixed obfuscated forms), timespans (`30s`, `5m`, `1.5h`, `7d`, `1ms`,
+`2days`), hyphenated operator names (`project-away`, `mv-expand`…) and the negated and
+case-folding operator words (`!in~`, `!has`, `!startswith_cs`…), which are one token each.
+
+An unclosed string is reported at its opening quote (where the reader must look), not at the
+end of the line where the lexer noticed it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Literal
+
+from lexiquery.dialects.parsing import syntax_error
+
+TokenKind = Literal["ident", "string", "number", "timespan", "op", "eof"]
+
+# Operator words that take a `!` in front (`!has`, `!in~`): one token, so the parser sees the
+# operator, not a negation of a name.
+NEGATABLE = frozenset({"in", "has", "has_cs", "contains", "contains_cs", "startswith",
+                       "startswith_cs", "endswith", "endswith_cs", "between", "hasprefix",
+                       "hasprefix_cs", "hassuffix", "hassuffix_cs", "has_any", "has_all"})
+# Tabular operators whose name contains a hyphen (otherwise `a-b` is a subtraction).
+HYPHENATED = frozenset({"project-away", "project-rename", "project-keep", "project-reorder",
+                        "mv-expand", "mv-apply", "make-series", "parse-where", "parse-kv",
+                        "top-nested", "top-hitters", "sample-distinct", "set-or-append",
+                        "set-or-replace"})
+# Timespan suffixes → seconds (KQL also accepts the long spellings).
+SPAN_UNITS: dict[str, float] = {
+    "d": 86400, "day": 86400, "days": 86400, "h": 3600, "hr": 3600, "hrs": 3600,
+    "hour": 3600, "hours": 3600, "m": 60, "min": 60, "minute": 60, "minutes": 60,
+    "s": 1, "sec": 1, "second": 1, "seconds": 1, "ms": 0.001, "milli": 0.001,
+    "millis": 0.001, "millisecond": 0.001, "milliseconds": 0.001,
+    "microsecond": 1e-6, "microseconds": 1e-6, "tick": 1e-7, "ticks": 1e-7,
+}
+_NUMBER = re.compile(r"\d+(?:\.\d+)?(?:[eE][+-]?\d+)?")
+_WORD = re.compile(r"[A-Za-z_$][A-Za-z0-9_]*")  # $left/$right in join conditions
+_HEX = re.compile(r"0[xX][0-9A-Fa-f]+")
+# Longest first, so `<=` is not read as `<` then `=`.
+_PUNCT = ("!in~", "..", "==", "!=", "=~", "!~", "<=", ">=", "<>", "&&", "||", "|", "(", ")",
+          "[", "]", "{", "}", ",", ";", ".", "=", "<", ">", "+", "-", "*", "/", "%", ":", "!",
+          "~", "@", "?")
+# Literal calls whose argument is raw text up to the closing parenthesis.
+_RAW_CALLS = frozenset({"datetime", "guid"})
+_RAW_ARG = re.compile(r"\s*(\()([^()\n]*)\)")
+_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", "0": "\0"}
+
+
+@dataclass(frozen=True)
+class Token:
+    """`value` is the decoded value: text for idents/ops/strings, a number, or seconds for a
+    timespan. `end` is the offset just past the token (for spans in messages)."""
+
+    kind: TokenKind
+    value: object
+    offset: int
+    end: int
+    text: str
+
+    def is_op(self, *ops: str) -> bool:
+        return self.kind == "op" and self.value in ops
+
+    def is_word(self, *words: str) -> bool:
+        return self.kind == "ident" and str(self.value).lower() in words
+
+
+def tokenize(text: str) -> list[Token]:
+    """Every token of `text`, ending with an ``eof`` token at the end of the text."""
+    out: list[Token] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch.isspace():
+            i += 1
+            continue
+        if text.startswith("//", i):
+            nl = text.find("\n", i)
+            i = n if nl < 0 else nl
+            continue
+        start = i
+        # h"…", h@"…": obfuscated strings (hidden from logs, same value).
+        if ch in "hH" and i + 1 < n and (text[i + 1] in "\"'" or text[i + 1] == "@"
+                                         and i + 2 < n and text[i + 2] in "\"'"):
+            i += 1
+            ch = text[i]
+        if ch == "@" and i + 1 < n and text[i + 1] in "\"'":
+            value, i = _verbatim(text, i + 1, start)
+            out.append(Token("string", value, start, i, text[start:i]))
+            continue
+        if ch in "\"'":
+            value, i = _escaped(text, i, start)
+            out.append(Token("string", value, start, i, text[start:i]))
+            continue
+        if ch.isdigit():
+            out.append(_number(text, i))
+            i = out[-1].end
+            continue
+        m = _WORD.match(text, i)
+        if m:
+            word, i = m.group(), m.end()
+            raw = _RAW_ARG.match(text, i)
+            if word.lower() in _RAW_CALLS and raw:
+                # `datetime(2024-03-01T10:00:00Z)`: the argument is not made of KQL tokens.
+                out.append(Token("ident", word, start, i, word))
+                out.append(Token("op", "(", raw.start(1), raw.start(1) + 1, "("))
+                inner = raw.group(2).strip()
+                if len(inner) >= 2 and inner[0] == inner[-1] and inner[0] in "\"'":
+                    inner = inner[1:-1]
+                out.append(Token("string", inner, raw.start(2), raw.end(2), raw.group(2)))
+                out.append(Token("op", ")", raw.end(2), raw.end(), ")"))
+                i = raw.end()
+                continue
+            # Hyphenated operator names: `project-away` but not `x-y`.
+            m2 = re.match(r"-[A-Za-z]+(?:-[A-Za-z]+)?", text[i:])
+            if m2 and (word + m2.group()).lower() in HYPHENATED:
+                word, i = word + m2.group(), i + m2.end()
+            elif word.lower() == "in" and text.startswith("~", i):
+                out.append(Token("op", "in~", start, i + 1, "in~"))
+                i += 1
+                continue
+            out.append(Token("ident", word, start, i, word))
+            continue
+        if ch == "!":
+            m = _WORD.match(text, i + 1)
+            if m and m.group().lower() in NEGATABLE:
+                end = m.end() + (1 if m.group().lower() == "in" and text.startswith("~", m.end())
+                                 else 0)
+                word = text[i:end].lower()
+                out.append(Token("op", word, start, end, text[start:end]))
+                i = end
+                continue
+        for p in _PUNCT:
+            if text.startswith(p, i):
+                out.append(Token("op", p, start, i + len(p), p))
+                i += len(p)
+                break
+        else:
+            raise syntax_error(text, i, f"unexpected character {ch!r}")
+    out.append(Token("eof", "", n, n, ""))
+    return out
+
+
+def _number(text: str, i: int) -> Token:
+    m = _HEX.match(text, i)
+    if m:
+        return Token("number", int(m.group(), 16), i, m.end(), m.group())
+    m = _NUMBER.match(text, i)
+    assert m is not None
+    raw, end = m.group(), m.end()
+    w = _WORD.match(text, end)
+    if w:
+        unit = w.group().lower()
+        if unit not in SPAN_UNITS:
+            raise syntax_error(text, i, f"'{raw}{w.group()}' is not a number or a timespan",
+                               expected="a number, or a timespan such as 30s, 5m, 1h, 7d, 1ms")
+        return Token("timespan", float(raw) * SPAN_UNITS[unit], i, w.end(), text[i:w.end()])
+    value: object = float(raw) if any(c in raw for c in ".eE") else int(raw)
+    return Token("number", value, i, end, raw)
+
+
+def _escaped(text: str, i: int, start: int) -> tuple[str, int]:
+    quote, i, parts = text[i], i + 1, []
+    while i < len(text):
+        ch = text[i]
+        if ch == quote:
+            return "".join(parts), i + 1
+        if ch == "\n":
+            break
+        if ch == "\\" and i + 1 < len(text):
+            nxt = text[i + 1]
+            if nxt == "u" and re.match(r"[0-9A-Fa-f]{4}", text[i + 2:i + 6]):
+                parts.append(chr(int(text[i + 2:i + 6], 16)))
+                i += 6
+                continue
+            if nxt not in _ESCAPES:
+                raise syntax_error(text, i, f"unknown escape '\\{nxt}' in a string",
+                                   hint='write \\\\ for a backslash, or use a verbatim string '
+                                        '@"…" where backslashes are literal')
+            parts.append(_ESCAPES[nxt])
+            i += 2
+            continue
+        parts.append(ch)
+        i += 1
+    raise syntax_error(text, start, "this string is never closed", expected=f"a closing {quote}",
+                       hint="close the quote on the same line (KQL strings cannot span lines)")
+
+
+def _verbatim(text: str, i: int, start: int) -> tuple[str, int]:
+    quote, i, parts = text[i], i + 1, []
+    while i < len(text):
+        ch = text[i]
+        if ch == quote:
+            if text.startswith(quote * 2, i):
+                parts.append(quote)
+                i += 2
+                continue
+            return "".join(parts), i + 1
+        if ch == "\n":
+            break
+        parts.append(ch)
+        i += 1
+    raise syntax_error(text, start, "this verbatim string is never closed",
+                       expected=f"a closing {quote}",
+                       hint=f"close the quote on the same line; inside @{quote}…{quote} write "
+                            f"a {quote} as {quote}{quote}")
+
+
+# ---------------------------------------------------------------------- statements
+
+
+@dataclass
+class MainStatement:
+    """The tabular statement to read, with `let` values substituted. `opaque` names the lets
+    that could not be substituted (functions, materialized tables) → where defined; `extra`
+    holds the offsets of further tabular statements (only the first is read)."""
+
+    tokens: list[Token]
+    opaque: dict[str, int]
+    extra: list[int]
+
+
+_OPEN = {"(": ")", "[": "]", "{": "}"}
+_CLOSE = {v: k for k, v in _OPEN.items()}
+
+
+def check_balance(text: str, tokens: list[Token]) -> None:
+    """Unbalanced brackets are reported where they are, before parsing makes a guess."""
+    stack: list[Token] = []
+    for t in tokens:
+        if t.kind != "op":
+            continue
+        if t.value in _OPEN:
+            stack.append(t)
+        elif t.value in _CLOSE:
+            if not stack:
+                raise syntax_error(text, t.offset, f"'{t.value}' closes nothing",
+                                   hint="remove it, or add the matching "
+                                        f"'{_CLOSE[str(t.value)]}' before it")
+            top = stack.pop()
+            if _OPEN[str(top.value)] != t.value:
+                raise syntax_error(text, top.offset, f"'{top.value}' is closed by '{t.value}'",
+                                   expected=f"'{_OPEN[str(top.value)]}'")
+    if stack:
+        top = stack[-1]
+        raise syntax_error(text, top.offset, f"this '{top.value}' is never closed",
+                           expected=f"'{_OPEN[str(top.value)]}'",
+                           hint="parentheses must be balanced")
+
+
+def check_read_only(text: str, tokens: list[Token]) -> None:
+    """Control commands and calls that reach outside the workspace are refused outright: this
+    tool only reads, and a query that writes must not look half-understood."""
+    starts = True
+    for k, t in enumerate(tokens):
+        if starts and t.is_op(".") and tokens[k + 1].kind == "ident":
+            raise syntax_error(text, t.offset, f"'.{tokens[k + 1].text}' is a control command; "
+                               "only read-only queries are accepted", code="read_only")
+        starts = t.is_op(";")
+        if t.is_word("externaldata"):
+            raise syntax_error(text, t.offset, "externaldata reads from outside the workspace; "
+                               "only queries over catalog tables are accepted", code="read_only")
+        if t.is_word("evaluate") and tokens[k + 1].kind == "ident" \
+                and str(tokens[k + 1].value).lower().startswith("http_request"):
+            raise syntax_error(text, tokens[k + 1].offset, "evaluate http_request calls out to "
+                               "the network; only read-only queries are accepted",
+                               code="read_only")
+
+
+def _statements(tokens: list[Token]) -> list[list[Token]]:
+    out: list[list[Token]] = [[]]
+    depth = 0
+    for t in tokens[:-1]:
+        if t.is_op("(", "[", "{"):
+            depth += 1
+        elif t.is_op(")", "]", "}"):
+            depth -= 1
+        if t.is_op(";") and depth == 0:
+            out.append([])
+        else:
+            out[-1].append(t)
+    return [s for s in out if s]
+
+
+def _has_top_pipe(body: list[Token]) -> bool:
+    depth = 0
+    for t in body:
+        depth += t.is_op("(", "[", "{") - t.is_op(")", "]", "}")
+        if t.is_op("|") and depth == 0:
+            return True
+    return False
+
+
+def _substitute(tokens: list[Token], lets: dict[str, list[Token]]) -> list[Token]:
+    out: list[Token] = []
+    for k, t in enumerate(tokens):
+        body = lets.get(str(t.value)) if t.kind == "ident" else None
+        if body is None or (k and tokens[k - 1].is_op(".")):
+            out.append(t)
+            continue
+        if len(body) == 1 or _has_top_pipe(body):
+            out.extend(body)  # a table, a pipeline or a single value stands as it is
+        else:  # an expression keeps its meaning inside any other: `x * (1 + 2)`
+            out.append(Token("op", "(", t.offset, t.offset, "("))
+            out.extend(body)
+            out.append(Token("op", ")", t.end, t.end, ")"))
+    return out
+
+
+def main_statement(text: str, tokens: list[Token]) -> MainStatement:
+    """Check the whole text, then return the tabular statement to read (see `MainStatement`)."""
+    check_read_only(text, tokens)  # first: a write is refused as such, whatever follows
+    check_balance(text, tokens)
+    lets: dict[str, list[Token]] = {}
+    opaque: dict[str, int] = {}
+    main: list[Token] | None = None
+    extra: list[int] = []
+    for stmt in _statements(tokens):
+        head = stmt[0]
+        if head.is_word("let"):
+            if len(stmt) < 4 or stmt[1].kind != "ident" or not stmt[2].is_op("="):
+                bad = stmt[min(len(stmt) - 1, 2 if len(stmt) > 2 and stmt[1].kind == "ident"
+                              else 1)]
+                raise syntax_error(text, bad.offset if len(stmt) > 1 else head.end,
+                                   "a let statement is let name = value;",
+                                   expected="let name = value;")
+            name, body = str(stmt[1].value), _substitute(stmt[3:], lets)
+            if any(b.is_op("{") for b in body) or body[0].is_word("materialize", "view"):
+                opaque[name] = stmt[1].offset
+                lets.pop(name, None)
+            else:
+                lets[name] = body
+                opaque.pop(name, None)
+            continue
+        if head.is_word("set", "declare", "alias", "restrict"):
+            continue  # request options and parameter declarations do not change the query
+        if main is None:
+            main = _substitute(stmt, lets)
+        else:
+            extra.append(head.offset)
+    if main is None:
+        raise syntax_error(text, len(text), "there is no query after the let statements"
+                           if lets or opaque else "the query is empty",
+                           expected="a table name, e.g. SigninLogs")
+    return MainStatement(main + [tokens[-1]], opaque, extra)
+
+
+_SPAN_TO_UNIT = {"d": "day", "day": "day", "days": "day", "h": "hour", "hr": "hour",
+                 "hrs": "hour", "hour": "hour", "hours": "hour", "m": "minute", "min": "minute",
+                 "minute": "minute", "minutes": "minute", "s": "second", "sec": "second",
+                 "second": "second", "seconds": "second"}
+_UNIT_SECONDS = (("day", 86400), ("hour", 3600), ("minute", 60), ("second", 1))
+
+
+def to_amount_unit(seconds: float, written: str) -> tuple[int, str] | None:
+    """A timespan as (amount, IR unit name): in the unit it was written in when that is exact
+    (`24h` stays 24 hours), else the largest unit that divides it; None below a second."""
+    m = re.match(r"(\d+(?:\.\d+)?)([A-Za-z]+)$", written.lstrip("-"))
+    if m and m.group(2).lower() in _SPAN_TO_UNIT and float(m.group(1)).is_integer():
+        return int(float(m.group(1))), _SPAN_TO_UNIT[m.group(2).lower()]
+    whole = round(seconds)
+    if abs(seconds - whole) > 1e-9 or whole <= 0:
+        return None
+    for unit, size in _UNIT_SECONDS:
+        if whole % size == 0:
+            return whole // size, unit
+    return None

@@ -1,0 +1,298 @@
+"""Splunk SPL → `ParsedQuery`: `parse_spl(text, catalog)`.
+
+The pipeline is read command by command into the IR's fixed order (filters → computed →
+aggregation → having → project → sort → limit). A command that arrives "too late" is still
+taken when moving it changes nothing (a `where` after `eval`, a `sort` before `stats`); when
+moving it would change the results (`head 10 | where …`, a second `stats`, `eventstats`) it
+becomes an ``unsupported`` issue at its position. Commands that write or run code are refused
+first (``read_only``), wherever they are.
+
+The source is chosen by the search prefix (`spl_bind.match_prefix`) and its terms are removed
+from the filters; `| tstats` is one command holding source, filters and aggregation.
+
+Modules: `spl_lex` (commands, tokens), `spl_search` (search and eval syntax trees), `spl_bind`
+(names, values, filters, expressions, time modifiers, source prefixes), `spl_stages` (the
+pipeline state and what each command does to it) and this module (commands, source choice).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from lexiquery.catalog.model import Catalog, Platform
+from lexiquery.dialects.guard import SPL_FORBIDDEN_COMMANDS
+from lexiquery.dialects.parsing import ParsedQuery, closest, sources_on, syntax_error
+from lexiquery.dialects.spl_bind import (
+    BoundPrefix,
+    Scope,
+    SourceMatch,
+    bound_prefix,
+    match_prefix,
+    normalise_command,
+    prefix_values,
+)
+from lexiquery.dialects.spl_lex import Segment, blank_comments, split_commands
+from lexiquery.dialects.spl_search import SNode, STerm, SValue, parse_search
+from lexiquery.dialects.spl_stages import HANDLED, Args, Command, Pipeline
+from lexiquery.errors import QueryError
+
+__all__ = ["parse_spl"]
+
+# Real Splunk commands the IR cannot hold: reported as unsupported at their position.
+UNSUPPORTED_COMMANDS = frozenset({
+    "rex", "lookup", "inputlookup", "join", "append", "appendcols", "appendpipe", "transaction",
+    "spath", "mvexpand", "makemv", "mvcombine", "nomv", "streamstats", "iplocation", "chart",
+    "xyseries", "untable", "convert", "fillnull", "filldown", "geostats", "cluster", "kmeans",
+    "anomalydetection", "predict", "trendline", "accum", "delta", "autoregress", "addtotals",
+    "addinfo", "makeresults", "metadata", "multisearch", "union", "set", "format", "return",
+    "regex", "erex", "extract", "kv", "xmlkv", "reverse", "uniq", "strcat", "transpose", "tags",
+    "typer", "fieldsummary", "outlier", "highlight", "iconify", "abstract", "associate",
+    "contingency", "correlate", "diff", "history", "localize", "loadjob", "savedsearch",
+    "selfjoin", "gentimes", "pivot", "from", "foreach", "multikv", "rangemap", "relevancy",
+    "reltime", "require", "mstats", "mcatalog", "eventcount", "dbinspect", "addcoltotals",
+    "rtorder", "sort", "inputcsv", "xmlunescape", "makecontinuous", "timewrap", "bucketdir",
+    "fieldformat", "predict", "x11", "search", "where", "eval",
+}) - HANDLED
+_DISPLAY_ONLY = frozenset({"highlight", "iconify"})
+_GENERATORS = frozenset({"tstats", "datamodel", "search"})
+# Words that, met bare in the base search, are almost surely a command missing its pipe.
+_PIPE_SLIPS = frozenset({"stats", "table", "where", "eval", "sort", "head", "tail", "dedup",
+                         "top", "rare", "timechart", "fields", "rename", "bin", "bucket",
+                         "eventstats", "tstats", "chart", "rex", "lookup", "fieldformat"})
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+@dataclass
+class _Choice:
+    match: SourceMatch
+    datamodel: str | None
+    generating: bool
+
+
+def parse_spl(text: str, catalog: Catalog) -> ParsedQuery:
+    """Read an SPL search into a `ParsedQuery` through `catalog`'s Splunk bindings.
+
+    Raises `QueryError`: ``syntax`` (with position, expectation and hint), ``read_only`` (a
+    command that writes, sends or runs code), ``unknown_source`` (no prefix matches),
+    ``ambiguous`` (several sources match equally), ``unknown_field``."""
+    if not text or not text.strip():
+        raise syntax_error(text or "", 0, "the search is empty",
+                           expected="a search such as index=… sourcetype=…")
+    clean = blank_comments(text)
+    segments = split_commands(clean)
+    commands = [_command(clean, seg) for seg in segments[1:]]
+    for cmd in commands:  # refuse writes before reading anything else
+        if cmd.name.lower() in SPL_FORBIDDEN_COMMANDS:
+            raise syntax_error(clean, cmd.pos, f"the SPL command '{cmd.name}' writes, sends or "
+                               "runs code", hint="LexiQuery only reads: remove this command",
+                               code="read_only")
+    for cmd in commands:
+        _check_known(clean, cmd)
+    return _Reader(text, clean, catalog).read(segments[0], commands)
+
+
+def _command(text: str, seg: Segment) -> Command:
+    i = seg.start
+    while i < seg.end and text[i].isspace():
+        i += 1
+    if i >= seg.end:
+        where = "at the end of the search" if seg.end == len(text) else "between two pipes"
+        raise syntax_error(text, seg.pipe, f"empty command {where}",
+                           expected="a command after '|'",
+                           hint="remove the extra '|'" if where != "at the end of the search"
+                           else "finish the command after '|', or remove the '|'")
+    m = _NAME.match(text, i, seg.end)
+    if not m:
+        raise syntax_error(text, i, f"'{text[i]}' cannot start a command",
+                           expected="a command name, e.g. stats, where, table")
+    return Command(m.group(0), i, m.end(), seg.end, seg.pipe)
+
+
+def _check_known(text: str, cmd: Command) -> None:
+    name = cmd.name.lower()
+    if name in HANDLED or name in UNSUPPORTED_COMMANDS:
+        return
+    near = closest(name, sorted(HANDLED | UNSUPPORTED_COMMANDS))
+    raise syntax_error(text, cmd.pos, f"unknown command '{cmd.name}'",
+                       expected="a Splunk command",
+                       hint=f"did you mean {' or '.join(near)}?" if near else
+                       "see the Splunk search reference for the command names")
+
+
+class _Reader:
+    def __init__(self, original: str, text: str, catalog: Catalog) -> None:
+        self.original = original
+        self.text = text
+        self.catalog = catalog
+        self.prefixes = [bp for s in sources_on(catalog, Platform.spl)
+                         if (bp := bound_prefix(s)) is not None]
+
+    def read(self, base: Segment, commands: list[Command]) -> ParsedQuery:
+        text = self.text
+        start = base.start
+        m = re.match(r"\s*search\b", text[base.start:base.end], re.IGNORECASE)
+        if m:
+            start += m.end()
+        if text[start:base.end].strip():
+            terms, _ = parse_search(text, start, base.end)
+            self._pipe_slips(terms)
+            choice = self._choose(terms, None, None, start)
+            pipe = self._pipeline(choice)
+            pipe.base_terms(terms, choice.match.used, choice.match.narrowed)
+        else:
+            if not commands:
+                raise syntax_error(text, base.end, "the search is empty",
+                                   expected="a search or a command")
+            first, commands = commands[0], commands[1:]
+            pipe = self._generating(first)
+        pipe.run(commands)
+        plan = pipe.plan()
+        return ParsedQuery(platform=Platform.spl, dialect="spl", text=self.original, plan=plan,
+                           source=pipe.source, notes=pipe.notes)
+
+    def _pipe_slips(self, terms: list[SNode]) -> None:
+        for i, t in enumerate(terms):
+            if isinstance(t, STerm) and t.field is None and isinstance(t.value, SValue) \
+                    and not t.value.quoted and t.value.text.lower() in _PIPE_SLIPS \
+                    and i + 1 < len(terms):
+                raise syntax_error(self.text, t.pos, f"'{t.value.text}' is a command, but it "
+                                   "is inside the search terms", expected="'|' before it",
+                                   hint=f"put | before {t.value.text}")
+
+    def _pipeline(self, choice: _Choice) -> Pipeline:
+        source = choice.match.source
+        scope = Scope.of_source(self.text, source, datamodel=choice.datamodel)
+        return Pipeline(self.text, source, scope, generating=choice.generating)
+
+    def _generating(self, cmd: Command) -> Pipeline:
+        name = cmd.name.lower()
+        if name == "search":
+            terms, _ = parse_search(self.text, cmd.args, cmd.end)
+            self._pipe_slips(terms)
+            choice = self._choose(terms, None, None, cmd.args)
+            pipe = self._pipeline(choice)
+            pipe.base_terms(terms, choice.match.used, choice.match.narrowed)
+            return pipe
+        if name == "datamodel":
+            own = normalise_command(self.text[cmd.pos:cmd.end])
+            choice = self._choose([], own, None, cmd.pos)
+            return self._pipeline(choice)
+        if name == "tstats":
+            return self._tstats(cmd)
+        if name in UNSUPPORTED_COMMANDS or name in HANDLED:
+            raise syntax_error(self.text, cmd.pos, f"'{cmd.name}' does not read a catalog "
+                               "source", hint="start with index=… sourcetype=…, | tstats … or "
+                               "| datamodel …", code="unknown_source")
+        raise AssertionError(name)  # unknown names were refused before
+
+    def _tstats(self, cmd: Command) -> Pipeline:
+        args = Args(self.text, cmd.args, cmd.end)
+        opts = args.options()
+        args.sc.skip_space()
+        aggs_at = args.sc.pos
+        args.skip_until("from", "where", "by")
+        args.sc.skip_space()
+        aggs_end = args.sc.pos
+        datamodel = None
+        if args.keyword("from"):
+            tok = args.next()
+            if tok.is_word("datamodel") and args.peek().is_op("="):
+                args.next()
+                tok = args.next()
+            if tok.kind not in {"word", "str"}:
+                raise syntax_error(self.text, tok.start, "tstats from needs a data model",
+                                   expected="from datamodel=Name")
+            datamodel = str(tok.value).split(".")[0]
+        terms: list[SNode] = []
+        where_at = None
+        if args.keyword("where"):
+            where_at = args.sc.pos
+            terms, stop = parse_search(self.text, args.sc.pos, cmd.end, stop=("by",))
+            args.sc.pos = stop
+        if datamodel is not None:
+            choice = self._choose(terms, None, datamodel, cmd.pos)
+        else:
+            if not terms:
+                raise syntax_error(self.text, cmd.pos, "tstats needs a data model or an index",
+                                   expected="from datamodel=… or where index=…",
+                                   code="unknown_source")
+            choice = self._choose(terms, None, None, where_at or cmd.pos)
+        pipe = self._pipeline(choice)
+        pipe.tstats_options(opts)
+        pipe.base_terms(terms, choice.match.used, choice.match.narrowed)
+        pipe.tstats_aggregation(aggs_at, aggs_end, args)
+        return pipe
+
+    # ------------------------------------------------------------------ source choice
+
+    def _choose(self, terms: list[SNode], generating: str | None, datamodel: str | None,
+                pos: int) -> _Choice:
+        if generating is not None or datamodel is not None:
+            return self._choose_generating(generating, datamodel, pos)
+        matches = [m for bp in self.prefixes if bp.generating is None
+                   and (m := match_prefix(bp, terms)) is not None]
+        if not matches:
+            raise self._unknown(terms, pos)
+        matches.sort(key=lambda m: (-m.score, m.source.origin != "builtin"))
+        best = matches[0]
+        ties = [m for m in matches[1:] if m.score == best.score
+                and (m.source.origin == "builtin") == (best.source.origin == "builtin")]
+        if ties:
+            names = ", ".join(m.source.id for m in [best, *ties])
+            raise syntax_error(self.text, pos, f"this search fits several sources ({names})",
+                               hint="add index=… to say which", code="ambiguous")
+        return _Choice(best, None, False)
+
+    def _choose_generating(self, generating: str | None, datamodel: str | None,
+                           pos: int) -> _Choice:
+        hits: list[BoundPrefix] = []
+        for bp in self.prefixes:
+            if generating is not None and bp.generating == generating:
+                hits.append(bp)
+            elif datamodel is not None and bp.datamodel \
+                    and bp.datamodel.lower() == datamodel.lower():
+                hits.append(bp)
+        if not hits and generating is not None:
+            dm = re.match(r"datamodel\s+([A-Za-z_]\w*)", generating)
+            if dm:
+                hits = [bp for bp in self.prefixes
+                        if bp.datamodel and bp.datamodel.lower() == dm.group(1).lower()]
+        if not hits:
+            known = sorted({bp.datamodel for bp in self.prefixes if bp.datamodel})
+            near = closest(datamodel or generating or "", known)
+            raise syntax_error(self.text, pos, "no catalog source is bound to the data model "
+                               f"'{datamodel or generating}'", code="unknown_source",
+                               hint=(f"did you mean {', '.join(near)}?" if near else
+                                     f"data models in the catalog: {', '.join(known) or 'none'}"))
+        hits.sort(key=lambda bp: (bp.generating is None, bp.source.origin != "builtin"))
+        bp = hits[0]
+        return _Choice(SourceMatch(bp.source, set(), 1.0, []), bp.datamodel or datamodel,
+                       bp.generating is not None)
+
+    def _unknown(self, terms: list[SNode], pos: int) -> QueryError:
+        wanted: dict[str, tuple[str, int]] = {}
+        for t in terms:
+            if isinstance(t, STerm) and t.field and isinstance(t.value, SValue) \
+                    and t.field.lower() in {"index", "sourcetype", "source"}:
+                wanted.setdefault(t.field.lower(), (t.value.text, t.pos))
+        known = sorted({v for bp in self.prefixes for v in prefix_values(bp, "sourcetype")})
+        if "sourcetype" in wanted:
+            value, pos = wanted["sourcetype"]
+            near = closest(value, known)
+        elif "source" in wanted or "index" in wanted:
+            value, pos = wanted.get("source") or wanted["index"]
+            index = wanted.get("index", ("", 0))[0].lower()
+            near = sorted({v for bp in self.prefixes for v in prefix_values(bp, "sourcetype")
+                           if index and index in {i.lower() for i in
+                                                  prefix_values(bp, "index")}}) \
+                or closest(value, known)
+        else:
+            value, near = "", []
+        what = " ".join(f"{k}={v[0]}" for k, v in wanted.items()) or "this search"
+        return syntax_error(self.text, pos, f"no catalog source is bound to {what}",
+                            code="unknown_source",
+                            hint=(f"closest sourcetypes: {', '.join(near[:5])}" if near else
+                                  "start the search with the index and sourcetype of a "
+                                  "catalog source (`lexiquery catalog list`)"))
+

@@ -1,0 +1,2 @@
+from lexiquery.catalog.builtin import builtin_catalog
+GOLDEN_QUERIES = {}

@@ -1,0 +1,1 @@
+"""Property-based tests: random valid plans through render → parse and through the sandbox."""
