@@ -47,7 +47,7 @@ def verify_query(query: GeneratedQuery, plan: QueryPlan, source: Source,
         issues.append(_error("round_trip", f"the {platform.value.upper()} query does not parse "
                                            f"back: {e.message}"))
         return query.model_copy(update=dict(valid=False, issues=issues, confidence=0.0)), None
-    diff = plan_diff(plan, back.plan, source)
+    diff = plan_diff(plan, back.plan, source, platform)
     if diff:
         issues.append(_error("round_trip", f"the {platform.value.upper()} query reads back as a "
                                            f"different plan: {'; '.join(diff)}"))

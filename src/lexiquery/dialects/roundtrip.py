@@ -14,7 +14,13 @@ What is normalised:
   `x`, `not` of a comparison on a text field becomes its complement (`eq`↔`ne`, `in`↔`not_in`,
   `contains`↔`not_contains`, `exists`↔`not_exists`, as the KQL renderer writes them);
 * values are typed as their field is (`"5"` → `5` on a number), datetimes are ISO UTC text,
-  `case_sensitive` is dropped where it cannot matter (no letters in the value, comparisons);
+  `case_sensitive` is dropped where it cannot matter (no letters in the value, comparisons), and
+  the text of a case-insensitive comparison is lower-cased (SQL writes `LOWER(col) = 'outlook'`;
+  regular expressions keep their case: `\D` is not `\d`);
+* top-level conditions `time >= <datetime>` (and `time < <datetime>`) on the source's time field
+  are the absolute time range they mean, when the plan has none (KQL reads them back so);
+* with `platform` given as SPL or SQL, `has` is `contains`: those platforms have no whole-term
+  match, and their renderers write `has` as the substring match it then reads back as;
 * relative times and buckets use the largest unit that divides them exactly (24 h → 1 day);
 * metric aliases equal to the default output name are dropped; integral float literals become
   ints and a `to_real` on a division's first operand is dropped (the IR divides as reals);
@@ -44,6 +50,7 @@ from lexiquery.ir import (
     QueryPlan,
     RelativeTime,
     TimeBucket,
+    TimeRange,
     TimeUnit,
 )
 
@@ -71,9 +78,10 @@ def _unit_amount(amount: int, unit: TimeUnit, *, allow_week: bool = True) -> tup
 
 
 class _Canon:
-    def __init__(self, plan: QueryPlan, source: Source) -> None:
+    def __init__(self, plan: QueryPlan, source: Source, platform: Platform | None) -> None:
         self.names = Names(plan, source, Platform.sql)
         self.plan = plan
+        self.has_is_contains = platform in {Platform.spl, Platform.sql}
 
     def ftype(self, name: str, after_agg: bool) -> FieldType | None:
         try:
@@ -97,7 +105,11 @@ class _Canon:
             value = self.value(value, ftype)
         values = value if isinstance(value, list) else [value]
         cs = c.case_sensitive and c.op not in _NO_CASE and any(has_letters(v) for v in values)
-        return Condition(field=c.field, op=c.op, value=value, case_sensitive=cs)
+        if not cs and c.op is not Operator.regex and ftype is not FieldType.datetime:
+            value = [v.lower() if isinstance(v, str) else v for v in value] \
+                if isinstance(value, list) else value.lower() if isinstance(value, str) else value
+        op = Operator.contains if c.op is Operator.has and self.has_is_contains else c.op
+        return Condition(field=c.field, op=op, value=value, case_sensitive=cs)
 
     def filter(self, f: Any, after_agg: bool) -> Any:
         if isinstance(f, Condition):
@@ -148,9 +160,31 @@ class _Canon:
         return e
 
 
-def canonical(plan: QueryPlan, source: Source) -> QueryPlan:
-    """The plan with every difference that does not change the results removed (see module)."""
-    c = _Canon(plan, source)
+def _lift_time_filters(plan: QueryPlan, source: Source) -> QueryPlan:
+    """`time >= a` (and `time < b`) among the top-level filters → time range [a, b)."""
+    tf = source.time_field
+    if plan.time_range is not None or not tf or tf in {c.name for c in plan.computed}:
+        return plan
+
+    def bound(op: Operator) -> Condition | None:
+        hits = [f for f in plan.filters if isinstance(f, Condition) and f.field == tf
+                and f.op is op and parse_datetime(f.value) is not None]
+        return hits[0] if len(hits) == 1 else None
+
+    start, end = bound(Operator.ge), bound(Operator.lt)
+    if start is None:
+        return plan
+    rest = [f for f in plan.filters if f is not start and f is not end]
+    tr = {"start": {"at": parse_datetime(start.value)},
+          "end": {"at": parse_datetime(end.value)} if end is not None else None}
+    return plan.model_copy(update={"filters": rest, "time_range": TimeRange.model_validate(tr)})
+
+
+def canonical(plan: QueryPlan, source: Source, platform: Platform | None = None) -> QueryPlan:
+    """The plan with every difference that does not change the results removed (see module).
+    `platform`: the platform whose rendering is being compared, when there is one."""
+    plan = _lift_time_filters(plan, source)
+    c = _Canon(plan, source, platform)
     data: dict[str, Any] = {"source": plan.source}
     tr = plan.time_range
     if tr is not None:
@@ -183,12 +217,15 @@ def canonical(plan: QueryPlan, source: Source) -> QueryPlan:
              if isinstance(v, list) else v) for k, v in data.items()})
 
 
-def same_plan(a: QueryPlan, b: QueryPlan, source: Source) -> bool:
-    return canonical(a, source).model_dump(mode="json") == canonical(b, source).model_dump(mode="json")
+def same_plan(a: QueryPlan, b: QueryPlan, source: Source,
+              platform: Platform | None = None) -> bool:
+    return (canonical(a, source, platform).model_dump(mode="json")
+            == canonical(b, source, platform).model_dump(mode="json"))
 
 
-def plan_diff(expected: QueryPlan, got: QueryPlan, source: Source) -> list[str]:
-    """The top-level keys whose canonical forms differ, with both values (for test messages)."""
-    e = canonical(expected, source).model_dump(mode="json")
-    g = canonical(got, source).model_dump(mode="json")
+def plan_diff(expected: QueryPlan, got: QueryPlan, source: Source,
+              platform: Platform | None = None) -> list[str]:
+    """The top-level keys whose canonical forms differ, with both values (for messages)."""
+    e = canonical(expected, source, platform).model_dump(mode="json")
+    g = canonical(got, source, platform).model_dump(mode="json")
     return [f"{k}: expected {json.dumps(e[k])} got {json.dumps(g[k])}" for k in e if e[k] != g[k]]
