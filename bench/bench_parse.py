@@ -24,7 +24,7 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parents[1]
 LANGS = ("kql", "spl", "sql")
@@ -35,72 +35,32 @@ def _pct(values: list[float], p: float) -> float:
     return s[min(len(s) - 1, int(round(p / 100 * (len(s) - 1))))] if s else float("nan")
 
 
-def _query_texts(obj: Any, depth: int = 0) -> Iterable[str]:
-    """Query strings inside a golden-queries module attribute, whatever its shape: a list of
-    texts, of (text, …) tuples, of dicts/objects with a `text`/`query` entry, or a dict of any
-    of those. A text is a string with a newline or a pipe or a SELECT, not a name or a note."""
-    if depth > 3:
-        return
-    if isinstance(obj, str):
-        return
-    if isinstance(obj, dict):
-        for key in ("text", "query", "kql", "spl", "sql"):
-            if isinstance(obj.get(key), str):
-                yield obj[key]
-                return
-        for v in obj.values():
-            if isinstance(v, str):
-                yield v
-            else:
-                yield from _query_texts(v, depth + 1)
-        return
-    if isinstance(obj, (list, tuple)):
-        for item in obj:
-            if isinstance(item, str):
-                yield item
-            elif isinstance(item, (list, tuple)) and item and isinstance(item[0], str):
-                yield item[0]
-            else:
-                yield from _query_texts(item, depth + 1)
-        return
-    for key in ("text", "query"):
-        v = getattr(obj, key, None)
-        if isinstance(v, str):
-            yield v
-            return
+def hand_written(lang: str) -> tuple[list[tuple[str, str]], list[Any]]:
+    """(text, sql dialect) pairs from `tests/dialects/<lang>_queries.py`, and the extra sources
+    that module defines; ([], []) when it is absent or cannot be imported yet.
 
-
-def hand_written(lang: str) -> list[tuple[str, str]]:
-    """(text, sql dialect) from `tests/dialects/<lang>_queries.py`, or [] when it is absent."""
+    Shapes read: ``QUERIES = {name: (text, plan)}`` (KQL, SPL) and ``GOLDEN_QUERIES = {name:
+    {"dialect": …, "sql": text, "plan": …}}`` (SQL)."""
     path = ROOT / "tests" / "dialects" / f"{lang}_queries.py"
     if not path.exists():
-        return []
+        return [], []
     sys.path.insert(0, str(ROOT / "tests"))
     try:
         mod = importlib.import_module(f"dialects.{lang}_queries")
     except Exception as e:  # a file being written right now: report, do not crash
         print(f"  (skipped {path.name}: {type(e).__name__}: {e})")
-        return []
+        return [], []
+    from lexiquery.catalog.model import Source
+
     out: list[tuple[str, str]] = []
-    for name, value in vars(mod).items():
-        if name.startswith("_") or not name.isupper():
-            continue
-        for text in _query_texts(value):
-            if text.strip():
-                out.append((text, _dialect_of(value, text)))
-    return list(dict.fromkeys(out))
-
-
-def _dialect_of(container: Any, text: str) -> str:
-    """A hand-written SQL query may name its dialect next to the text; postgres otherwise."""
-    items = container.values() if isinstance(container, dict) else container
-    for item in items if isinstance(items, Iterable) and not isinstance(items, str) else ():
-        if isinstance(item, dict) and item.get("text", item.get("query")) == text:
-            return str(item.get("dialect", "postgres"))
-        d = getattr(item, "dialect", None)
-        if d and getattr(item, "text", getattr(item, "query", None)) == text:
-            return str(d)
-    return "postgres"
+    for entry in getattr(mod, "QUERIES", {}).values():
+        if isinstance(entry, tuple) and entry and isinstance(entry[0], str):
+            out.append((entry[0], "postgres"))
+    for entry in getattr(mod, "GOLDEN_QUERIES", {}).values():
+        if isinstance(entry, dict) and isinstance(entry.get("sql"), str):
+            out.append((entry["sql"], str(entry.get("dialect", "postgres"))))
+    extra = [v for v in vars(mod).values() if isinstance(v, Source)]
+    return out, extra
 
 
 def rendered_goldens() -> dict[str, list[tuple[str, str]]]:
@@ -195,7 +155,9 @@ def main() -> int:
     sys.path.insert(0, str(ROOT / "tests"))
     from dialects.cases import TEST_SOURCE  # type: ignore[import-not-found]
 
-    catalog = Catalog([*builtin_catalog(), TEST_SOURCE])
+    hand = {lang: hand_written(lang) for lang in LANGS}
+    extra = [src for _, sources in hand.values() for src in sources]
+    catalog = Catalog([*builtin_catalog(), TEST_SOURCE, *extra])
     try:
         from lexiquery.engine.sandbox import Sandbox
 
@@ -208,7 +170,7 @@ def main() -> int:
           f"{'parse p50':>10}{'p95':>8}  {'parse+validate+execute p50':>27}{'p95':>8}   (ms)")
     notes: list[str] = []
     for lang in LANGS:
-        queries = list(dict.fromkeys(goldens[lang] + hand_written(lang)))
+        queries = list(dict.fromkeys(goldens[lang] + hand[lang][0]))
         try:
             r = bench_language(lang, queries, catalog, box, args.rounds)
         except ImportError as e:

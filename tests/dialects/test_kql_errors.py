@@ -5,10 +5,14 @@ read-only before anything else is read."""
 from __future__ import annotations
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from lexiquery.catalog.builtin import builtin_catalog
 from lexiquery.dialects.kql_parse import parse_kql
 from lexiquery.errors import QueryError
+
+from .kql_queries import QUERIES
 
 CATALOG = builtin_catalog()
 
@@ -108,3 +112,37 @@ def test_error_to_dict_carries_the_position() -> None:
         parse_kql('SigninLogs | where ResultType = "0"', CATALOG)
     d = info.value.to_dict()
     assert d["line"] == 1 and d["column"] == 31 and d["expected"] == "'=='" and d["hint"]
+
+
+@pytest.mark.parametrize("text", ['search "mimikatz"', "print x = 1",
+                                  "datatable(a:int) [1, 2] | take 1"])
+def test_queries_without_a_table_are_refused_with_the_position(text: str) -> None:
+    with pytest.raises(QueryError) as info:
+        parse_kql(text, CATALOG)
+    assert (info.value.code, info.value.line, info.value.column) == ("unsupported", 1, 1)
+
+
+_SNIPPETS = ["|", "(", ")", "[", "]", '"', "'", "@", "=", "==", "!", "~", ".", "..", ",", ";",
+             "\n", " where ", " by ", " and ", "summarize ", "ago(", "1d", "let x = 1;",
+             "dynamic([", "between (", "in~", "!has", "project ", "count()", "bin(", "//",
+             "TimeGenerated", "datetime(", "$left", "*", "-", "0x", "1.5h"]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.sampled_from(sorted(QUERIES)), st.lists(
+    st.tuples(st.integers(min_value=0, max_value=400), st.integers(min_value=0, max_value=6),
+              st.sampled_from(_SNIPPETS)), min_size=1, max_size=4))
+def test_mangled_queries_never_crash(name: str, edits: list[tuple[int, int, str]]) -> None:
+    """Any text is either read or refused with a positioned QueryError — never a crash."""
+    text = QUERIES[name][0]
+    for at, cut, insert in edits:
+        at = min(at, len(text))
+        text = text[:at] + insert + text[at + cut:]
+    try:
+        parsed = parse_kql(text, CATALOG)
+    except QueryError as e:
+        assert e.line is not None and e.column is not None
+        assert e.code in ("syntax", "unknown_source", "unknown_field", "read_only",
+                          "unsupported")
+    else:
+        assert all(i.line is not None for i in parsed.unsupported)

@@ -199,3 +199,38 @@ def test_sort_after_take_is_unsupported() -> None:
 def test_second_statement_is_reported() -> None:
     parsed = parse_kql("Syslog | take 1;\nHeartbeat | take 2", BUILTIN)
     assert parsed.plan.limit == 1 and parsed.unsupported[0].line == 2
+
+
+def test_count_of_a_column_counts_rows_and_dcount_accuracy_is_ignored() -> None:
+    agg = parse_kql("SigninLogs | summarize count(UserAgent), dcount(IPAddress, 4)",
+                    BUILTIN).plan.aggregation
+    assert agg is not None
+    assert [(m.fn, m.field, m.alias) for m in agg.metrics] == [
+        (MetricFn.count, None, "count_UserAgent"),
+        (MetricFn.count_distinct, "src_ip", "dcount_IPAddress")]
+
+
+def test_two_since_bounds_keep_the_more_recent() -> None:
+    plan = parse_kql("Syslog | where TimeGenerated >= ago(7d)\n| where TimeGenerated > ago(1d)",
+                     BUILTIN).plan
+    assert plan.time_range is not None and plan.time_range.start.amount == 1
+    assert not plan.issues
+
+
+def test_sub_second_time_spans_are_unsupported_where_written() -> None:
+    (issue,) = parse_kql("Syslog | where TimeGenerated > ago(5ms)", BUILTIN).unsupported
+    assert issue.column == 36 and "5ms" in issue.message
+
+
+def test_unnamed_expressions_are_named_like_kql() -> None:
+    plan = parse_kql("SigninLogs | extend tolower(UserPrincipalName), Location\n"
+                     "| project Column1, Location", BUILTIN).plan
+    assert [c.name for c in plan.computed] == ["Column1"]
+    assert plan.project == ["Column1", "location"]
+
+
+def test_columns_after_an_unsupported_stage_are_not_guessed() -> None:
+    parsed = parse_kql("SecurityAlert\n| mv-expand Entities\n| where Type == 'account'",
+                       BUILTIN)
+    assert [i.line for i in parsed.unsupported] == [2, 3]
+    assert parsed.plan.filters == []

@@ -17,11 +17,19 @@ The renderer's own wrappers read back as the plain field: `tostring(A.b.c)` for 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from lexiquery.catalog.model import Catalog, FieldType, Platform
 from lexiquery.dialects import kql_parse as syn
-from lexiquery.dialects.base import Names, coerce, expr_type, has_letters, parse_datetime
+from lexiquery.dialects.base import (
+    Names,
+    coerce,
+    expr_type,
+    has_letters,
+    iso_seconds,
+    parse_datetime,
+)
 from lexiquery.dialects.kql_text import TO_SCALAR, is_path
 from lexiquery.dialects.kql_lex import to_amount_unit
 from lexiquery.dialects.parsing import (
@@ -35,6 +43,7 @@ from lexiquery.dialects.parsing import (
     unsupported_issue,
 )
 from lexiquery.ir import (
+    UNIT_SECONDS,
     Aggregation,
     And,
     Call,
@@ -114,6 +123,11 @@ class Unsupported(Exception):
         self.offset, self.construct, self.why, self.changes = offset, construct, why, changes
 
 
+def _iso(at: datetime) -> str:
+    """A UTC instant as the value of a condition: ``2024-03-01T08:00:00Z``."""
+    return iso_seconds(at) + "Z"
+
+
 def _name_part(e: syn.Node) -> str:
     if isinstance(e, syn.Name):
         return e.text.replace(".", "_")
@@ -123,6 +137,13 @@ def _name_part(e: syn.Node) -> str:
 
 
 class Binder:
+    """The state of one query while its stages are applied (`Stages`), and the mapping of
+    expressions onto fields, filters and IR expressions.
+
+    `ns` is what KQL can see at this point: a column or output name as written → the IR name
+    (a logical field, a computed field, an aggregation output). Names a `project` removed or
+    an aggregation dropped are remembered, so a later use gets a message that says why."""
+
     def __init__(self, text: str, query: syn.Query, catalog: Catalog) -> None:
         source = source_for_table(catalog, Platform.kql, query.table)
         if source is None:
@@ -163,15 +184,15 @@ class Binder:
             line, col = line_col(self.text, self.removed[key])
             raise Unsupported(n.offset, f"a use of '{key}'", f"the project at line {line}, "
                               f"column {col} removed it; move this stage before the project")
+        if self.schema_lost:
+            raise Unsupported(n.offset, f"the column '{key}'", "it comes from an unsupported "
+                              "stage earlier in the query")
         if key in self.dropped:
             line, col = line_col(self.text, self.dropped[key])
             raise syntax_error(self.text, n.offset, f"'{key}' is not an output of the "
                                f"aggregation at line {line}, column {col}",
                                hint="after summarize only its outputs exist: "
                                     + ", ".join(self.ns), code="unknown_field")
-        if self.schema_lost:
-            raise Unsupported(n.offset, f"the column '{key}'", "it comes from an unsupported "
-                              "stage earlier in the query")
         raise unknown_field_error(self.text, n.offset, self.source, Platform.kql, key,
                                   extra=list(self.ns))
 
@@ -179,6 +200,13 @@ class Binder:
         plan = QueryPlan(source=self.source.id, computed=self.computed)
         try:
             return Names(plan, self.source, Platform.kql).field_type(name)
+        except Exception:
+            return None
+
+    def output_type(self, name: str) -> FieldType | None:
+        plan = QueryPlan(source=self.source.id, computed=self.computed, aggregation=self.agg)
+        try:
+            return Names(plan, self.source, Platform.kql).output_type(name)
         except Exception:
             return None
 
@@ -212,8 +240,7 @@ class Binder:
         if at is None:
             raise syntax_error(self.text, lit.offset, f"'{lit.value}' is not a datetime",
                                expected="an ISO date such as datetime(2024-03-01T08:00:00Z)")
-        return at.strftime("%Y-%m-%dT%H:%M:%S") + (f".{at.microsecond:06d}"
-                                                   if at.microsecond else "") + "Z"
+        return _iso(at)
 
     def const(self, e: syn.Node) -> Any:
         if isinstance(e, syn.Lit):
@@ -294,7 +321,8 @@ class Binder:
         return f
 
     def cond(self, f: str, op: Operator, value: Any, cs: bool) -> Condition:
-        ftype = self.ftype(f) if self.agg is None else None
+        ftype = self.ftype(f) if self.agg is None else self.output_type(f)
+        cs = cs and ftype in (FieldType.string, FieldType.guid, None)  # case is about text
         if op not in (Operator.contains, Operator.not_contains, Operator.startswith,
                       Operator.endswith, Operator.has, Operator.regex):
             value = [coerce(v, ftype) for v in value] if isinstance(value, list) \
@@ -363,8 +391,16 @@ class Binder:
         if p is None:
             return False
         if e.op in (">=", ">") and (p.kind == "relative" or e.op == ">="):
+            if self.start is not None and p.kind == "absolute":
+                return False  # a second, fixed lower bound is an ordinary filter
             if self.start is not None:
-                return False
+                old = self.start[0]
+                if old.kind == p.kind == "relative" and old.snap is None and p.snap is None:
+                    # Two "since" bounds on the time column: the more recent one decides.
+                    if _seconds(p) < _seconds(old):
+                        self.start = (p, e.offset)
+                    return True
+                raise Unsupported(e.offset, "a second start time", "write one time range")
             self.start = (p, e.offset)
             return True
         if e.op == "<" or (e.op == "<=" and p.kind == "relative"):
@@ -380,8 +416,7 @@ class Binder:
                 p, off = self.end
                 if p.kind == "absolute":
                     self.filters.append(Condition(field=self.source.time_field or "",
-                                                  op=Operator.lt, value=p.at.strftime(
-                                                      "%Y-%m-%dT%H:%M:%SZ")))
+                                                  op=Operator.lt, value=_iso(p.at)))
                 else:
                     self.issue(Unsupported(off, "an end time relative to now without a start",
                                            "add TimeGenerated >= ago(…) as well"))
@@ -460,6 +495,10 @@ def bind(text: str, query: syn.Query, catalog: Catalog) -> ParsedQuery:
 # ---------------------------------------------------------------------- time points
 
 
+def _seconds(p: RelativeTime) -> int:
+    return p.amount * UNIT_SECONDS[p.unit]
+
+
 def relative(e: syn.Node) -> RelativeTime | None:
     """`ago(7d)` and `now() - 7d` → 7 days before now; `now()` → now."""
     if isinstance(e, syn.Call) and e.name == "now" and not e.args:
@@ -473,7 +512,10 @@ def relative(e: syn.Node) -> RelativeTime | None:
     if not (isinstance(span, syn.Lit) and span.kind == "timespan" and span.value >= 0):
         return None
     au = to_amount_unit(span.value, span.unit)
-    return RelativeTime(amount=au[0], unit=TimeUnit(au[1])) if au else None
+    if au is None:
+        raise Unsupported(span.offset, f"the time span {span.unit}", "the IR counts time in "
+                          "whole seconds")
+    return RelativeTime(amount=au[0], unit=TimeUnit(au[1]))
 
 
 def time_point(e: syn.Node) -> RelativeTime | AbsoluteTime | None:
@@ -555,7 +597,10 @@ class Stages:
 
     def op_extend(self, st: syn.Stage) -> None:
         self.order(st, "extend", after_agg=True)
-        self.items(st.items, lambda a: self.define(a, project=bool(self.b.project)))
+        # `extend Column` of a column already there adds nothing.
+        items = [a for a in st.items if a.alias is not None
+                 or not (isinstance(a.expr, syn.Name) and a.expr.text in self.b.ns)]
+        self.items(items, lambda a: self.define(a, project=bool(self.b.project)))
 
     def define(self, a: syn.Assign, project: bool) -> str:
         b = self.b
@@ -618,9 +663,6 @@ class Stages:
         b.ns = new_ns
         b.project = list(dict.fromkeys(out))
 
-    def visible(self) -> list[tuple[str, str]]:
-        return list(self.b.ns.items())
-
     def op_project_away(self, st: syn.Stage) -> None:
         b = self.b
         away = set()
@@ -652,10 +694,17 @@ class Stages:
         b = self.b
         assert b.agg is not None
         m = next((m for m in b.agg.metrics if m.name == old), None)
-        if m is None:
-            raise Unsupported(offset, f"renaming the group key '{old}' after summarize",
-                              "name it in the by clause: by NewName = Column")
-        m.alias = new
+        if m is not None:
+            m.alias = new
+        elif old in b.agg.group_by and b.source.field(old) is not None \
+                and new not in b.ns.values():
+            # A group key renamed afterwards is the same as one named in the by clause.
+            b.computed.append(ComputedField(name=new, expr=FieldRef(name=old)))
+            b.agg.group_by = [new if g == old else g for g in b.agg.group_by]
+        else:
+            raise Unsupported(offset, f"renaming '{old}' after summarize",
+                              "name it in the summarize: NewName = count() … by NewName = "
+                              "Column")
         for c in iter_conditions(b.having):
             if c.field == old:
                 c.field = new
@@ -712,18 +761,21 @@ class Stages:
             group.append(name)
             out_ns[name] = name
 
+        read = 0
+
         def metric(a: syn.Assign) -> None:
+            nonlocal read
             for m in self.metrics(a):
                 metrics.append(m)
                 out_ns[m.name] = m.name
+            read += 1
         self.items(st.by, key)
-        lost_before = b.schema_lost
         self.items(st.items, metric)
+        if read < len(st.items):
+            b.schema_lost = True  # the outputs of the aggregate not read are unknown
         if not metrics and not group and bucket is None:
-            b.schema_lost = True
             return
         b.agg = Aggregation(metrics=metrics, group_by=group, time_bucket=bucket)
-        b.schema_lost = lost_before or len(metrics) < len(st.items)
         self.after_aggregation(out_ns, st.offset)
 
     def after_aggregation(self, out_ns: dict[str, str], offset: int) -> None:

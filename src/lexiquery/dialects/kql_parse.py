@@ -24,6 +24,7 @@ from typing import Any, Union
 from lexiquery.catalog.model import Catalog
 from lexiquery.dialects.kql_lex import Token, main_statement, tokenize
 from lexiquery.dialects.parsing import ParsedQuery, closest, syntax_error
+from lexiquery.errors import QueryError
 
 # ---------------------------------------------------------------------- syntax nodes
 
@@ -132,7 +133,8 @@ class Query:
     table: str
     table_offset: int
     stages: list[Stage]
-    issues: list[tuple[int, str, str, bool]] = field(default_factory=list)  # (offset, what, why, changes)
+    # Found while reading: (offset, construct, why, changes the results).
+    issues: list[tuple[int, str, str, bool]] = field(default_factory=list)
 
 
 # ---------------------------------------------------------------------- operator tables
@@ -142,25 +144,29 @@ SUPPORTED = ("where", "filter", "project", "project-away", "project-rename", "ex
 # Operators the IR cannot hold: skipped and reported with their position.
 UNSUPPORTED = {
     "join": "joins combine two tables; run the queries separately",
-    "union": "the IR reads one table",
     "lookup": "joins combine two tables; run the queries separately",
+    "union": "the IR reads one table",
     "mv-expand": "the IR has no array expansion", "mv-apply": "the IR has no array expansion",
     "parse": "the IR has no text extraction", "parse-where": "the IR has no text extraction",
     "parse-kv": "the IR has no text extraction",
     "make-series": "use summarize … by bin(TimeGenerated, …) instead",
-    "evaluate": "plugins cannot be expressed in the IR", "invoke": "functions are not expanded",
-    "render": "it only changes how the results are drawn", "serialize": "row order functions "
-    "are not in the IR", "scan": "sequence matching is not in the IR",
-    "as": "it only names the result", "fork": "the IR has one result",
-    "facet": "the IR has one result", "sample": "random samples are not in the IR",
-    "sample-distinct": "random samples are not in the IR", "top-nested": "use summarize and top",
-    "top-hitters": "use summarize and top", "project-keep": "use project",
-    "project-reorder": "it only changes the column order", "getschema": "the IR returns rows",
-    "partition": "the IR has one result", "reduce": "the IR has no clustering",
-    "search": "use where … has …", "find": "use where … has …", "extend-where": "",
-    "mv-expand-kind": "", "lookup-kind": "", "consume": "the IR returns rows",
-    "externaldata": "", "datatable": "the IR reads a catalog table", "print": "the IR reads a "
-    "catalog table", "range": "the IR reads a catalog table", "materialize": "",
+    "evaluate": "plugins cannot be expressed in the IR",
+    "invoke": "stored functions are not expanded",
+    "render": "it only changes how the results are drawn",
+    "as": "it only names the result",
+    "project-reorder": "it only changes the column order",
+    "serialize": "row-order functions are not in the IR",
+    "scan": "sequence matching is not in the IR",
+    "fork": "the IR has one result", "facet": "the IR has one result",
+    "partition": "the IR has one result",
+    "sample": "random samples are not in the IR",
+    "sample-distinct": "random samples are not in the IR",
+    "top-nested": "use summarize and top", "top-hitters": "use summarize and top",
+    "project-keep": "use project", "getschema": "the IR returns rows",
+    "reduce": "the IR has no clustering", "consume": "the IR returns rows",
+    "search": "use where … has …", "find": "use where … has …",
+    "datatable": "the IR reads a catalog table", "print": "the IR reads a catalog table",
+    "range": "the IR reads a catalog table",
 }
 DISPLAY_ONLY = frozenset({"render", "as", "project-reorder"})
 _KNOWN_OPERATORS = tuple(SUPPORTED) + tuple(UNSUPPORTED)
@@ -203,7 +209,7 @@ class Parser:
         return t
 
     def error(self, message: str, tok: Token | None = None, *, expected: str | None = None,
-              hint: str | None = None) -> Exception:
+              hint: str | None = None) -> QueryError:
         t = tok or self.tok
         return syntax_error(self.text, t.offset, message, expected=expected, hint=hint)
 
@@ -242,52 +248,48 @@ class Parser:
         if t.kind == "eof":
             raise self.error("the query is empty", expected="a table name, e.g. SigninLogs")
         issues: list[tuple[int, str, str, bool]] = []
-        if t.kind == "ident" and t.value.lower() == "union":
-            # Read the first table of the union; the rest is reported.
+        union = t.is_word("union")
+        if union:
+            # The first table of the union is read; the union itself is reported.
             issues.append((t.offset, "union", UNSUPPORTED["union"], True))
             self.next()
-            while self.tok.kind == "ident" and self.peek().is_op("="):
+            while self.tok.kind == "ident" and self.peek().is_op("="):  # kind=outer, …
                 self.i += 3
             t = self.tok
-        if t.kind == "ident" and t.value in self.opaque:
+        if t.kind == "ident" and str(t.value) in self.opaque:
             raise syntax_error(self.text, t.offset, f"'{t.value}' is a function or "
                                "materialized let, which is not supported as the query's table",
                                code="unsupported")
-        if t.kind == "ident" and (t.value.lower() in UNSUPPORTED
-                                  or self.peek().is_op("(")) and t.value.lower() != "union":
+        if t.kind == "ident" and (str(t.value).lower() in UNSUPPORTED or self.peek().is_op("(")):
             raise syntax_error(self.text, t.offset, f"a query starting with '{t.text}' is not "
                                "supported", expected="a table name, e.g. SigninLogs",
                                code="unsupported")
-        table_offset = t.offset
-        if t.is_op("[") and self.peek().kind == "string" and self.peek(2).is_op("]"):
-            table = str(self.peek().value)
-            self.i += 3
-        elif t.kind == "ident":
-            table = str(t.value)
+        table = self.table_name()
+        while union and self.tok.is_op(","):  # the other tables of the union
             self.next()
-        else:
-            raise self.error(f"a query starts with a table name, not {self.describe(t)}",
-                             expected="a table name, e.g. SigninLogs")
+            self.table_name()
         stages: list[Stage] = []
-        while True:
-            if issues and issues[0][1] == "union" and not stages:
-                while self.tok.is_op(","):  # the other tables of the union
-                    self.next()
-                    self.next()
+        while self.tok.kind != "eof":
             t = self.tok
-            if t.kind == "eof":
-                break
             if not t.is_op("|"):
-                if t.kind == "ident" and t.value.lower() in _KNOWN_OPERATORS:
+                if t.kind == "ident" and str(t.value).lower() in _KNOWN_OPERATORS:
                     raise self.error(f"'{t.text}' must follow a pipe", expected="'|'",
                                      hint=f"put | before {t.text}")
-                if t.is_op("=") and stages and stages[-1].kind == "where":
-                    raise self.error("'=' does not compare", expected="'=='",
-                                     hint="use == to compare; = assigns in extend")
                 raise self.error(f"unexpected {self.describe(t)}", expected="'|' and an operator")
             self.next()
             stages.append(self.stage())
-        return Query(table, table_offset, stages, issues)
+        return Query(table[0], table[1], stages, issues)
+
+    def table_name(self) -> tuple[str, int]:
+        t = self.tok
+        if t.is_op("[") and self.peek().kind == "string" and self.peek(2).is_op("]"):
+            self.i += 3
+            return str(self.peek(-2).value), t.offset
+        if t.kind == "ident":
+            self.next()
+            return str(t.value), t.offset
+        raise self.error(f"a query starts with a table name, not {self.describe(t)}",
+                         expected="a table name, e.g. SigninLogs")
 
     def stage(self) -> Stage:
         t = self.tok

@@ -120,7 +120,7 @@ def split_commands(text: str) -> list[Segment]:
         i += 1
     if depth:
         raise syntax_error(text, opened[-1], "this subsearch '[' is never closed",
-                           expected="a closing ]")
+                           expected="a closing ]", hint="add the missing ']'")
     segments.append(Segment(start, len(text), pipe))
     return segments
 
@@ -246,4 +246,4 @@ class Scanner:
                     return j + 1
             j += 1
         raise syntax_error(self.text, i, "this subsearch '[' is never closed",
-                           expected="a closing ]")
+                           expected="a closing ]", hint="add the missing ']'")

@@ -287,6 +287,13 @@ class _Reader:
                            if index and index in {i.lower() for i in
                                                   prefix_values(bp, "index")}}) \
                 or closest(value, known)
+            if not near and "source" not in wanted:
+                indexes = {v for bp in self.prefixes for v in prefix_values(bp, "index")}
+                hits = closest(value, indexes)
+                if hits:
+                    return syntax_error(self.text, pos, f"no catalog source is bound to "
+                                        f"index={value}", code="unknown_source",
+                                        hint=f"did you mean index={' or index='.join(hits)}?")
         else:
             value, near = "", []
         what = " ".join(f"{k}={v[0]}" for k, v in wanted.items()) or "this search"

@@ -26,6 +26,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlglot
+from pydantic import ValidationError
 from sqlglot import exp
 from sqlglot.errors import ParseError
 
@@ -67,15 +68,24 @@ def parse_sql(text: str, catalog: Catalog, dialect: str = "postgres") -> ParsedQ
     tree = trees[0]
     issues: list[PlanIssue] = []
     select = _main_select(tree, lexed, issues)
-    table, lenient = _main_table(select, lexed, issues)
+    table, lenient, names = _main_table(select, lexed, issues)
     source = _resolve_table(table, lexed, catalog)
-    names = {table.name.lower(), str(table.alias_or_name).lower()}
+    names |= {table.name.lower(), str(table.alias_or_name).lower()}
     if table.db:
         names.add(f"{table.db}.{table.name}".lower())
     reader = SelectReader(lexed, source, lenient=lenient or bool(issues), table_names=names)
     _check_clauses(select, lexed, reader)
-    plan_data = reader.read(select)
-    plan = QueryPlan.model_validate({"source": source.id, **plan_data})
+    try:
+        plan_data = reader.read(select)
+    except Untranslatable as e:  # a clause with no readable part at all: say so, never crash
+        reader.skip(e)
+        plan_data = {}
+    try:
+        plan = QueryPlan.model_validate({"source": source.id, **plan_data})
+    except ValidationError as e:  # a combination the IR rejects: say so, never a traceback
+        first = e.errors()[0]
+        raise syntax_error(text, 0, f"the query cannot be held as a plan: {first['msg']}",
+                           code="unsupported") from None
     plan.issues = issues + reader.issues
     return ParsedQuery(platform=Platform.sql, dialect=dialect, text=text, plan=plan,
                        source=source, notes=reader.notes)
@@ -118,8 +128,9 @@ def _cte_bodies(select: exp.Select) -> dict[str, exp.Expression]:
 
 
 def _main_table(select: exp.Select, lexed: Lexed,
-                issues: list[PlanIssue]) -> tuple[exp.Table, bool]:
-    """The catalog table the plan reads, following a FROM subquery or CTE down to its table."""
+                issues: list[PlanIssue]) -> tuple[exp.Table, bool, set[str]]:
+    """The catalog table the plan reads, following a FROM subquery or CTE down to its table;
+    with the names (CTE, subquery alias) the outer query calls it by."""
     from_ = select.args.get("from_") or select.args.get("from")
     if from_ is None:
         raise syntax_error(lexed.text, len(lexed.text.rstrip()), "the query has no FROM clause",
@@ -131,10 +142,12 @@ def _main_table(select: exp.Select, lexed: Lexed,
         lenient = True
     ctes = _cte_bodies(select)
     src: exp.Expression = from_.this
+    names: set[str] = set()
     depth = 0
     while depth < 10:  # bounded: CTEs naming CTEs
         depth += 1
         if isinstance(src, exp.Table) and src.name.lower() in ctes and not src.db:
+            names |= {src.name.lower(), str(src.alias_or_name).lower()}
             body = ctes.pop(src.name.lower())
             lenient = True
             src = _first_from(body) or src
@@ -143,12 +156,20 @@ def _main_table(select: exp.Select, lexed: Lexed,
             issues.append(_issue(lexed, _select_token(lexed, src), "a subquery in FROM",
                                  "the plan reads its table directly"))
             lenient = True
+            if src.alias:
+                names.add(src.alias.lower())
             src = _first_from(src.this) or src
             continue
         break
-    if not isinstance(src, exp.Table) or not src.name:
-        raise Untranslatable(0, "this FROM clause")
-    return src, lenient
+    if not isinstance(src, exp.Table) or not src.name or src.this is None or \
+            not isinstance(src.this, exp.Identifier):
+        at = min((n.meta["start"] for n in src.walk() if n.meta and "start" in n.meta),
+                 default=0)
+        raise syntax_error(lexed.text, at, f"FROM reads {src.sql(lexed.dialect)}, not a table "
+                           f"of the catalog", expected="FROM <table>",
+                           hint="`lexiquery catalog list` shows the sources",
+                           code="unknown_source")
+    return src, lenient, names
 
 
 def _first_from(node: exp.Expression) -> exp.Expression | None:
@@ -196,7 +217,7 @@ def _check_clauses(select: exp.Select, lexed: Lexed, reader: SelectReader) -> No
              "laterals": ("LATERAL", "LATERAL", True), "windows": ("WINDOW", "a WINDOW clause",
                                                                    False),
              "locks": ("FOR", "a locking clause (FOR UPDATE …)", False),
-             "sample": ("TABLESAMPLE", "TABLESAMPLE", True), "prewhere": ("PREWHERE",
+             "sample": ("SAMPLE", "TABLESAMPLE", True), "prewhere": ("PREWHERE",
                                                                           "PREWHERE", True),
              "settings": ("SETTINGS", "SETTINGS", False), "format": ("FORMAT", "FORMAT",
                                                                      False),
@@ -207,7 +228,7 @@ def _check_clauses(select: exp.Select, lexed: Lexed, reader: SelectReader) -> No
         if key in _KNOWN or value in (None, [], False):
             continue
         word, construct, changes = words.get(key, (key.upper(), key.upper(), True))
-        tok = lexed.word(word)
+        tok = lexed.word(word) or (lexed.word("TABLESAMPLE") if key == "sample" else None)
         reader.issues.append(_issue(lexed, tok.start if tok else reader.offset(value),
                                     construct, changes_results=changes))
     distinct = select.args.get("distinct")
@@ -230,5 +251,6 @@ def _check_clauses(select: exp.Select, lexed: Lexed, reader: SelectReader) -> No
                                         "LIMIT with an offset"))
         count = limit.args.get("count") if isinstance(limit, exp.Fetch) else limit.expression
         if count is not None and not isinstance(number(unparen(count)), int):
-            reader.issues.append(_issue(lexed, reader.offset(count), "a LIMIT that is not a "
-                                        "whole number"))
+            tok = lexed.word("LIMIT") or lexed.word("TOP") or lexed.word("FETCH")
+            reader.issues.append(_issue(lexed, tok.start if tok else reader.offset(count),
+                                        "a LIMIT that is not a whole number"))

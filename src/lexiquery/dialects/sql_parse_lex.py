@@ -15,6 +15,7 @@ would never run here.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass
 
 import sqlglot
@@ -34,6 +35,10 @@ _WRITE_KEYWORDS = {
     "REFRESH", "CACHE", "UNCACHE", "MSCK", "EXPORT", "IMPORT", "KILL", "SYSTEM", "DESCRIBE",
     "SHOW", "EXPLAIN",
 }
+# Write keywords anywhere in a statement (a data-modifying CTE, SELECT … FOR UPDATE).
+_WRITE_TOKENS = {TokenType.INSERT, TokenType.UPDATE, TokenType.DELETE, TokenType.MERGE,
+                 TokenType.DROP, TokenType.CREATE, TokenType.ALTER, TokenType.TRUNCATE,
+                 TokenType.GRANT, TokenType.REVOKE, TokenType.COPY}
 _READ_STARTS = {TokenType.SELECT, TokenType.WITH, TokenType.L_PAREN}
 # Dialects where `==` is a valid equality operator.
 _DOUBLE_EQ_OK = {"sqlite", "clickhouse", "spark", "databricks"}
@@ -154,10 +159,19 @@ def refuse_writes(lexed: Lexed) -> None:
         first = s[0]
         if first.token_type not in _READ_STARTS:
             word = first.text.upper()
-            what = f"{word} changes data or the database" if word in _WRITE_KEYWORDS else \
-                f"a statement starting with {first.text!r} is not a query"
-            raise syntax_error(text, first.start, f"{what}; only a single SELECT is allowed",
+            if word not in _WRITE_KEYWORDS:
+                near = difflib.get_close_matches(word, ["SELECT", "WITH"], n=1, cutoff=0.6)
+                raise syntax_error(text, first.start, f"a query starts with SELECT, not "
+                                   f"{first.text!r}", expected="SELECT",
+                                   hint=f"did you mean {near[0]}?" if near else None)
+            raise syntax_error(text, first.start, f"{word} changes data or the database; only "
+                               f"a single SELECT is allowed",
                                hint="LexiQuery only reads: write a SELECT", code="read_only")
+        nested = next((t for t in s if t.token_type in _WRITE_TOKENS), None)
+        if nested is not None:
+            raise syntax_error(text, nested.start, f"{nested.text.upper()} inside a query "
+                               f"changes data; only a plain SELECT is allowed",
+                               hint="LexiQuery only reads", code="read_only")
         into = next((t for t in s if t.token_type is TokenType.INTO), None)
         if into is not None:
             raise syntax_error(text, into.start, "SELECT … INTO creates a table; only a plain "
@@ -216,16 +230,25 @@ def parse_error(text: str, dialect: str, e: ParseError) -> QueryError:
     else:
         start = 0
     expected = desc[len("Expecting "):] if desc.startswith("Expecting ") else None
+    before = str(err.get("start_context") or "").rstrip().upper()
     hint = None
+    where = f" near {highlight!r}" if highlight else ""
+    if desc.startswith("Required keyword"):  # a clause with nothing after it
+        message = f"{highlight or 'the query'} is incomplete"
+        expected = f"an expression after {highlight}" if highlight else None
+        hint = "finish the clause or remove it"
+        start = _offset(text, line, col) - max(len(highlight) - 1, 0) \
+            if isinstance(line, int) and isinstance(col, int) else start
+    elif "Unexpected" in desc or "Invalid" in desc:
+        message = "unexpected token" + where
+    else:
+        message = desc + where
     if expected == ")":
         hint = "a parenthesis is never closed"
+    elif before.endswith(("GROUP", "ORDER")):
+        hint = f"write {before.split()[-1]} BY"
     elif highlight.upper() in {"FROM", "WHERE"} and "Unexpected" in desc:
         hint = "check the SELECT keyword and the column list before it"
-    elif highlight and highlight.upper() in {"BY"}:
-        hint = "GROUP BY / ORDER BY are two words"
-    where = f" near {highlight!r}" if highlight else ""
-    message = ("unexpected token" + where) if "Unexpected" in desc or "Invalid" in desc \
-        else desc + where
     return syntax_error(text, start, message, expected=expected, hint=hint)
 
 

@@ -61,7 +61,11 @@ class SelectReader(WhereReader):
         else:
             star = False
             if group is not None:
-                for g in group.expressions:
+                keys = list(group.expressions)
+                if group.args.get("all"):  # GROUP BY ALL: every SELECT item but the aggregates
+                    keys = [exp.Literal.number(i + 1) for i, it in enumerate(items)
+                            if not self._has_aggregate(it)]
+                for g in keys:
                     self._catch(self._group_key, g, items)
                 for key in ("rollup", "cube", "grouping_sets"):
                     if group.args.get(key):
@@ -78,13 +82,18 @@ class SelectReader(WhereReader):
             data["time_range"], filters = self._where(where.this)
         having: list[Any] = []
         if select.args.get("having") is not None:
-            having = self._top_filters(select.args["having"].this, after_agg=True)
+            having = self._top_filters(_flatten(select.args["having"].this, exp.And),
+                                       after_agg=True)
         sort = self._order(select.args.get("order"))
         data["filters"] = filters
         data["limit"] = self._limit(select.args.get("limit"))
-        if self.aggregated:
-            if not (self.metrics or self.group_by or self.bucket):
-                raise Untranslatable(self.offset(select), "this aggregation")
+        if self.aggregated and not (self.metrics or self.group_by or self.bucket):
+            self.aggregated = False  # nothing of it could be read: each part is an issue
+            data["project"] = []
+            if having:
+                self.skip(Untranslatable(self.offset(select.args["having"]), "HAVING",
+                                         "the aggregation it filters could not be read"))
+        elif self.aggregated:
             data["aggregation"] = {"metrics": [m.model_dump() for m in self.metrics],
                                    "group_by": self.group_by,
                                    "time_bucket": self.bucket.model_dump() if self.bucket
@@ -181,6 +190,8 @@ class SelectReader(WhereReader):
             return
         if isinstance(node, exp.Column):
             name = self.column(node)
+            if alias and alias not in {node.name, name}:  # `col AS other`: a renamed copy
+                name = self.computed_for(FieldRef(name=name), alias)
         else:
             name = self.computed_for(self.expr(node), alias)
         if name not in self.group_by:
@@ -210,9 +221,11 @@ class SelectReader(WhereReader):
                 name = self.time_field() or ""
             elif isinstance(inner, exp.Column):
                 name = self.column(inner)
-                if alias and alias != inner.name:
-                    raise Untranslatable(self.offset(item), "renaming a group-by column",
-                                         "the output keeps the column's name")
+                if alias and alias not in {inner.name, name}:  # renamed: a computed copy
+                    renamed = self.computed_for(FieldRef(name=name), alias)
+                    if name in self.group_by and renamed not in self.group_by:
+                        self.group_by[self.group_by.index(name)] = renamed
+                    name = renamed
             else:
                 name = self.computed_for(self.expr(inner), alias)
             if distinct and tb is None and name not in self.group_by:
@@ -249,10 +262,7 @@ class SelectReader(WhereReader):
         elif end is not None:  # `time < X` alone: the IR's range needs a start
             self.skip(Untranslatable(self.offset(parts[0]), "an upper time bound without a "
                                      "lower one", "add time >= …"))
-        filters: list[Any] = []
-        for f in self._pair_empty_safe(rest):
-            filters.append(f)
-        return time_range, filters
+        return time_range, self._top_filters(rest, after_agg=False)
 
     def _time_bound(self, p: exp.Expression) -> tuple[str, Any] | None:
         """('start'|'end', point) for `time >= point` / `time < point` on the time column."""
@@ -274,16 +284,6 @@ class SelectReader(WhereReader):
             return None  # an exact filter on the time field, not a [start, end) range
         return ("start" if op in {"ge", "gt"} else "end"), point
 
-    def _pair_empty_safe(self, parts: list[exp.Expression]) -> list[Any]:
-        """Top-level conjuncts: one that cannot be read is reported, the others kept."""
-        out: list[Any] = []
-        for i, group in enumerate(self._pairs(parts)):
-            try:
-                out += self._pair_empty(group, False, exp.And)
-            except Untranslatable as e:
-                self.skip(e)
-        return out
-
     def _pairs(self, parts: list[exp.Expression]) -> list[list[exp.Expression]]:
         """The conjuncts one by one, but an `IS NOT NULL` with its `<> ''` kept together."""
         groups: list[list[exp.Expression]] = []
@@ -303,9 +303,10 @@ class SelectReader(WhereReader):
                 by_col[col] = g
         return groups
 
-    def _top_filters(self, node: exp.Expression, after_agg: bool) -> list[Any]:
+    def _top_filters(self, parts: list[exp.Expression], after_agg: bool) -> list[Any]:
+        """Top-level conjuncts: one that cannot be read is reported, the others kept."""
         out: list[Any] = []
-        for group in self._pairs(_flatten(node, exp.And)):
+        for group in self._pairs(parts):
             try:
                 out += self._pair_empty(group, after_agg, exp.And)
             except Untranslatable as e:
@@ -385,6 +386,9 @@ class SelectReader(WhereReader):
     def _limit(self, limit: exp.Expression | None) -> int | None:
         if limit is None:
             return None
+        opts = limit.args.get("limit_options")
+        if opts is not None and opts.args.get("percent"):
+            return None  # TOP n PERCENT is not n rows (reported as unsupported)
         count = limit.args.get("count") if isinstance(limit, exp.Fetch) else limit.expression
         n = number(count) if count is not None else None
         return n if isinstance(n, int) and n >= 1 else None

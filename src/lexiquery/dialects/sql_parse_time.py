@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from typing import Callable
 
 from sqlglot import exp
 
@@ -33,6 +34,7 @@ from lexiquery.dialects.base import parse_datetime
 from lexiquery.dialects.sql_parse_expr import fn_name, number, type_name, unparen
 from lexiquery.ir import UNIT_SECONDS, AbsoluteTime, RelativeTime, TimeBucket, TimeUnit
 
+IsTimeCol = Callable[[exp.Column], bool]  # does this column name the source's time field?
 _UNITS = {"s": TimeUnit.second, "sec": TimeUnit.second, "second": TimeUnit.second,
           "ss": TimeUnit.second, "mi": TimeUnit.minute, "n": TimeUnit.minute,
           "min": TimeUnit.minute, "minute": TimeUnit.minute, "h": TimeUnit.hour,
@@ -40,8 +42,8 @@ _UNITS = {"s": TimeUnit.second, "sec": TimeUnit.second, "second": TimeUnit.secon
           "dd": TimeUnit.day, "day": TimeUnit.day, "w": TimeUnit.week, "wk": TimeUnit.week,
           "week": TimeUnit.week}
 _NOW = {"NOW", "GETDATE", "GETUTCDATE", "SYSUTCDATETIME", "SYSDATETIME", "UTC_TIMESTAMP",
-        "CURRENT_TIMESTAMP", "LOCALTIMESTAMP", "SYSDATE", "CURRENT_DATETIME", "TRANSACTION_TIMESTAMP",
-        "STATEMENT_TIMESTAMP", "CLOCK_TIMESTAMP", "UTCNOW"}
+        "CURRENT_TIMESTAMP", "LOCALTIMESTAMP", "SYSDATE", "CURRENT_DATETIME",
+        "TRANSACTION_TIMESTAMP", "STATEMENT_TIMESTAMP", "CLOCK_TIMESTAMP", "UTCNOW"}
 _TODAY = {"CURRENT_DATE", "UTC_DATE", "TODAY", "CURDATE"}
 _SUBTRACT_FNS = {"SUBTRACTSECONDS": TimeUnit.second, "SUBTRACTMINUTES": TimeUnit.minute,
                  "SUBTRACTHOURS": TimeUnit.hour, "SUBTRACTDAYS": TimeUnit.day,
@@ -127,7 +129,8 @@ def time_point(node: exp.Expression) -> RelativeTime | AbsoluteTime | None:
 def absolute_time(node: exp.Expression) -> datetime | None:
     node = unparen(node)
     if isinstance(node, exp.Literal) and node.is_string:
-        return parse_datetime(node.this) if re.match(r"\d{4}-\d\d-\d\d", node.this) else None
+        text = re.sub(r"\s*(UTC|GMT)$", "", node.this.strip(), flags=re.IGNORECASE)
+        return parse_datetime(text) if re.match(r"\d{4}-\d\d-\d\d", text) else None
     if isinstance(node, (exp.Cast, exp.TryCast)) and type_name(node.args.get("to")) in \
             _TIME_TYPES and isinstance(node.this, exp.Literal):
         return absolute_time(node.this)
@@ -247,7 +250,7 @@ def _anon_date_add(node: exp.Anonymous) -> _Point | None:
 # --------------------------------------------------------------------------- buckets
 
 
-def bucket_of(node: exp.Expression, is_time_col) -> TimeBucket | None:  # type: ignore[no-untyped-def]
+def bucket_of(node: exp.Expression, is_time_col: IsTimeCol) -> TimeBucket | None:
     """The bucket `node` computes from the time column (`is_time_col(column_node)`), or None."""
     secs = _bucket_seconds(unparen(node), is_time_col)
     if not secs or secs <= 0:
@@ -258,7 +261,7 @@ def bucket_of(node: exp.Expression, is_time_col) -> TimeBucket | None:  # type: 
     return None
 
 
-def _is_col(node: exp.Expression | None, is_time_col) -> bool:  # type: ignore[no-untyped-def]
+def _is_col(node: exp.Expression | None, is_time_col: IsTimeCol) -> bool:
     if node is None:
         return False
     node = unparen(node)
@@ -267,7 +270,7 @@ def _is_col(node: exp.Expression | None, is_time_col) -> bool:  # type: ignore[n
     return isinstance(node, exp.Column) and is_time_col(node)
 
 
-def _bucket_seconds(node: exp.Expression, is_time_col) -> int | None:  # type: ignore[no-untyped-def]
+def _bucket_seconds(node: exp.Expression, is_time_col: IsTimeCol) -> int | None:
     name = fn_name(node)
     if isinstance(node, (exp.TimestampTrunc, exp.DateTrunc, exp.DatetimeTrunc)) and \
             _is_col(node.this, is_time_col):
@@ -328,7 +331,7 @@ def _bucket_seconds(node: exp.Expression, is_time_col) -> int | None:  # type: i
     return None
 
 
-def _epoch_of(node: exp.Expression, is_time_col) -> bool:  # type: ignore[no-untyped-def]
+def _epoch_of(node: exp.Expression, is_time_col: IsTimeCol) -> bool:
     """Seconds since 1970 of the time column, in any dialect's words."""
     node = unparen(node)
     if isinstance(node, (exp.Cast, exp.TryCast)) and not _is_col(node, is_time_col):
@@ -347,7 +350,7 @@ def _epoch_of(node: exp.Expression, is_time_col) -> bool:  # type: ignore[no-unt
     return False
 
 
-def _floor_mul(node: exp.Expression, is_time_col, scale: int) -> int | None:  # type: ignore[no-untyped-def]
+def _floor_mul(node: exp.Expression, is_time_col: IsTimeCol, scale: int) -> int | None:
     """`FLOOR(epoch / n) * n`, `DIV(epoch, n) * n`, `epoch / n * n` (integer division)."""
     node = unparen(node)
     if not isinstance(node, exp.Mul):
@@ -362,7 +365,8 @@ def _floor_mul(node: exp.Expression, is_time_col, scale: int) -> int | None:  # 
     return None
 
 
-def _diff_steps(node: exp.Expression, is_time_col, unit: TimeUnit) -> int | None:  # type: ignore[no-untyped-def]
+def _diff_steps(node: exp.Expression, is_time_col: IsTimeCol,
+                unit: TimeUnit) -> int | None:
     """DATEDIFF(unit, 0, t) [/ k * k] or TIMESTAMPDIFF(unit, '1970-01-01', t) [DIV k * k]."""
     node = unparen(node)
     k = 1

@@ -26,11 +26,11 @@ from typing import Any
 from sqlglot import exp
 
 from lexiquery.catalog.model import FieldType
-from lexiquery.dialects.base import iso_seconds
+from lexiquery.dialects.base import has_letters, iso_seconds
 from lexiquery.dialects.sql import idiom_for
+from lexiquery.dialects.sql_parse_agg import AggReader
 from lexiquery.dialects.sql_parse_expr import (
     TEXT_TYPES,
-    ExprReader,
     Untranslatable,
     fn_name,
     number,
@@ -52,7 +52,7 @@ _FLIP = {Operator.gt: Operator.lt, Operator.lt: Operator.gt, Operator.ge: Operat
          Operator.le: Operator.ge, Operator.eq: Operator.eq, Operator.ne: Operator.ne}
 
 
-class WhereReader(ExprReader):
+class WhereReader(AggReader):
     """Conditions for WHERE (`after_agg=False`) and HAVING (`after_agg=True`)."""
 
     def output_field(self, node: exp.Expression) -> str:
@@ -200,8 +200,12 @@ class WhereReader(ExprReader):
         if isinstance(node, exp.Literal):
             return node.this
         if isinstance(node, exp.Null):
-            raise Untranslatable(self.offset(node), "a comparison with NULL",
+            raise Untranslatable(self.offset(node.parent), "a comparison with NULL",
                                  "write IS NULL / IS NOT NULL")
+        if isinstance(node, exp.Column):
+            other = self.column(node)  # an unknown name fails here, with its hint
+            raise Untranslatable(self.offset(node), f"comparing with the column {other!r}",
+                                 "the IR compares a field with a constant")
         raise Untranslatable(self.offset(node), f"a comparison with {node.sql(self.dialect)}",
                              "the IR compares a field with a constant")
 
@@ -221,7 +225,7 @@ class WhereReader(ExprReader):
                               f"it can never match")
         sensitive = self._case_sensitive(field, cs, self.dialect in _EQ_IGNORES_CASE, after_agg)
         return Condition(field=field, op=op, value=value, case_sensitive=sensitive and
-                         op in {Operator.eq, Operator.ne})
+                         op in {Operator.eq, Operator.ne} and has_letters(value))
 
     def _in(self, node: exp.In, after_agg: bool, negate: bool = False) -> Any:
         if node.args.get("query") is not None:
@@ -230,7 +234,8 @@ class WhereReader(ExprReader):
         values = [self._value(v, field, after_agg) for v in node.expressions]
         sensitive = self._case_sensitive(field, cs, self.dialect in _EQ_IGNORES_CASE, after_agg)
         return Condition(field=field, op=Operator.not_in if negate else Operator.in_,
-                         value=values, case_sensitive=sensitive)
+                         value=values, case_sensitive=sensitive and any(has_letters(v)
+                                                                        for v in values))
 
     def _is_null(self, node: exp.Is, after_agg: bool, negate: bool = False) -> Any:
         if not isinstance(node.expression, exp.Null):
@@ -297,6 +302,7 @@ class WhereReader(ExprReader):
 
         op: Operator | None = None
         value: str | None = None
+        cs = cs and any(has_letters(p[1:]) for p in parts if p.startswith("="))
         if len(parts) >= 2 and parts[0] == many and parts[-1] == many and \
                 literal(parts[1:-1]) is not None and len(parts) > 2:
             op, value = Operator.contains, literal(parts[1:-1])
@@ -345,6 +351,8 @@ class WhereReader(ExprReader):
             if isinstance(flag, exp.Literal):
                 flags = flag.this
         pattern = unparen(pattern)
+        if isinstance(pattern, exp.RawString):  # BigQuery r'…'
+            pattern = exp.Literal.string(pattern.this)
         if not isinstance(pattern, exp.Literal) or not pattern.is_string:
             raise Untranslatable(self.offset(node), "a regex that is not a string")
         value = pattern.this
@@ -361,7 +369,8 @@ class WhereReader(ExprReader):
                         and node.args.get("full_match") is None):
             value = f"^(?:{value})$"
         return Condition(field=field, op=Operator.regex, value=value,
-                         case_sensitive=self._case_sensitive(field, sensitive, False, after_agg))
+                         case_sensitive=self._case_sensitive(field, sensitive, False, after_agg)
+                         and has_letters(value))
 
 
 def _like_parts(pattern: str, escape: str | None, brackets: bool) -> list[str] | None:

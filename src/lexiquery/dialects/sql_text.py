@@ -80,6 +80,11 @@ def _generator_class(dialect: str) -> type[sqlglot.Generator]:
             keys = ", ".join(self.sql(o) for o in e.expression.expressions)
             return f"{self.sql(e, 'this')} WITHIN GROUP (ORDER BY {keys})"
 
+        def filter_sql(self: sqlglot.Generator, e: exp.Filter) -> str:
+            # One line, as people write it: `ARRAY_AGG(x) FILTER (WHERE x IS NOT NULL)`.
+            return f"{self.sql(e, 'this')} FILTER (WHERE {self.sql(e.expression, 'this')})"
+
         _GENERATORS[dialect] = type(f"LexiQuery{base.__name__}", (base,),
-                                    {"not_sql": not_sql, "withingroup_sql": withingroup_sql})
+                                    {"not_sql": not_sql, "withingroup_sql": withingroup_sql,
+                                     "filter_sql": filter_sql})
     return _GENERATORS[dialect]

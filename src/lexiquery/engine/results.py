@@ -104,6 +104,23 @@ def normalise(v: Any, is_time: bool = False) -> Any:
     return v
 
 
+def _split_cell(row: tuple[Any, ...], i: int) -> tuple[Any, ...]:
+    v = row[i]
+    if not isinstance(v, str):
+        return row
+    parts = [_number_or_text(p.strip()) for p in v.split(",")]
+    return row[:i] + (normalise(parts),) + row[i + 1:]
+
+
+def _number_or_text(text: str) -> Any:
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            pass
+    return text
+
+
 def show(v: Any) -> str:
     if v is None:
         return "(empty)"
@@ -132,13 +149,23 @@ def _compare_pair(la: str, a: ResultSet, lb: str, b: ResultSet, out: Comparison)
     a, b = a.normalised(), b.normalised()
     names = a.names()
     b_rows = [tuple(row[i] for i in order) for row in b.rows]
+    a_rows = a.rows
+    for i in range(len(names)):  # MySQL/SQLite/T-SQL return values/list as joined text
+        a_lists = any(isinstance(r[i], tuple) for r in a_rows)
+        b_lists = any(isinstance(r[i], tuple) for r in b_rows)
+        if a_lists != b_lists:
+            if a_lists:
+                b_rows = [_split_cell(r, i) for r in b_rows]
+            else:
+                a_rows = [_split_cell(r, i) for r in a_rows]
+    a = replace(a, rows=a_rows)
     keys = [i for i, n in enumerate(names) if n in a.group_columns or
             a.columns[i] in a.group_columns]
     before = len(out.differences)
     if a.ordered or b.ordered:
-        _compare_ordered(la, a, lb, b, a.rows, b_rows, names, keys, out)
+        _compare_ordered(la, a, lb, b, a_rows, b_rows, names, keys, out)
     else:
-        _compare_sets(la, a, lb, b, a.rows, b_rows, names, keys, out)
+        _compare_sets(la, a, lb, b, a_rows, b_rows, names, keys, out)
     if len(out.differences) - before > MAX_DIFFERENCES:
         extra = len(out.differences) - before - MAX_DIFFERENCES
         del out.differences[before + MAX_DIFFERENCES:]

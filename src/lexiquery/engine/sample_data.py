@@ -107,7 +107,9 @@ class _Generator:
         self._base = f"{zlib.crc32(source.id.encode())}:{seed}:{n}"
         users = [f for f in source.fields if f.entity is EntityKind.user]
         self.actor_field = next((f.name for f in users if f.type is FieldType.string
-                                 and "display" not in f.name), None)
+                                 and "display" not in f.name), None) or next(
+            (f.name for f in source.fields if f.entity is None and f.type is FieldType.string
+             and _USERISH.match(f.name.lower())), None)
         self.ip_field = next((f.name for f in source.fields if f.entity is EntityKind.ip), None)
         self.host_field = next((f.name for f in source.fields if f.entity is EntityKind.host),
                                None)
@@ -116,6 +118,8 @@ class _Generator:
         self.actor: list[int] = []
         self.cols: dict[str, Column] = {}
         self._counts: dict[str, Counter[Any]] = {}  # value counts per column, until planted
+        self._planted: set[int] = set()
+        self._protected: set[int] | None = None
 
     def rng(self, salt: str) -> random.Random:
         return random.Random(f"{self._base}:{salt}")
@@ -266,9 +270,18 @@ class _Generator:
         if len(rows) >= want:
             return
         rng = self.rng(f"plant:{concept.name}")
-        chosen = set(rows)
-        candidates = [i for i in range(self.n) if i not in chosen]
+        if self._protected is None:
+            # Rows of a concept near its minimum: planting another one there could push it
+            # under. Concepts with plenty of rows can lose a few.
+            self._protected = set()
+            for other in self.source.concepts:
+                matched = self._matching(other)
+                if len(matched) < 3 * want:
+                    self._protected.update(matched)
+        taken = set(rows) | self._planted | self._protected
+        candidates = [i for i in range(self.n) if i not in taken]
         for i in rng.sample(candidates, min(want - len(rows), len(candidates))):
+            self._planted.add(i)
             for c in _pick_branch(concept.filters, rng):
                 fdef = self.source.field(c.field)
                 if fdef is not None and c.field in self.cols:
@@ -330,7 +343,7 @@ class _Generator:
 
     def _missing(self) -> None:
         required = {self.source.time_field, self.actor_field, self.host_field,
-                    *self.concept_fields}
+                    *self.concept_fields, *self.profile.present_when}
         for f in self.source.fields:
             share = self.profile.missing.get(f.name)
             if share is None:

@@ -182,8 +182,9 @@ class Sandbox:
             self._kql_views.add(src.id)
         return f"{KQL_SCHEMA}.{src.id}"
 
-    def _binding_view(self, src: Source) -> None:
-        """Views named as the source's SQL binding, with the binding's column names."""
+    def _binding_view(self, src: Source, dialect: str) -> None:
+        """Views named as the source's SQL binding, with the binding's column names. GUIDs
+        are text where the dialect stores them as text (`LOWER()` must work on them)."""
         binding = src.bindings.sql
         if binding is None:
             raise SandboxError(f"{src.name} has no SQL binding: there is no SQL table to "
@@ -203,8 +204,10 @@ class Sandbox:
                 raise SandboxError(f"SQL table {binding.table!r} uses a schema name the sandbox "
                                    f"reserves ({parts[-2]})")
             self._con.execute(f"CREATE SCHEMA IF NOT EXISTS {schema}")
-        cols = ", ".join(f"{_q(f.name)} AS {_q(binding.columns[f.name])}"
-                         for f in src.fields if f.name in binding.columns)
+        as_text = not idiom_for(dialect).native_uuid
+        cols = ", ".join(
+            f"{'CAST(' + _q(f.name) + ' AS VARCHAR)' if as_text and f.type is FieldType.guid else _q(f.name)} "
+            f"AS {_q(binding.columns[f.name])}" for f in src.fields if f.name in binding.columns)
         qualified = ".".join(_q(p) for p in parts)
         self._con.execute(f"CREATE OR REPLACE VIEW {qualified} AS SELECT {cols} FROM {table}")
 
@@ -252,21 +255,21 @@ class Sandbox:
     def execute_sql(self, text: str, dialect: str, source: Source) -> ResultSet:
         """Run SQL text of `dialect` against views named as the source's SQL binding."""
         idiom_for(dialect)  # DialectError listing the dialects for an unknown one
-        for issue in check_sql(text, dialect):
-            raise QueryError(issue.message, code="read_only", line=issue.line,
-                             column=issue.column)
         try:
             statements = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
         except ParseError as e:
             err = (e.errors or [{}])[0]
             raise QueryError(f"cannot read this {dialect} SQL: {err.get('description') or e}",
                              line=err.get("line"), column=err.get("col")) from e
+        for issue in check_sql(text, dialect):
+            raise QueryError(issue.message, code="read_only", line=issue.line,
+                             column=issue.column)
         if len(statements) != 1 or not isinstance(statements[0], exp.Query):
             raise QueryError(f"expected one SELECT statement, found {len(statements)}",
                              code="read_only")
         tree = _compat(statements[0], dialect)
         with self._lock:
-            self._binding_view(source)
+            self._binding_view(source, dialect)
         limit = tree.args.get("limit")
         result = self._run(tree, _int(limit.expression) if limit is not None else None)
         binding = source.bindings.sql
@@ -304,7 +307,7 @@ class Sandbox:
                 return (day if node.name.upper() in _DATE_FUNCS else stamp).copy()
             return node
 
-        return tree.transform(pin, copy=False)
+        return _post_order(tree, pin)
 
     def _run(self, tree: exp.Expression, limit: int | None) -> ResultSet:
         tree = self._pin_now(tree)
@@ -374,6 +377,9 @@ _MACROS = (
     "CREATE MACRO todatetime(s, tz) AS CAST(s AS TIMESTAMPTZ)",
     "CREATE MACRO todatetime64(s, p, tz) AS CAST(s AS TIMESTAMPTZ)",
     "CREATE MACRO tostring(x) AS CAST(x AS VARCHAR)",
+    "CREATE MACRO lq_typed_div(a, b) AS CASE WHEN typeof(a) IN ('TINYINT', 'SMALLINT', "
+    "'INTEGER', 'BIGINT', 'HUGEINT') AND typeof(b) IN ('TINYINT', 'SMALLINT', 'INTEGER', "
+    "'BIGINT', 'HUGEINT') THEN CAST(trunc(a / NULLIF(b, 0)) AS BIGINT) ELSE a / b END",
 )
 _SQLITE_SHIFT = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s+(second|minute|hour|day|month|year)s?$",
                            re.I)
@@ -430,8 +436,30 @@ def _group_outputs(tree: exp.Expression, logical: list[str]) -> list[str]:
             if not item.find(exp.AggFunc)]
 
 
+def _post_order(tree: exp.Expression, fn: Any) -> exp.Expression:
+    """Apply `fn` to every node, children before their parent (so a rewrite of a parent sees
+    its rewritten children); returns the possibly replaced root."""
+    root = tree
+    for node in reversed(list(tree.walk(bfs=False))):
+        new = fn(node)
+        if new is not node:
+            if node is root:
+                root = new
+            else:
+                node.replace(new)
+    return root
+
+
+# Dialects whose LIKE escapes with a backslash when there is no ESCAPE clause (DuckDB's LIKE
+# has no default escape character).
+_BACKSLASH_LIKE = {"postgres", "redshift", "mysql", "snowflake", "spark", "databricks",
+                   "bigquery", "clickhouse"}
+_EXACT_CASTS = {exp.DataType.Type.BINARY, exp.DataType.Type.VARBINARY}
+
+
 def _compat(tree: exp.Expression, dialect: str) -> exp.Expression:
-    """Rewrite what sqlglot parses from `dialect` but DuckDB cannot run as is."""
+    """Rewrite what sqlglot parses from `dialect` but DuckDB cannot run, or would run with
+    another meaning, as is."""
     def fix(node: exp.Expression) -> exp.Expression:
         if isinstance(node, exp.DateBin):  # postgres DATE_BIN(stride, col, origin)
             origin = node.args.get("origin") or node.args.get("unit")
@@ -440,6 +468,34 @@ def _compat(tree: exp.Expression, dialect: str) -> exp.Expression:
                 exp.cast(node.this.copy(), exp.DataType.build("INTERVAL")),
                 node.expression.copy(),
                 exp.cast(exp.Literal.string(origin_text), exp.DataType.build("TIMESTAMPTZ"))])
+        if isinstance(node, exp.Div) and node.args.get("typed"):
+            # int / int divides as integers in T-SQL, PostgreSQL, SQLite…; DuckDB's `/` never
+            # does: the macro decides by the operands' types, row by row.
+            return exp.Anonymous(this="lq_typed_div", expressions=[node.this.copy(),
+                                                                   node.expression.copy()])
+        if isinstance(node, exp.Collate):  # T-SQL's _CS_ collations: DuckDB compares exactly
+            return node.this.copy()
+        if isinstance(node, exp.Cast) and node.to.this in _EXACT_CASTS:
+            return node.this.copy()  # MySQL's CAST(x AS BINARY) for exact comparison
+        if dialect == "tsql" and isinstance(node, exp.DataType) and \
+                node.this is exp.DataType.Type.FLOAT:
+            return exp.DataType.build("DOUBLE")  # T-SQL's FLOAT is FLOAT(53), a double
+        if isinstance(node, exp.DataType) and node.expressions:
+            if any(e.name.upper() == "MAX" for e in node.expressions):
+                node.set("expressions", [])  # NVARCHAR(MAX)
+        if isinstance(node, exp.WithinGroup) and isinstance(node.this, exp.Anonymous) and \
+                node.this.name.upper() == "APPROX_PERCENTILE_CONT":
+            order = node.expression.expressions[0]
+            return exp.Anonymous(this="QUANTILE_CONT", expressions=[
+                order.this.copy(), node.this.expressions[0].copy()])
+        if dialect == "tsql" and isinstance(node, exp.Add) and \
+                (_texty(node.this) or _texty(node.expression)):
+            return exp.DPipe(this=node.this.copy(), expression=node.expression.copy())
+        if isinstance(node, exp.UnixSeconds):  # truncates to whole seconds; CAST would round
+            return exp.cast(exp.Floor(this=exp.Anonymous(this="EPOCH", expressions=[
+                node.this.copy()])), exp.DataType.build("BIGINT"))
+        if dialect == "bigquery" and isinstance(node, exp.Select):
+            _group_by_alias(node)
         if dialect == "tsql" and isinstance(node, exp.DateAdd) and \
                 isinstance(node.this, exp.Literal) and not node.this.is_string:
             node.set("this", exp.cast(exp.Literal.string("1900-01-01"),
@@ -449,19 +505,48 @@ def _compat(tree: exp.Expression, dialect: str) -> exp.Expression:
                 arg = node.args.get(key)
                 if isinstance(arg, exp.Literal) and arg.is_string:
                     node.set(key, exp.cast(arg.copy(), exp.DataType.build("TIMESTAMP")))
+        if dialect in _BACKSLASH_LIKE and isinstance(node, (exp.Like, exp.ILike)) and \
+                not isinstance(node.parent, exp.Escape):
+            return exp.Escape(this=node.copy(), expression=exp.Literal.string("\\"))
         if dialect == "sqlite":
             return _sqlite_fix(node)
         return node
 
-    return tree.transform(fix, copy=True)
+    return _post_order(tree.copy(), fix)
+
+
+def _texty(e: exp.Expression) -> bool:
+    """Does `e` produce text (T-SQL's `+` then concatenates)?"""
+    if isinstance(e, exp.Literal):
+        return e.is_string
+    if isinstance(e, (exp.Upper, exp.Lower, exp.Substring, exp.DPipe, exp.Concat)):
+        return True
+    if isinstance(e, exp.Cast):
+        return e.to.is_type(*exp.DataType.TEXT_TYPES)
+    if isinstance(e, exp.Coalesce):
+        return any(_texty(x) for x in [e.this, *e.expressions])
+    return False
+
+
+def _group_by_alias(select: exp.Select) -> None:
+    """BigQuery resolves a GROUP BY name to a SELECT alias before a column of the same name
+    (sqlglot writes `GROUP BY time` for a bucket aliased `time`); DuckDB takes the column."""
+    group = select.args.get("group")
+    if group is None:
+        return
+    aliased = {e.alias: e.this for e in select.expressions
+               if isinstance(e, exp.Alias) and not isinstance(e.this, exp.Column)}
+    for g in list(group.expressions):
+        if isinstance(g, exp.Column) and not g.table and g.name in aliased:
+            g.replace(aliased[g.name].copy())
 
 
 def _sqlite_fix(node: exp.Expression) -> exp.Expression:
     """SQLite's DATETIME(value, modifier…) and STRFTIME('%s', value) in DuckDB's terms."""
     if isinstance(node, exp.TimeToStr) and isinstance(node.args.get("format"), exp.Literal) \
             and node.args["format"].name == "%s":
-        return exp.cast(exp.Anonymous(this="EPOCH", expressions=[node.this.copy()]),
-                        exp.DataType.build("BIGINT"))
+        return exp.cast(exp.Floor(this=exp.Anonymous(this="EPOCH", expressions=[
+            node.this.copy()])), exp.DataType.build("BIGINT"))  # truncated, as SQLite does
     if not (isinstance(node, exp.Anonymous) and node.name.upper() in {"DATETIME", "DATE"}):
         return node
     args = list(node.expressions)

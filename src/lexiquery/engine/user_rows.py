@@ -156,7 +156,7 @@ def read_user_rows(path: str | Path, source: Source) -> UserRows:
             if bad is not None:
                 where = f"line {bad[0] + 2}" if reader == "read_csv" else f"row {bad[0] + 1}"
                 raise InputError(f"{p.name}, {where}: column {col!r} (field {f.name!r}, "
-                                 f"{f.type.value}) has the value {bad[1]!r}, which is not a "
+                                 f"{f.type.value}) has the value {bad[1]!r}, which is not a valid "
                                  f"{f.type.value}")
             selects.append(f"{cast} AS {_q(f.name)}")
         rows = con.execute(f"SELECT {', '.join(selects)} FROM raw ORDER BY rowid").fetchall()
