@@ -230,22 +230,27 @@ def _source_id(catalog: Catalog, key: str) -> str:
 
 
 def execute(parsed: "ParsedQuery", box: "Sandbox") -> tuple["ResultSet", str]:
-    """Run a parsed query: SQL as written, KQL/SPL through their plan. Returns how it ran.
+    """Run a parsed query: SQL as written, KQL/SPL through their plan. Returns the result and
+    how it ran: ``query``, ``plan``, or ``plan (…)`` with the reason when SQL text that DuckDB
+    cannot run after transpiling (a dialect function with no DuckDB equivalent) was checked
+    through the plan it parses to instead.
 
     A plan's result columns carry logical names; they are renamed to what the platform itself
     would call them (`UserPrincipalName`, not `user`), so the table reads like the real one."""
+    from dataclasses import replace
+
+    from lexiquery.engine.sandbox import SandboxError
+
     if parsed.platform is Platform.sql:
-        return box.execute_sql(parsed.text, parsed.dialect, parsed.source), "query"
+        try:
+            return box.execute_sql(parsed.text, parsed.dialect, parsed.source), "query"
+        except SandboxError as e:
+            if e.code == "timeout" or not parsed.faithful:
+                raise
+            why = f"plan (the {parsed.dialect} text does not run in DuckDB: {e.message})"
+            return box.execute_plan(parsed.plan, parsed.source), why
     result = box.execute_plan(parsed.plan, parsed.source, semantics=parsed.platform)
-    return result.model_copy(update={"columns": platform_columns(parsed, result.columns)}) \
-        if hasattr(result, "model_copy") else _renamed(result, platform_columns(
-            parsed, result.columns)), "plan"
-
-
-def _renamed(result: "ResultSet", columns: list[str]) -> "ResultSet":
-    import dataclasses
-
-    return dataclasses.replace(result, columns=columns)
+    return replace(result, columns=platform_columns(parsed, result.columns)), "plan"
 
 
 def platform_columns(parsed: "ParsedQuery", columns: Sequence[str]) -> list[str]:

@@ -196,6 +196,11 @@ FOUND: dict[str, tuple[str, dict[str, Any]]] = {
     "sql_render-sort-on-unprojected-computed": ("sql", {
         "computed": [{"name": "calc0", "expr": _f("status")}], "project": ["user"],
         "sort": [{"field": "calc0"}]}),
+    # SQL renderer: that sort key, a computed integer literal, becomes `ORDER BY 2`, which SQL
+    # reads as "sort by the second column"
+    "sql_render-order-by-integer-literal-is-positional": ("sql", {
+        "computed": [{"name": "calc0", "expr": _lit(2)}], "project": ["user", "host"],
+        "sort": [{"field": "calc0"}]}),
 }
 
 

@@ -51,14 +51,17 @@ def verify_query(query: GeneratedQuery, plan: QueryPlan, source: Source,
     if diff:
         issues.append(_error("round_trip", f"the {platform.value.upper()} query reads back as a "
                                            f"different plan: {'; '.join(diff)}"))
+    from lexiquery.operations import execute
+
     try:
-        if platform is Platform.sql:
-            result, how = box.execute_sql(query.query, query.dialect, source), "query"
-        else:
-            result, how = box.execute_plan(back.plan, source, semantics=platform), "plan"
+        result, how = execute(back, box)
     except LexiQueryError as e:
         issues.append(_error("execution", f"failed on sample data: {e.message}"))
         return query.model_copy(update=dict(valid=False, issues=issues, confidence=0.0)), None
+    if how.startswith("plan ("):
+        issues.append(PlanIssue(code="execution", severity=Severity.info,
+                                message=f"checked through its {how}"))
+        how = "plan"
     sample = SampleCheck(rows=len(result.rows), truncated=result.truncated,
                          elapsed_ms=round(result.elapsed_ms, 2), executed=how,
                          round_trip=not diff)

@@ -16,7 +16,7 @@ What is normalised:
 * values are typed as their field is (`"5"` → `5` on a number), datetimes are ISO UTC text,
   `case_sensitive` is dropped where it cannot matter (no letters in the value, comparisons), and
   the text of a case-insensitive comparison is lower-cased (SQL writes `LOWER(col) = 'outlook'`;
-  regular expressions keep their case: `\D` is not `\d`);
+  regular expressions keep their case: `\\D` is not `\\d`);
 * top-level conditions `time >= <datetime>` (and `time < <datetime>`) on the source's time field
   are the absolute time range they mean, when the plan has none (KQL reads them back so);
 * with `platform` given as SPL or SQL, `has` is `contains`: those platforms have no whole-term

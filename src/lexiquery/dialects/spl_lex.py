@@ -166,6 +166,7 @@ class Scanner:
 
     def next(self, mode: str = SEARCH) -> Tok:
         tok = self.peek(mode)
+        assert tok.kind == "eof" or tok.end > self.pos, "the scanner must move forward"
         self.pos = tok.end
         return tok
 
@@ -184,7 +185,11 @@ class Scanner:
             j = _skip_quoted(text[:self.end], i, '"', text)
             return Tok("str", text[i:j], unescape(text[i + 1:j - 1]), i, j)
         if ch == "`":
-            j = text.find("`", i + 1) + 1
+            j = text.find("`", i + 1, self.end) + 1
+            if j == 0:
+                raise syntax_error(text, i, "this macro is never closed",
+                                   expected="a closing `",
+                                   hint="macros are written `name` or `name(args)`")
             return Tok("macro", text[i:j], text[i + 1:j - 1], i, j)
         if ch == "[":
             j = self._close_bracket(i)
@@ -200,7 +205,7 @@ class Scanner:
         j = i
         while j < self.end:
             c = text[j]
-            if c.isspace() or c in '()",=<>' or (c == "!" and text.startswith("!=", j)):
+            if c.isspace() or c in '()",=<>`' or (c == "!" and text.startswith("!=", j)):
                 break
             j += 1
         if j == i:  # a lone '!' or a stray character

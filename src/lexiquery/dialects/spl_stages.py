@@ -151,7 +151,8 @@ class Args:
         return out
 
 
-def _epoch_now() -> AbsoluteTime:
+def _epoch_start() -> AbsoluteTime:
+    """The start of time: the IR's time range needs a start when only `latest=` is given."""
     return AbsoluteTime(at=datetime.fromtimestamp(0, tz=timezone.utc))
 
 
@@ -192,7 +193,7 @@ class Pipeline:
                                    "_time", "the IR buckets time only to aggregate"))
         tr = None
         if self.start is not None or self.end is not None:
-            tr = TimeRange(start=self.start or _epoch_now(), end=self.end)
+            tr = TimeRange(start=self.start or _epoch_start(), end=self.end)
         return QueryPlan(source=self.source.id, time_range=tr, filters=self.filters,
                          computed=self.computed, aggregation=self.agg,
                          having=self.having if self.agg else [], project=self.project,
@@ -341,7 +342,7 @@ class Pipeline:
         if (self.start if is_start else self.end) is not None:
             return False
         if is_start:
-            self.start = point if point is not None else _epoch_now()
+            self.start = point if point is not None else _epoch_start()
         else:
             self.end = None if is_now else point
         return True
@@ -384,8 +385,14 @@ class Pipeline:
                 args.next()
                 field_tok = args.next()
                 if field_tok.kind == "word" and args.peek().is_op("("):
-                    raise Unsupported(tok.start, f"{tok.text}({field_tok.text}(…))",
-                                      "an aggregate of an expression; eval it first")
+                    self._skip_parens(args, tok, depth=1)
+                    if args.keyword("as"):
+                        args.next()
+                    self.issue(Unsupported(tok.start, f"{tok.text}({field_tok.text}(…))",
+                                           "an aggregate of an expression; eval it first"))
+                    self._lenient()
+                    args.comma()
+                    continue
                 close = args.next()
                 if field_tok.kind not in {"word", "str"} or not close.is_op(")"):
                     raise syntax_error(self.text, close.start, f"unfinished {tok.text}(",
@@ -404,6 +411,14 @@ class Pipeline:
                 self._lenient()
             args.comma()
         return out
+
+    def _skip_parens(self, args: Args, opener: Tok, depth: int) -> None:
+        while depth:
+            tok = args.next()
+            if tok.kind == "eof":
+                raise syntax_error(self.text, opener.start, f"unfinished {opener.text}(",
+                                   expected="')'", hint="add the missing ')'")
+            depth += 1 if tok.is_op("(") else -1 if tok.is_op(")") else 0
 
     def _metric(self, fn_tok: Tok, field_tok: Tok | None, alias: str | None) -> Metric:
         fn = fn_tok.text.lower()

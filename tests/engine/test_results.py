@@ -1,0 +1,120 @@
+"""compare_results: normalisation (times, epochs, floats, lists, names) and the words of the
+differences."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+
+from lexiquery.engine.results import ResultSet, compare_results
+
+T = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
+
+
+def rs(columns: list[str], rows: list[tuple], **kw) -> ResultSet:  # type: ignore[type-arg]
+    return ResultSet(columns, rows, False, 1.0, **kw)
+
+
+def test_to_dicts() -> None:
+    assert rs(["a", "b"], [(1, "x")]).to_dicts() == [{"a": 1, "b": "x"}]
+
+
+def test_unordered_rows_compare_as_multisets() -> None:
+    a = rs(["user", "n"], [("a", 1), ("b", 2), ("b", 2)])
+    b = rs(["user", "n"], [("b", 2), ("a", 1), ("b", 2)])
+    assert compare_results({"KQL": a, "SQL": b}).identical
+    c = rs(["user", "n"], [("b", 2), ("a", 1)])
+    cmp = compare_results({"KQL": a, "SQL": c})
+    assert not cmp.identical
+    assert cmp.differences == ["KQL has 3 rows, SQL 2: row (user=b, n=2) only in KQL"]
+
+
+def test_group_differences_in_words() -> None:
+    a = rs(["user", "event_count"], [("alice", 3), ("bob", 1)], group_columns=frozenset({"user"}))
+    b = rs(["user", "event_count"], [("alice", 4), ("bob", 1)], group_columns=frozenset({"user"}))
+    cmp = compare_results({"KQL": a, "SQL": b})
+    assert cmp.differences == ["KQL and SQL both have 2 rows but they differ: the group "
+                               "user=alice: event_count is 3 in KQL, 4 in SQL"]
+
+
+def test_ordered_rows_compare_in_order() -> None:
+    a = rs(["user", "n"], [("a", 3), ("b", 2)], ordered=True, sort_columns=[1])
+    b = rs(["user", "n"], [("b", 2), ("a", 3)], ordered=True, sort_columns=[1])
+    cmp = compare_results({"SPL": a, "SQL": b})
+    assert cmp.differences == ["row 1 differs: user=a, n=3 in SPL, user=b, n=2 in SQL"]
+
+
+def test_ties_in_a_sort_may_come_in_any_order() -> None:
+    a = rs(["user", "n"], [("a", 3), ("b", 2), ("c", 2)], ordered=True, sort_columns=[1])
+    b = rs(["user", "n"], [("a", 3), ("c", 2), ("b", 2)], ordered=True, sort_columns=[1])
+    assert compare_results({"KQL": a, "SQL": b}).identical
+
+
+def test_ties_cut_by_the_limit_may_differ() -> None:
+    a = rs(["user", "n"], [("a", 3), ("b", 2)], ordered=True, sort_columns=[1], limit=2)
+    b = rs(["user", "n"], [("a", 3), ("c", 2)], ordered=True, sort_columns=[1], limit=2)
+    assert compare_results({"KQL": a, "SQL": b}).identical
+    c = rs(["user", "n"], [("a", 3), ("c", 1)], ordered=True, sort_columns=[1], limit=2)
+    assert not compare_results({"KQL": a, "SQL": c}).identical
+
+
+def test_floats_within_1e9_relative() -> None:
+    a = rs(["x"], [(0.1 + 0.2,), (1e-12,)])
+    assert compare_results({"a": a, "b": rs(["x"], [(0.3,), (1.0000000000001e-12,)])}).identical
+    assert not compare_results({"a": a, "b": rs(["x"], [(0.3001,), (1e-12,)])}).identical
+    assert compare_results({"a": rs(["x"], [(5,)]), "b": rs(["x"], [(5.0,)])}).identical
+
+
+def test_epoch_iso_naive_and_offset_times_are_one_instant() -> None:
+    kw = {"time_columns": frozenset({"last_seen"})}
+    kql = rs(["last_seen"], [(T,)], **kw)
+    spl = rs(["last_seen"], [(T.timestamp(),)], **kw)
+    sqlite = rs(["last_seen"], [("2026-03-10 12:00:00",)], **kw)
+    naive = rs(["last_seen"], [(T.replace(tzinfo=None),)], **kw)
+    paris = rs(["last_seen"], [(T.astimezone(timezone(timedelta(hours=1))),)], **kw)
+    assert compare_results({"KQL": kql, "SPL": spl, "SQLite": sqlite, "naive": naive,
+                            "offset": paris}).identical
+    later = rs(["last_seen"], [(T.timestamp() + 1,)], **kw)
+    cmp = compare_results({"KQL": kql, "SPL": later})
+    assert cmp.differences == ["KQL and SPL both have 1 rows but they differ: row "
+                               "(last_seen=2026-03-10T12:00:00Z) only in KQL",
+                               "row (last_seen=2026-03-10T12:00:01Z) only in SPL"]
+
+
+def test_list_values_are_sorted_and_joined_text_is_split() -> None:
+    kql = rs(["host", "users"], [("h", ["b", "a"])])
+    spl = rs(["host", "users"], [("h", ["a", "b"])])
+    mysql = rs(["host", "users"], [("h", "b,a")])
+    assert compare_results({"KQL": kql, "SPL": spl, "MySQL": mysql}).identical
+
+
+def test_names_differing_only_by_platform_are_aligned_by_position() -> None:
+    kql = rs(["UserPrincipalName", "event_count"], [("a", 1)])
+    sql = rs(["user_principal_name", "event_count"], [("a", 1)])
+    cmp = compare_results({"KQL": kql, "SQL": sql})
+    assert cmp.identical
+    assert cmp.notes == ["columns of KQL and SQL compared by position (KQL ~ SQL: "
+                         "UserPrincipalName ~ user_principal_name)"]
+    logical = rs(["user_principal_name", "event_count"], [("a", 1)],
+                 logical=["user", "event_count"])
+    named = rs(["event_count", "user"], [(1, "a")])
+    cmp = compare_results({"SQL": logical, "plan": named})
+    assert cmp.identical and not cmp.notes  # same logical names, other order
+
+
+def test_different_columns_are_a_difference() -> None:
+    cmp = compare_results({"KQL": rs(["a", "b"], [(1, 2)]), "SQL": rs(["a"], [(1,)])})
+    assert cmp.differences == ["KQL has columns a, b; SQL has a"]
+
+
+def test_truncated_results_are_noted() -> None:
+    a = ResultSet(["a"], [(1,)], True, 1.0)
+    cmp = compare_results({"KQL": a, "SQL": rs(["a"], [(1,)])})
+    assert cmp.identical and cmp.notes == [
+        "KQL's result was cut at the sandbox's row cap: only the first 1 rows were compared"]
+
+
+def test_many_differences_are_summarised() -> None:
+    a = rs(["n"], [(i,) for i in range(30)])
+    b = rs(["n"], [(i + 100,) for i in range(30)])
+    cmp = compare_results({"a": a, "b": b})
+    assert len(cmp.differences) == 9 and cmp.differences[-1].startswith("… and 52 more")
