@@ -740,4 +740,36 @@ WHERE time_generated >= TIMESTAMP '2024-03-01 00:00:00 UTC' AND location IN ('US
                              'line': 1,
                              'column': 15}]},
     },
+    "pg_case_with_like": {
+        "dialect": "postgres",
+        "sql": r"""SELECT *, CASE WHEN file_name LIKE 'power%' THEN 'powershell' ELSE 'other' END AS family
+FROM process_events""",
+        "plan": {'source': 'process_creation',
+                 'computed': [{'name': 'family',
+                               'expr': {'kind': 'call',
+                                        'fn': 'if',
+                                        'args': [{'kind': 'compare',
+                                                  'left': {'kind': 'field', 'name': 'process'},
+                                                  'op': 'startswith',
+                                                  'right': {'kind': 'literal', 'value': 'power'}},
+                                                 {'kind': 'literal', 'value': 'powershell'},
+                                                 {'kind': 'literal', 'value': 'other'}]}}]},
+    },
+    "pg_having_lower_group_key": {
+        "dialect": "postgres",
+        "sql": r"""SELECT user_principal_name, COUNT(*) AS n
+FROM signin_logs
+GROUP BY user_principal_name
+HAVING LOWER(user_principal_name) LIKE 'adm%' AND COUNT(*) > 10""",
+        "plan": {'source': 'signin_logs',
+                 'aggregation': {'metrics': [{'fn': 'count', 'alias': 'n'}], 'group_by': ['user']},
+                 'having': [{'field': 'user', 'op': 'startswith', 'value': 'adm'},
+                            {'field': 'n', 'op': 'gt', 'value': 10}]},
+    },
+    "pg_upper_time_bound_only": {
+        "dialect": "postgres",
+        "sql": r"""SELECT * FROM signin_logs WHERE time_generated < '2024-01-01'""",
+        "plan": {'source': 'signin_logs',
+                 'filters': [{'field': 'time', 'op': 'lt', 'value': '2024-01-01T00:00:00Z'}]},
+    },
 }

@@ -159,3 +159,31 @@ def test_source_with_odd_binding_is_skipped_not_fatal() -> None:
                                                       "fields": {"user": "user"}}}})
     parsed = parse_spl('index=main sourcetype="test:events"', Catalog([odd, TEST_SOURCE]))
     assert parsed.source.id == "events"
+
+
+@pytest.mark.parametrize("text, column", [
+    (f"{SIGNIN_PREFIX} [| outputlookup users.csv]", 46),
+    (f"{SIGNIN_PREFIX} | join user [search index=x | collect index=y]", 73),
+])
+def test_writing_commands_inside_subsearches_are_refused(text: str, column: int) -> None:
+    with pytest.raises(QueryError) as e:
+        parse_spl(text, CATALOG)
+    assert (e.value.code, e.value.line, e.value.column) == ("read_only", 1, column)
+
+
+@pytest.mark.parametrize("tail", [
+    " " + "(" * 3000 + "user=a" + ")" * 3000,
+    " " + "NOT " * 3000 + "user=a",
+    " | where " + "(" * 3000 + 'user=="a"' + ")" * 3000,
+    " | eval x=" + "lower(" * 3000 + "user" + ")" * 3000,
+    " | eval x=" + "status + 1 - " * 3000 + "1",
+])
+def test_absurd_nesting_is_a_syntax_error_not_a_crash(tail: str) -> None:
+    with pytest.raises(QueryError) as e:
+        parse_spl('index=main sourcetype="test:events"' + tail, Catalog([TEST_SOURCE]))
+    assert e.value.code == "syntax" and "deeply" in e.value.message
+
+
+def test_long_flat_chains_are_fine() -> None:
+    text = 'index=main sourcetype="test:events" | where ' + "status>1 AND " * 2000 + "status<9"
+    assert len(parse_spl(text, Catalog([TEST_SOURCE])).plan.filters) == 2001

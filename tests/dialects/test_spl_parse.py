@@ -22,32 +22,28 @@ from .spl_queries import AUTH_SOURCE, QUERIES
 ROUND_TRIP_CATALOG = Catalog([TEST_SOURCE, SIGNIN])
 
 
-def _spl_lossless(f: Any) -> Any:
-    """What SPL itself cannot tell apart, applied to the expected plan (see the report):
-
-    * `has` is written as the wildcard `*x*`, i.e. contains — Splunk's bare-term match is not
-      available on a field, so the renderer chose contains and the text holds nothing more;
-    * a regex that is plain text (`^C:`) is written exactly like a startswith
-      (`match(f, "(?i)^C:")`): both mean the same rows, and the parser reads the renderer's
-      string-operator form."""
+def _literal_regex_as_string_op(f: Any) -> Any:
+    """A regex that is plain text (`^C:`) renders exactly like a startswith
+    (`match(f, "(?i)^C:")`): the same rows, and the parser reads the renderer's string-operator
+    form. `canonical` does not yet identify the two (see the report), so the expected plan is
+    normalised here, and only in this way."""
     if isinstance(f, Condition):
-        if f.op is Operator.has:
-            return f.model_copy(update={"op": Operator.contains})
         if f.op is Operator.regex and isinstance(f.value, str):
             lit = regex_literal(f.value)
             if lit is not None:
                 return f.model_copy(update={"op": lit[0], "value": lit[1]})
         return f
     if isinstance(f, Not):
-        return Not(item=_spl_lossless(f.item))
+        return Not(item=_literal_regex_as_string_op(f.item))
     if hasattr(f, "items"):
-        return f.model_copy(update={"items": [_spl_lossless(i) for i in f.items]})
+        return f.model_copy(update={"items": [_literal_regex_as_string_op(i) for i in f.items]})
     return f
 
 
 def _expected(plan: QueryPlan) -> QueryPlan:
-    return plan.model_copy(update={"filters": [_spl_lossless(f) for f in plan.filters],
-                                   "having": [_spl_lossless(f) for f in plan.having]})
+    return plan.model_copy(update={
+        "filters": [_literal_regex_as_string_op(f) for f in plan.filters],
+        "having": [_literal_regex_as_string_op(f) for f in plan.having]})
 
 
 @pytest.mark.parametrize("case", list(CASES))
@@ -59,8 +55,8 @@ def test_round_trip(case: str) -> None:
     expected = _expected(plan)
     assert parsed.source.id == source.id
     assert not parsed.unsupported, [i.message for i in parsed.unsupported]
-    assert same_plan(parsed.plan, expected, source), \
-        f"{text}\n" + "\n".join(plan_diff(expected, parsed.plan, source))
+    assert same_plan(parsed.plan, expected, source, Platform.spl), \
+        f"{text}\n" + "\n".join(plan_diff(expected, parsed.plan, source, Platform.spl))
 
 
 def test_round_trip_through_dialects_parse() -> None:
@@ -68,7 +64,7 @@ def test_round_trip_through_dialects_parse() -> None:
     text = render(plan, SIGNIN, Platform.spl)
     parsed = parse(text, Platform.spl, ROUND_TRIP_CATALOG)
     assert parsed.dialect == "spl" and parsed.platform is Platform.spl and parsed.text == text
-    assert same_plan(parsed.plan, plan, SIGNIN)
+    assert same_plan(parsed.plan, plan, SIGNIN, Platform.spl)
 
 
 def test_generating_prefix_round_trip() -> None:
@@ -86,7 +82,8 @@ def test_generating_prefix_round_trip() -> None:
         text = render(plan, src, Platform.spl)
         parsed = parse_spl(text, Catalog([src, SIGNIN]))
         assert parsed.source.id == "events" and not parsed.plan.issues
-        assert same_plan(parsed.plan, plan, src), plan_diff(plan, parsed.plan, src)
+        assert same_plan(parsed.plan, plan, src, Platform.spl), \
+            plan_diff(plan, parsed.plan, src, Platform.spl)
 
 
 # ---------------------------------------------------------------------- golden searches

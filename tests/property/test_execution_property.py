@@ -16,6 +16,7 @@ rows instead of none; a single sandbox serves the whole module.
 
 from __future__ import annotations
 
+import dataclasses
 from datetime import datetime, timezone
 from typing import Any
 
@@ -96,6 +97,17 @@ def check_same_rows(box: Any, plan: QueryPlan) -> None:
     if postgres_nulls_first(plan):  # the documented difference: see the test below
         event("sql left out: postgres sorts NULLs first in a descending sort")
         del sets["sql"]
+    ir = sets["ir"]
+    if ir.ordered and ir.sort_columns is None:
+        # A sort key the output does not show: `compare_results` cannot see which rows tie on
+        # it, so it would compare their arbitrary order; compare the rows as multisets, and
+        # with a limit only how many there are (which tied rows make the cut is arbitrary).
+        event("sort key hidden by the projection: rows compared unordered")
+        sets = {k: dataclasses.replace(r, ordered=False) for k, r in sets.items()}
+        if plan.limit is not None and len(ir.rows) >= plan.limit:
+            counts = {k: len(r.rows) for k, r in sets.items()}
+            assert len(set(counts.values())) == 1, f"row counts differ: {counts}\n{context}"
+            return
     cmp = results.compare_results(sets)
     if not cmp.identical:
         raise AssertionError("results differ:\n  " + "\n  ".join(map(str, cmp.differences))

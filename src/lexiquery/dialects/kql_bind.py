@@ -165,8 +165,10 @@ class Binder:
         self.project: list[str] = []
         self.sort: list[SortKey] = []
         self.limit: int | None = None
-        self.start: tuple[Any, int] | None = None
+        self.start: tuple[Any, int] | None = None  # time range bounds, with their offsets
         self.end: tuple[Any, int] | None = None
+        self.where_count = 0  # which `where` is being read (the start's is `start_where`)
+        self.start_where = 0
         self.issues = [unsupported_issue(text, off, what, why, changes_results=ch)
                        for off, what, why, ch in query.issues]
         self.notes: list[str] = []
@@ -210,8 +212,12 @@ class Binder:
         except Exception:
             return None
 
-    def field_of(self, e: syn.Node, *, text: bool = False) -> str | None:
-        """The field an operand names, seeing through the renderer's conversions."""
+    def field_of(self, e: syn.Node, *, text: bool = False, typed: bool = True) -> str | None:
+        """The field an operand names, seeing through the renderer's conversions: a dynamic
+        path's `tostring()`/`toint()`…, with `typed` the conversion of a number stored as a
+        string (`toint(scStatus)`, which the renderer writes in comparisons and aggregates but
+        not in computed expressions, where it is a real `toint`), with `text` any
+        `tostring()` before a string operator."""
         if isinstance(e, syn.Opaque):
             raise Unsupported(e.offset, f"the let '{e.name}'", "functions and materialized "
                               "lets are not expanded")
@@ -228,7 +234,7 @@ class Binder:
                 target = _CONVERTERS[e.name]
                 if is_path(col) and TO_SCALAR.get(ftype) == TO_SCALAR.get(target):
                     return name
-                if self.binding.column_types.get(name) is FieldType.string \
+                if typed and self.binding.column_types.get(name) is FieldType.string \
                         and TO_SCALAR.get(ftype) == TO_SCALAR.get(target):
                     return name
         return None
@@ -369,8 +375,13 @@ class Binder:
 
     # ------------------------------------------------------------------ time range
 
-    def time_bound(self, e: syn.Node) -> bool:
-        """Take a time-column bound into the time range; False when `e` is not one."""
+    def time_bound(self, e: syn.Node, nested: bool = False) -> bool:
+        """Take a time-column bound into the time range; False when `e` is not one.
+
+        A bound relative to now can only be the time range. A fixed (datetime) bound is the
+        time range where the renderer writes one — the start, and an end in the same `where`
+        as the start or after a fixed start — and an ordinary filter elsewhere (inside a
+        parenthesised group, after a relative start in another `where`)."""
         tf = self.source.time_field
         if self.agg is not None or tf is None:
             return False
@@ -388,7 +399,7 @@ class Binder:
         if not isinstance(e.left, syn.Name) or self.field_of(e.left) != tf:
             return False
         p = time_point(e.right)
-        if p is None:
+        if p is None or (nested and p.kind == "absolute"):
             return False
         if e.op in (">=", ">") and (p.kind == "relative" or e.op == ">="):
             if self.start is not None and p.kind == "absolute":
@@ -402,15 +413,30 @@ class Binder:
                     return True
                 raise Unsupported(e.offset, "a second start time", "write one time range")
             self.start = (p, e.offset)
+            self.start_where = self.where_count
             return True
         if e.op == "<" or (e.op == "<=" and p.kind == "relative"):
             if self.end is not None:
+                return False
+            if p.kind == "absolute" and self.start is not None \
+                    and self.start[0].kind == "relative" and self.start_where != self.where_count:
                 return False
             self.end = (p, e.offset)
             return True
         return False
 
     def time_range(self) -> TimeRange | None:
+        tf = self.source.time_field
+        if self.start is not None and self.start[0].kind == "absolute" and tf and (
+                self.end is None or self.end[0].kind == "absolute") and any(
+                isinstance(f, Condition) and f.field == tf and f.op in (Operator.ge, Operator.lt)
+                and parse_datetime(f.value) is not None for f in self.filters):
+            # Several fixed bounds on the time column: they stay filters, all alike.
+            bounds = [Condition(field=tf, op=Operator.ge, value=_iso(self.start[0].at))]
+            if self.end is not None:
+                bounds.append(Condition(field=tf, op=Operator.lt, value=_iso(self.end[0].at)))
+            self.filters[:0] = bounds
+            return None
         if self.start is None:
             if self.end is not None:
                 p, off = self.end
@@ -440,7 +466,7 @@ class Binder:
                 return Call(fn=Function.to_int, args=[call])  # KQL divides integers exactly
             return call
         if isinstance(e, syn.Call):
-            f = self.field_of(e)
+            f = self.field_of(e, typed=False)
             if f is not None:
                 return FieldRef(name=f)
             fn = _FUNCS.get(e.name)
@@ -578,17 +604,20 @@ class Stages:
         b = self.b
         self.order(st, "where", after_limit=True)
         assert st.expr is not None
-        conj: list[syn.Node] = []
-        stack = [st.expr]
-        while stack:  # top-level `and` parts, in order
-            e = stack.pop()
+        conj: list[tuple[syn.Node, bool]] = []
+        stack = [(st.expr, False)]
+        while stack:  # the `and` parts, in order; `nested` inside a parenthesised group
+            e, nested = stack.pop()
             if isinstance(e, syn.Bin) and e.op == "and":
-                stack += [e.right, e.left]
+                inner = nested or e.paren
+                stack += [(e.right, inner), (e.left, inner)]
             else:
-                conj.append(e)
+                conj.append((e, nested))
+        b.where_count += 1
 
-        def one(e: syn.Node) -> None:
-            if b.time_bound(e):
+        def one(item: tuple[syn.Node, bool]) -> None:
+            e, nested = item
+            if b.time_bound(e, nested):
                 return
             f = b.filt(e)
             target = b.having if b.agg is not None else b.filters

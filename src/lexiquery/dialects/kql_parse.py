@@ -65,6 +65,7 @@ class Bin:
     left: "Node"
     right: "Node"
     offset: int  # of the operator
+    paren: bool = False  # written in parentheses (a group of its own)
 
 
 @dataclass
@@ -578,6 +579,8 @@ class Parser:
             self.next()
             inner = self.expr()
             self.expect_op(")", "')' to close the parenthesis")
+            if isinstance(inner, Bin):
+                inner.paren = True
             return inner
         if t.is_op("[") and self.peek().kind == "string" and self.peek(2).is_op("]"):
             self.i += 3

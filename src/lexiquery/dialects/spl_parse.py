@@ -11,8 +11,9 @@ The source is chosen by the search prefix (`spl_bind.match_prefix`) and its term
 from the filters; `| tstats` is one command holding source, filters and aggregation.
 
 Modules: `spl_lex` (commands, tokens), `spl_search` (search and eval syntax trees), `spl_bind`
-(names, values, filters, expressions, time modifiers, source prefixes), `spl_stages` (the
-pipeline state and what each command does to it) and this module (commands, source choice).
+(names, values, search filters), `spl_expr` (where filters, eval expressions), `spl_source`
+(time modifiers, source prefixes), `spl_stages` / `spl_aggregate` / `spl_output` (what each
+command does to the plan) and this module (commands, source choice).
 """
 
 from __future__ import annotations
@@ -23,9 +24,10 @@ from dataclasses import dataclass
 from lexiquery.catalog.model import Catalog, Platform
 from lexiquery.dialects.guard import SPL_FORBIDDEN_COMMANDS
 from lexiquery.dialects.parsing import ParsedQuery, closest, sources_on, syntax_error
-from lexiquery.dialects.spl_bind import (
+from lexiquery.dialects.spl_bind import Scope
+from lexiquery.dialects.spl_output import Pipeline
+from lexiquery.dialects.spl_source import (
     BoundPrefix,
-    Scope,
     SourceMatch,
     bound_prefix,
     match_prefix,
@@ -34,7 +36,7 @@ from lexiquery.dialects.spl_bind import (
 )
 from lexiquery.dialects.spl_lex import Segment, blank_comments, split_commands
 from lexiquery.dialects.spl_search import SNode, STerm, SValue, parse_search
-from lexiquery.dialects.spl_stages import HANDLED, Args, Command, Pipeline
+from lexiquery.dialects.spl_stages import HANDLED, Args, Command
 from lexiquery.errors import QueryError
 
 __all__ = ["parse_spl"]
@@ -61,6 +63,8 @@ _PIPE_SLIPS = frozenset({"stats", "table", "where", "eval", "sort", "head", "tai
                          "top", "rare", "timechart", "fields", "rename", "bin", "bucket",
                          "eventstats", "tstats", "chart", "rex", "lookup", "fieldformat"})
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"?')
+_COMMAND_START = re.compile(r"[|\[]\s*([A-Za-z_][A-Za-z0-9_]*)")
 
 
 @dataclass
@@ -82,14 +86,25 @@ def parse_spl(text: str, catalog: Catalog) -> ParsedQuery:
     clean = blank_comments(text)
     segments = split_commands(clean)
     commands = [_command(clean, seg) for seg in segments[1:]]
-    for cmd in commands:  # refuse writes before reading anything else
-        if cmd.name.lower() in SPL_FORBIDDEN_COMMANDS:
-            raise syntax_error(clean, cmd.pos, f"the SPL command '{cmd.name}' writes, sends or "
-                               "runs code", hint="LexiQuery only reads: remove this command",
-                               code="read_only")
+    _refuse_writes(clean)  # before reading anything else: nothing may hide a write
     for cmd in commands:
         _check_known(clean, cmd)
-    return _Reader(text, clean, catalog).read(segments[0], commands)
+    try:
+        return _Reader(text, clean, catalog).read(segments[0], commands)
+    except RecursionError:  # e.g. thousands of alternating `a + b - c …`: refuse, never crash
+        raise syntax_error(clean, 0, "the search is nested too deeply to read",
+                           hint="split the expression with several eval steps") from None
+
+
+def _refuse_writes(text: str) -> None:
+    """A command that writes, sends or runs code, anywhere — after a pipe or opening a
+    subsearch (`[| outputlookup …]` runs too) — is refused at its position."""
+    blanked = _QUOTED.sub(lambda m: " " * len(m.group(0)), text)
+    for m in _COMMAND_START.finditer(blanked):
+        if m.group(1).lower() in SPL_FORBIDDEN_COMMANDS:
+            raise syntax_error(text, m.start(1), f"the SPL command '{m.group(1)}' writes, "
+                               "sends or runs code", code="read_only",
+                               hint="LexiQuery only reads: remove this command")
 
 
 def _command(text: str, seg: Segment) -> Command:

@@ -14,8 +14,8 @@ offsets of everything, so later errors point at the right place.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Union
+from dataclasses import dataclass
+from typing import Any, Union
 
 from lexiquery.dialects.parsing import syntax_error
 from lexiquery.dialects.spl_lex import EVAL, SEARCH, Scanner, Tok
@@ -66,6 +66,15 @@ class SNot:
 
 SNode = Union[STerm, SOpaque, SGroup, SNot]
 _KEYWORDS = ("AND", "OR", "NOT")
+# Deeper nesting than any real search is refused, well before Python's recursion limit (an
+# eval level costs about ten frames of the descent, a search level four).
+MAX_DEPTH = 100
+MAX_EVAL_DEPTH = 40
+
+
+def _too_deep(text: str, pos: int, limit: int = MAX_DEPTH) -> Exception:
+    return syntax_error(text, pos, "the search nests parentheses, NOT or calls too deeply",
+                        hint=f"at most {limit} levels")
 
 
 class SearchParser:
@@ -109,24 +118,25 @@ class SearchParser:
         first = self._not(depth)
         items = [first]
         while self.sc.peek().is_word("OR"):
-            op = self.sc.next()
+            self.sc.next()
             nxt = self.sc.peek()
             if self._done(nxt) or nxt.is_op(")") or nxt.is_word("AND", "OR"):
                 raise syntax_error(self.sc.text, nxt.start, "OR needs a term after it",
                                    expected="a search term")
             items.append(self._not(depth))
-            del op
         return items[0] if len(items) == 1 else SGroup("or", items, _pos(first))
 
     def _not(self, depth: int) -> SNode:
         tok = self.sc.peek()
+        if depth > MAX_DEPTH:
+            raise _too_deep(self.sc.text, tok.start)
         if tok.is_word("NOT"):
             self.sc.next()
             nxt = self.sc.peek()
             if self._done(nxt) or nxt.is_op(")"):
                 raise syntax_error(self.sc.text, nxt.start, "NOT needs a term after it",
                                    expected="a search term")
-            return SNot(self._not(depth), tok.start)
+            return SNot(self._not(depth + 1), tok.start)
         return self._primary(depth)
 
     def _primary(self, depth: int) -> SNode:
@@ -294,9 +304,10 @@ _CMP = {"=": "==", "==": "==", "!=": "!=", "<": "<", "<=": "<=", ">": ">", ">=":
 
 @dataclass
 class EvalParser:
+    """Recursive descent over the eval grammar (precedence in the module docstring)."""
+
     sc: Scanner
-    stop_at_comma: bool = False
-    depth: int = field(default=0)
+    depth: int = 0
 
     def expected_end(self) -> None:
         tok = self.sc.peek(EVAL)
@@ -330,8 +341,18 @@ class EvalParser:
     def _not(self) -> ENode:
         op = self._kw("NOT")
         if op is not None:
-            return EUnary("NOT", self._not(), op.start)
+            return EUnary("NOT", self._nested(self._not), op.start)
         return self._cmp()
+
+    def _nested(self, parse: Any) -> ENode:
+        """`parse()` one level deeper; deeper than `MAX_EVAL_DEPTH` is a syntax error."""
+        self.depth += 1
+        try:
+            if self.depth > MAX_EVAL_DEPTH:
+                raise _too_deep(self.sc.text, self.sc.pos, MAX_EVAL_DEPTH)
+            return parse()
+        finally:
+            self.depth -= 1
 
     def _cmp(self) -> ENode:
         left = self._add()
@@ -371,7 +392,7 @@ class EvalParser:
         tok = self.sc.peek(EVAL)
         if tok.is_op("-"):
             self.sc.next(EVAL)
-            inner = self._unary()
+            inner = self._nested(self._unary)
             if isinstance(inner, ELit) and isinstance(inner.value, (int, float)) \
                     and not isinstance(inner.value, bool):
                 return ELit(-inner.value, tok.start)
@@ -400,7 +421,7 @@ class EvalParser:
                                    expected="a field, value or function")
             return EField(tok.text, tok.start)
         if tok.is_op("("):
-            inner = self._or()
+            inner = self._nested(self._or)
             close = sc.next(EVAL)
             if not close.is_op(")"):
                 raise syntax_error(sc.text, tok.start, "this '(' is never closed",
@@ -424,7 +445,7 @@ class EvalParser:
             sc.next(EVAL)
             return args
         while True:
-            args.append(self._or())
+            args.append(self._nested(self._or))
             tok = sc.next(EVAL)
             if tok.is_op(")"):
                 return args

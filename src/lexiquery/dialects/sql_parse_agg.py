@@ -181,9 +181,11 @@ def _strip_null_filter(node: exp.Expression) -> exp.Expression:
     if isinstance(where, exp.Is) and where.args.get("negate") and \
             isinstance(where.expression, exp.Null) or (
                 isinstance(where, exp.Not) and isinstance(where.this, exp.Is)):
-        tested = where.this.this if isinstance(where, exp.Not) else where.this
-        args = [a for a in agg.walk() if isinstance(a, exp.Column)]
-        if args and all(a == tested for a in args):
+        tested = unparen(where.this.this if isinstance(where, exp.Not) else where.this)
+        arg = agg.this
+        if isinstance(arg, exp.Distinct) and arg.expressions:
+            arg = arg.expressions[0]
+        if arg is not None and unparen(arg) == tested:
             return agg
     return node
 

@@ -243,6 +243,7 @@ class SelectReader(WhereReader):
     def _where(self, node: exp.Expression) -> tuple[dict[str, Any] | None, list[Any]]:
         parts = _flatten(node, exp.And)
         start = end = None
+        end_node: exp.Expression | None = None
         rest: list[exp.Expression] = []
         for p in parts:
             bound = self._time_bound(p)
@@ -252,15 +253,17 @@ class SelectReader(WhereReader):
                     start = point
                     continue
                 if kind == "end" and end is None:
-                    end = point
+                    end, end_node = point, p
                     continue
             rest.append(p)
         time_range = None
         if start is not None:
             time_range = {"start": start.model_dump(mode="json"),
                           "end": end.model_dump(mode="json") if end else None}
-        elif end is not None:  # `time < X` alone: the IR's range needs a start
-            self.skip(Untranslatable(self.offset(parts[0]), "an upper time bound without a "
+        elif isinstance(end, AbsoluteTime) and end_node is not None:
+            rest.insert(0, end_node)  # `time < '2024-01-01'` alone is a filter on the field
+        elif end_node is not None:  # `time < NOW() - …` alone: the IR's range needs a start
+            self.skip(Untranslatable(self.offset(end_node), "an upper time bound without a "
                                      "lower one", "add time >= …"))
         return time_range, self._top_filters(rest, after_agg=False)
 

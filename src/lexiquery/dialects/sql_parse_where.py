@@ -38,7 +38,7 @@ from lexiquery.dialects.sql_parse_expr import (
     unparen,
 )
 from lexiquery.dialects.sql_parse_time import absolute_time
-from lexiquery.ir import And, Condition, Not, Operator, Or
+from lexiquery.ir import And, Compare, Condition, FieldRef, Literal_, Not, Operator, Or
 
 _EQ_IGNORES_CASE = {"tsql", "mysql"}
 _LIKE_IGNORES_CASE = {"tsql", "mysql", "sqlite"}
@@ -48,6 +48,8 @@ _BACKSLASH_LIKE = {"postgres", "redshift", "mysql", "snowflake", "spark", "datab
 _ANCHORED_REGEX = {"snowflake"}  # REGEXP_LIKE / RLIKE match the whole string there
 _CMP = {exp.EQ: Operator.eq, exp.NEQ: Operator.ne, exp.GT: Operator.gt, exp.GTE: Operator.ge,
         exp.LT: Operator.lt, exp.LTE: Operator.le}
+_COMPARE_OPS = {Operator.contains, Operator.startswith, Operator.endswith, Operator.regex,
+                Operator.not_contains}
 _FLIP = {Operator.gt: Operator.lt, Operator.lt: Operator.gt, Operator.ge: Operator.le,
          Operator.le: Operator.ge, Operator.eq: Operator.eq, Operator.ne: Operator.ne}
 
@@ -58,6 +60,29 @@ class WhereReader(AggReader):
     def output_field(self, node: exp.Expression) -> str:
         """HAVING's left side: an output name (metric, group-by field). Set by the statement."""
         raise NotImplementedError
+
+    def compare(self, node: exp.Expression) -> Compare:
+        """A boolean test inside CASE WHEN: comparisons (the base), and the renderer's pattern
+        and regex forms of contains / startswith / endswith / regex."""
+        try:
+            return super().compare(node)
+        except Untranslatable:
+            inner = unparen(node)
+            if not isinstance(inner, (exp.Like, exp.ILike, exp.Escape, exp.Glob, exp.RegexpLike,
+                                      exp.RegexpILike, exp.Anonymous, exp.GT)):
+                raise
+        saved = self.computed  # read it as a filter on a stand-in field, then rebuild
+        self.computed = dict(saved)
+        try:
+            cond = self.filter(inner)
+        finally:
+            added = {k: v for k, v in self.computed.items() if k not in saved}
+            self.computed = saved
+        if not isinstance(cond, Condition) or cond.op not in _COMPARE_OPS:
+            raise Untranslatable(self.offset(node), f"the condition {node.sql(self.dialect)} "
+                                 f"inside an expression")
+        left = added[cond.field].expr if cond.field in added else FieldRef(name=cond.field)
+        return Compare(left=left, op=cond.op, right=Literal_(value=cond.value))
 
     # ------------------------------------------------------------------ tree
 
@@ -142,17 +167,16 @@ class WhereReader(AggReader):
         """The field a condition tests and what its wrapping says about case: True (exact),
         False (case folded) or None (the dialect's default)."""
         node = unparen(node)
-        if after_agg:
-            return self.output_field(node), None
         cs: bool | None = None
-        if isinstance(node, (exp.Lower, exp.Upper)) and isinstance(unparen(node.this),
-                                                                   exp.Column):
+        if isinstance(node, (exp.Lower, exp.Upper)):
             node, cs = unparen(node.this), False
         elif isinstance(node, exp.Collate):
             coll = node.expression.name.upper()
             node, cs = unparen(node.this), "_CS" in coll or "BIN" in coll
         elif isinstance(node, exp.Cast) and type_name(node.to) in {"BINARY", "VARBINARY"}:
             node, cs = unparen(node.this), True
+        if after_agg:
+            return self.output_field(node), cs
         if isinstance(node, exp.Column):
             return self.column(node), cs
         return self.computed_for(self.expr(node)), cs
@@ -164,7 +188,9 @@ class WhereReader(AggReader):
         if isinstance(inner, (exp.Lower, exp.Upper)):
             inner = unparen(inner.this)
         if isinstance(inner, (exp.Cast, exp.TryCast)) and type_name(inner.to) in TEXT_TYPES \
-                and isinstance(unparen(inner.this), exp.Column):
+                and (after_agg or isinstance(unparen(inner.this), exp.Column)):
+            if after_agg:  # CAST(COUNT(*) AS TEXT) LIKE …: the output read as text
+                return self.output_field(unparen(inner.this)), None
             return self.column(unparen(inner.this)), None
         if isinstance(inner, exp.Anonymous) and fn_name(inner) == "TOSTRING" and \
                 len(inner.expressions) == 1 and isinstance(inner.expressions[0], exp.Column):

@@ -29,17 +29,22 @@ A `sample_profiles.SourceProfile` adds what a catalog cannot say (see that modul
 from __future__ import annotations
 
 import json
+import math
 import random
 import re
+import sys
+from array import array
 import uuid
 import zlib
 from collections import Counter
+from itertools import compress, repeat
 from datetime import datetime, timedelta, timezone
-from itertools import accumulate
+from functools import lru_cache
+from statistics import NormalDist
 from typing import Any, Callable
 
 from lexiquery.catalog.model import Concept, EntityKind, FieldDef, FieldType, Source
-from lexiquery.dialects.base import as_utc, coerce
+from lexiquery.dialects.base import as_utc, coerce, has_letters
 from lexiquery.engine.sample_profiles import (
     APPS,
     DOMAINS,
@@ -49,6 +54,7 @@ from lexiquery.engine.sample_profiles import (
     URL_PATHS,
     Pools,
     SourceProfile,
+    lookup_derive,
     pools_for,
     process_path,
     profile_for,
@@ -73,8 +79,7 @@ _USERISH = re.compile(r"^(user|username|user_name|account|account_name|caller|in
 def generate_rows(source: Source, n: int, *, seed: int = 0, now: datetime) -> list[dict[str, Any]]:
     """`n` rows keyed by logical field names (datetimes are aware UTC `datetime`s)."""
     cols = generate_columns(source, n, seed=seed, now=now)
-    names = list(cols)
-    return [dict(zip(names, values)) for values in zip(*cols.values())]
+    return list(map(dict, map(zip, repeat(list(cols), n), zip(*cols.values()))))
 
 
 def generate_columns(source: Source, n: int, *, seed: int = 0, now: datetime,
@@ -95,7 +100,7 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 
 def _from_epoch(t: float) -> datetime:
-    return _EPOCH + timedelta(seconds=t)
+    return datetime.fromtimestamp(t, timezone.utc)
 
 
 class _Generator:
@@ -128,8 +133,8 @@ class _Generator:
 
     def run(self) -> dict[str, Column]:
         n, pools = self.n, self.pools
-        self.actor = self.rng("actor").choices(range(len(pools.identities)),
-                                                cum_weights=pools.identity_cum, k=n)
+        self.actor = _pick(self.rng("actor"), range(len(pools.identities)), n,
+                           cum=pools.identity_cum)
         for f in self.source.fields:
             if f.name not in self.profile.derive:
                 self.cols[f.name] = self.column(f)
@@ -166,7 +171,7 @@ class _Generator:
         if f.type is FieldType.guid:
             return _guids(rng, n)
         if f.type is FieldType.timespan:
-            return [timedelta(milliseconds=int(rng.lognormvariate(5, 1.2))) for _ in range(n)]
+            return [timedelta(milliseconds=int(v)) for v in _lognormal(rng, n, 5, 1.2)]
         if f.type is FieldType.dynamic:
             return [json.dumps({"id": rng.randrange(1000), "kind": rng.choice(["a", "B"])})
                     for _ in range(n)]
@@ -196,8 +201,7 @@ class _Generator:
             start = datetime.fromtimestamp(self.now_ts - (k + 1) * 3600, timezone.utc)
             w = 3.0 if 8 <= start.hour < 18 else 1.2 if 6 <= start.hour < 21 else 0.4
             weights.append(w * (0.35 if start.weekday() >= 5 else 1.0))
-        cum = list(accumulate(weights))
-        picks = rng.choices(range(slots), cum_weights=cum, k=self.n)
+        picks = _pick(rng, range(slots), self.n, weights=weights)
         rnd, top = rng.random, self.now_ts - 3600
         # Whole milliseconds: what the platforms store, and exact in every text form.
         return [int((top - k * 3600 + rnd() * 3600) * 1000) / 1000 for k in picks]
@@ -209,16 +213,16 @@ class _Generator:
             if f.type is FieldType.guid:
                 return [pools.identities[i].object_id for i in self._actors(f, rng)]
             fmt = _user_format(f, self.profile.user_format)
-            ids = self._actors(f, rng)
-            return _vary([_format_user(pools.identities[i], fmt) for i in ids], rng, 0.08)
+            names = [_format_user(ident, fmt) for ident in pools.identities]
+            return _vary([names[i] for i in self._actors(f, rng)], rng, 0.08)
         if kind is EntityKind.host:
-            return _vary(rng.choices(pools.hosts, cum_weights=pools.host_cum, k=n), rng, 0.05)
+            return _vary(_pick(rng, pools.hosts, n, cum=pools.host_cum), rng, 0.05)
         if kind is EntityKind.ip:
             if f.name == self.ip_field:
                 return self._actor_ips(rng)
-            return rng.choices(pools.ips, cum_weights=pools.ip_cum, k=n)
+            return _pick(rng, pools.ips, n, cum=pools.ip_cum)
         if kind is EntityKind.process:
-            names = rng.choices(PROCESS_NAMES, cum_weights=zipf_cum(len(PROCESS_NAMES)), k=n)
+            names = _pick(rng, PROCESS_NAMES, n, cum=zipf_cum(len(PROCESS_NAMES)))
             if "path" in f.description.lower() or "path" in name:
                 return [process_path(p) for p in names]
             return names
@@ -232,7 +236,7 @@ class _Generator:
                 }.get(kind)  # type: ignore[arg-type]
         if pool is None:
             return None
-        return rng.choices(pool, cum_weights=zipf_cum(len(pool)), k=n)
+        return _pick(rng, pool, n, cum=zipf_cum(len(pool)))
 
     def _actors(self, f: FieldDef, rng: random.Random) -> list[int]:
         """The actor field, and the fields that describe the same account (display name,
@@ -240,14 +244,15 @@ class _Generator:
         follows = f.name == self.actor_field or "display" in f.name or f.type is FieldType.guid
         if follows:
             return self.actor
-        return rng.choices(range(len(self.pools.identities)),
-                           cum_weights=self.pools.identity_cum, k=self.n)
+        return _pick(rng, range(len(self.pools.identities)), self.n,
+                     cum=self.pools.identity_cum)
 
     def _actor_ips(self, rng: random.Random) -> Column:
         ids, pools, rnd = self.pools.identities, self.pools, rng.random
-        others = rng.choices(pools.ips, cum_weights=pools.ip_cum, k=self.n)
-        return [rng.choice(ids[a].home_ips) if rnd() < 0.85 else o
-                for a, o in zip(self.actor, others)]
+        others = _pick(rng, pools.ips, self.n, cum=pools.ip_cum)
+        spin = _indices(rng, self.n)  # which of the actor's usual addresses
+        return [(homes := ids[a].home_ips)[k % len(homes)] if rnd() < 0.85 else o
+                for a, o, k in zip(self.actor, others, spin)]
 
     # ------------------------------------------------------------------ whole-row steps
 
@@ -275,6 +280,9 @@ class _Generator:
             # under. Concepts with plenty of rows can lose a few.
             self._protected = set()
             for other in self.source.concepts:
+                quick = self._quick_count(other)
+                if quick is not None and quick >= 3 * want:
+                    continue
                 matched = self._matching(other)
                 if len(matched) < 3 * want:
                     self._protected.update(matched)
@@ -312,7 +320,7 @@ class _Generator:
         if not fields <= set(self.cols):
             return []
         mask = _mask(And(items=list(concept.filters)), self.cols, self.source)
-        return [i for i, m in enumerate(mask) if m]
+        return list(compress(range(self.n), mask))
 
     def _stories(self) -> None:
         """Failure-like concepts: most of their rows target one victim from attacker IPs."""
@@ -367,7 +375,13 @@ class _Generator:
             return
         rng = self.rng("derive")
         for name, fn in derive.items():
-            if self.source.field(name) is not None:
+            if self.source.field(name) is None:
+                continue
+            lookup = getattr(fn, "lookup", None)
+            if lookup is not None and lookup[0] in self.cols:  # a value-to-text table
+                table, default = lookup[1], lookup[2]
+                self.cols[name] = [table.get(v, default) for v in self.cols[lookup[0]]]
+            else:
                 self.cols[name] = [fn(_RowView(self.cols, i), rng) for i in range(self.n)]
 
 
@@ -385,8 +399,8 @@ class _RowView:
         return default if col is None else col[self.i]
 
 
-def _meaning_of(field: str, meanings: dict[Any, str]) -> Callable[[dict[str, Any], Any], Any]:
-    return lambda row, rng: meanings.get(row.get(field))
+def _meaning_of(field: str, meanings: dict[Any, str]) -> Callable[[Any, Any], Any]:
+    return lookup_derive(field, meanings, None)
 
 
 # ---------------------------------------------------------------------- value helpers
@@ -400,8 +414,7 @@ def _guids(rng: random.Random, n: int) -> Column:
 
 
 def _weighted(rng: random.Random, weights: dict[Any, float], n: int) -> Column:
-    values = list(weights)
-    return rng.choices(values, cum_weights=list(accumulate(weights.values())), k=n)
+    return _pick(rng, weights.keys(), n, weights=weights.values())
 
 
 def _named(name: str, *parts: str) -> bool:
@@ -440,28 +453,27 @@ _PORTS = {443: 50, 80: 15, 53: 12, 22: 4, 445: 4, 3389: 3, 25: 2, 8080: 3, 1433:
 def _number(f: FieldDef, rng: random.Random, n: int) -> Column:
     """Plausible numbers by field name; reals keep three decimals."""
     name, real = f.name.lower(), f.type is FieldType.real
-    lognorm = rng.lognormvariate
     if "port" in name or f.entity is EntityKind.port:
         if "src" in name or "source" in name:
             return [rng.randrange(49152, 65536) for _ in range(n)]
         return _weighted(rng, _PORTS, n)
     if "bytes" in name or "size" in name:
         mu = 6.5 if "in" in name.split("_") or "received" in name else 8.3
-        vals = [min(lognorm(mu, 1.6), 5e9) for _ in range(n)]
+        vals = [min(v, 5e9) for v in _lognormal(rng, n, mu, 1.6)]
     elif _named(name, "duration", "response", "latency", "elapsed", "time_taken", "taken"):
-        vals = [min(lognorm(4.8, 1.0), 120000.0) for _ in range(n)]
+        vals = [min(v, 120000.0) for v in _lognormal(rng, n, 4.8, 1.0)]
     elif "status" in name:
         return _weighted(rng, {200: 80, 404: 7, 500: 3, 302: 5, 401: 3, 403: 2}, n)
     elif name in {"pid", "process_id", "ppid"} or name.endswith("_pid"):
         return [rng.randrange(4, 65536, 4) for _ in range(n)]
     elif _named(name, "count", "num", "attempt"):
-        vals = [float(int(lognorm(1.0, 0.9))) for _ in range(n)]
+        vals = [float(int(v)) for v in _lognormal(rng, n, 1.0, 0.9)]
     elif _named(name, "percent", "pct", "usage", "value", "score", "ratio"):
         vals = [rng.triangular(0, 100, 20) for _ in range(n)]
     elif "severity" in name or "level" in name:
-        return [rng.choice([0, 1, 2, 3, 3, 3, 4, 5, 7, 9]) for _ in range(n)]
+        return _pick(rng, [0, 1, 2, 3, 4, 5, 7, 9], n, weights=[1, 1, 1, 3, 1, 1, 1, 1])
     else:
-        vals = [lognorm(4.0, 1.2) for _ in range(n)]
+        vals = _lognormal(rng, n, 4.0, 1.2)
     if real:
         return [round(v, 3) for v in vals]
     top = 2**31 - 1 if f.type is FieldType.int else 2**62
@@ -486,28 +498,31 @@ _COUNTRIES = {"US": 40, "GB": 15, "DE": 12, "NL": 8, "IN": 8, "FR": 6, "CA": 5, 
 def _text(f: FieldDef, rng: random.Random, n: int, pools: Pools) -> Column:
     """Strings by field name; otherwise a small pool of mixed-case tokens."""
     name = f.name.lower()
-    choose = rng.choices
+
+    def choose(values: Any, cum_weights: Any = None, k: int = n) -> Column:
+        return _pick(rng, values, k, cum=cum_weights)
+
     if _named(name, "agent") and "user" in name:
-        return choose(_UA, cum_weights=zipf_cum(len(_UA)), k=n)
+        return choose(_UA, zipf_cum(len(_UA)))
     if _named(name, "message", "msg", "text"):
         ids, ips = pools.identities, pools.ips
         return [rng.choice(_MESSAGES).format(u=rng.choice(ids).sam, ip=rng.choice(ips))
                 for _ in range(n)]
     if _named(name, "command", "cmdline"):
-        procs = choose(PROCESS_NAMES, k=n)
-        args = ["", " /c whoami", " -NoProfile -enc SQBFAFgA", " --type=renderer",
-                " -k netsvcs", " /s /q C:\\Temp", " https://example.org/setup.exe"]
-        return [p + rng.choice(args) for p in procs]
+        procs = choose(PROCESS_NAMES)
+        args = choose(["", " /c whoami", " -NoProfile -enc SQBFAFgA", " --type=renderer",
+                       " -k netsvcs", " /s /q C:\\Temp", " https://example.org/setup.exe"])
+        return [p + a for p, a in zip(procs, args)]
     if _named(name, "location", "country"):
         return _weighted(rng, _COUNTRIES, n)
     if _named(name, "ip", "address", "answer"):
-        return choose(pools.ips, cum_weights=pools.ip_cum, k=n)
+        return choose(pools.ips, pools.ip_cum)
     if _named(name, "host", "computer", "device", "server", "workstation"):
-        return choose(pools.hosts, cum_weights=pools.host_cum, k=n)
+        return choose(pools.hosts, pools.host_cum)
     if _named(name, "path", "folder", "url", "uri"):
-        return choose(URL_PATHS, k=n) if "uri" in name or "url" in name else \
+        return choose(URL_PATHS) if "uri" in name or "url" in name else \
             choose(["C:\\Temp\\x.exe", "C:\\Users\\Public\\a.ps1", "/var/log/syslog",
-                    "/tmp/run.sh", "C:\\Windows\\Temp\\update.exe", "/home/app/data.csv"], k=n)
+                    "/tmp/run.sh", "C:\\Windows\\Temp\\update.exe", "/home/app/data.csv"])
     if "domain" in name:
         return _weighted(rng, {"CONTOSO": 85, "contoso": 5, "NT AUTHORITY": 10}, n)
     if _named(name, "hash", "sha", "md5"):
@@ -515,12 +530,64 @@ def _text(f: FieldDef, rng: random.Random, n: int, pools: Pools) -> Column:
     if _named(name, "code", "status", "result"):
         return _weighted(rng, {"0": 85, "1": 5, "2": 4, "5": 3, "13": 3}, n)
     if "version" in name:
-        return choose(["1.24.0", "1.25.2", "2.0.1", "10.20.18040"], k=n)
+        return choose(["1.24.0", "1.25.2", "2.0.1", "10.20.18040"])
     if "id" in name.split("_") or name.endswith("id"):
         return _guids(rng, n)
     stem = re.sub(r"[^a-z0-9]+", "-", name).strip("-") or "value"
     tokens = [f"{stem}-{k}" if k % 3 else f"{stem.title()}-{k}" for k in range(1, 13)]
-    return choose(tokens, cum_weights=zipf_cum(len(tokens)), k=n)
+    return choose(tokens, zipf_cum(len(tokens)))
+
+
+
+# ---------------------------------------------------------------------- fast draws
+#
+# `random.choices` costs a bisect and a Python-level call per value; the generator's target is
+# 100k rows/s. A weighted draw here is one lookup in a 65,536-entry table (each value's share
+# quantised to 1/65,536, and at least one entry for any value with weight) indexed by 16 random
+# bits, taken for the whole column from one `randbytes` call.
+
+_TABLE = 1 << 16
+
+
+def _indices(rng: random.Random, n: int) -> "array[int]":
+    idx = array("H", rng.randbytes(2 * n))
+    if sys.byteorder == "big":  # the same rows on every machine
+        idx.byteswap()
+    return idx
+
+
+@lru_cache(maxsize=256)
+def _table(values: tuple[Any, ...], weights: tuple[float, ...]) -> tuple[Any, ...]:
+    total = sum(weights)
+    counts = [max(1, round(w / total * _TABLE)) if w > 0 else 0 for w in weights]
+    while sum(counts) > _TABLE:  # rounding up the rare ones: take it from the most common
+        counts[counts.index(max(counts))] -= sum(counts) - _TABLE
+    while sum(counts) < _TABLE:
+        counts[counts.index(max(counts))] += _TABLE - sum(counts)
+    return tuple(v for v, k in zip(values, counts) for _ in range(k))
+
+
+def _pick(rng: random.Random, values: Any, n: int, *, weights: Any = None,
+          cum: Any = None) -> Column:
+    """`n` draws from `values` by `weights` (or cumulative weights `cum`; uniform if neither)."""
+    values = tuple(values)
+    if cum is not None:
+        weights = [b - a for a, b in zip((0.0, *cum[:-1]), cum)]
+    table = _table(values, tuple(weights) if weights is not None else (1.0,) * len(values))
+    return [table[i] for i in _indices(rng, n)]
+
+
+@lru_cache(maxsize=1)
+def _normal_table() -> tuple[float, ...]:
+    """Standard normal quantiles at 65,536 evenly spaced probabilities."""
+    inv = NormalDist().inv_cdf
+    return tuple(inv((i + 0.5) / _TABLE) for i in range(_TABLE))
+
+
+def _lognormal(rng: random.Random, n: int, mu: float, sigma: float) -> list[float]:
+    z = _normal_table()
+    exp_ = math.exp
+    return [exp_(mu + sigma * z[i]) for i in _indices(rng, n)]
 
 
 # ---------------------------------------------------------------------- concepts
@@ -577,7 +644,8 @@ def _mask(f: Any, cols: dict[str, Column], source: Source) -> list[bool]:
         return [v is None or v == "" for v in col]
     vals = c.value if isinstance(c.value, list) else [c.value]
     typed = [coerce(x, ftype) for x in vals]  # type: ignore[arg-type]
-    fold = not c.case_sensitive and ftype in {FieldType.string, FieldType.guid, None}
+    fold = not c.case_sensitive and ftype in {FieldType.string, FieldType.guid, None} and \
+        any(has_letters(x) for x in typed)  # "0" and "10.0.0.1" have no case to fold
     if fold:
         col = [v.lower() if isinstance(v, str) else v for v in col]
         typed = [_fold(x) for x in typed]

@@ -49,8 +49,18 @@ class SourceProfile:
     derive: dict[str, Derive] = field(default_factory=dict)
 
 
+def lookup_derive(source_field: str, table: dict[Any, Any], default: Any) -> Derive:
+    """A field that is a lookup of another (a result code's description); the generator
+    runs such a table down the column instead of calling it per row (`lookup`)."""
+    def derive(row: Any, rng: random.Random) -> Any:
+        return table.get(row.get(source_field), default)
+
+    derive.lookup = (source_field, table, default)  # type: ignore[attr-defined]
+    return derive
+
+
 def _meaning(source_field: str, meanings: dict[Any, str]) -> Derive:
-    return lambda row, rng: meanings.get(row.get(source_field), "Other")
+    return lookup_derive(source_field, meanings, "Other")
 
 
 _AADSTS = {"0": "", "50126": "Invalid username or password or Invalid on-premise username or "

@@ -1,0 +1,204 @@
+"""SPL time modifiers and search prefixes: what `earliest=`/`latest=`/`span=` mean in the IR,
+and which catalog source a search selects.
+
+A source's binding `search` (``index=azure sourcetype="azure:aad:signin"``) is read with the
+same search parser as the queries; a query selects the source when every constraint of the
+prefix appears among its top-level AND terms (case-insensitively; wildcards in the prefix
+match literally). A missing `index=` is forgiven; a term that picks one branch of the
+prefix's OR group, or one value of its wildcard, matches as a narrowing the caller reports.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from lexiquery.catalog.model import Source
+from lexiquery.dialects.spl_bind import Unsupported
+from lexiquery.dialects.spl_search import SGroup, SNode, SNot, STerm, SValue, parse_search
+from lexiquery.errors import QueryError
+from lexiquery.ir import AbsoluteTime, RelativeTime, TimeBucket, TimeUnit
+
+# ------------------------------------------------------------------ time modifiers
+
+_REL = re.compile(r"^(?:(?P<sign>[+-])(?P<amount>\d*)(?P<unit>[A-Za-z]+))?"
+                  r"(?:@(?P<snap>[A-Za-z]+\d*))?$")
+_UNITS = {"s": TimeUnit.second, "sec": TimeUnit.second, "secs": TimeUnit.second,
+          "second": TimeUnit.second, "seconds": TimeUnit.second,
+          "m": TimeUnit.minute, "min": TimeUnit.minute, "mins": TimeUnit.minute,
+          "minute": TimeUnit.minute, "minutes": TimeUnit.minute,
+          "h": TimeUnit.hour, "hr": TimeUnit.hour, "hrs": TimeUnit.hour, "hour": TimeUnit.hour,
+          "hours": TimeUnit.hour, "d": TimeUnit.day, "day": TimeUnit.day, "days": TimeUnit.day,
+          "w": TimeUnit.week, "week": TimeUnit.week, "weeks": TimeUnit.week}
+_FORMATS = ("%m/%d/%Y:%H:%M:%S", "%m/%d/%Y")
+
+
+def time_point(text: str, pos: int) -> tuple[Any, bool]:
+    """An `earliest=`/`latest=` value as a time point: (point, is_now). `0` is the start of
+    time (None); `now` is (None, True). Raises `Unsupported` for modifiers the IR cannot hold
+    (months, snapping to hours or weekdays, chained offsets)."""
+    t = text.strip()
+    if t.lower() == "now" or t == "":
+        return None, True
+    if re.fullmatch(r"\d+(?:\.\d+)?", t):
+        value = float(t)
+        if value == 0:
+            return None, False
+        return AbsoluteTime(at=datetime.fromtimestamp(value, tz=timezone.utc)), False
+    for fmt in _FORMATS:
+        try:
+            return AbsoluteTime(at=datetime.strptime(t, fmt)), False
+        except ValueError:
+            pass
+    m = _REL.match(t)
+    if not m or (m.group("unit") is None and m.group("snap") is None):
+        raise Unsupported(pos, f"the time modifier {text!r}",
+                          "use -24h, -7d@d, @d, now, epoch seconds or %m/%d/%Y:%H:%M:%S")
+    snap = m.group("snap")
+    if snap is not None and snap.lower() not in {"d", "day", "days"}:
+        raise Unsupported(pos, f"snapping to @{snap} in {text!r}",
+                          "the IR snaps to the start of a day only")
+    if m.group("sign") == "+":
+        raise Unsupported(pos, f"a time in the future ({text!r})")
+    amount, unit = 0, TimeUnit.day
+    if m.group("unit") is not None:
+        name = m.group("unit").lower()
+        if name not in _UNITS:
+            raise Unsupported(pos, f"the time unit {m.group('unit')!r} in {text!r}",
+                              "months, quarters and years have no fixed length; use days")
+        amount, unit = int(m.group("amount") or 1), _UNITS[name]
+    return RelativeTime(amount=amount, unit=unit, snap="day" if snap else None), False
+
+
+def span_bucket(text: str, pos: int) -> TimeBucket:
+    """`span=1h` as a time bucket (raises `Unsupported` for months and odd units)."""
+    m = re.fullmatch(r"(\d*)([A-Za-z]+)", text.strip())
+    unit = _UNITS.get(m.group(2).lower()) if m else None
+    if m is None or unit is None or (m.group(1) and int(m.group(1)) < 1):
+        raise Unsupported(pos, f"span={text}", "a fixed span such as 30s, 5m, 1h, 1d or 7d")
+    return TimeBucket(amount=int(m.group(1) or 1), unit=unit)
+
+
+# ------------------------------------------------------------------ sources
+
+
+@dataclass
+class BoundPrefix:
+    """A source's SPL search prefix, read with the same search parser as the queries."""
+
+    source: Source
+    terms: list[SNode]
+    generating: str | None  # the normalised generating command (`| tstats …`), if any
+    datamodel: str | None
+
+
+def node_key(node: SNode) -> str:
+    """A case-insensitive, order-free fingerprint: equal keys = the same constraint."""
+    if isinstance(node, STerm):
+        vals = node.value if isinstance(node.value, list) else [node.value]
+        return f"{(node.field or '').lower()}{node.op}{','.join(v.text.lower() for v in vals)}"
+    if isinstance(node, SGroup):
+        return f"{node.kind}(" + ",".join(sorted(node_key(i) for i in node.items)) + ")"
+    if isinstance(node, SNot):
+        return f"not({node_key(node.item)})"
+    return node.text.lower()
+
+
+def normalise_command(text: str) -> str:
+    return " ".join(text.split()).lower().lstrip("| ")
+
+
+@dataclass
+class SourceMatch:
+    source: Source
+    used: set[int]  # indices of the query's top-level terms the prefix consumed
+    score: float
+    narrowed: list[int]  # terms that select only part of the source (reported)
+
+
+def bound_prefix(source: Source) -> BoundPrefix | None:
+    """The source's prefix as search terms, or as a generating command (`| tstats …`)."""
+    binding = source.bindings.spl
+    if binding is None:
+        return None
+    search = binding.search.strip()
+    dm = re.search(r"datamodel(?:\s*=\s*|\s+)([A-Za-z_]\w*)", search, re.IGNORECASE)
+    if search.startswith("|"):
+        first = search[1:].split("|", 1)[0]
+        return BoundPrefix(source, [], normalise_command(first), dm.group(1) if dm else None)
+    try:
+        terms, _ = parse_search(search, 0, len(search))
+    except QueryError:
+        return None  # a binding the parser cannot read matches nothing
+    return BoundPrefix(source, terms, None, dm.group(1) if dm else None)
+
+
+def match_prefix(bp: BoundPrefix, terms: list[SNode]) -> SourceMatch | None:
+    """Does every constraint of the prefix appear among the query's top-level AND terms?
+
+    A missing `index=` is forgiven when the rest matches (analysts often write only the
+    sourcetype); a query term that picks one branch of the prefix's OR group, or one value of
+    its wildcard, matches too, as a narrowing the caller reports."""
+    keys = [node_key(t) for t in terms]
+    has_index = any(_is_field(t, "index") for t in terms)
+    used: set[int] = set()
+    narrowed: list[int] = []
+    score = 0.0
+    for c in bp.terms:
+        k = node_key(c)
+        hit = next((i for i, kk in enumerate(keys) if kk == k and i not in used), None)
+        if hit is not None:
+            used.add(hit)
+            score += 1
+            continue
+        narrow = _narrowing(c, terms, used)
+        if narrow is not None:
+            used.add(narrow)
+            narrowed.append(narrow)
+            score += 0.5
+            continue
+        if _is_field(c, "index") and not has_index:
+            continue
+        return None
+    if score == 0:
+        return None
+    return SourceMatch(bp.source, used, score, narrowed)
+
+
+def _is_field(node: SNode, name: str) -> bool:
+    return isinstance(node, STerm) and (node.field or "").lower() == name and node.op == "="
+
+
+def _narrowing(c: SNode, terms: list[SNode], used: set[int]) -> int | None:
+    if isinstance(c, SGroup) and c.kind == "or":
+        members = {node_key(m) for m in c.items}
+        return next((i for i, t in enumerate(terms) if i not in used
+                     and node_key(t) in members), None)
+    if isinstance(c, STerm) and c.op == "=" and isinstance(c.value, SValue) \
+            and "*" in c.value.text:
+        rx = re.compile("^" + ".*".join(re.escape(p) for p in c.value.text.split("*")) + "$",
+                        re.IGNORECASE)
+        for i, t in enumerate(terms):
+            if i not in used and isinstance(t, STerm) and t.op == "=" and t.field \
+                    and t.field.lower() == (c.field or "").lower() \
+                    and isinstance(t.value, SValue) and rx.match(t.value.text):
+                return i
+    return None
+
+
+def prefix_values(bp: BoundPrefix, field_name: str) -> list[str]:
+    """Every value the prefix gives `field_name` (sourcetype, index…), for hints."""
+    out: list[str] = []
+    stack = list(bp.terms)
+    while stack:
+        n = stack.pop()
+        if isinstance(n, SGroup):
+            stack.extend(n.items)
+        elif isinstance(n, SNot):
+            stack.append(n.item)
+        elif isinstance(n, STerm) and (n.field or "").lower() == field_name \
+                and isinstance(n.value, SValue):
+            out.append(n.value.text)
+    return out
