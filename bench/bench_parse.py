@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import statistics
 import sys
 import time
 from datetime import datetime, timezone

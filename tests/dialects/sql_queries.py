@@ -772,4 +772,17 @@ HAVING LOWER(user_principal_name) LIKE 'adm%' AND COUNT(*) > 10""",
         "plan": {'source': 'signin_logs',
                  'filters': [{'field': 'time', 'op': 'lt', 'value': '2024-01-01T00:00:00Z'}]},
     },
+    "pg_exists_on_expression": {
+        "dialect": "postgres",
+        "sql": r"""SELECT client_ip, COALESCE(user_name, referer) AS who FROM web_requests
+WHERE COALESCE(user_name, referer) IS NOT NULL AND COALESCE(user_name, referer) <> ''""",
+        "plan": {'source': 'web_requests',
+                 'filters': [{'field': 'who', 'op': 'exists'}],
+                 'computed': [{'name': 'who',
+                               'expr': {'kind': 'call',
+                                        'fn': 'coalesce',
+                                        'args': [{'kind': 'field', 'name': 'user'},
+                                                 {'kind': 'field', 'name': 'referer'}]}}],
+                 'project': ['src_ip', 'who']},
+    },
 }

@@ -133,3 +133,22 @@ def test_renderer_semantics_of_not_and_ne() -> None:
         {"item": {"field": "user", "op": "eq", "value": "bob"}}]
     assert ne.plan.model_dump(exclude_defaults=True)["filters"] == [
         {"field": "user", "op": "ne", "value": "bob"}]
+
+
+@pytest.mark.parametrize("body", [
+    {"time_range": {"start": {"amount": 0, "unit": "second"}}},  # earliest=now
+    {"filters": [{"field": "time", "op": "ne", "value": "2024-01-01"}]},  # no case on times
+    {"computed": [{"name": "c0", "expr": {"kind": "call", "fn": "if", "args": [
+        {"kind": "compare", "left": {"kind": "field", "name": "user"}, "op": "exists"},
+        {"kind": "literal", "value": "a"}, {"kind": "literal", "value": "b"}]}}]},
+    {"computed": [{"name": "c0", "expr": {"kind": "call", "fn": "if", "args": [
+        {"kind": "compare", "left": {"kind": "field", "name": "user"}, "op": "not_exists"},
+        {"kind": "literal", "value": 1}, {"kind": "literal", "value": 0}]}}]},
+])
+def test_round_trip_found_by_the_property_tests(body: dict[str, Any]) -> None:
+    plan = QueryPlan.model_validate({"source": "events", **body})
+    text = render(plan, TEST_SOURCE, Platform.spl)
+    parsed = parse_spl(text, ROUND_TRIP_CATALOG)
+    assert not parsed.unsupported, text
+    assert same_plan(parsed.plan, plan, TEST_SOURCE, Platform.spl), \
+        plan_diff(plan, parsed.plan, TEST_SOURCE, Platform.spl)

@@ -18,7 +18,7 @@ The renderer's own wrappers read back as the plain field: `tostring(A.b.c)` for 
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Callable
 
 from lexiquery.catalog.model import Catalog, FieldType, Platform
 from lexiquery.dialects import kql_parse as syn
@@ -426,17 +426,6 @@ class Binder:
         return False
 
     def time_range(self) -> TimeRange | None:
-        tf = self.source.time_field
-        if self.start is not None and self.start[0].kind == "absolute" and tf and (
-                self.end is None or self.end[0].kind == "absolute") and any(
-                isinstance(f, Condition) and f.field == tf and f.op in (Operator.ge, Operator.lt)
-                and parse_datetime(f.value) is not None for f in self.filters):
-            # Several fixed bounds on the time column: they stay filters, all alike.
-            bounds = [Condition(field=tf, op=Operator.ge, value=_iso(self.start[0].at))]
-            if self.end is not None:
-                bounds.append(Condition(field=tf, op=Operator.lt, value=_iso(self.end[0].at)))
-            self.filters[:0] = bounds
-            return None
         if self.start is None:
             if self.end is not None:
                 p, off = self.end
@@ -571,7 +560,8 @@ class Stages:
             except Unsupported as u:
                 self.b.issue(u)
 
-    def items(self, things: list[Any], fn: Any) -> None:
+    def items(self, things: list[Any], fn: Callable[[Any], Any]) -> None:
+        """Apply `fn` to each item; an unsupported item is reported and the rest still read."""
         for t in things:
             try:
                 fn(t)
@@ -579,7 +569,8 @@ class Stages:
                 self.b.issue(u)
 
     def order(self, st: syn.Stage, what: str, *, after_limit: bool = False,
-              after_agg: bool = False, after_sort: bool = False) -> None:
+              after_agg: bool = False) -> None:
+        """Refuse a stage the IR's fixed order cannot hold where it stands."""
         b = self.b
         if after_limit and b.limit is not None:
             raise Unsupported(st.offset, f"{what} after take/top", "the IR limits the rows "
@@ -588,8 +579,6 @@ class Stages:
             raise Unsupported(st.offset, f"{what} after summarize", "the IR has one "
                               "aggregation" if what in ("summarize", "distinct", "count") else
                               "the IR computes columns before the aggregation")
-        if after_sort and b.sort:
-            raise Unsupported(st.offset, f"{what} after sort", "the IR sorts after it")
 
     # ------------------------------------------------------------------ operators
 

@@ -24,6 +24,16 @@ What is normalised:
 * relative times and buckets use the largest unit that divides them exactly (24 h → 1 day);
 * metric aliases equal to the default output name are dropped; integral float literals become
   ints and a `to_real` on a division's first operand is dropped (the IR divides as reals);
+* a regular expression with no metacharacters is the plain text test it equals (`ab` is
+  contains, `^ab` startswith, `ab$` endswith, `^ab$` eq): renderers write them alike;
+* `concat` is associative: nested concats are flattened (`a || b || c` has no nesting);
+* a zero relative time is now (or the start of today), whatever its unit;
+* with `platform` SQL, the shape SQL gives a plan: computed fields read by other computed
+  fields are inlined, those nothing outputs or reads are dropped, and their order does not
+  matter; with an explicit projection, metrics neither projected nor used by having/sort are
+  dropped, metric and group-by order do not matter, and a projection of every output is no
+  projection; `not` of any comparison is its complement (SQL's `NOT (x = 5)` and
+  `x <> 5` both exclude NULL);
 * plan issues are dropped (they are compared separately).
 """
 
@@ -65,10 +75,42 @@ _NO_CASE = {Operator.gt, Operator.ge, Operator.lt, Operator.le, Operator.exists,
 _UNITS_DESC = [TimeUnit.week, TimeUnit.day, TimeUnit.hour, TimeUnit.minute, TimeUnit.second]
 
 
+_SQL_COMPLEMENT = {**_COMPLEMENT, Operator.gt: Operator.le, Operator.le: Operator.gt,
+                   Operator.ge: Operator.lt, Operator.lt: Operator.ge}
+_REGEX_META = set("\\^$.|?*+()[]{}")
+
+
+def _literal_regex(pattern: str) -> tuple[Operator, str] | None:
+    """(op, text) when a regex is a plain text test: no metacharacters but anchors at the ends
+    and backslash-escaped metacharacters."""
+    start = pattern.startswith("^")
+    body = pattern[1:] if start else pattern
+    end = body.endswith("$") and not body.endswith("\\$") or body.endswith("\\\\$")
+    body = body[:-1] if end else body
+    text, i = [], 0
+    while i < len(body):
+        ch = body[i]
+        if ch == "\\":
+            if i + 1 < len(body) and body[i + 1] in _REGEX_META:
+                text.append(body[i + 1])
+                i += 2
+                continue
+            return None
+        if ch in _REGEX_META:
+            return None
+        text.append(ch)
+        i += 1
+    if not text:
+        return None
+    op = {(False, False): Operator.contains, (True, False): Operator.startswith,
+          (False, True): Operator.endswith, (True, True): Operator.eq}[(start, end)]
+    return op, "".join(text)
+
+
 def _unit_amount(amount: int, unit: TimeUnit, *, allow_week: bool = True) -> tuple[int, TimeUnit]:
     seconds = amount * UNIT_SECONDS[unit]
     if seconds == 0:
-        return 0, unit
+        return 0, TimeUnit.day
     for u in _UNITS_DESC:
         if u is TimeUnit.week and not allow_week:
             continue
@@ -82,6 +124,8 @@ class _Canon:
         self.names = Names(plan, source, Platform.sql)
         self.plan = plan
         self.has_is_contains = platform in {Platform.spl, Platform.sql}
+        self.complement = _SQL_COMPLEMENT if platform is Platform.sql else _COMPLEMENT
+        self.any_type_not = platform is Platform.sql
 
     def ftype(self, name: str, after_agg: bool) -> FieldType | None:
         try:
@@ -103,12 +147,16 @@ class _Canon:
             value = [self.value(v, ftype) for v in value]
         elif value is not None:
             value = self.value(value, ftype)
+        op = Operator.contains if c.op is Operator.has and self.has_is_contains else c.op
+        if op is Operator.regex and isinstance(value, str):
+            plain = _literal_regex(value)
+            if plain is not None:
+                op, value = plain
         values = value if isinstance(value, list) else [value]
-        cs = c.case_sensitive and c.op not in _NO_CASE and any(has_letters(v) for v in values)
-        if not cs and c.op is not Operator.regex and ftype is not FieldType.datetime:
+        cs = c.case_sensitive and op not in _NO_CASE and any(has_letters(v) for v in values)
+        if not cs and op is not Operator.regex and ftype is not FieldType.datetime:
             value = [v.lower() if isinstance(v, str) else v for v in value] \
                 if isinstance(value, list) else value.lower() if isinstance(value, str) else value
-        op = Operator.contains if c.op is Operator.has and self.has_is_contains else c.op
         return Condition(field=c.field, op=op, value=value, case_sensitive=cs)
 
     def filter(self, f: Any, after_agg: bool) -> Any:
@@ -126,10 +174,10 @@ class _Canon:
             inner = self.filter(f.item, after_agg)
             if isinstance(inner, Not):
                 return inner.item
-            if isinstance(inner, Condition) and inner.op in _COMPLEMENT and (
-                    self.ftype(inner.field, after_agg) in _TEXT
+            if isinstance(inner, Condition) and inner.op in self.complement and (
+                    self.any_type_not or self.ftype(inner.field, after_agg) in _TEXT
                     or inner.op in {Operator.exists, Operator.not_exists}):
-                return inner.model_copy(update={"op": _COMPLEMENT[inner.op]})
+                return inner.model_copy(update={"op": self.complement[inner.op]})
             return Not(item=inner)
         raise TypeError(f"not a filter: {f!r}")
 
@@ -156,7 +204,11 @@ class _Canon:
             if e.fn is Function.div and args and isinstance(args[0], Call) \
                     and args[0].fn is Function.to_real and len(args[0].args) == 1:
                 args[0] = args[0].args[0]
-            return Call(fn=e.fn, args=[self.expr(a) for a in args])
+            out = [self.expr(a) for a in args]
+            if e.fn is Function.concat:  # associative: (a . b) . c is a . b . c
+                out = [x for a in out for x in (a.args if isinstance(a, Call) and
+                                                a.fn is Function.concat else [a])]
+            return Call(fn=e.fn, args=out)
         return e
 
 
@@ -180,10 +232,57 @@ def _lift_time_filters(plan: QueryPlan, source: Source) -> QueryPlan:
     return plan.model_copy(update={"filters": rest, "time_range": TimeRange.model_validate(tr)})
 
 
+def _inline(e: Any, computed: dict[str, Any], depth: int = 0) -> Any:
+    if depth > 50:  # bounded: a computed field cannot read itself
+        return e
+    if isinstance(e, FieldRef) and e.name in computed:
+        return _inline(computed[e.name], computed, depth + 1)
+    if isinstance(e, Call):
+        return Call(fn=e.fn, args=[_inline(a, computed, depth + 1) for a in e.args])
+    if isinstance(e, Compare):
+        return Compare(left=_inline(e.left, computed, depth + 1), op=e.op,
+                       right=_inline(e.right, computed, depth + 1) if e.right else None)
+    return e
+
+
+def _sql_shape(plan: QueryPlan, source: Source) -> QueryPlan:
+    """The plan as SQL can hold it (see the module docstring, "with platform SQL")."""
+    from lexiquery.ir import iter_conditions
+
+    exprs = {c.name: c.expr for c in plan.computed}
+    inlined = {n: _inline(e, {k: v for k, v in exprs.items() if k != n}) for n, e in exprs.items()}
+    agg = plan.aggregation
+    project = list(plan.project)
+    if agg is not None and project:
+        used = set(project) | {c.field for c in iter_conditions(plan.having)} | \
+            {s.field for s in plan.sort}
+        kept = [m for m in agg.metrics if m.name in used]
+        if kept or agg.group_by or agg.time_bucket:
+            agg = agg.model_copy(update={"metrics": kept})
+        natural = agg.group_by + ([source.time_field] if agg.time_bucket and source.time_field
+                                  else []) + [m.name for m in agg.metrics]
+        if sorted(project) == sorted(natural) and len(project) == len(natural):
+            project = []  # every output, in the order SQL lists them: no projection
+    if agg is not None:  # SQL lists the outputs in the SELECT's order; names, not places, count
+        agg = agg.model_copy(update={"group_by": sorted(agg.group_by),
+                                     "metrics": sorted(agg.metrics, key=lambda m: m.name)})
+    reads = {c.field for c in iter_conditions(plan.filters)} | \
+        {c.field for c in iter_conditions(plan.having)} | {s.field for s in plan.sort} | set(project)
+    if agg is not None:
+        reads |= set(agg.group_by) | {m.field for m in agg.metrics if m.field}
+    elif not project:
+        reads |= set(exprs)
+    computed = sorted((ComputedField(name=n, expr=e) for n, e in inlined.items() if n in reads),
+                      key=lambda c: c.name)
+    return plan.model_copy(update={"computed": computed, "aggregation": agg, "project": project})
+
+
 def canonical(plan: QueryPlan, source: Source, platform: Platform | None = None) -> QueryPlan:
     """The plan with every difference that does not change the results removed (see module).
     `platform`: the platform whose rendering is being compared, when there is one."""
     plan = _lift_time_filters(plan, source)
+    if platform is Platform.sql:
+        plan = _sql_shape(plan, source)
     c = _Canon(plan, source, platform)
     data: dict[str, Any] = {"source": plan.source}
     tr = plan.time_range

@@ -139,7 +139,8 @@ def _comparison(node: EBin, scope: Scope) -> Condition:
                           "compute other expressions with eval first")
     ref, folded = subj
     value = _value(lit, ref)
-    cs = not folded and op in {Operator.eq, Operator.ne} and has_letters(value)
+    # Case only matters for text: an epoch time compared as ISO text has letters (T, Z) too.
+    cs = not folded and op in {Operator.eq, Operator.ne} and has_letters(value) and not ref.epoch
     return Condition(field=ref.name, op=op, value=value, case_sensitive=cs)  # type: ignore
 
 
@@ -278,7 +279,12 @@ class ExprBinder:
         return out
 
     def compare(self, node: ENode) -> Compare:
-        """The condition of `if`/`case`: one comparison (the IR's `Compare`)."""
+        """The condition of `if`/`case`: one comparison (the IR's `Compare`). The renderer's
+        `isnotnull(x) AND x!=""` is exists, `isnull(x) OR x==""` not_exists."""
+        pair = _emptiness_pair(node)
+        if pair is not None:
+            op, subject = pair
+            return Compare(left=self.expr(subject), op=op)
         if isinstance(node, EBin) and node.op in CMP_OPS:
             return Compare(left=self.expr(node.left), op=CMP_OPS[node.op],
                            right=self.expr(node.right))
@@ -302,6 +308,33 @@ class ExprBinder:
                 return inner.model_copy(update={"op": flipped})
         raise Unsupported(_npos(node), "this if()/case() condition",
                           "the IR's if() takes one comparison, not AND/OR")
+
+
+def _emptiness_pair(node: ENode) -> tuple[Operator, ENode] | None:
+    """`isnotnull(x) AND x!=""` → (exists, x); `isnull(x) OR x==""` → (not_exists, x)."""
+    if not (isinstance(node, EBin) and node.op in {"AND", "OR"}):
+        return None
+    left, right = node.left, node.right
+    fn, cmp = ("isnotnull", "!=") if node.op == "AND" else ("isnull", "==")
+    if isinstance(left, ECall) and left.name == fn and len(left.args) == 1 \
+            and isinstance(right, EBin) and right.op == cmp and isinstance(right.right, ELit) \
+            and right.right.value == "" and _same(left.args[0], right.left):
+        return (Operator.exists if node.op == "AND" else Operator.not_exists), left.args[0]
+    return None
+
+
+def _same(a: ENode, b: ENode) -> bool:
+    """The same expression, wherever it is written."""
+    return _shape(a) == _shape(b)
+
+
+def _shape(n: Any) -> Any:
+    if isinstance(n, list):
+        return [_shape(i) for i in n]
+    if hasattr(n, "__dataclass_fields__"):
+        return (type(n).__name__, *(_shape(getattr(n, k)) for k in n.__dataclass_fields__
+                                    if k not in {"pos", "end", "paren"}))
+    return n
 
 
 def _always_true(node: ENode) -> bool:

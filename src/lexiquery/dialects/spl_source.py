@@ -37,11 +37,12 @@ _FORMATS = ("%m/%d/%Y:%H:%M:%S", "%m/%d/%Y")
 
 def time_point(text: str, pos: int) -> tuple[Any, bool]:
     """An `earliest=`/`latest=` value as a time point: (point, is_now). `0` is the start of
-    time (None); `now` is (None, True). Raises `Unsupported` for modifiers the IR cannot hold
+    time (None); `now` is (0 seconds ago, True) — as an end it means "no end". Raises `Unsupported` for modifiers the IR cannot hold
     (months, snapping to hours or weekdays, chained offsets)."""
     t = text.strip()
     if t.lower() == "now" or t == "":
-        return None, True
+        # As a start, `now` is the instant itself (an empty range, but the range the text says).
+        return RelativeTime(amount=0, unit=TimeUnit.second), True
     if re.fullmatch(r"\d+(?:\.\d+)?", t):
         value = float(t)
         if value == 0:

@@ -41,9 +41,11 @@ from lexiquery.ir import (
     ComputedField,
     PlanIssue,
     QueryPlan,
+    RelativeTime,
     SortKey,
     TimeBucket,
     TimeRange,
+    TimeUnit,
 )
 
 HANDLED = frozenset({"search", "where", "eval", "stats", "eventstats", "tstats", "datamodel",
@@ -317,7 +319,7 @@ class Stages:
                 and isinstance(right.args[1], ELit) and isinstance(right.args[1].value, str):
             point, is_now = time_point(right.args[1].value, right.args[1].pos)
         elif isinstance(right, ECall) and right.name == "now" and not right.args:
-            point, is_now = None, True
+            point, is_now = RelativeTime(amount=0, unit=TimeUnit.second), True
         elif self.generating and isinstance(right, ELit) \
                 and isinstance(right.value, (int, float)) and not isinstance(right.value, bool):
             point, is_now = AbsoluteTime(at=datetime.fromtimestamp(right.value,
@@ -327,7 +329,7 @@ class Stages:
         if (self.start if is_start else self.end) is not None:
             return False
         if is_start:
-            self.start = point if point is not None else _epoch_start()
+            self.start = point
         else:
             self.end = None if is_now else point
         return True

@@ -123,7 +123,7 @@ class WhereReader(AggReader):
                 nulls.setdefault(col, i)
         used: set[int] = set()
         for i, p in enumerate(parts):
-            if type(p) is empty_cls and isinstance(unparen(p.this), exp.Column) and \
+            if type(p) is empty_cls and \
                     isinstance(p.expression, exp.Literal) and p.expression.this == "" and \
                     p.expression.is_string and unparen(p.this).sql() in nulls:
                 used.add(i)
@@ -424,7 +424,8 @@ def _like_parts(pattern: str, escape: str | None, brackets: bool) -> list[str] |
 
 
 def _null_test(p: exp.Expression, want_not_null: bool) -> str | None:
-    """The column `p` tests with IS NOT NULL (`want_not_null`) or IS NULL, as SQL text."""
+    """What `p` tests with IS NOT NULL (`want_not_null`) or IS NULL — a column or a computed
+    expression — as SQL text, so that its `<> ''` / `= ''` partner can be found."""
     negated = False
     if isinstance(p, exp.Not):
         negated, p = True, unparen(p.this)
@@ -432,7 +433,7 @@ def _null_test(p: exp.Expression, want_not_null: bool) -> str | None:
         return None
     not_null = bool(p.args.get("negate")) != negated
     col = unparen(p.this)
-    if not_null != want_not_null or not isinstance(col, exp.Column):
+    if not_null != want_not_null:
         return None
     return col.sql()
 

@@ -1,0 +1,208 @@
+"""SQL of any dialect made runnable in DuckDB with the meaning it has in its own dialect.
+
+sqlglot transpiles most of a statement; `compat` rewrites what it leaves wrong or unrunnable:
+* integer division (`typed` Div: T-SQL, PostgreSQL, SQLite divide int by int as integers;
+  DuckDB's `/` never does) through the `lq_typed_div` macro, which decides by the operands' types;
+* T-SQL: `+` on text is concatenation, FLOAT is a double, `_CS_` collations (DuckDB compares
+  exactly anyway), NVARCHAR(MAX), day-0 (1900-01-01) dates in DATEADD, APPROX_PERCENTILE_CONT;
+* PostgreSQL's DATE_BIN; MySQL's CAST(x AS BINARY) (an exact comparison); BigQuery's GROUP BY of
+  a select alias (BigQuery resolves the alias first, DuckDB the column); UNIX_SECONDS truncates;
+* SQLite's DATETIME/DATE modifiers ('now', 'start of day', '-N units', 'unixepoch') and
+  STRFTIME('%s');
+* LIKE without ESCAPE escapes with a backslash in PostgreSQL, MySQL, Snowflake, Spark, BigQuery
+  and ClickHouse (DuckDB's LIKE has no default escape);
+* Spark's TIMESTAMP_SECONDS and ClickHouse's toStartOfInterval/toDateTime/toString as macros.
+`pin_now` replaces every "now" and "today" with literals of the sandbox's instant.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+from sqlglot import exp
+
+from lexiquery.errors import QueryError
+
+_NOW_NODES = tuple(getattr(exp, n) for n in ("CurrentTimestamp", "CurrentDatetime",
+                                             "CurrentTimestampLTZ", "UtcTimestamp",
+                                             "Localtimestamp") if hasattr(exp, n))
+_DATE_NODES = tuple(getattr(exp, n) for n in ("CurrentDate", "UtcDate") if hasattr(exp, n))
+_DATE_FUNCS = {"TODAY", "UTC_DATE", "CURDATE", "CURRENT_DATE", "SYSDATE_DATE"}
+_NOW_FUNCS = {"NOW", "GETDATE", "GETUTCDATE", "SYSUTCDATETIME", "SYSDATETIME", "UTC_TIMESTAMP",
+              "CURRENT_TIMESTAMP", "LOCALTIMESTAMP", "SYSDATE", "SYSTIMESTAMP", "NOW64",
+              "TRANSACTION_TIMESTAMP", "STATEMENT_TIMESTAMP", "CLOCK_TIMESTAMP", *_DATE_FUNCS}
+MACROS = (
+    "CREATE MACRO timestamp_seconds(x) AS to_timestamp(x)",
+    "CREATE MACRO tostartofinterval(t, i) AS time_bucket(i, t)",
+    "CREATE MACRO todatetime(s, tz) AS CAST(s AS TIMESTAMPTZ)",
+    "CREATE MACRO todatetime64(s, p, tz) AS CAST(s AS TIMESTAMPTZ)",
+    "CREATE MACRO tostring(x) AS CAST(x AS VARCHAR)",
+    "CREATE MACRO lq_typed_div(a, b) AS CASE WHEN typeof(a) IN ('TINYINT', 'SMALLINT', "
+    "'INTEGER', 'BIGINT', 'HUGEINT') AND typeof(b) IN ('TINYINT', 'SMALLINT', 'INTEGER', "
+    "'BIGINT', 'HUGEINT') THEN CAST(trunc(a / NULLIF(b, 0)) AS BIGINT) ELSE a / b END",
+)
+_SQLITE_SHIFT = re.compile(r"^([+-]?\d+(?:\.\d+)?)\s+(second|minute|hour|day|month|year)s?$",
+                           re.I)
+
+
+
+def pin_now(tree: exp.Expression, now: datetime) -> exp.Expression:
+    """Every "now" and "today" of any dialect as a literal of `now` (UTC), so that every query
+    of one sandbox sees the same instant."""
+    stamp = exp.cast(exp.Literal.string(now.strftime("%Y-%m-%d %H:%M:%S+00")),
+                     exp.DataType.build("TIMESTAMPTZ"))
+    day = exp.cast(exp.Literal.string(now.strftime("%Y-%m-%d")), exp.DataType.build("DATE"))
+
+    def pin(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, _NOW_NODES):
+            return stamp.copy()
+        if isinstance(node, _DATE_NODES):
+            return day.copy()
+        if isinstance(node, exp.Anonymous) and node.name.upper() in _NOW_FUNCS:
+            return (day if node.name.upper() in _DATE_FUNCS else stamp).copy()
+        return node
+
+    return post_order(tree, pin)
+
+
+def post_order(tree: exp.Expression, fn: Any) -> exp.Expression:
+    """Apply `fn` to every node, children before their parent (so a rewrite of a parent sees
+    its rewritten children); returns the possibly replaced root."""
+    root = tree
+    for node in reversed(list(tree.walk(bfs=False))):
+        new = fn(node)
+        if new is not node:
+            if node is root:
+                root = new
+            else:
+                node.replace(new)
+    return root
+
+
+# Dialects whose LIKE escapes with a backslash when there is no ESCAPE clause (DuckDB's LIKE
+# has no default escape character).
+_BACKSLASH_LIKE = {"postgres", "redshift", "mysql", "snowflake", "spark", "databricks",
+                   "bigquery", "clickhouse"}
+_EXACT_CASTS = {exp.DataType.Type.BINARY, exp.DataType.Type.VARBINARY}
+
+
+def compat(tree: exp.Expression, dialect: str) -> exp.Expression:
+    """Rewrite what sqlglot parses from `dialect` but DuckDB cannot run, or would run with
+    another meaning, as is."""
+    def fix(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.DateBin):  # postgres DATE_BIN(stride, col, origin)
+            origin = node.args.get("origin") or node.args.get("unit")
+            origin_text = origin.name if origin is not None else "1970-01-01"
+            return exp.Anonymous(this="TIME_BUCKET", expressions=[
+                exp.cast(node.this.copy(), exp.DataType.build("INTERVAL")),
+                node.expression.copy(),
+                exp.cast(exp.Literal.string(origin_text), exp.DataType.build("TIMESTAMPTZ"))])
+        if isinstance(node, exp.Div) and node.args.get("typed"):
+            # int / int divides as integers in T-SQL, PostgreSQL, SQLite…; DuckDB's `/` never
+            # does: the macro decides by the operands' types, row by row.
+            return exp.Anonymous(this="lq_typed_div", expressions=[node.this.copy(),
+                                                                   node.expression.copy()])
+        if isinstance(node, exp.Collate):  # T-SQL's _CS_ collations: DuckDB compares exactly
+            return node.this.copy()
+        if isinstance(node, exp.Cast) and node.to.this in _EXACT_CASTS:
+            return node.this.copy()  # MySQL's CAST(x AS BINARY) for exact comparison
+        if dialect == "tsql" and isinstance(node, exp.DataType) and \
+                node.this is exp.DataType.Type.FLOAT:
+            return exp.DataType.build("DOUBLE")  # T-SQL's FLOAT is FLOAT(53), a double
+        if isinstance(node, exp.DataType) and node.expressions:
+            if any(e.name.upper() == "MAX" for e in node.expressions):
+                node.set("expressions", [])  # NVARCHAR(MAX)
+        if isinstance(node, exp.WithinGroup) and isinstance(node.this, exp.Anonymous) and \
+                node.this.name.upper() == "APPROX_PERCENTILE_CONT":
+            order = node.expression.expressions[0]
+            return exp.Anonymous(this="QUANTILE_CONT", expressions=[
+                order.this.copy(), node.this.expressions[0].copy()])
+        if dialect == "tsql" and isinstance(node, exp.Add) and \
+                (_texty(node.this) or _texty(node.expression)):
+            return exp.DPipe(this=node.this.copy(), expression=node.expression.copy())
+        if isinstance(node, exp.UnixSeconds):  # truncates to whole seconds; CAST would round
+            return exp.cast(exp.Floor(this=exp.Anonymous(this="EPOCH", expressions=[
+                node.this.copy()])), exp.DataType.build("BIGINT"))
+        if dialect == "bigquery" and isinstance(node, exp.Select):
+            _group_by_alias(node)
+        if dialect == "tsql" and isinstance(node, exp.DateAdd) and \
+                isinstance(node.this, exp.Literal) and not node.this.is_string:
+            node.set("this", exp.cast(exp.Literal.string("1900-01-01"),
+                                      exp.DataType.build("TIMESTAMP")))
+        if isinstance(node, (exp.DateDiff, exp.TimestampDiff)):
+            for key in ("this", "expression"):
+                arg = node.args.get(key)
+                if isinstance(arg, exp.Literal) and arg.is_string:
+                    node.set(key, exp.cast(arg.copy(), exp.DataType.build("TIMESTAMP")))
+        if dialect in _BACKSLASH_LIKE and isinstance(node, (exp.Like, exp.ILike)) and \
+                not isinstance(node.parent, exp.Escape):
+            return exp.Escape(this=node.copy(), expression=exp.Literal.string("\\"))
+        if dialect == "sqlite":
+            return _sqlite_fix(node)
+        return node
+
+    return post_order(tree.copy(), fix)
+
+
+def _texty(e: exp.Expression) -> bool:
+    """Does `e` produce text (T-SQL's `+` then concatenates)?"""
+    if isinstance(e, exp.Literal):
+        return e.is_string
+    if isinstance(e, (exp.Upper, exp.Lower, exp.Substring, exp.DPipe, exp.Concat)):
+        return True
+    if isinstance(e, exp.Cast):
+        return e.to.is_type(*exp.DataType.TEXT_TYPES)
+    if isinstance(e, exp.Coalesce):
+        return any(_texty(x) for x in [e.this, *e.expressions])
+    return False
+
+
+def _group_by_alias(select: exp.Select) -> None:
+    """BigQuery resolves a GROUP BY name to a SELECT alias before a column of the same name
+    (sqlglot writes `GROUP BY time` for a bucket aliased `time`); DuckDB takes the column."""
+    group = select.args.get("group")
+    if group is None:
+        return
+    aliased = {e.alias: e.this for e in select.expressions
+               if isinstance(e, exp.Alias) and not isinstance(e.this, exp.Column)}
+    for g in list(group.expressions):
+        if isinstance(g, exp.Column) and not g.table and g.name in aliased:
+            g.replace(aliased[g.name].copy())
+
+
+def _sqlite_fix(node: exp.Expression) -> exp.Expression:
+    """SQLite's DATETIME(value, modifier…) and STRFTIME('%s', value) in DuckDB's terms."""
+    if isinstance(node, exp.TimeToStr) and isinstance(node.args.get("format"), exp.Literal) \
+            and node.args["format"].name == "%s":
+        return exp.cast(exp.Floor(this=exp.Anonymous(this="EPOCH", expressions=[
+            node.this.copy()])), exp.DataType.build("BIGINT"))  # truncated, as SQLite does
+    if not (isinstance(node, exp.Anonymous) and node.name.upper() in {"DATETIME", "DATE"}):
+        return node
+    args = list(node.expressions)
+    if not args:
+        return node
+    first, mods = args[0], args[1:]
+    value: exp.Expression
+    if isinstance(first, exp.Literal) and first.is_string and first.name.lower() == "now":
+        value = exp.Anonymous(this="NOW", expressions=[])  # pinned to the sandbox's now later
+    elif mods and isinstance(mods[0], exp.Literal) and mods[0].name.lower() == "unixepoch":
+        value, mods = exp.Anonymous(this="TO_TIMESTAMP", expressions=[first.copy()]), mods[1:]
+    else:
+        value = exp.cast(first.copy(), exp.DataType.build("TIMESTAMPTZ"))
+    for m in mods:
+        text = m.name.strip().lower() if isinstance(m, exp.Literal) else ""
+        shift = _SQLITE_SHIFT.match(text)
+        if text == "start of day":
+            value = exp.Anonymous(this="DATE_TRUNC", expressions=[exp.Literal.string("day"),
+                                                                  value])
+        elif shift:
+            value = exp.Add(this=value, expression=exp.Interval(
+                this=exp.Literal.string(shift.group(1)), unit=exp.var(shift.group(2).upper())))
+        else:
+            raise QueryError(f"SQLite date modifier {m.sql()} is not supported by the sandbox")
+    if node.name.upper() == "DATE":
+        return exp.cast(value, exp.DataType.build("DATE"))
+    return value
+
