@@ -1,13 +1,16 @@
 """Round trip, as a property: for random valid plans, render → parse gives the same plan.
 
-`lexiquery.dialects.roundtrip.canonical` defines "the same" (it removes exactly the differences
-a renderer is allowed to introduce); a parsed plan must also carry no ``unsupported`` issue —
+`lexiquery.dialects.roundtrip.canonical(plan, source, platform)` defines "the same" (it removes
+exactly the differences a renderer for that platform is allowed to introduce); a parsed plan
+must also carry no ``unsupported`` issue —
 the renderers never write a construct the parsers cannot hold. One test per target: KQL, SPL,
 SQL (postgres), and SQL in one of the other dialects wherever that dialect can express the plan
 (a documented `PlanError` there, e.g. regexes in T-SQL, skips the dialect for that plan).
 
 Reproducible: `derandomize=True` and a fixed number of examples, so CI runs the same plans
-every time; a failure prints the minimal plan and the rendered text.
+every time; a failure prints the plan (as JSON) and the rendered text. Shrinking is off unless
+LEXIQUERY_SHRINK=1 (see `strategies.PHASES`); the minimal plans found so far are the named
+cases in `FOUND` at the end of this module.
 """
 
 from __future__ import annotations

@@ -38,6 +38,7 @@ from lexiquery.dialects.base import (
 from lexiquery.dialects.kql_text import (
     TO_SCALAR,
     datetime_literal,
+    expr_literal,
     ident,
     is_path,
     literal,
@@ -196,7 +197,7 @@ class KqlRenderer:
         if isinstance(e, FieldRef):
             return self.ref(e.name)
         if isinstance(e, Literal_):
-            return literal(e.value)
+            return expr_literal(e.value)
         if isinstance(e, Compare):
             left = self.expr(e.left, nested=True)
             if e.op is Operator.exists:

@@ -84,6 +84,15 @@ def literal(v: object) -> str:
     return string(str(v))
 
 
+def expr_literal(v: object) -> str:
+    """A literal inside an expression: an integral real keeps its point (`5.0`), because KQL
+    types a literal by how it is written and `5 / StatusCode` would divide as integers.
+    (Filter values keep `literal`: a comparison does not depend on the literal's type.)"""
+    if isinstance(v, float) and v.is_integer():
+        return f"{int(v)}.0"
+    return literal(v)
+
+
 def timespan(amount: int, unit: TimeUnit) -> str:
     if unit is TimeUnit.week:  # KQL has no week timespan unit
         return f"{amount * 7}d"

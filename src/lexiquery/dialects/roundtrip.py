@@ -17,8 +17,8 @@ What is normalised:
   `case_sensitive` is dropped where it cannot matter (no letters in the value, comparisons), and
   the text of a case-insensitive comparison is lower-cased (SQL writes `LOWER(col) = 'outlook'`;
   regular expressions keep their case: `\\D` is not `\\d`);
-* top-level conditions `time >= <datetime>` (and `time < <datetime>`) on the source's time field
-  are the absolute time range they mean, when the plan has none (KQL reads them back so);
+* absolute bounds of the time range are the filters `time >= <datetime>` / `time < <datetime>`
+  they mean (parsers read `>= datetime(…)` either way);
 * with `platform` given as SPL or SQL, `has` is `contains`: those platforms have no whole-term
   match, and their renderers write `has` as the substring match it then reads back as;
 * relative times and buckets use the largest unit that divides them exactly (24 h → 1 day);
@@ -27,7 +27,8 @@ What is normalised:
 * a regular expression with no metacharacters is the plain text test it equals (`ab` is
   contains, `^ab` startswith, `ab$` endswith, `^ab$` eq): renderers write them alike;
 * `concat` is associative: nested concats are flattened (`a || b || c` has no nesting);
-* a zero relative time is now (or the start of today), whatever its unit;
+* a zero relative time is now (or the start of today), whatever its unit; an end at now is
+  no end;
 * with `platform` SQL, the shape SQL gives a plan: computed fields read by other computed
   fields are inlined, those nothing outputs or reads are dropped, and their order does not
   matter; with an explicit projection, metrics neither projected nor used by having/sort are
@@ -46,6 +47,7 @@ from lexiquery.catalog.model import FieldType, Platform, Source
 from lexiquery.dialects.base import Names, coerce, has_letters, iso_seconds, parse_datetime
 from lexiquery.ir import (
     UNIT_SECONDS,
+    AbsoluteTime,
     And,
     Call,
     Compare,
@@ -78,6 +80,7 @@ _UNITS_DESC = [TimeUnit.week, TimeUnit.day, TimeUnit.hour, TimeUnit.minute, Time
 _SQL_COMPLEMENT = {**_COMPLEMENT, Operator.gt: Operator.le, Operator.le: Operator.gt,
                    Operator.ge: Operator.lt, Operator.lt: Operator.ge}
 _REGEX_META = set("\\^$.|?*+()[]{}")
+_CONTROL_ESCAPES = {"n": "\n", "r": "\r", "t": "\t"}  # how SPL writes line breaks in a regex
 
 
 def _literal_regex(pattern: str) -> tuple[Operator, str] | None:
@@ -91,8 +94,9 @@ def _literal_regex(pattern: str) -> tuple[Operator, str] | None:
     while i < len(body):
         ch = body[i]
         if ch == "\\":
-            if i + 1 < len(body) and body[i + 1] in _REGEX_META:
-                text.append(body[i + 1])
+            nxt = body[i + 1] if i + 1 < len(body) else ""
+            if nxt in _REGEX_META or nxt in _CONTROL_ESCAPES:
+                text.append(_CONTROL_ESCAPES.get(nxt, nxt))
                 i += 2
                 continue
             return None
@@ -153,7 +157,8 @@ class _Canon:
             if plain is not None:
                 op, value = plain
         values = value if isinstance(value, list) else [value]
-        cs = c.case_sensitive and op not in _NO_CASE and any(has_letters(v) for v in values)
+        cs = (c.case_sensitive and ftype in _TEXT and op not in _NO_CASE
+              and any(has_letters(v) for v in values))
         if not cs and op is not Operator.regex and ftype is not FieldType.datetime:
             value = [v.lower() if isinstance(v, str) else v for v in value] \
                 if isinstance(value, list) else value.lower() if isinstance(value, str) else value
@@ -212,24 +217,24 @@ class _Canon:
         return e
 
 
-def _lift_time_filters(plan: QueryPlan, source: Source) -> QueryPlan:
-    """`time >= a` (and `time < b`) among the top-level filters → time range [a, b)."""
-    tf = source.time_field
-    if plan.time_range is not None or not tf or tf in {c.name for c in plan.computed}:
+def _lower_absolute_time(plan: QueryPlan, source: Source) -> QueryPlan:
+    """Absolute bounds of the time range → `time >= a` / `time < b` filters: one normal form
+    whichever way a parser reads `>= datetime(…)` (no renderer writes `< now()`, so a relative
+    end stays in the range)."""
+    tr, tf = plan.time_range, source.time_field
+    if tr is None or not tf or tf in {c.name for c in plan.computed}:
         return plan
-
-    def bound(op: Operator) -> Condition | None:
-        hits = [f for f in plan.filters if isinstance(f, Condition) and f.field == tf
-                and f.op is op and parse_datetime(f.value) is not None]
-        return hits[0] if len(hits) == 1 else None
-
-    start, end = bound(Operator.ge), bound(Operator.lt)
-    if start is None:
-        return plan
-    rest = [f for f in plan.filters if f is not start and f is not end]
-    tr = {"start": {"at": parse_datetime(start.value)},
-          "end": {"at": parse_datetime(end.value)} if end is not None else None}
-    return plan.model_copy(update={"filters": rest, "time_range": TimeRange.model_validate(tr)})
+    bounds: list[Condition] = []
+    keep: TimeRange | None = tr
+    if isinstance(tr.start, AbsoluteTime) and (tr.end is None or isinstance(tr.end, AbsoluteTime)):
+        bounds.append(Condition(field=tf, op=Operator.ge, value=iso_seconds(tr.start.at)))
+        if tr.end is not None:
+            bounds.append(Condition(field=tf, op=Operator.lt, value=iso_seconds(tr.end.at)))
+        keep = None
+    elif isinstance(tr.end, AbsoluteTime):
+        bounds.append(Condition(field=tf, op=Operator.lt, value=iso_seconds(tr.end.at)))
+        keep = tr.model_copy(update={"end": None})
+    return plan.model_copy(update={"time_range": keep, "filters": [*bounds, *plan.filters]})
 
 
 def _inline(e: Any, computed: dict[str, Any], depth: int = 0) -> Any:
@@ -280,7 +285,7 @@ def _sql_shape(plan: QueryPlan, source: Source) -> QueryPlan:
 def canonical(plan: QueryPlan, source: Source, platform: Platform | None = None) -> QueryPlan:
     """The plan with every difference that does not change the results removed (see module).
     `platform`: the platform whose rendering is being compared, when there is one."""
-    plan = _lift_time_filters(plan, source)
+    plan = _lower_absolute_time(plan, source)
     if platform is Platform.sql:
         plan = _sql_shape(plan, source)
     c = _Canon(plan, source, platform)
@@ -293,8 +298,11 @@ def canonical(plan: QueryPlan, source: Source, platform: Platform | None = None)
                 amount, unit = _unit_amount(p.amount, p.unit, allow_week=p.snap is None)
                 return RelativeTime(amount=amount, unit=unit, snap=p.snap)
             return p.model_copy(update={"at": parse_datetime(p.at)})
+        end = tr.end
+        if isinstance(end, RelativeTime) and end.amount == 0 and end.snap is None:
+            end = None  # "up to 0 hours ago" is up to now (SPL writes it latest=now)
         data["time_range"] = {"start": point(tr.start),
-                              "end": point(tr.end) if tr.end is not None else None}
+                              "end": point(end) if end is not None else None}
     data["filters"] = c.filters(plan.filters, after_agg=False)
     data["computed"] = [ComputedField(name=cf.name, expr=c.expr(cf.expr)) for cf in plan.computed]
     agg = plan.aggregation

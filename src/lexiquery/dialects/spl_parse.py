@@ -197,7 +197,8 @@ class _Reader:
             return self._tstats(cmd)
         if name in UNSUPPORTED_COMMANDS or name in HANDLED:
             raise syntax_error(self.text, cmd.pos, f"'{cmd.name}' does not read a catalog "
-                               "source", hint="start with index=… sourcetype=…, | tstats … or "
+                               "source",
+                               hint="start with index=… sourcetype=…, | tstats … or "
                                "| datamodel …", code="unknown_source")
         raise AssertionError(name)  # unknown names were refused before
 

@@ -37,8 +37,9 @@ _FORMATS = ("%m/%d/%Y:%H:%M:%S", "%m/%d/%Y")
 
 def time_point(text: str, pos: int) -> tuple[Any, bool]:
     """An `earliest=`/`latest=` value as a time point: (point, is_now). `0` is the start of
-    time (None); `now` is (0 seconds ago, True) — as an end it means "no end". Raises `Unsupported` for modifiers the IR cannot hold
-    (months, snapping to hours or weekdays, chained offsets)."""
+    time (None); `now` is (0 seconds ago, True) — as an end it means "no end". Raises
+    `Unsupported` for modifiers the IR cannot hold (months, snapping to hours or weekdays,
+    chained offsets)."""
     t = text.strip()
     if t.lower() == "now" or t == "":
         # As a start, `now` is the instant itself (an empty range, but the range the text says).

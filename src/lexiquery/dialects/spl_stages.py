@@ -3,10 +3,10 @@
 `Stages` holds the plan being built and the names visible at this point (the source's
 fields and computed fields before the aggregation, its outputs after); each `cmd_*` method is
 one SPL command — `search`, `where` and `eval` here, the aggregating ones in `spl_aggregate`,
-the output ones in `spl_output`. The IR's order is fixed — filters, computed, aggregation, having, project,
-sort, limit — so a command is taken only when moving it into that order keeps the results;
-otherwise it becomes an ``unsupported`` issue at its position (`head 10 | where …`, a second
-`stats`, `eventstats`, `eval` after `stats`).
+the output ones in `spl_output`. The IR's order is fixed — filters, computed, aggregation,
+having, project, sort, limit — so a command is taken only when moving it into that order keeps
+the results; otherwise it becomes an ``unsupported`` issue at its position (`head 10 | where
+…`, a second `stats`, `eventstats`, `eval` after `stats`).
 """
 
 from __future__ import annotations

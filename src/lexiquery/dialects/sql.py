@@ -15,7 +15,10 @@ Semantics an analyst should know (see also `sql_filters` and `sql_idioms`):
 * a descending sort on a metric or computed field puts NULLs last in every dialect (explicit
   `NULLS LAST` where the dialect's default differs), like KQL's `top`; sorts on stored columns
   keep each dialect's own NULL placement, so an index can serve `ORDER BY col DESC LIMIT n`;
-* group-by only (no metric) is `SELECT DISTINCT`;
+* group-by only (no metric) is `SELECT DISTINCT` when that makes the same rows (every group key
+  selected, no HAVING), else GROUP BY;
+* a constant sort or group key (a computed literal) is left out of ORDER BY / GROUP BY: it
+  orders and groups nothing, and a bare literal there is a column position (`ORDER BY 2`);
 * regexes are unanchored searches; T-SQL has none (PlanError ``unsupported``; REGEXP_LIKE arrives
   with SQL Server 2025), SQLite's REGEXP needs an application-defined regexp() function; MySQL
   and SQLite have no percentile aggregate (PlanError ``unsupported``); T-SQL's is
@@ -257,12 +260,12 @@ class SqlBuilder(SqlPredicates):
             for name in plan.project or list(by_name):
                 self.names.output(name)
                 select = select.select(by_name[name], append=True)
-            sort_names = {s.field for s in plan.sort}
-            if not agg.metrics and not agg.time_bucket and \
-                    sort_names <= set(plan.project or agg.group_by):
+            if self._distinct_form():
                 select = select.distinct()
             else:
-                groups = [self.ref(g) for g in agg.group_by]
+                # A constant key (a computed literal) groups nothing; written bare it would even
+                # be a column position (`GROUP BY 2`). It stays in the SELECT list.
+                groups = [k for k in (self.ref(g) for g in agg.group_by) if not constant(k)]
                 if agg.time_bucket:
                     groups.append(self.bucket())
                 if groups:
@@ -272,13 +275,30 @@ class SqlBuilder(SqlPredicates):
                                                for h in plan.having]))
         selected = {e.alias_or_name for e in select.expressions}
         for s in plan.sort:
-            select = select.order_by(self._order_key(s.field, s.descending, selected),
-                                     append=True)
+            key = self._order_key(s.field, s.descending, selected)
+            if key is not None:
+                select = select.order_by(key, append=True)
         if plan.limit:
             select = select.limit(plan.limit)
         return select
 
-    def _order_key(self, name: str, desc: bool, selected: set[str]) -> exp.Ordered:
+    def _distinct_form(self) -> bool:
+        """Is this group-by-only aggregation ("the distinct values of …") `SELECT DISTINCT`?
+
+        Only when DISTINCT over the selected columns makes the same rows as grouping: every
+        group key is selected (a hidden key would merge rows KQL and SPL keep apart, one per
+        key combination), every sort key is selected (DISTINCT can only order by what it
+        selects), and there is no HAVING (which needs a GROUP BY)."""
+        plan, agg = self.plan, self.plan.aggregation
+        assert agg is not None
+        shown = set(plan.project or agg.group_by)
+        return not agg.metrics and not agg.time_bucket and not plan.having \
+            and set(agg.group_by) <= shown and {s.field for s in plan.sort} <= shown
+
+    def _order_key(self, name: str, desc: bool, selected: set[str]) -> exp.Ordered | None:
+        """The ORDER BY item for a sort key; None for a constant one (a computed literal that
+        is not selected): sorting by it is a no-op, and the bare literal would be refused
+        (T-SQL, DuckDB for `0.5`) or read as a column position (`ORDER BY 2`)."""
         if self.plan.aggregation is not None:
             out = self.names.output(name)
             key = self.column(out) if out in selected else self.agg_ref(name)
@@ -286,10 +306,18 @@ class SqlBuilder(SqlPredicates):
             key = self.column(name) if name in selected else self.ref(name)
         else:
             key = self.ref(name)
+        if constant(key):
+            return None
         nulls_first = self._natural_nulls_first(desc)
         if desc and nulls_first and self._nulls_last_matters(name):
             nulls_first = False  # KQL's placement: NULLs after the values in a descending sort
         return exp.Ordered(this=key, desc=desc, nulls_first=nulls_first)
+
+
+def constant(e: exp.Expression) -> bool:
+    """Does `e` read no column and aggregate nothing (a literal, or arithmetic on literals)?
+    As a GROUP BY or ORDER BY key it is a no-op, and a bare integer there is a position."""
+    return e.find(exp.Column, exp.AggFunc, exp.Star) is None
 
 
 def build_select(plan: QueryPlan, source: Source, dialect: str | None = None) -> exp.Select:

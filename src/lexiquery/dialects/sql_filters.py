@@ -79,7 +79,7 @@ class SqlPredicates:
         if op in {Operator.exists, Operator.not_exists}:
             return self._exists(col, text_like, op is Operator.exists)
         if op is Operator.regex or op in _LIKE_KIND:
-            if not (text_like or ftype is FieldType.guid):
+            if self._needs_text(ftype):
                 col = self.idiom.text(col)  # a pattern reads text: convert numbers, dates
             if op is Operator.regex:
                 node = self.idiom.regex(col, str(c.value), cs)
@@ -102,6 +102,14 @@ class SqlPredicates:
             e: exp.Expression = exp.In(this=col, expressions=rhs)
             return exp.Not(this=e) if op is Operator.not_in else e
         return _CMP[op](this=col, expression=rhs[0])
+
+    def _needs_text(self, ftype: FieldType | None) -> bool:
+        """Must a pattern (LIKE, regex) convert the value to text first? Numbers and dates,
+        always; a GUID where the dialect stores it in a native UUID type, on which postgres,
+        DuckDB, Trino and ClickHouse refuse LIKE (where GUIDs are text, no cast is needed)."""
+        if ftype in {FieldType.string, None}:
+            return False
+        return ftype is not FieldType.guid or self.idiom.native_uuid
 
     def _exists(self, col: exp.Expression, text: bool, exists: bool) -> exp.Expression:
         null = exp.Is(this=col, expression=exp.null(), negate=exists or None)
@@ -182,6 +190,9 @@ class SqlPredicates:
             if e.op in {Operator.in_, Operator.not_in} and e.right is not None:
                 node: exp.Expression = exp.In(this=left, expressions=[self.expr(e.right)])
                 return exp.Not(this=node) if e.op is Operator.not_in else node
+            if isinstance(e.right, Literal_) and (e.op in _LIKE_KIND or e.op is Operator.regex) \
+                    and self._needs_text(expr_type(e.left, self.names)):
+                left = self.idiom.text(left)
             if isinstance(e.right, Literal_) and e.op in _LIKE_KIND:
                 return self._like(left, e.op, str(e.right.value), True)
             if isinstance(e.right, Literal_) and e.op is Operator.regex:

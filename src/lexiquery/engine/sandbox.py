@@ -12,7 +12,9 @@ table ``sample.<source id>`` with the logical field names as columns, created on
 on a copy of the source whose SQL binding maps every field to its own name) — there is no
 second compiler. SQL text of any of the 12 dialects is transpiled to DuckDB by sqlglot and runs
 against views named exactly as the source's SQL binding (schema included) whose columns are the
-binding's column names. "Now" is fixed per sandbox: every CURRENT_TIMESTAMP, NOW(), GETDATE(),
+binding's column names; every table the text names is resolved as the SQL parser resolves it
+(`sql_tables`: `dbo.security_events` and `` `proj.sec.security_events` `` are the view of
+`security_events`), and one that is not the source is an error. "Now" is fixed per sandbox: every CURRENT_TIMESTAMP, NOW(), GETDATE(),
 SYSUTCDATETIME(), UTC_TIMESTAMP(), CURRENT_DATE, SQLite's 'now' … becomes a literal of it.
 Results are capped (`row_cap`, marked `truncated`) and a query running longer than `timeout_s`
 is interrupted (`SandboxError`, code ``timeout``).
@@ -64,6 +66,7 @@ from lexiquery.dialects.sql import SqlBuilder, idiom_for
 from lexiquery.engine.results import ResultSet
 from lexiquery.engine.sample_data import generate_columns
 from lexiquery.engine.sql_compat import MACROS, compat, pin_now
+from lexiquery.engine.sql_tables import binding_parts, bind_tables
 from lexiquery.engine.user_rows import DUCKDB_TYPES, read_user_rows
 from lexiquery.errors import LexiQueryError, QueryError, UnknownSourceError
 from lexiquery.ir import MetricFn, QueryPlan
@@ -198,7 +201,7 @@ class Sandbox:
             raise SandboxError(f"{src.name} has no SQL binding: there is no SQL table to "
                                f"query", code="not_bound")
         table = self.table(src)
-        parts = [p.strip('"`[]') for p in binding.table.split(".")]
+        parts = binding_parts(binding.table)
         if len(parts) > 3:
             raise SandboxError(f"SQL table name {binding.table!r} has too many parts")
         if len(parts) == 3:
@@ -278,6 +281,7 @@ class Sandbox:
         tree = compat(statements[0], dialect)
         with self._lock:
             self._binding_view(source, dialect)
+        bind_tables(tree, text, self.catalog, source)
         limit = tree.args.get("limit")
         result = self._run(tree, _int(limit.expression) if limit is not None else None)
         binding = source.bindings.sql
