@@ -6,12 +6,16 @@
     │   │   └── UnknownFieldError           the question names a field its source does not have
     │   └── QueryError                  a pasted KQL/SPL/SQL query that cannot be read: syntax
     │                                   (code ``syntax``), a table or field the catalog does not
-    │                                   know (``unknown_source``, ``unknown_field``), or a
-    │                                   write/exec command (``read_only``); with line and column
+    │                                   know (``unknown_source``, ``unknown_field``), a
+    │                                   write/exec command (``read_only``), or a part the query
+    │                                   model cannot hold where it must (``unsupported``, e.g.
+    │                                   `run` of a KQL join); with line and column
     ├── CatalogError                    a catalog file is malformed or names unknown things
     │   └── UnknownSourceError          a source id that is not in the catalog
     ├── PlanError                       a QueryPlan that cannot be rendered on a platform
     ├── DialectError                    rendering / parsing failed for one dialect
+    ├── SandboxError                    (engine/sandbox.py) a query failed or timed out on sample
+    │                                   data (codes ``execution``, ``timeout``)
     └── StorageError                    the SQLite store cannot be read or written
 
 Each maps to one CLI exit code (see `exit_code`) and, at the edges only, to an HTTP status.

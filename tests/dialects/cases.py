@@ -271,6 +271,25 @@ CASES: dict[str, dict[str, Any]] = {
     "chained_computed": {"computed": [
         {"name": "kb", "expr": call("div", f("bytes_out"), lit(1024))},
         {"name": "mb", "expr": call("div", f("kb"), lit(1024))}], "project": ["mb"]},
+    # ------------------------------------------------ renderer defects the properties found
+    # KQL: an integral real literal keeps its point, else `5 / StatusCode` divides as integers
+    "real_literal_division": {"computed": [
+        {"name": "ratio", "expr": call("div", lit(5.0), f("status"))}], "project": ["ratio"]},
+    # SQL: LIKE on a native uuid column (postgres, duckdb, trino, clickhouse, t-sql) is cast
+    "guid_contains": {"filters": [c("session_id", "contains", "0")]},
+    # SQL: distinct values with a having is GROUP BY … HAVING, not SELECT DISTINCT … HAVING
+    "distinct_with_having": {"aggregation": {"group_by": ["host"]},
+                             "having": [c("host", "eq", "db01")]},
+    # SQL: a projection hiding a group key groups by every key (DISTINCT would merge rows)
+    "distinct_hidden_group_key": {"aggregation": {"group_by": ["user", "host"]},
+                                  "project": ["host"]},
+    # SQL: a computed literal as sort or group key is left out (`ORDER BY 2` is a position)
+    "sort_by_computed_literal": {"computed": [{"name": "two", "expr": lit(2)}],
+                                 "project": ["user", "host"],
+                                 "sort": [{"field": "two"}, {"field": "user"}]},
+    "group_by_computed_literal": {"computed": [{"name": "tag", "expr": lit(4759)}],
+                                  "aggregation": {"metrics": [{"fn": "count"}],
+                                                  "group_by": ["tag", "host"]}},
     # ---------------------------------------------------------------- the built-in source
     "signin_failed_by_user": {
         "source": "signin_logs", "time_range": LAST_24H,

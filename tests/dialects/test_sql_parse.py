@@ -2,18 +2,9 @@
 hand-written queries of `sql_queries.py`.
 
 Round trip: `render(plan, sql_dialect=d)` read back with `parse_sql(text, dialect=d)` is the
-same plan (`roundtrip.same_plan` with `platform=sql`: case-insensitive text lower-cased, absolute
-time filters as the time range, `has` as contains), with no unsupported issue and the same
-source. Two differences the SQL renderer makes on purpose that `roundtrip.canonical` does not
-yet remove are removed here by `_sql_equivalent` (each keeps the rows a query returns; proposed
-for `canonical` in the report):
-
-1. computed fields read by other computed fields are inlined (SQL writes `kb / 1024` as
-   `bytes_out / 1024 / 1024`), computed fields nothing outputs or reads are dropped, and their
-   order does not matter;
-2. with an explicit projection, a metric that is neither projected nor used by HAVING / ORDER
-   BY is dropped (the renderer does not compute it), and a projection of exactly every
-   aggregation output, in order, is no projection.
+same plan (`roundtrip.same_plan` with `platform=sql`, which also removes the shape SQL gives a
+plan: inlined computed fields, hidden metrics, output order), with no unsupported issue and the
+same source.
 """
 
 from __future__ import annotations
@@ -27,7 +18,7 @@ from lexiquery.dialects import SQL_DIALECTS, render
 from lexiquery.dialects.roundtrip import plan_diff, same_plan
 from lexiquery.dialects.sql_parse import parse_sql
 from lexiquery.errors import PlanError
-from lexiquery.ir import Metric, QueryPlan
+from lexiquery.ir import QueryPlan
 
 from .cases import CASES, SIGNIN, SOURCES, TEST_SOURCE, plan_body
 from .sql_queries import GOLDEN_QUERIES, builtin_catalog
@@ -35,66 +26,9 @@ from .sql_queries import GOLDEN_QUERIES, builtin_catalog
 CATALOG = Catalog([TEST_SOURCE, SIGNIN])
 
 
-def _inline(e: dict[str, Any], computed: dict[str, dict[str, Any]], depth: int = 0) -> Any:
-    if depth > 20:  # bounded: computed fields cannot refer to themselves
-        return e
-    if e.get("kind") == "field" and e["name"] in computed:
-        return _inline(computed[e["name"]], computed, depth + 1)
-    out = dict(e)
-    if "args" in e:
-        out["args"] = [_inline(a, computed, depth + 1) for a in e["args"]]
-    for k in ("left", "right"):
-        if isinstance(e.get(k), dict):
-            out[k] = _inline(e[k], computed, depth + 1)
-    return out
-
-
-def _names_in(f: Any) -> set[str]:
-    """Every field name a dumped filter / expression list mentions."""
-    if isinstance(f, dict):
-        out = {f["field"]} if isinstance(f.get("field"), str) else set()
-        if f.get("kind") == "field":
-            out.add(f["name"])
-        for v in f.values():
-            out |= _names_in(v)
-        return out
-    if isinstance(f, list):
-        return set().union(*(_names_in(x) for x in f)) if f else set()
-    return set()
-
-
-def _sql_equivalent(plan: QueryPlan, source: Source) -> QueryPlan:
-    """The plan with the two result-preserving differences of the module docstring removed."""
-    d = plan.model_dump(mode="json")
-    tf = source.time_field
-    exprs = {c["name"]: c["expr"] for c in d["computed"]}
-    inlined = {n: _inline(e, {k: v for k, v in exprs.items() if k != n})
-               for n, e in exprs.items()}
-    agg = d["aggregation"]
-    if agg and d["project"]:
-        used = set(d["project"]) | _names_in(d["having"]) | {s["field"] for s in d["sort"]}
-        kept = [m for m in agg["metrics"] if Metric.model_validate(m).name in used]
-        if kept or agg["group_by"] or agg["time_bucket"]:
-            agg["metrics"] = kept
-        natural = agg["group_by"] + ([tf] if agg["time_bucket"] else []) + [
-            Metric.model_validate(m).name for m in agg["metrics"]]
-        if d["project"] == natural:  # projecting every output is no projection
-            d["project"] = []
-    reads = _names_in(d["filters"]) | _names_in(d["having"]) | {s["field"] for s in d["sort"]}
-    if agg:
-        reads |= set(agg["group_by"]) | {m["field"] for m in agg["metrics"] if m["field"]}
-    if not d["project"] and not agg:
-        reads |= set(exprs)
-    reads |= set(d["project"])
-    d["computed"] = sorted(({"name": n, "expr": e} for n, e in inlined.items() if n in reads),
-                           key=lambda c: c["name"])
-    return QueryPlan.model_validate(d)
-
-
 def _equivalent(got: QueryPlan, expected: QueryPlan, source: Source) -> tuple[bool, list[str]]:
-    a, b = _sql_equivalent(got, source), _sql_equivalent(expected, source)
-    return (same_plan(a, b, source, platform=Platform.sql),
-            plan_diff(b, a, source, platform=Platform.sql))
+    return (same_plan(got, expected, source, platform=Platform.sql),
+            plan_diff(expected, got, source, platform=Platform.sql))
 
 
 def _roundtrip_params() -> list[Any]:
