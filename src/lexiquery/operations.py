@@ -84,6 +84,7 @@ class Check(BaseModel):
     name: str = Field(description="read_only, syntax, names, execution")
     ok: bool | None = Field(description="None when the check could not run")
     message: str
+    hint: str | None = Field(default=None, description="How to fix it, for common slips")
 
 
 class Validation(BaseModel):
@@ -416,9 +417,9 @@ def validate_query_text(text: str, platform: Platform | str, *, catalog: Catalog
     except QueryError as e:
         syntax = e.code == "syntax"
         checks.append(Check(name="syntax", ok=not syntax, message=e.message if syntax
-                            else "parses"))
+                            else "parses", hint=e.hint if syntax else None))
         if not syntax:
-            checks.append(Check(name="names", ok=False, message=e.message))
+            checks.append(Check(name="names", ok=False, message=e.message, hint=e.hint))
         issues.append(PlanIssue(code=e.code, message=e.message + (f" — {e.hint}" if e.hint else ""),
                                 severity=Severity.error, line=e.line, column=e.column))
         return done()

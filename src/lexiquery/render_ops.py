@@ -84,7 +84,10 @@ def print_validation(v: Validation, *, console: Console | None = None) -> None:
     for c in v.checks:
         mark, style = marks[c.ok]
         con.print(Text.assemble((f"{mark} {c.name:<10}", style), " ", c.message))
-    for line in _issue_lines([i for i in v.issues if i.severity.value != "error" or
-                              not any(i.message in c.message for c in v.checks)]):
+        if c.hint:
+            con.print(Text(f"  {'':<10} hint: {c.hint}", style="dim"))
+    # Errors are the failed checks above; show what they do not say (unsupported parts, notes).
+    shown = " ".join(c.message for c in v.checks)
+    for line in _issue_lines([i for i in v.issues if i.message.split(" — ")[0] not in shown]):
         con.print(line)
     con.print(Text("valid" if v.valid else "invalid", style="green" if v.valid else "bold red"))
