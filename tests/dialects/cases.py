@@ -283,13 +283,6 @@ CASES: dict[str, dict[str, Any]] = {
     # SQL: a projection hiding a group key groups by every key (DISTINCT would merge rows)
     "distinct_hidden_group_key": {"aggregation": {"group_by": ["user", "host"]},
                                   "project": ["host"]},
-    # SQL: a computed literal as sort or group key is left out (`ORDER BY 2` is a position)
-    "sort_by_computed_literal": {"computed": [{"name": "two", "expr": lit(2)}],
-                                 "project": ["user", "host"],
-                                 "sort": [{"field": "two"}, {"field": "user"}]},
-    "group_by_computed_literal": {"computed": [{"name": "tag", "expr": lit(4759)}],
-                                  "aggregation": {"metrics": [{"fn": "count"}],
-                                                  "group_by": ["tag", "host"]}},
     # ---------------------------------------------------------------- the built-in source
     "signin_failed_by_user": {
         "source": "signin_logs", "time_range": LAST_24H,

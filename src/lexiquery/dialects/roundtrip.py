@@ -33,7 +33,9 @@ What is normalised:
   fields are inlined, those nothing outputs or reads are dropped, and their order does not
   matter; with an explicit projection, metrics neither projected nor used by having/sort are
   dropped, metric and group-by order do not matter, and a projection of every output is no
-  projection; `not` of any comparison is its complement (SQL's `NOT (x = 5)` and
+  projection; a computed field that is not selected is named by what it computes (SQL writes
+  the expression, not the name), and an unselected constant sort key is dropped; `not` of any
+  comparison is its complement (SQL's `NOT (x = 5)` and
   `x <> 5` both exclude NULL);
 * plan issues are dropped (they are compared separately).
 """
@@ -157,8 +159,10 @@ class _Canon:
             if plain is not None:
                 op, value = plain
         values = value if isinstance(value, list) else [value]
-        cs = (c.case_sensitive and ftype in _TEXT and op not in _NO_CASE
-              and any(has_letters(v) for v in values))
+        # A GUID's letters are hex digits: its case never matters (T-SQL's uniqueidentifier
+        # and postgres' uuid compare without it), so a GUID test is never case-sensitive.
+        cs = (c.case_sensitive and ftype in _TEXT and ftype is not FieldType.guid
+              and op not in _NO_CASE and any(has_letters(v) for v in values))
         if not cs and op is not Operator.regex and ftype is not FieldType.datetime:
             value = [v.lower() if isinstance(v, str) else v for v in value] \
                 if isinstance(value, list) else value.lower() if isinstance(value, str) else value
@@ -250,9 +254,75 @@ def _inline(e: Any, computed: dict[str, Any], depth: int = 0) -> Any:
     return e
 
 
+def _renamed(f: Any, names: dict[str, str]) -> Any:
+    if isinstance(f, Condition):
+        return f.model_copy(update={"field": names.get(f.field, f.field)})
+    if isinstance(f, (And, Or)):
+        return f.model_copy(update={"items": [_renamed(i, names) for i in f.items]})
+    if isinstance(f, Not):
+        return f.model_copy(update={"item": _renamed(f.item, names)})
+    return f
+
+
+def _sql_unnamed_computed(plan: QueryPlan, source: Source) -> QueryPlan:
+    """SQL names a computed field only where it is selected; elsewhere it writes the expression.
+    So an unselected rename (`calc0 = status`) is the field itself (a metric over it keeps its
+    output name as alias), any other unselected computed field is named after its canonical
+    expression, and an unselected constant sort key is dropped (sorting by a constant is a
+    no-op, and SQL leaves it out: `ORDER BY 2` would mean the second column)."""
+    exprs = {c.name: c.expr for c in plan.computed}
+    inlined = {n: _inline(e, {k: v for k, v in exprs.items() if k != n}) for n, e in exprs.items()}
+    agg = plan.aggregation
+    if agg is not None:
+        outputs = set(agg.group_by)
+        selected = set(plan.project or agg.group_by) | {m.name for m in agg.metrics}
+    else:
+        outputs = selected = set(plan.project) if plan.project else set(exprs)
+    canon = _Canon(plan, source, Platform.sql)
+    names: dict[str, str] = {}
+    for n, e in inlined.items():
+        if n in outputs:
+            continue
+        names[n] = e.name if isinstance(e, FieldRef) and e.name not in exprs else \
+            "<expr " + json.dumps(canon.expr(e).model_dump(mode="json"), sort_keys=True) + ">"
+    constants = {n for n, e in inlined.items() if isinstance(e, Literal_)}
+    sort = [s.model_copy(update={"field": names.get(s.field, s.field)}) for s in plan.sort
+            if not (s.field in constants and s.field not in selected)]
+    computed: dict[str, ComputedField] = {}
+    for n, e in inlined.items():
+        new = names.get(n, n)
+        if not (isinstance(e, FieldRef) and new == e.name):
+            computed.setdefault(new, ComputedField(name=new, expr=e))
+    update: dict[str, Any] = {"filters": [_renamed(f, names) for f in plan.filters],
+                              "sort": sort, "computed": list(computed.values())}
+    if agg is not None:
+        metrics = [m.model_copy(update={"field": names[m.field], "alias": m.name})
+                   if m.field in names else m for m in agg.metrics]
+        # A metric SQL does not select has no name there (`ORDER BY MAX(status)`): it is known
+        # by its default name; in HAVING, SQL repeats the expression, so metrics computing the
+        # same thing are one (the first of them).
+        shown = set(plan.project) if plan.project else {m.name for m in metrics}
+        renames = {m.name: m.model_copy(update={"alias": None}).name for m in metrics
+                   if m.name not in shown}
+        metrics = [m.model_copy(update={"alias": None}) if m.name in renames else m
+                   for m in metrics]
+        first: dict[tuple[Any, ...], str] = {}
+        same = {}
+        for m in metrics:
+            key = (m.fn, m.field, m.percentile)
+            same[m.name] = first.setdefault(key, m.name)
+        update["aggregation"] = agg.model_copy(update={"metrics": metrics})
+        update["sort"] = [k.model_copy(update={"field": renames.get(k.field, k.field)})
+                          for k in sort]
+        update["having"] = [_renamed(_renamed(h, renames), same) for h in plan.having]
+    return plan.model_copy(update=update)
+
+
 def _sql_shape(plan: QueryPlan, source: Source) -> QueryPlan:
     """The plan as SQL can hold it (see the module docstring, "with platform SQL")."""
     from lexiquery.ir import iter_conditions
+
+    plan = _sql_unnamed_computed(plan, source)
 
     exprs = {c.name: c.expr for c in plan.computed}
     inlined = {n: _inline(e, {k: v for k, v in exprs.items() if k != n}) for n, e in exprs.items()}

@@ -228,7 +228,10 @@ class SelectReader(WhereReader):
                     name = renamed
             else:
                 name = self.computed_for(self.expr(inner), alias)
-            if distinct and tb is None and name not in self.group_by:
+            constant = isinstance(inner, (exp.Literal, exp.Boolean, exp.Null))
+            if (distinct or constant) and tb is None and name not in self.group_by:
+                # A constant needs no GROUP BY entry (SQL leaves it out: `GROUP BY 2` would be
+                # a column position); grouping by it is what the plan said.
                 self.group_by.append(name)
             elif tb is None and name not in self.group_by:
                 raise Untranslatable(self.offset(item), f"{inner.sql(self.dialect)} outside "
