@@ -31,7 +31,7 @@ from lexiquery.dialects.spl_bind import (
     regex_condition,
     regex_literal,
 )
-from lexiquery.dialects.spl_search import EBin, ECall, EField, EIn, ELit, ENode, EUnary
+from lexiquery.dialects.spl_eval import EBin, ECall, EField, EIn, ELit, ENode, EUnary
 from lexiquery.ir import (
     And,
     Call,

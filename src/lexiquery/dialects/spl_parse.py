@@ -10,7 +10,7 @@ first (``read_only``), wherever they are.
 The source is chosen by the search prefix (`spl_bind.match_prefix`) and its terms are removed
 from the filters; `| tstats` is one command holding source, filters and aggregation.
 
-Modules: `spl_lex` (commands, tokens), `spl_search` (search and eval syntax trees), `spl_bind`
+Modules: `spl_lex` (commands, tokens), `spl_search` / `spl_eval` (search and eval syntax trees), `spl_bind`
 (names, values, search filters), `spl_expr` (where filters, eval expressions), `spl_source`
 (time modifiers, source prefixes), `spl_stages` / `spl_aggregate` / `spl_output` (what each
 command does to the plan) and this module (commands, source choice).

@@ -20,20 +20,17 @@ from lexiquery.dialects.parsing import syntax_error, unsupported_issue
 from lexiquery.dialects.spl_bind import Ref, Scope, Unsupported, fold_and, term_filter
 from lexiquery.dialects.spl_expr import ExprBinder, and_items, where_filter
 from lexiquery.dialects.spl_lex import Scanner, Tok
-from lexiquery.dialects.spl_search import (
+from lexiquery.dialects.spl_eval import (
     EBin,
     ECall,
     EField,
     ELit,
     ENode,
     OpaqueInEval,
-    SNode,
-    STerm,
-    SValue,
     parse_assignments,
     parse_eval,
-    parse_search,
 )
+from lexiquery.dialects.spl_search import SNode, STerm, SValue, parse_search
 from lexiquery.dialects.spl_source import time_point
 from lexiquery.ir import (
     AbsoluteTime,
