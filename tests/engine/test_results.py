@@ -3,9 +3,12 @@ differences."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 
+from lexiquery.catalog.model import Catalog
 from lexiquery.engine.results import ResultSet, compare_results
+from lexiquery.engine.sandbox import Sandbox
 
 T = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
 
@@ -142,3 +145,60 @@ def test_hidden_sort_key_cut_by_the_limit_is_a_note() -> None:
                          "differ (not counted as a difference)"]
     short = rs(["user"], [("a",)], ordered=True, limit=2)
     assert not compare_results({"KQL": kql, "SPL": short}).identical
+
+
+def test_rows_only_in_kql_with_an_empty_field_are_explained() -> None:
+    shared = [("alice", "Teams"), ("bob", "Portal")]
+    kql = rs(["user", "app"], shared + [("carol", ""), ("dave", "")], semantics="kql")
+    spl = rs(["user", "app"], shared, semantics="spl")
+    cmp = compare_results({"kql": kql, "spl": spl})
+    assert cmp.differences == [
+        "kql has 4 rows, spl 2: the 2 rows only in kql have app empty — KQL's != keeps events "
+        "whose field is empty (Kusto strings are never null); SPL and SQL drop them"]
+    # the KQL result second, and sorted: the same words
+    cmp = compare_results({"sql": replace(spl, semantics="sql", ordered=True, sort_columns=[0]),
+                           "kql": replace(kql, ordered=True, sort_columns=[0])})
+    assert cmp.differences == [
+        "sql has 2 rows, kql 4: the 2 rows only in kql have app empty — KQL's != keeps events "
+        "whose field is empty (Kusto strings are never null); SPL and SQL drop them"]
+
+
+def test_rows_not_explained_by_an_empty_field_are_listed() -> None:
+    kql = rs(["user", "app"], [("alice", "Teams"), ("carol", "")], semantics="kql")
+    spl = rs(["user", "app"], [("alice", "Teams"), ("dave", "Portal")], semantics="spl")
+    cmp = compare_results({"kql": kql, "spl": spl})
+    assert cmp.differences == ["kql and spl both have 2 rows but they differ: row (user=carol, "
+                               "app=(empty)) only in kql", "row (user=dave, app=Portal) only "
+                               "in spl"]
+    both_sql = compare_results({"a": replace(kql, semantics="sql"), "b": replace(
+        spl, rows=[("alice", "Teams")], semantics="sql")})
+    assert both_sql.differences == ["a has 2 rows, b 1: row (user=carol, app=(empty)) only in a"]
+
+
+def test_kql_not_equal_keeps_empty_fields_in_the_sandbox(sandbox: Sandbox,
+                                                        catalog: Catalog) -> None:
+    from lexiquery.catalog.model import Platform
+    from lexiquery.ir import QueryPlan
+
+    plan = QueryPlan.model_validate({
+        "source": "signin_logs", "project": ["user", "app"],
+        "filters": [{"field": "user", "op": "ne", "value": "bob@contoso.com"}]})
+    source = catalog.get("signin_logs")
+    cmp = compare_results({"kql": sandbox.execute_plan(plan, source, semantics=Platform.kql),
+                           "spl": sandbox.execute_plan(plan, source, semantics=Platform.spl)})
+    assert cmp.differences == [
+        "kql has 9 rows, spl 7: the 2 rows only in kql have user empty — KQL's != keeps events "
+        "whose field is empty (Kusto strings are never null); SPL and SQL drop them"]
+
+
+def test_group_with_an_empty_key_only_in_kql_is_explained() -> None:
+    groups = frozenset({"app"})
+    kql = rs(["app", "n"], [("Teams", 3), ("", 2)], semantics="kql", group_columns=groups)
+    sql = rs(["app", "n"], [("Teams", 3)], semantics="sql", group_columns=groups)
+    assert compare_results({"kql": kql, "sql": sql}).differences == [
+        "kql has 2 rows, sql 1: the group app=(empty) is missing from sql — KQL's != keeps "
+        "events whose field is empty (Kusto strings are never null); SPL and SQL drop them"]
+    spl = replace(sql, semantics="spl")
+    assert compare_results({"kql": kql, "spl": spl}).differences == [
+        "kql has 2 rows, spl 1: the group app=(empty) is missing from spl — Splunk's stats "
+        "drops events without the field"]

@@ -18,7 +18,10 @@ seconds, SQLite's times are text), which are group keys, and whether the rows ar
   is not an output column (ties cannot be seen), as multisets, and two results cut at the same
   limit with different rows only get a note;
 * differences in words, per group key where there are group keys ("SPL has 3 rows, KQL 4: the
-  group user=(empty) is missing from SPL — Splunk's stats drops events without the field").
+  group user=(empty) is missing from SPL — Splunk's stats drops events without the field"), and
+  with the reason instead of the rows when rows only on one side of a KQL comparison all have
+  one column empty ("kql has 2000 rows, spl 1940: the 60 rows only in kql have app empty —
+  KQL's != keeps events whose field is empty …").
 """
 
 from __future__ import annotations
@@ -200,10 +203,46 @@ def _row_text(names: list[str], row: tuple[Any, ...]) -> str:
     return ", ".join(f"{n}={show(v)}" for n, v in zip(names, row))
 
 
-def _why_missing(label: str, r: ResultSet, key: tuple[Any, ...]) -> str:
+_KQL_KEEPS = ("KQL's != keeps events whose field is empty (Kusto strings are never null); "
+              "SPL and SQL drop them")
+
+
+def _why_missing(label: str, r: ResultSet, key: tuple[Any, ...],
+                 other: ResultSet | None = None) -> str:
+    """Why the group `key` is missing from `r` (labelled `label`), when a modelled platform
+    rule explains it; `other` is the result that has the group."""
     if r.semantics == "spl" and any(v is None for v in key):
         return " — Splunk's stats drops events without the field"
+    if other is not None and other.semantics == "kql" and any(v is None for v in key):
+        return " — " + _KQL_KEEPS
     return ""
+
+
+def _empty_reason(la: str, a: ResultSet, lb: str, b: ResultSet, rows_a: list[tuple[Any, ...]],
+                  rows_b: list[tuple[Any, ...]], names: list[str]) -> str | None:
+    """Rows only on one side that all have one column empty, between a KQL result and
+    another: Kusto's never-null strings explain them (see the sandbox's docstring), so say
+    that instead of listing the rows. None when no such column explains them."""
+    if "kql" not in {a.semantics, b.semantics} or a.semantics == b.semantics:
+        return None
+    ca, cb = Counter(rows_a), Counter(rows_b)
+    only_a, only_b = list((ca - cb).elements()), list((cb - ca).elements())
+    if bool(only_a) == bool(only_b):
+        return None  # extra rows on both sides: something else differs
+    extra, label, side = (only_a, la, a) if only_a else (only_b, lb, b)
+    shared = list((ca & cb).elements())
+    empty = [i for i in range(len(names)) if all(r[i] is None for r in extra)]
+    if not empty:
+        return None
+    col = min(empty, key=lambda i: sum(r[i] is None for r in shared))  # the telling column
+    rows = "row" if len(extra) == 1 else f"{len(extra)} rows"
+    has = "has" if len(extra) == 1 else "have"
+    if side.semantics == "kql":
+        why = _KQL_KEEPS
+    else:
+        why = ("KQL reads a missing string as empty (Kusto strings are never null), so its "
+               "filters select such events unlike SPL's and SQL's")
+    return f"the {rows} only in {label} {has} {names[col]} empty — {why}"
 
 
 def _compare_sets(la: str, a: ResultSet, lb: str, b: ResultSet, rows_a: list[tuple[Any, ...]],
@@ -216,6 +255,10 @@ def _compare_sets(la: str, a: ResultSet, lb: str, b: ResultSet, rows_a: list[tup
         else f"{la} and {lb} both have {len(rows_a)} rows but they differ"
     only_a, only_b = list((ca - cb).elements()), list((cb - ca).elements())
     details: list[str] = []
+    reason = None if keys else _empty_reason(la, a, lb, b, rows_a, rows_b, names)
+    if reason is not None:
+        out.differences.append(f"{head}: {reason}")
+        return
     if keys:
         def key_of(row: tuple[Any, ...]) -> tuple[Any, ...]:
             return tuple(row[i] for i in keys)
@@ -230,11 +273,13 @@ def _compare_sets(la: str, a: ResultSet, lb: str, b: ResultSet, rows_a: list[tup
                          for i, (x, y) in enumerate(zip(ra, rb)) if x != y and i not in keys]
                 details.append(f"the group {where}: {'; '.join(diffs)}")
             else:
-                details.append(f"the group {where} is missing from {lb}{_why_missing(lb, b, k)}")
+                details.append(f"the group {where} is missing from {lb}"
+                               f"{_why_missing(lb, b, k, a)}")
         for k in by_key_b:
             if k not in by_key_a:
                 where = ", ".join(f"{names[i]}={show(v)}" for i, v in zip(keys, k))
-                details.append(f"the group {where} is missing from {la}{_why_missing(la, a, k)}")
+                details.append(f"the group {where} is missing from {la}"
+                               f"{_why_missing(la, a, k, b)}")
     else:
         details += [f"row ({_row_text(names, r)}) only in {la}" for r in only_a]
         details += [f"row ({_row_text(names, r)}) only in {lb}" for r in only_b]
@@ -277,6 +322,10 @@ def _compare_ordered(la: str, a: ResultSet, lb: str, b: ResultSet, rows_a: list[
                      out: Comparison) -> None:
     sort = a.sort_columns if a.sort_columns is not None else b.sort_columns
     if len(rows_a) != len(rows_b):
+        reason = None if keys else _empty_reason(la, a, lb, b, rows_a, rows_b, names)
+        if reason is not None:
+            out.differences.append(f"{la} has {len(rows_a)} rows, {lb} {len(rows_b)}: {reason}")
+            return
         out.differences.append(f"{la} has {len(rows_a)} rows, {lb} {len(rows_b)}")
     runs_a, runs_b = _runs(rows_a, sort), _runs(rows_b, sort)
     cut = a.limit is not None and len(rows_a) == a.limit == len(rows_b)

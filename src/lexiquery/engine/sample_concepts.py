@@ -42,18 +42,19 @@ def fold(v: Any) -> Any:
     return v.lower() if isinstance(v, str) else v
 
 
-def mask(f: Any, cols: dict[str, Column], source: Source) -> list[bool]:
+def mask(f: Any, cols: dict[str, Column], source: Source,
+         folded: dict[str, Column] | None = None) -> list[bool]:
     """The filter evaluated on every row, case-insensitively unless it says otherwise (how
     the concept's queries match). Each condition runs as one comprehension down its column:
-    this is the generator's hot loop."""
+    this is the generator's hot loop. `folded` caches lowercased columns between calls; the
+    caller drops a field's entry whenever it writes into that column."""
     if isinstance(f, (And, Or)):
-        masks = [mask(i, cols, source) for i in f.items]
+        masks = [mask(i, cols, source, folded) for i in f.items]
         if len(masks) == 1:
             return masks[0]
-        return [all(t) for t in zip(*masks)] if isinstance(f, And) else \
-            [any(t) for t in zip(*masks)]
+        return list(map(all if isinstance(f, And) else any, zip(*masks)))
     if isinstance(f, Not):
-        return [not m for m in mask(f.item, cols, source)]
+        return [not m for m in mask(f.item, cols, source, folded)]
     c: Condition = f
     fdef = source.field(c.field)
     ftype = fdef.type if fdef else None
@@ -67,14 +68,19 @@ def mask(f: Any, cols: dict[str, Column], source: Source) -> list[bool]:
     folding = not c.case_sensitive and ftype in {FieldType.string, FieldType.guid, None} and \
         any(has_letters(x) for x in typed)  # "0" and "10.0.0.1" have no case to fold
     if folding:
-        col = [v.lower() if isinstance(v, str) else v for v in col]
+        lowered = folded.get(c.field) if folded is not None else None
+        if lowered is None:
+            lowered = _lowered(col)
+            if folded is not None:
+                folded[c.field] = lowered
+        col = lowered
         typed = [fold(x) for x in typed]
     consts, b = set(typed), typed[0]
     sb = str(b)
     try:
         match op:
             case Operator.eq | Operator.in_:
-                return [v in consts for v in col]
+                return list(map(consts.__contains__, col))
             case Operator.ne | Operator.not_in:
                 return [v is not None and v not in consts for v in col]
             case Operator.gt:
@@ -96,6 +102,16 @@ def mask(f: Any, cols: dict[str, Column], source: Source) -> list[bool]:
     except TypeError:  # a comparison of mixed types: the concept matches nothing here
         pass
     return [False] * len(col)
+
+
+def _lowered(col: Column) -> Column:
+    """The column with its strings lowercased: each distinct value once (columns repeat a few
+    values), the rest a C-level lookup."""
+    try:
+        low = {v: v.lower() for v in set(col) if isinstance(v, str)}
+    except TypeError:  # an unhashable value: one at a time
+        return [v.lower() if isinstance(v, str) else v for v in col]
+    return list(map(low.get, col, col))
 
 
 def satisfy(c: Condition, f: FieldDef, current: Any, rng: random.Random) -> Any:

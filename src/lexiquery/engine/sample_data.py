@@ -34,7 +34,7 @@ import re
 import zlib
 from collections import Counter
 from datetime import datetime, timedelta, timezone
-from itertools import compress, repeat
+from itertools import compress, filterfalse, repeat
 from typing import Any, Callable
 
 from lexiquery.catalog.model import Concept, EntityKind, FieldDef, FieldType, Source
@@ -63,6 +63,7 @@ from lexiquery.engine.sample_values import (
     lognormal,
     number,
     pick,
+    sample_indices,
     text_values,
     user_format,
     vary,
@@ -97,14 +98,11 @@ def generate_columns(source: Source, n: int, *, seed: int = 0, now: datetime,
     gen = _Generator(source, n, seed, as_utc(now))
     cols = gen.run()
     if not epoch_times:
+        at, utc = datetime.fromtimestamp, timezone.utc  # no Python call per value
         for f in source.fields:
             if f.type is FieldType.datetime:
-                cols[f.name] = [None if t is None else _from_epoch(t) for t in cols[f.name]]
+                cols[f.name] = [None if t is None else at(t, utc) for t in cols[f.name]]
     return {f.name: cols[f.name] for f in source.fields}
-
-
-def _from_epoch(t: float) -> datetime:
-    return datetime.fromtimestamp(t, timezone.utc)
 
 
 class _Generator:
@@ -127,6 +125,7 @@ class _Generator:
         self.actor: list[int] = []
         self.cols: dict[str, Column] = {}
         self._counts: dict[str, Counter[Any]] = {}  # value counts per column, until planted
+        self._folded: dict[str, Column] = {}  # lowercased columns for `mask`, until written
         self._planted: set[int] = set()
         self._protected: set[int] | None = None
 
@@ -228,7 +227,7 @@ class _Generator:
         if kind is EntityKind.process:
             names = pick(rng, PROCESS_NAMES, n, cum=zipf_cum(len(PROCESS_NAMES)))
             if "path" in f.description.lower() or "path" in name:
-                return [process_path(p) for p in names]
+                return list(map(process_path, names))
             return names
         if kind is EntityKind.port:
             return number(f, rng, n)
@@ -262,10 +261,17 @@ class _Generator:
 
     def _gate(self) -> None:
         """`present_when`: a field only events of some kinds carry (process on 4688)."""
+        # Several fields share a gate (status and sub_status on 4625): test each row once.
+        kept: dict[tuple[str, frozenset[Any]], list[bool]] = {}
         for name, (other, allowed) in self.profile.present_when.items():
             if name in self.cols and other in self.cols:
-                col, gate = self.cols[name], self.cols[other]
-                self.cols[name] = [v if g in allowed else None for v, g in zip(col, gate)]
+                keep = kept.get((other, allowed))
+                if keep is None:
+                    keep = kept[other, allowed] = list(map(allowed.__contains__,
+                                                           self.cols[other]))
+                self.cols[name] = [v if k else None for v, k in zip(self.cols[name], keep)]
+                for key in [k for k in kept if k[0] == name]:  # a gate on a gated field
+                    del kept[key]
 
     def _plant(self, concept: Concept) -> None:
         """Make a concept that matches under 1 % of the rows match about 1 %."""
@@ -291,14 +297,16 @@ class _Generator:
                 if len(matched) < 3 * want:
                     self._protected.update(matched)
         taken = set(rows) | self._planted | self._protected
-        candidates = [i for i in range(self.n) if i not in taken]
-        for i in rng.sample(candidates, min(want - len(rows), len(candidates))):
+        candidates = list(filterfalse(taken.__contains__, range(self.n)))
+        k = min(want - len(rows), len(candidates))
+        for i in [candidates[j] for j in sample_indices(rng, len(candidates), k)]:
             self._planted.add(i)
             for c in pick_branch(concept.filters, rng):
                 fdef = self.source.field(c.field)
                 if fdef is not None and c.field in self.cols:
                     self.cols[c.field][i] = satisfy(c, fdef, self.cols[c.field][i], rng)
                     self._counts.pop(c.field, None)
+                    self._folded.pop(c.field, None)
 
     def _quick_count(self, concept: Concept) -> int | None:
         """Rows matching a one-condition eq/in concept, from the column's value counts (most
@@ -323,7 +331,7 @@ class _Generator:
         fields = {c.field for c in conditions(concept.filters)}
         if not fields <= set(self.cols):
             return []
-        hits = mask(And(items=list(concept.filters)), self.cols, self.source)
+        hits = mask(And(items=list(concept.filters)), self.cols, self.source, self._folded)
         return list(compress(range(self.n), hits))
 
     def _stories(self) -> None:
@@ -333,6 +341,7 @@ class _Generator:
         if not failures or self.n == 0:
             return
         rows = sorted({i for c in failures for i in self._matching(c)})
+        self._folded.clear()  # the columns change from here on; nothing masks them again
         rng = self.rng("stories")
         changed = [i for i in rows if rng.random() < VICTIM_SHARE]
         for i in changed:
@@ -363,7 +372,8 @@ class _Generator:
             if share <= 0 or f.name not in self.cols:
                 continue
             rng, col = self.rng(f"missing:{f.name}"), self.cols[f.name]
-            for i in rng.sample(range(self.n), min(self.n, int(self.n * share + rng.random()))):
+            k = min(self.n, int(self.n * share + rng.random()))
+            for i in sample_indices(rng, self.n, k):  # rng.sample(range(n), k), faster
                 col[i] = None
 
     def _derive(self) -> None:
@@ -385,6 +395,11 @@ class _Generator:
             if lookup is not None and lookup[0] in self.cols:  # a value-to-text table
                 table, default = lookup[1], lookup[2]
                 self.cols[name] = [table.get(v, default) for v in self.cols[lookup[0]]]
+            elif getattr(fn, "of", None) is not None and fn.of[0] in self.cols:
+                other, of = fn.of  # a function of one value: once per distinct value
+                col = self.cols[other]
+                memo = {v: of(v) for v in set(col)}
+                self.cols[name] = list(map(memo.__getitem__, col))
             else:
                 self.cols[name] = [fn(_RowView(self.cols, i), rng) for i in range(self.n)]
 

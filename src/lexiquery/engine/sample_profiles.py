@@ -59,6 +59,16 @@ def lookup_derive(source_field: str, table: dict[Any, Any], default: Any) -> Der
     return derive
 
 
+def value_derive(source_field: str, fn: Callable[[Any], Any]) -> Derive:
+    """A field that is a function of another field's value alone (no draw): the generator
+    calls `fn` once per distinct value and looks the rest up (`of`)."""
+    def derive(row: Any, rng: random.Random) -> Any:
+        return fn(row.get(source_field))
+
+    derive.of = (source_field, fn)  # type: ignore[attr-defined]
+    return derive
+
+
 def _meaning(source_field: str, meanings: dict[Any, str]) -> Derive:
     return lookup_derive(source_field, meanings, "Other")
 
@@ -98,9 +108,11 @@ def _perf_value(row: dict[str, Any], rng: random.Random) -> float:
     return round(rng.triangular(lo, hi, lo + (hi - lo) * 0.25), 3)
 
 
-def _win_activity(row: dict[str, Any], rng: random.Random) -> str:
-    eid = row.get("event_id")
-    return f"{eid} - {_WIN_EVENTS.get(eid, 'Other event')}"  # type: ignore[arg-type]
+def _win_activity_of(eid: Any) -> str:
+    return f"{eid} - {_WIN_EVENTS.get(eid, 'Other event')}"
+
+
+_win_activity = value_derive("event_id", _win_activity_of)
 
 
 _FAILED_4625 = ("event_id", frozenset({4625}))
@@ -383,6 +395,8 @@ def pools_for(seed: int) -> Pools:
                  ips=tuple(ips), ip_cum=tuple(zipf_cum(len(ips), 0.9)), attacker_ips=attackers)
 
 
+@lru_cache(maxsize=512)
 def process_path(name: str) -> str:
-    """A plausible full path for a Windows process image name."""
+    """A plausible full path for a Windows process image name (cached: the names come from a
+    small pool and every row asks)."""
     return _DIRS.get(name, "C:\\Windows\\System32") + "\\" + name

@@ -54,13 +54,11 @@ def vary(col: Column, rng: random.Random, share: float) -> Column:
     """Mixed case in a share of the rows (`Alice.Smith@Contoso.com`, `WEB01` vs `web01`), so
     that case-insensitive matching matters."""
     rnd = rng.random
-    out = []
-    for v in col:
-        r = rnd()
-        if r < share and isinstance(v, str):
-            v = v.upper() if r < share / 3 else v.title() if r < share * 2 / 3 else v.lower()
-        out.append(v)
-    return out
+    draws = [rnd() for _ in col]  # one draw per row, varied or not: the same rows as ever
+    third, two_thirds = share / 3, share * 2 / 3
+    return [v if r >= share or not isinstance(v, str) else
+            v.upper() if r < third else v.title() if r < two_thirds else v.lower()
+            for v, r in zip(col, draws)]
 
 
 _PORTS = {443: 50, 80: 15, 53: 12, 22: 4, 445: 4, 3389: 3, 25: 2, 8080: 3, 1433: 1, 123: 2}
@@ -71,7 +69,7 @@ def number(f: FieldDef, rng: random.Random, n: int) -> Column:
     name, real = f.name.lower(), f.type is FieldType.real
     if "port" in name or f.entity is EntityKind.port:
         if "src" in name or "source" in name:
-            return [rng.randrange(49152, 65536) for _ in range(n)]
+            return [49152 + r for (r,) in below_rows(rng, (65536 - 49152,), n)]
         return weighted(rng, _PORTS, n)
     if "bytes" in name or "size" in name:
         mu = 6.5 if "in" in name.split("_") or "received" in name else 8.3
@@ -81,7 +79,7 @@ def number(f: FieldDef, rng: random.Random, n: int) -> Column:
     elif "status" in name:
         return weighted(rng, {200: 80, 404: 7, 500: 3, 302: 5, 401: 3, 403: 2}, n)
     elif name in {"pid", "process_id", "ppid"} or name.endswith("_pid"):
-        return [rng.randrange(4, 65536, 4) for _ in range(n)]
+        return [4 + 4 * r for (r,) in below_rows(rng, ((65536 - 4 + 3) // 4,), n)]
     elif named(name, "count", "num", "attempt"):
         vals = [float(int(v)) for v in lognormal(rng, n, 1.0, 0.9)]
     elif named(name, "percent", "pct", "usage", "value", "score", "ratio"):
@@ -122,8 +120,8 @@ def text_values(f: FieldDef, rng: random.Random, n: int, pools: Pools) -> Column
         return choose(_UA, zipf_cum(len(_UA)))
     if named(name, "message", "msg", "text"):
         ids, ips = pools.identities, pools.ips
-        return [rng.choice(_MESSAGES).format(u=rng.choice(ids).sam, ip=rng.choice(ips))
-                for _ in range(n)]
+        return [_MESSAGES[m].format(u=ids[u].sam, ip=ips[i])
+                for m, u, i in below_rows(rng, (len(_MESSAGES), len(ids), len(ips)), n)]
     if named(name, "command", "cmdline"):
         procs = choose(PROCESS_NAMES)
         args = choose(["", " /c whoami", " -NoProfile -enc SQBFAFgA", " --type=renderer",
@@ -190,7 +188,7 @@ def pick(rng: random.Random, values: Any, n: int, *, weights: Any = None,
     if cum is not None:
         weights = [b - a for a, b in zip((0.0, *cum[:-1]), cum)]
     table = _table(values, tuple(weights) if weights is not None else (1.0,) * len(values))
-    return [table[i] for i in indices(rng, n)]
+    return [table[i] for i in indices(rng, n)]  # faster than map(table.__getitem__) in 3.11
 
 
 @lru_cache(maxsize=1)
@@ -200,9 +198,76 @@ def _normal_table() -> tuple[float, ...]:
     return tuple(inv((i + 0.5) / _TABLE) for i in range(_TABLE))
 
 
+_LOGNORMAL: dict[tuple[float, float], tuple[float, ...]] = {}  # (mu, sigma) → quantiles
+
+
 def lognormal(rng: random.Random, n: int, mu: float, sigma: float) -> list[float]:
-    z = _normal_table()
-    exp_ = math.exp
+    """exp(mu + sigma·z) for a standard normal z from `_normal_table`. For a long column (or a
+    (mu, sigma) seen before) every quantile's value is computed once and a draw is a lookup:
+    the same float the formula gives, without a Python call per row. A short column computes
+    its own: building the 65,536-entry table would cost more than it saves."""
+    table = _LOGNORMAL.get((mu, sigma))
+    if table is None and n >= _TABLE // 8:
+        exp_ = math.exp
+        table = _LOGNORMAL[(mu, sigma)] = tuple(exp_(mu + sigma * z) for z in _normal_table())
+    if table is not None:
+        return [table[i] for i in indices(rng, n)]
+    z, exp_ = _normal_table(), math.exp
     return [exp_(mu + sigma * z[i]) for i in indices(rng, n)]
 
 
+
+
+def below_rows(rng: random.Random, sizes: tuple[int, ...], n: int) -> list[list[int]]:
+    """`n` rows of one draw below each of `sizes`, in order: the numbers `rng.randrange(m)`
+    (and so `rng.choice` of a sequence of m, `randrange(a, a + m·step, step)` as a + step·r)
+    would give, drawn in the same sequence, without their two Python calls per draw. This is
+    CPython's `Random._randbelow_with_getrandbits`, inlined; a test holds it to `randrange`."""
+    bits = rng.getrandbits
+    plan = [(m, m.bit_length()) for m in sizes]
+    out: list[list[int]] = []
+    append = out.append
+    for _ in range(n):
+        row = []
+        for m, k in plan:
+            r = bits(k)
+            while r >= m:  # rejection: every value below m equally likely
+                r = bits(k)
+            row.append(r)
+        append(row)
+    return out
+
+
+def sample_indices(rng: random.Random, n: int, k: int) -> list[int]:
+    """`rng.sample(range(n), k)`, the same indices in the same order, with the draws inlined
+    (CPython 3.11's `Random.sample`: a pool for a small population, a set of picks for a large
+    one); a test holds it to `rng.sample`. Choosing which rows lose a value is a hot loop."""
+    if not 0 <= k <= n:
+        raise ValueError("Sample larger than population or is negative")
+    bits = rng.getrandbits
+    result: list[int] = []
+    append = result.append
+    setsize = 21
+    if k > 5:
+        setsize += 4 ** math.ceil(math.log(k * 3, 4))
+    if n <= setsize:
+        pool = list(range(n))
+        for i in range(k):
+            m = n - i
+            b = m.bit_length()
+            j = bits(b)
+            while j >= m:
+                j = bits(b)
+            append(pool[j])
+            pool[j] = pool[m - 1]
+        return result
+    selected: set[int] = set()
+    add = selected.add
+    b = n.bit_length()
+    for _ in range(k):
+        j = bits(b)
+        while j >= n or j in selected:
+            j = bits(b)
+        add(j)
+        append(j)
+    return result

@@ -14,8 +14,9 @@ second compiler. SQL text of any of the 12 dialects is transpiled to DuckDB by s
 against views named exactly as the source's SQL binding (schema included) whose columns are the
 binding's column names; every table the text names is resolved as the SQL parser resolves it
 (`sql_tables`: `dbo.security_events` and `` `proj.sec.security_events` `` are the view of
-`security_events`), and one that is not the source is an error. "Now" is fixed per sandbox: every CURRENT_TIMESTAMP, NOW(), GETDATE(),
-SYSUTCDATETIME(), UTC_TIMESTAMP(), CURRENT_DATE, SQLite's 'now' … becomes a literal of it.
+`security_events`), and one that is not the source is an error. "Now" is fixed per sandbox:
+every CURRENT_TIMESTAMP, NOW(), GETDATE(), SYSUTCDATETIME(), UTC_TIMESTAMP(), CURRENT_DATE,
+SQLite's 'now' … becomes a literal of it.
 Results are capped (`row_cap`, marked `truncated`) and a query running longer than `timeout_s`
 is interrupted (`SandboxError`, code ``timeout``).
 
