@@ -234,3 +234,11 @@ def test_ask_checks_every_query_on_sample_data(settings):  # type: ignore[no-unt
 def test_ask_without_the_sample_check(settings):  # type: ignore[no-untyped-def]
     answer = lexiquery.ask("failed sign-ins today", settings=settings, sample_check=False)
     assert all(q.sample is None for q in answer.queries) and answer.agreement is None
+
+
+def test_the_top_level_api(settings):  # type: ignore[no-untyped-def]
+    spl = 'index=azure sourcetype="azure:aad:signin" | stats count by user'
+    assert "SigninLogs" in lexiquery.translate_query(spl, "spl", "kql", settings=settings).query
+    assert lexiquery.run_query(spl, "spl", settings=settings).rows
+    assert lexiquery.explain_query(spl, "spl", settings=settings).steps
+    assert lexiquery.validate_query(spl, "spl", settings=settings).valid

@@ -135,11 +135,9 @@ def ask(
 def _run_batch(path: Path, opts: dict[str, Any]) -> int:
     """One JSON line per non-blank input line; errors become JSON lines too. Exit 0 when every
     question produced only valid queries, else 1."""
-    from rich.progress import Progress
-
     from lexiquery.config import get_settings
-    from lexiquery.errors import InputError, LexiQueryError
-    from lexiquery.orchestrator import ask as run_ask, load_catalog
+    from lexiquery.errors import InputError
+    from lexiquery.orchestrator import load_catalog
 
     try:
         text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
@@ -152,6 +150,19 @@ def _run_batch(path: Path, opts: dict[str, Any]) -> int:
         from lexiquery.operations import make_sandbox
 
         opts["sandbox"] = make_sandbox(catalog, settings)  # one sandbox for every question
+    try:
+        return _answer_all(questions, catalog, settings, opts)
+    finally:
+        if opts.get("sandbox") is not None:
+            opts["sandbox"].close()
+
+
+def _answer_all(questions: list[str], catalog: Any, settings: Any, opts: dict[str, Any]) -> int:
+    from rich.progress import Progress
+
+    from lexiquery.errors import LexiQueryError
+    from lexiquery.orchestrator import ask as run_ask
+
     all_ok = True
     with Progress(console=_err_console(), transient=True) as progress:
         task = progress.add_task("answering", total=len(questions))

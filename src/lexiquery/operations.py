@@ -19,8 +19,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Iterator, Mapping, Sequence
 
 from pydantic import BaseModel, Field
 
@@ -209,9 +210,28 @@ def make_sandbox(catalog: Catalog, settings: Settings, *,
 
     box = Sandbox(catalog, rows_per_source=settings.sample_rows, seed=settings.sample_seed,
                   row_cap=settings.row_cap, timeout_s=settings.query_timeout_s)
-    for key, path in (data or {}).items():
-        box.use_rows(_source_id(catalog, key), Path(path))
+    try:
+        for key, path in (data or {}).items():
+            box.use_rows(_source_id(catalog, key), Path(path))
+    except BaseException:
+        box.close()
+        raise
     return box
+
+
+@contextmanager
+def sandbox_for(given: "Sandbox | None", catalog: Catalog, settings: Settings, *,
+                data: Mapping[str, Path | str] | None = None) -> Iterator["Sandbox"]:
+    """`given`, or a new sandbox closed on the way out (DuckDB connections are released
+    deterministically, not by the garbage collector at interpreter exit)."""
+    if given is not None:
+        yield given
+        return
+    box = make_sandbox(catalog, settings, data=data)
+    try:
+        yield box
+    finally:
+        box.close()
 
 
 def _source_id(catalog: Catalog, key: str) -> str:
@@ -298,8 +318,8 @@ def run_query(text: str, platform: Platform | str, *, catalog: Catalog | None = 
     parsed = read_query(text, platform, catalog=cat, sql_dialect=sql_dialect, settings=settings)
     if parsed.platform is not Platform.sql:
         _require_faithful(parsed, "run this query on sample data")
-    box = sandbox or make_sandbox(cat, settings, data=data)
-    result, how = execute(parsed, box)
+    with sandbox_for(sandbox, cat, settings, data=data) as box:
+        result, how = execute(parsed, box)
     keyed = {_source_id(cat, k): v for k, v in (data or {}).items()}
     return RunResult(platform=parsed.platform.value, dialect=parsed.dialect,
                      source=parsed.source.id, query=parsed.text, plan=parsed.plan,
@@ -347,11 +367,11 @@ def _agree(parsed: "ParsedQuery", translated: str, target: Platform, dialect: st
     from lexiquery.dialects import parse
     from lexiquery.engine.results import compare_results
 
-    box = sandbox or make_sandbox(catalog, settings)
     try:
         back = parse(translated, target, catalog, sql_dialect=dialect)
-        a, _ = execute(parsed, box)
-        b, _ = execute(back, box)
+        with sandbox_for(sandbox, catalog, settings) as box:
+            a, _ = execute(parsed, box)
+            b, _ = execute(back, box)
     except LexiQueryError as e:
         return Agreement(platforms=[parsed.dialect, dialect], identical=False,
                          differences=[f"could not run both on sample data: {e.message}"])
@@ -437,7 +457,8 @@ def validate_query_text(text: str, platform: Platform | str, *, catalog: Catalog
                             "the query model cannot hold (see issues)"))
         return done(parsed.source.id)
     try:
-        result, _ = execute(parsed, sandbox or make_sandbox(cat, settings))
+        with sandbox_for(sandbox, cat, settings) as box:
+            result, _ = execute(parsed, box)
     except (LexiQueryError, PlanError) as e:
         checks.append(Check(name="execution", ok=False, message=e.message))
         issues.append(PlanIssue(code="execution", message=e.message, severity=Severity.error))

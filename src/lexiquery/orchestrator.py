@@ -149,10 +149,10 @@ def _verify(queries: list[GeneratedQuery], plan: QueryPlan, source: Source, cata
             settings: Settings, sandbox: "Sandbox | None"):  # type: ignore[no-untyped-def]
     """VALIDATING, part two: round trip, execution on sample data, agreement across platforms."""
     from lexiquery.agents.verification import verify_all
-    from lexiquery.operations import make_sandbox
+    from lexiquery.operations import sandbox_for
 
-    box = sandbox if sandbox is not None else make_sandbox(catalog, settings)
-    return verify_all(queries, plan, source, box)
+    with sandbox_for(sandbox, catalog, settings) as box:
+        return verify_all(queries, plan, source, box)
 
 
 def ask(question: str, *, platforms: Iterable[Platform | str] | None = None,
