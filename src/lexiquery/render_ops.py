@@ -53,8 +53,9 @@ def print_translation(t: Translation, *, console: Console | None = None) -> None
     con = console or Console()
     title = t.to_platform.upper() + (f" · {t.to_dialect}" if t.to_platform == "sql" else "")
     con.print(Text.assemble((f"── {title} ", "bold"),
-                            ("✓ checked" if t.valid else "✗ cannot be written",
-                             "green" if t.valid else "bold red"),
+                            ("✓ checked" if t.valid else
+                             "✗ not equivalent: parts did not carry over" if t.query else
+                             "✗ cannot be written", "green" if t.valid else "bold red"),
                             (f" · from {t.from_dialect.upper() if t.from_platform != 'sql' else t.from_dialect}"
                              f" · {t.source}", "dim")))
     if t.query:
