@@ -136,6 +136,18 @@ class Operator(str, Enum):
 LIST_OPERATORS = frozenset({Operator.in_, Operator.not_in})
 UNARY_OPERATORS = frozenset({Operator.exists, Operator.not_exists})
 
+# `not (f op v)` as one operator. COMPLEMENT holds the pairs that are exact wherever a missing
+# value reads as empty text; ORDER_COMPLEMENT adds the comparisons, exact where `not` of an
+# unknown comparison is unknown too (SQL's NULL logic).
+COMPLEMENT: dict[Operator, Operator] = {
+    Operator.eq: Operator.ne, Operator.ne: Operator.eq,
+    Operator.in_: Operator.not_in, Operator.not_in: Operator.in_,
+    Operator.contains: Operator.not_contains, Operator.not_contains: Operator.contains,
+    Operator.exists: Operator.not_exists, Operator.not_exists: Operator.exists}
+ORDER_COMPLEMENT: dict[Operator, Operator] = {
+    **COMPLEMENT, Operator.gt: Operator.le, Operator.le: Operator.gt,
+    Operator.ge: Operator.lt, Operator.lt: Operator.ge}
+
 class Condition(_Model):
     """`field op value`. String comparisons are case-insensitive unless `case_sensitive`."""
 

@@ -103,14 +103,11 @@ class Validation(BaseModel):
 
 
 def _dialect(platform: Platform, sql_dialect: str | None, settings: Settings) -> str:
-    from lexiquery.dialects import SQL_DIALECTS
+    from lexiquery.orchestrator import sql_dialect_name
 
     if platform is not Platform.sql:
         return platform.value
-    d = (sql_dialect or settings.sql_dialect).lower()
-    if d not in SQL_DIALECTS:
-        raise InputError(f"unknown SQL dialect {d!r}; choose one of: {', '.join(SQL_DIALECTS)}")
-    return d
+    return sql_dialect_name(sql_dialect or settings.sql_dialect)
 
 
 def _platform(value: Platform | str) -> Platform:
@@ -122,19 +119,9 @@ def _platform(value: Platform | str) -> Platform:
 
 def clean_query(text: object, max_chars: int) -> str:
     """The pasted query, or `InputError` when it is empty, binary or over `max_chars`."""
-    if isinstance(text, bytes):
-        try:
-            text = text.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise InputError("the query is not UTF-8 text (binary data?)") from e
-    if not isinstance(text, str):
-        raise InputError(f"the query must be text, not {type(text).__name__}")
-    q = text.strip().lstrip("\ufeff")
-    if not q:
-        raise InputError("the query is empty")
-    if len(q) > max_chars:
-        raise InputError(f"the query is {len(q):,} characters long; the limit is {max_chars:,}",
-                         hint="raise LEXIQUERY_MAX_QUERY_CHARS")
+    from lexiquery.orchestrator import user_text
+
+    q = user_text(text, "query", max_chars, long_hint="raise LEXIQUERY_MAX_QUERY_CHARS")
     if any(unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" for ch in q):
         raise InputError("the query contains binary or control characters")
     return q
@@ -288,8 +275,7 @@ def platform_columns(parsed: "ParsedQuery", columns: Sequence[str]) -> list[str]
         if col is None:
             out.append(c)
         elif parsed.platform is Platform.kql:
-            out.append(output_name(c, col) if plan.aggregation is not None else
-                       (c if "." in col else col))
+            out.append(output_name(c, col))  # a dynamic path keeps the logical name
         else:
             out.append(col)
     return out
@@ -390,14 +376,12 @@ def explain_query(text: str, platform: Platform | str, *, catalog: Catalog | Non
     parsed = read_query(text, platform, catalog=catalog, catalog_files=catalog_files,
                         sql_dialect=sql_dialect, settings=settings)
     src, p = parsed.source, parsed.platform
-    binding = getattr(src.bindings, p.value)
-    target = binding.search if p is Platform.spl else binding.table
 
     def name(n: str) -> str:
         col = src.column(p, n)
         return f"{col} ({n})" if col and col != n else n
 
-    steps = describe_plan(parsed.plan, src, name=name, reads=f"{target} — {src.name} —")
+    steps = describe_plan(parsed.plan, src, name=name, reads=f"{src.target(p)} — {src.name} —")
     return Explanation(platform=p.value, dialect=parsed.dialect, source=src.id, query=parsed.text,
                        steps=steps + list(parsed.notes), plan=parsed.plan,
                        issues=list(parsed.plan.issues))

@@ -30,25 +30,45 @@ if TYPE_CHECKING:
     from lexiquery.engine.sandbox import Sandbox
 
 
+def user_text(value: object, what: str, max_chars: int, *, empty_hint: str | None = None,
+              long_hint: str) -> str:
+    """`value` as stripped text, or `InputError`: undecodable bytes, not text, empty, or longer
+    than `max_chars`. `what` names it in the messages ("question", "query")."""
+    if isinstance(value, bytes):
+        try:
+            value = value.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise InputError(f"the {what} is not UTF-8 text (binary data?)") from e
+    if not isinstance(value, str):
+        raise InputError(f"the {what} must be text, not {type(value).__name__}")
+    text = value.strip().lstrip("\ufeff")
+    if not text:
+        raise InputError(f"the {what} is empty", hint=empty_hint)
+    if len(text) > max_chars:
+        raise InputError(f"the {what} is {len(text):,} characters long; the limit is "
+                         f"{max_chars:,}", hint=long_hint)
+    return text
+
+
+def sql_dialect_name(value: str) -> str:
+    """The SQL dialect, lower-cased, or `InputError` naming the ones there are."""
+    from lexiquery.dialects import SQL_DIALECTS
+
+    dialect = value.lower()
+    if dialect not in SQL_DIALECTS:
+        raise InputError(f"unknown SQL dialect {dialect!r}; choose one of: "
+                         f"{', '.join(SQL_DIALECTS)}")
+    return dialect
+
+
 def clean_question(question: object, max_chars: int) -> str:
     """The question with surrounding white space removed, or `InputError` saying what is wrong.
 
     Refuses empty text, text over `max_chars`, and binary data (NUL or other control characters,
     undecodable bytes, or text with no letters at all)."""
-    if isinstance(question, bytes):
-        try:
-            question = question.decode("utf-8")
-        except UnicodeDecodeError as e:
-            raise InputError("the question is not UTF-8 text (binary data?)") from e
-    if not isinstance(question, str):
-        raise InputError(f"the question must be text, not {type(question).__name__}")
-    q = question.strip()
-    if not q:
-        raise InputError("the question is empty", hint='ask e.g. "failed sign-ins in the last 24 hours"')
-    if len(q) > max_chars:
-        raise InputError(
-            f"the question is {len(q):,} characters long; the limit is {max_chars:,}",
-            hint="ask one thing at a time, or raise LEXIQUERY_MAX_QUESTION_CHARS")
+    q = user_text(question, "question", max_chars,
+                  empty_hint='ask e.g. "failed sign-ins in the last 24 hours"',
+                  long_hint="ask one thing at a time, or raise LEXIQUERY_MAX_QUESTION_CHARS")
     controls = sum(1 for ch in q if unicodedata.category(ch) in {"Cc", "Cs", "Co", "Cn"}
                    and ch not in "\t\n\r")
     if controls or "\ufffd" in q:  # NUL and other control characters are category Cc
@@ -72,12 +92,6 @@ def _platforms_for(source: Source, requested: Iterable[Platform] | None) -> list
     return list(dict.fromkeys(requested)) if requested else bound
 
 
-def _target(source: Source, platform: Platform) -> str:
-    b = getattr(source.bindings, platform.value)
-    if b is None:
-        return ""
-    return b.search if platform is Platform.spl else b.table
-
 
 def render_query(plan: QueryPlan, source: Source, platform: Platform, *,
                  sql_dialect: str) -> GeneratedQuery:
@@ -87,7 +101,7 @@ def render_query(plan: QueryPlan, source: Source, platform: Platform, *,
 
     dialect = sql_dialect if platform is Platform.sql else platform.value
     base = dict(platform=platform.value, dialect=dialect, source=source.id,
-                target=_target(source, platform), confidence=0.0)
+                target=source.target(platform), confidence=0.0)
     if getattr(source.bindings, platform.value) is None:
         issue = PlanIssue(code="not_bound", severity=Severity.error,
                           message=f"{source.name} is not available on {platform.value.upper()} "
@@ -169,17 +183,13 @@ def ask(question: str, *, platforms: Iterable[Platform | str] | None = None,
     With `sample_check` (default: the `sample_check` setting) every valid query is parsed back
     and executed on sample data in VALIDATING (`agents.verification`); pass a `sandbox` to reuse
     one across questions (the batch mode does)."""
-    from lexiquery.dialects import SQL_DIALECTS
     from lexiquery.engine.explain import describe_plan
     from lexiquery.journeys import JourneyStore
     from lexiquery.nl.rules import parse_question
 
     settings = settings or get_settings()
     text = clean_question(question, settings.max_question_chars)
-    dialect = (sql_dialect or settings.sql_dialect).lower()
-    if dialect not in SQL_DIALECTS:
-        raise InputError(f"unknown SQL dialect {dialect!r}; choose one of: "
-                         f"{', '.join(SQL_DIALECTS)}")
+    dialect = sql_dialect_name(sql_dialect or settings.sql_dialect)
     try:
         wanted = [Platform(p) if isinstance(p, str) else p for p in platforms or []]
     except ValueError as e:

@@ -16,7 +16,7 @@ from rich.table import Table
 from rich.text import Text as RichText
 
 from lexiquery.answer import Answer
-from lexiquery.catalog.model import Catalog, Platform, Source
+from lexiquery.catalog.model import Catalog, Source
 from lexiquery.ir import Severity
 
 
@@ -149,10 +149,6 @@ def print_catalog(catalog: Catalog, *, console: Console | None = None) -> None:
     con.print(table)
 
 
-def _target_of(src: Source, platform: Platform) -> str:
-    b = getattr(src.bindings, platform.value)
-    return b.search if platform is Platform.spl else b.table
-
 
 def print_source(src: Source, *, console: Console | None = None) -> None:
     con = console or Console()
@@ -172,7 +168,7 @@ def print_source(src: Source, *, console: Console | None = None) -> None:
     names = _table("field", *[p.value.upper() for p in platforms], title="Names per platform")
     for f in src.fields:
         names.add_row(f.name, *[src.column(p, f.name) or "—" for p in platforms])
-    where = [f"{p.value.upper()}: {_target_of(src, p)}" for p in platforms]
+    where = [f"{p.value.upper()}: {src.target(p)}" for p in platforms]
     con.print(names)
     con.print("\n".join(where), highlight=False)
     if src.concepts:

@@ -19,7 +19,8 @@ from lexiquery.ir import (
 )
 
 
-def _err(code: str, message: str, field: str | None = None) -> PlanIssue:
+def error_issue(code: str, message: str, field: str | None = None) -> PlanIssue:
+    """An error-severity issue (what makes a query invalid)."""
     return PlanIssue(code=code, message=message, severity=Severity.error, field=field)
 
 
@@ -55,7 +56,7 @@ def check_names(plan: QueryPlan, source: Source, platform: Platform | None = Non
                                  source.time_field else set())
             if name not in allowed:
                 if name not in seen:
-                    issues.append(_err("unknown_field",
+                    issues.append(error_issue("unknown_field",
                                        f"'{name}' is not an output of the aggregation "
                                        f"(outputs: {', '.join(sorted(allowed))})", name))
                     seen.add(name)
@@ -66,16 +67,16 @@ def check_names(plan: QueryPlan, source: Source, platform: Platform | None = Non
             continue
         if name not in fields:
             if name not in seen:
-                issues.append(_err("unknown_field",
+                issues.append(error_issue("unknown_field",
                                    f"'{name}' is not a field of {source.name} ({source.id})",
                                    name))
                 seen.add(name)
             continue
         if platform is not None and source.column(platform, name) is None and name not in seen:
-            issues.append(_err("not_bound", f"{source.name} has no '{name}' on {platform.value}",
+            issues.append(error_issue("not_bound", f"{source.name} has no '{name}' on {platform.value}",
                                name))
             seen.add(name)
-    issues += [_err("unsupported", message, name)
+    issues += [error_issue("unsupported", message, name)
                for _, name, message in collection_misuse(plan)]
     needs_time = plan.time_range is not None or (
         plan.aggregation is not None and plan.aggregation.time_bucket is not None)
@@ -84,9 +85,9 @@ def check_names(plan: QueryPlan, source: Source, platform: Platform | None = Non
         for m in (plan.aggregation.metrics if plan.aggregation else []))
     if needs_time:
         if not source.time_field:
-            issues.append(_err("no_time_field", f"{source.name} has no time field"))
+            issues.append(error_issue("no_time_field", f"{source.name} has no time field"))
         elif platform is not None and source.column(platform, source.time_field) is None:
-            issues.append(_err("not_bound",
+            issues.append(error_issue("not_bound",
                                f"{source.name} has no time column on {platform.value}",
                                source.time_field))
     return issues
@@ -98,9 +99,9 @@ def _check_sql_parses(text: str, dialect: str) -> list[PlanIssue]:
     try:
         parsed = sqlglot.parse_one(text, read=dialect)
     except sqlglot.errors.ParseError as e:
-        return [_err("syntax", f"the {dialect} SQL does not parse back: {e}")]
+        return [error_issue("syntax", f"the {dialect} SQL does not parse back: {e}")]
     if parsed is None:
-        return [_err("syntax", "the SQL is empty")]
+        return [error_issue("syntax", "the SQL is empty")]
     return []
 
 
@@ -135,7 +136,7 @@ def _check_balanced(text: str, platform: str) -> list[PlanIssue]:
                 break
         i += 1
     if quote or depth != 0:
-        return [_err("syntax", f"unbalanced quotes or brackets in the {platform.upper()} query")]
+        return [error_issue("syntax", f"unbalanced quotes or brackets in the {platform.upper()} query")]
     return []
 
 

@@ -20,15 +20,12 @@ from typing import TYPE_CHECKING
 from lexiquery.answer import Agreement, GeneratedQuery, SampleCheck
 from lexiquery.catalog.model import Catalog, Platform, Source
 from lexiquery.errors import LexiQueryError
+from lexiquery.agents.validator import error_issue
 from lexiquery.ir import PlanIssue, QueryPlan, Severity
 
 if TYPE_CHECKING:
     from lexiquery.engine.results import ResultSet
     from lexiquery.engine.sandbox import Sandbox
-
-
-def _error(code: str, message: str) -> PlanIssue:
-    return PlanIssue(code=code, message=message, severity=Severity.error)
 
 
 def verify_query(query: GeneratedQuery, plan: QueryPlan, source: Source,
@@ -44,19 +41,20 @@ def verify_query(query: GeneratedQuery, plan: QueryPlan, source: Source,
     try:
         back = parse(query.query, platform, Catalog([source]), sql_dialect=query.dialect)
     except LexiQueryError as e:
-        issues.append(_error("round_trip", f"the {platform.value.upper()} query does not parse "
-                                           f"back: {e.message}"))
+        issues.append(error_issue(
+            "round_trip", f"the {platform.value.upper()} query does not parse back: {e.message}"))
         return query.model_copy(update=dict(valid=False, issues=issues, confidence=0.0)), None
     diff = plan_diff(plan, back.plan, source, platform)
     if diff:
-        issues.append(_error("round_trip", f"the {platform.value.upper()} query reads back as a "
-                                           f"different plan: {'; '.join(diff)}"))
+        issues.append(error_issue(
+            "round_trip", f"the {platform.value.upper()} query reads back as a different plan: "
+                          f"{'; '.join(diff)}"))
     from lexiquery.operations import execute
 
     try:
         result, how = execute(back, box)
     except LexiQueryError as e:
-        issues.append(_error("execution", f"failed on sample data: {e.message}"))
+        issues.append(error_issue("execution", f"failed on sample data: {e.message}"))
         return query.model_copy(update=dict(valid=False, issues=issues, confidence=0.0)), None
     if how.startswith("plan ("):
         issues.append(PlanIssue(code="execution", severity=Severity.info,

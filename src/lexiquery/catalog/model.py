@@ -182,6 +182,13 @@ class Source(_Model):
         """The platform's name for logical field `name`, or None when it is not bound there."""
         return self.bindings.columns(platform).get(name)
 
+    def target(self, platform: Platform) -> str:
+        """The platform's table or search prefix; "" when the source is not bound there."""
+        b = getattr(self.bindings, platform.value)
+        if b is None:
+            return ""
+        return b.search if isinstance(b, SplBinding) else b.table
+
     def concept(self, name: str) -> Concept | None:
         for c in self.concepts:
             if c.name == name:

@@ -50,6 +50,7 @@ from lexiquery.dialects.kql_text import (
     verbatim,
 )
 from lexiquery.ir import (
+    COMPLEMENT,
     And,
     Call,
     Compare,
@@ -67,10 +68,6 @@ from lexiquery.ir import (
 )
 
 _TEXT = {FieldType.string, FieldType.guid, None}
-_COMPLEMENT = {Operator.eq: Operator.ne, Operator.ne: Operator.eq, Operator.in_: Operator.not_in,
-               Operator.not_in: Operator.in_, Operator.contains: Operator.not_contains,
-               Operator.not_contains: Operator.contains, Operator.exists: Operator.not_exists,
-               Operator.not_exists: Operator.exists}
 _CMP = {Operator.gt: ">", Operator.ge: ">=", Operator.lt: "<", Operator.le: "<="}
 _STRING_OPS = {Operator.contains: "contains", Operator.not_contains: "!contains",
                Operator.startswith: "startswith", Operator.endswith: "endswith",
@@ -144,12 +141,12 @@ class KqlRenderer:
     def _push_not(self, f: object, after_agg: bool) -> object:
         """`not(x =~ "a")` → `x !~ "a"` where that is exact: a text field (Kusto strings are
         never null, only empty) or an emptiness test."""
-        if isinstance(f, Not) and isinstance(f.item, Condition) and f.item.op in _COMPLEMENT:
+        if isinstance(f, Not) and isinstance(f.item, Condition) and f.item.op in COMPLEMENT:
             c = f.item
             ftype = self.names.output_type(c.field) if after_agg \
                 else self.names.field_type(c.field)
             if ftype in _TEXT or c.op in {Operator.exists, Operator.not_exists}:
-                return c.model_copy(update={"op": _COMPLEMENT[c.op]})
+                return c.model_copy(update={"op": COMPLEMENT[c.op]})
         if isinstance(f, (And, Or)):
             return f.model_copy(update={"items": [self._push_not(i, after_agg)
                                                   for i in f.items]})

@@ -48,6 +48,8 @@ from typing import Any
 from lexiquery.catalog.model import FieldType, Platform, Source
 from lexiquery.dialects.base import Names, coerce, has_letters, iso_seconds, parse_datetime
 from lexiquery.ir import (
+    COMPLEMENT,
+    ORDER_COMPLEMENT,
     UNIT_SECONDS,
     AbsoluteTime,
     And,
@@ -68,19 +70,12 @@ from lexiquery.ir import (
     TimeUnit,
 )
 
-_COMPLEMENT = {Operator.eq: Operator.ne, Operator.ne: Operator.eq,
-               Operator.in_: Operator.not_in, Operator.not_in: Operator.in_,
-               Operator.contains: Operator.not_contains,
-               Operator.not_contains: Operator.contains,
-               Operator.exists: Operator.not_exists, Operator.not_exists: Operator.exists}
 _TEXT = {FieldType.string, FieldType.guid, None}
 _NO_CASE = {Operator.gt, Operator.ge, Operator.lt, Operator.le, Operator.exists,
             Operator.not_exists}
 _UNITS_DESC = [TimeUnit.week, TimeUnit.day, TimeUnit.hour, TimeUnit.minute, TimeUnit.second]
 
 
-_SQL_COMPLEMENT = {**_COMPLEMENT, Operator.gt: Operator.le, Operator.le: Operator.gt,
-                   Operator.ge: Operator.lt, Operator.lt: Operator.ge}
 _REGEX_META = set("\\^$.|?*+()[]{}")
 _CONTROL_ESCAPES = {"n": "\n", "r": "\r", "t": "\t"}  # how SPL writes line breaks in a regex
 
@@ -130,7 +125,7 @@ class _Canon:
         self.names = Names(plan, source, Platform.sql)
         self.plan = plan
         self.has_is_contains = platform in {Platform.spl, Platform.sql}
-        self.complement = _SQL_COMPLEMENT if platform is Platform.sql else _COMPLEMENT
+        self.complement = ORDER_COMPLEMENT if platform is Platform.sql else COMPLEMENT
         self.any_type_not = platform is Platform.sql
 
     def ftype(self, name: str, after_agg: bool) -> FieldType | None:

@@ -26,6 +26,7 @@ from lexiquery.dialects.base import (
 from lexiquery.dialects.sql_idioms import Idiom, lit
 from lexiquery.dialects.sql_text import literal
 from lexiquery.ir import (
+    ORDER_COMPLEMENT,
     And,
     Call,
     Compare,
@@ -43,11 +44,6 @@ _CMP = {Operator.eq: exp.EQ, Operator.ne: exp.NEQ, Operator.gt: exp.GT, Operator
 _LIKE_KIND = {Operator.contains: "contains", Operator.not_contains: "contains",
               Operator.has: "contains", Operator.startswith: "startswith",
               Operator.endswith: "endswith"}
-_COMPLEMENT = {Operator.eq: Operator.ne, Operator.ne: Operator.eq, Operator.gt: Operator.le,
-               Operator.le: Operator.gt, Operator.ge: Operator.lt, Operator.lt: Operator.ge,
-               Operator.in_: Operator.not_in, Operator.not_in: Operator.in_,
-               Operator.contains: Operator.not_contains, Operator.not_contains: Operator.contains,
-               Operator.exists: Operator.not_exists, Operator.not_exists: Operator.exists}
 
 
 class SqlPredicates:
@@ -257,9 +253,9 @@ def any_of(items: list[exp.Expression]) -> exp.Expression:
 
 def negated(f: object) -> Condition | None:
     """The condition that means NOT `f`, when one operator says it exactly."""
-    if not isinstance(f, Condition) or f.op not in _COMPLEMENT:
+    if not isinstance(f, Condition) or f.op not in ORDER_COMPLEMENT:
         return None
-    return f.model_copy(update={"op": _COMPLEMENT[f.op]})
+    return f.model_copy(update={"op": ORDER_COMPLEMENT[f.op]})
 
 
 def _wrap(e: exp.Expression, kind: type[exp.Expression]) -> exp.Expression:

@@ -161,12 +161,9 @@ def describe_plan(plan: QueryPlan, source: Source, *, name=lambda n: n,  # type:
 
 def explain_for_platform(plan: QueryPlan, source: Source, platform: Platform) -> str:
     """The plan told in the platform's own table and column names."""
-    binding = getattr(source.bindings, platform.value)
-    target = binding.search if platform is Platform.spl else binding.table
-
     def name(n: str) -> str:
         col = source.column(platform, n)
         return col if col and col != n else n
 
-    return " ".join(describe_plan(plan, source, name=name, reads=f"{target}"))
+    return " ".join(describe_plan(plan, source, name=name, reads=source.target(platform)))
 
