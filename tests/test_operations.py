@@ -242,3 +242,15 @@ def test_the_top_level_api(settings):  # type: ignore[no-untyped-def]
     assert lexiquery.run_query(spl, "spl", settings=settings).rows
     assert lexiquery.explain_query(spl, "spl", settings=settings).steps
     assert lexiquery.validate_query(spl, "spl", settings=settings).valid
+
+
+def test_oversized_query_and_unknown_dialect_are_clear_errors(catalog, tmp_path):  # type: ignore[no-untyped-def]
+    small = get_settings(data_dir=tmp_path, max_query_chars=100)
+    with pytest.raises(InputError, match="limit is 100"):
+        run_query("SigninLogs | take 1" + " " * 10 + "// " + "x" * 200, "kql", catalog=catalog,
+                  settings=small)
+    with pytest.raises(InputError, match="unknown SQL dialect 'oracle'"):
+        validate_query_text("SELECT 1", "sql", sql_dialect="oracle", catalog=catalog,
+                            settings=small)
+    with pytest.raises(InputError, match="unknown platform"):
+        explain_query("SigninLogs", "eql", catalog=catalog, settings=small)
