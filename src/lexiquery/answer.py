@@ -67,6 +67,51 @@ class Agreement(BaseModel):
         return f"{names} differ on the sample data: " + "; ".join(self.differences)
 
 
+class Citation(BaseModel):
+    """A piece of a stored runbook the answer used. `used_for` says what it changed."""
+
+    document_id: str
+    label: str = Field(description='How the document is cited, e.g. "SOP-017"')
+    title: str
+    section: str | None = Field(default=None, description='Section number, e.g. "3"')
+    heading_path: list[str] = Field(default_factory=list)
+    chunk_id: str
+    chunk_index: int
+    excerpt: str = ""
+    used_for: list[str] = Field(default_factory=list)
+
+    def ref(self) -> str:
+        """"SOP-017 §3", or "SOP-017 › Detection" when the section has no number."""
+        if self.section:
+            return f"{self.label} §{self.section}"
+        return " › ".join([self.label, *self.heading_path[-1:]])
+
+
+class KnownErrorNote(BaseModel):
+    """An error or event code the question or a cited runbook mentions, explained."""
+
+    code: str
+    system: str
+    title: str
+    meaning: str
+    action: str = ""
+    found_in: str = Field(description='"question" or the citing document\'s label')
+    filter: str | None = Field(default=None, description="The filter it suggests, as text")
+    applied: bool = Field(default=False, description="The generated queries use that filter")
+
+
+class Knowledge(BaseModel):
+    """What the SOP engine contributed to this answer."""
+
+    mode: str = Field(description='"hybrid" (BM25 + embeddings), "bm25", or "off" (--no-sop)')
+    note: str | None = None
+    searched_documents: int = 0
+    changes: list[str] = Field(default_factory=list,
+                               description='What the runbooks changed, e.g. "per SOP-017 §3, '
+                                           'failed sign-ins are result codes 50126 and 50053"')
+    known_errors: list[KnownErrorNote] = Field(default_factory=list)
+
+
 class GeneratedQuery(BaseModel):
     """One platform's query, checked before anyone sees it."""
 
@@ -100,6 +145,10 @@ class Answer(BaseModel):
     agreement: Agreement | None = Field(
         default=None, description="Do the platforms' queries return the same rows on sample data?")
     transitions: list[StateChange] = Field(default_factory=list)
+    citations: list[Citation] = Field(default_factory=list,
+                                      description="Runbook passages the answer used")
+    knowledge: Knowledge | None = Field(default=None,
+                                        description="What the SOP engine contributed")
 
     def move(self, state: JourneyState) -> None:
         self.status = state

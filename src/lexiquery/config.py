@@ -32,6 +32,29 @@ class Settings(BaseSettings):
     query_timeout_s: float = Field(default=10.0, gt=0,
                                    description="A sandbox query running longer is stopped.")
 
+    # The SOP engine (runbooks and known errors).
+    sop: bool = Field(default=True, description="`ask` searches the stored procedures and the "
+                                                "known-errors base (off: `--no-sop`).")
+    sop_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024,
+                               description="Larger documents are refused before they are read.")
+    sop_chunk_chars: int = Field(default=1200, ge=200, le=20_000,
+                                 description="Target size of a chunk (structure wins over size).")
+    known_errors_files: list[Path] = Field(
+        default_factory=list, description="Your own known errors (YAML or CSV), on top of the "
+                                          "built-in base (JSON list in the environment).")
+    # Ollama serves the embeddings (and, later, the LLM). Nothing else is ever called.
+    ollama_host: str = Field(default="http://127.0.0.1:11434",
+                             description="Ollama server; embeddings are used when it answers.")
+    embed_model: str = Field(default="nomic-embed-text", description="Ollama embedding model.")
+    embed_timeout_s: float = Field(default=30.0, gt=0,
+                                   description="One embedding request running longer fails.")
+    embeddings: bool = Field(default=True, description="Use Ollama embeddings when reachable "
+                                                       "(off: BM25 only, no call to Ollama).")
+
+    @property
+    def sop_dir(self) -> Path:
+        return self.data_dir / "sop"
+
     @property
     def db_path(self) -> Path:
         return self.data_dir / "lexiquery.db"

@@ -10,6 +10,10 @@
     │                                   write/exec command (``read_only``), or a part the query
     │                                   model cannot hold where it must (``unsupported``, e.g.
     │                                   `run` of a KQL join); with line and column
+    │   └── DocumentError               a runbook that cannot be ingested: ``unsupported_type``,
+    │                                   ``corrupt``, ``encrypted``, ``empty``, ``too_large``,
+    │                                   ``unsafe_archive`` (a zip bomb posing as DOCX)
+    │   └── UnknownDocumentError        no stored document has that id, label or name
     ├── CatalogError                    a catalog file is malformed or names unknown things
     │   └── UnknownSourceError          a source id that is not in the catalog
     ├── PlanError                       a QueryPlan that cannot be rendered on a platform
@@ -118,3 +122,24 @@ class QueryError(InputError):
         d = super().to_dict()
         d.update(line=self.line, column=self.column, expected=self.expected)
         return d
+
+
+class DocumentError(InputError):
+    """A document (SOP, runbook) that cannot be ingested. Nothing of it is stored. `code` says
+    why; `document` names the file."""
+
+    code = "bad_document"
+
+    def __init__(self, message: str, *, code: str, document: str | None = None,
+                 hint: str | None = None) -> None:
+        self.code = code
+        self.document = document
+        full = f"{document}: {message}" if document else message
+        super().__init__(full, hint=hint, issues=[{"code": code, "message": full,
+                                                   "document": document}])
+
+
+class UnknownDocumentError(InputError):
+    """No stored document has this id, id prefix, label or file name."""
+
+    code = "unknown_document"

@@ -1,9 +1,10 @@
 """The journey: question → plan → one query per platform → validation → stored answer.
 
 This is the in-process orchestrator of the embedded default. It moves the journey through
-PENDING → DISCOVERING → PLANNING → GENERATING_QUERIES → VALIDATING → COMPLETED | FAILED and stores
-every transition. (Knowledge gathering, agents over A2A and the LLM path plug in here later; the
-orchestrator never imports a protocol.)
+PENDING → DISCOVERING → PLANNING → GATHERING_KNOWLEDGE → GENERATING_QUERIES → VALIDATING →
+COMPLETED | FAILED and stores every transition. GATHERING_KNOWLEDGE searches the stored runbooks
+and the known-errors base and lets them refine the plan (`knowledge.guidance`). (Agents over A2A
+and the LLM path plug in here later; the orchestrator never imports a protocol.)
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Sequence
 
-from lexiquery.answer import Answer, GeneratedQuery, JourneyState
+from lexiquery.answer import Answer, GeneratedQuery, JourneyState, Knowledge
 from lexiquery.catalog.model import Catalog, Platform, Source
 from lexiquery.config import Settings, get_settings
 from lexiquery.errors import (
@@ -28,6 +29,10 @@ from lexiquery.ir import PlanIssue, QueryPlan, Severity
 
 if TYPE_CHECKING:
     from lexiquery.engine.sandbox import Sandbox
+    from lexiquery.knowledge.guidance import Context
+    from lexiquery.knowledge.known_errors import KnownErrorBase
+    from lexiquery.knowledge.store import ProcedureStore
+    from lexiquery.nl.rules import ParsedQuestion
 
 
 def user_text(value: object, what: str, max_chars: int, *, empty_hint: str | None = None,
@@ -169,11 +174,54 @@ def _verify(queries: list[GeneratedQuery], plan: QueryPlan, source: Source, cata
         return verify_all(queries, plan, source, box)
 
 
+def open_procedures(settings: Settings, catalog: Catalog) -> "ProcedureStore | None":
+    """The runbook store when one exists (asking never creates an empty one)."""
+    from lexiquery.knowledge.store import ProcedureStore
+
+    if not (settings.sop_dir / "sop.db").exists():
+        return None
+    return ProcedureStore(settings, catalog=catalog)
+
+
+def _gather(text: str, settings: Settings, catalog: Catalog,
+            procedures: "ProcedureStore | None", errors: "KnownErrorBase | None") -> "Context":
+    """GATHERING_KNOWLEDGE. A store that cannot be read costs the answer its runbooks, not the
+    answer: the failure becomes the knowledge note."""
+    from lexiquery.knowledge.guidance import Context, gather
+    from lexiquery.knowledge.known_errors import load_known_errors
+
+    if errors is None:
+        errors = load_known_errors(settings.known_errors_files, catalog)
+    own = procedures is None
+    try:
+        store = open_procedures(settings, catalog) if own else procedures
+    except StorageError as e:
+        ctx = gather(text, None, errors)
+        ctx.mode, ctx.note = "bm25", f"the runbook store could not be opened: {e.message}"
+        return ctx
+    try:
+        ctx = gather(text, store, errors)
+    except StorageError as e:
+        ctx = Context(mode="bm25", note=f"the runbook store could not be read: {e.message}",
+                      errors=errors)
+        ctx.mentions = list(errors.find(text))
+    finally:
+        if own and store is not None:
+            store.close()
+    return ctx
+
+
+def _knowledge_summary(ctx: "Context") -> Knowledge:
+    return Knowledge(mode=ctx.mode, note=ctx.note, searched_documents=ctx.documents)
+
+
 def ask(question: str, *, platforms: Iterable[Platform | str] | None = None,
         sql_dialect: str | None = None, catalog: Catalog | None = None,
         catalog_files: Sequence[Path | str] = (), source: str | None = None,
         settings: Settings | None = None, store: bool = True,
-        sample_check: bool | None = None, sandbox: "Sandbox | None" = None) -> Answer:
+        sample_check: bool | None = None, sandbox: "Sandbox | None" = None,
+        sop: bool | None = None, procedures: "ProcedureStore | None" = None,
+        known_errors: "KnownErrorBase | None" = None) -> Answer:
     """Answer one question with checked queries for each platform.
 
     Raises `InputError` for unusable input (nothing is stored) and `QuestionError` when the
@@ -182,7 +230,11 @@ def ask(question: str, *, platforms: Iterable[Platform | str] | None = None,
 
     With `sample_check` (default: the `sample_check` setting) every valid query is parsed back
     and executed on sample data in VALIDATING (`agents.verification`); pass a `sandbox` to reuse
-    one across questions (the batch mode does)."""
+    one across questions (the batch mode does).
+
+    With `sop` (default: the `sop` setting) the stored runbooks and the known-errors base refine
+    the plan in GATHERING_KNOWLEDGE; the answer's `citations` and `knowledge` say what they
+    changed. Pass `procedures` / `known_errors` to reuse them across questions."""
     from lexiquery.engine.explain import describe_plan
     from lexiquery.journeys import JourneyStore
     from lexiquery.nl.rules import parse_question
@@ -212,14 +264,34 @@ def ask(question: str, *, platforms: Iterable[Platform | str] | None = None,
         if source is not None and source not in cat:
             raise QuestionError(f"unknown source {source!r}", closest_sources=cat.ids()[:5])
         answer.move(JourneyState.PLANNING)
-        parsed = parse_question(text, cat, source_hint=source)
+        use_sop = settings.sop if sop is None else sop
+        ctx = None
+        try:
+            parsed = parse_question(text, cat, source_hint=source)
+        except QuestionError:
+            if not use_sop:
+                raise
+            # The question alone names no source; a runbook or a code it names may.
+            answer.move(JourneyState.GATHERING_KNOWLEDGE)
+            ctx = _gather(text, settings, cat, procedures, known_errors)
+            parsed = _rescued(text, ctx, cat)
+        if use_sop:
+            if ctx is None:
+                answer.move(JourneyState.GATHERING_KNOWLEDGE)
+                ctx = _gather(text, settings, cat, procedures, known_errors)
+            parsed = _guide(text, parsed, ctx, cat, source, answer)
+        else:
+            answer.knowledge = Knowledge(mode="off", note="runbooks and known errors not used "
+                                                          "(--no-sop)")
         plan = parsed.plan
         src = cat.get(plan.source)
         assert src is not None, "the rules engine returned a source outside the catalog"
         answer.plan = plan
         answer.notes = list(parsed.notes)
         answer.alternatives = [] if source else list(parsed.alternatives)
-        answer.understanding = describe_plan(plan, src)
+        answer.understanding = describe_plan(plan, src) + [
+            c[0].upper() + c[1:] + "." for c in (answer.knowledge.changes
+                                                 if answer.knowledge else [])]
         answer.issues += list(plan.issues)
         unknown = [i for i in plan.issues if i.code == "unknown_field"]
         if unknown:
@@ -254,3 +326,32 @@ def ask(question: str, *, platforms: Iterable[Platform | str] | None = None,
             answer.issues.append(PlanIssue(code="not_stored", severity=Severity.warning,
                                            message=f"the journey was not saved: {e.message}"))
     return answer
+
+
+def _rescued(text: str, ctx: "Context", catalog: Catalog) -> "ParsedQuestion":
+    """The parse a runbook or a known error made possible, or the original QuestionError."""
+    from lexiquery.knowledge.guidance import rescue_source
+    from lexiquery.nl.rules import parse_question
+
+    found = rescue_source(text, ctx, catalog)
+    if found is None:
+        return parse_question(text, catalog)  # raises the QuestionError again, with its hints
+    parsed, why = found
+    src = catalog.get(parsed.plan.source)
+    name = src.name if src else parsed.plan.source
+    parsed.notes.insert(0, f"source chosen: {name} (the question alone named none; from {why})")
+    return parsed
+
+
+def _guide(text: str, parsed: "ParsedQuestion", ctx: "Context", catalog: Catalog,
+           source: str | None, answer: Answer) -> "ParsedQuestion":
+    """Apply the gathered knowledge; record citations, changes and explained codes."""
+    from lexiquery.knowledge.guidance import apply_knowledge
+
+    guided = apply_knowledge(text, parsed, ctx, catalog, source_hint=source)
+    answer.citations = guided.citations
+    summary = _knowledge_summary(ctx)
+    summary.changes = guided.changes
+    summary.known_errors = guided.known_errors
+    answer.knowledge = summary
+    return guided.parsed.model_copy(update={"plan": guided.plan})

@@ -1,0 +1,466 @@
+"""How runbooks and known errors change a plan — the SOP engine's effect on generation.
+
+    gather(question, store, errors, …) ──► Context (relevant passages, their procedures, codes)
+    apply_knowledge(question, parsed, context, catalog) ──► Guided (plan, changes, citations)
+
+The rules engine (or, later, the LLM) makes a plan from the question alone; the organisation's
+procedures then refine it, in this order, each step recorded in plain English with a citation:
+
+1. **source** — a relevant procedure that names one source the question could mean (one of the
+   rules engine's alternatives, or any source when the question alone named none) chooses it;
+2. **definitions** — "failed sign-ins are result codes 50126 and 50053" replaces the catalog's
+   concept of the same name (or adds a new one) and the question is read again, so the SOP's
+   meaning is used wherever the question says the term;
+3. **example query** — a procedure the question is clearly about (coverage ≥ `STRONG`) whose
+   embedded query reads the same source is *adapted*: its filters, aggregation and threshold
+   are kept; the question's own time range, extra filters, grouping and limit win;
+4. **known errors** — a code the question names (AADSTS50105, event 4740, HTTP 503) becomes
+   the filter the known-errors base suggests when the plan has none on that field;
+5. **time window** — the procedure's look-back when the question gave no time range;
+6. **threshold** — "more than 10 … within 5 minutes" becomes `having count > 10` per
+   5-minute bucket when the plan counts per entity and sets no threshold of its own.
+
+SOP text is data: only these structured extractions ever reach a plan, and a passage flagged
+as prompt injection contributes nothing but its citation-free presence in search.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Sequence
+
+from lexiquery.answer import Citation, KnownErrorNote
+from lexiquery.catalog.model import Catalog, Concept, Platform
+from lexiquery.ir import (
+    Aggregation,
+    And,
+    Condition,
+    Filter,
+    MetricFn,
+    Not,
+    Operator,
+    Or,
+    QueryPlan,
+    RelativeTime,
+    TimeBucket,
+    TimeRange,
+    TimeUnit,
+)
+from lexiquery.knowledge.model import (
+    DocumentInfo,
+    EmbeddedQuery,
+    Procedure,
+    SearchHit,
+    Threshold,
+    TimeWindow,
+)
+from lexiquery.knowledge.relevance import RELEVANT, STRONG, coverage
+
+if TYPE_CHECKING:
+    from lexiquery.knowledge.known_errors import ErrorMention, KnownErrorBase
+    from lexiquery.knowledge.store import ProcedureStore
+    from lexiquery.nl.rules import ParsedQuestion
+
+SEARCH_LIMIT = 5
+_OP_WORDS = {Operator.gt: "more than", Operator.ge: "at least", Operator.lt: "fewer than",
+             Operator.le: "at most"}
+
+
+@dataclass
+class Relevant:
+    """A procedure whose passage matched the question, with how well."""
+
+    document: DocumentInfo
+    procedure: Procedure
+    hit: SearchHit
+    score: float  # coverage of the question's content terms by the procedure's text
+
+
+@dataclass
+class Context:
+    mode: str  # hybrid | bm25 | off
+    note: str | None = None
+    documents: int = 0
+    hits: list[SearchHit] = field(default_factory=list)
+    relevant: list[Relevant] = field(default_factory=list)
+    mentions: list["ErrorMention"] = field(default_factory=list)
+    errors: "KnownErrorBase | None" = None
+
+
+@dataclass
+class Guided:
+    plan: QueryPlan
+    parsed: "ParsedQuestion"
+    changes: list[str] = field(default_factory=list)
+    citations: list[Citation] = field(default_factory=list)
+    known_errors: list[KnownErrorNote] = field(default_factory=list)
+
+    def cite(self, rel: Relevant, used_for: str) -> str:
+        """Record that `rel` was used for `used_for`; returns its reference ("SOP-017 §3")."""
+        chunk = rel.hit.chunk
+        for c in self.citations:
+            if c.chunk_id == chunk.id:
+                if used_for not in c.used_for:
+                    c.used_for.append(used_for)
+                return c.ref()
+        c = Citation(document_id=rel.document.id, label=rel.document.label,
+                     title=rel.document.title, section=rel.procedure.section,
+                     heading_path=list(chunk.heading_path), chunk_id=chunk.id,
+                     chunk_index=chunk.index, excerpt=_excerpt(chunk.text), used_for=[used_for])
+        self.citations.append(c)
+        return c.ref()
+
+
+def _excerpt(text: str, n: int = 240) -> str:
+    flat = " ".join(text.split())
+    return flat if len(flat) <= n else flat[: n - 1].rstrip() + "…"
+
+
+def _procedure_text(p: Procedure) -> str:
+    return " ".join([p.title, *p.heading_path, *p.steps, *(d.text for d in p.definitions),
+                     *(t.text for t in p.thresholds)])
+
+
+def gather(question: str, store: "ProcedureStore | None",
+           errors: "KnownErrorBase | None") -> Context:
+    """GATHERING_KNOWLEDGE: search the runbooks and the known-errors base for the question."""
+    ctx = Context(mode="off", errors=errors)
+    if errors is not None:
+        ctx.mentions = list(errors.find(question))
+    if store is None:
+        return ctx
+    docs = store.list_documents()
+    ctx.documents = len(docs)
+    if not docs:
+        ctx.mode, ctx.note = "bm25", "no runbooks are stored (add some with `lexiquery sop add`)"
+        return ctx
+    result = store.search(question, limit=SEARCH_LIMIT)
+    ctx.mode, ctx.note, ctx.hits = result.mode, result.note, result.hits
+    by_doc: dict[str, list[Procedure]] = {}
+    for doc_id, proc in store.procedures({h.document.id for h in result.hits}):
+        by_doc.setdefault(doc_id, []).append(proc)
+    seen: set[tuple[str, str]] = set()
+    for hit in result.hits:
+        if "injection" in hit.chunk.flags:
+            continue  # inert text: never a source of plan changes
+        proc = _procedure_of(hit, by_doc.get(hit.document.id, []))
+        if proc is None or (hit.document.id, proc.title) in seen:
+            continue
+        score = max(coverage(question, _procedure_text(proc) + "\n" + hit.chunk.text),
+                    coverage(question, " ".join(hit.chunk.heading_path) + " " + hit.chunk.text))
+        if score >= RELEVANT:
+            seen.add((hit.document.id, proc.title))
+            ctx.relevant.append(Relevant(hit.document, proc, hit, score))
+    ctx.relevant.sort(key=lambda r: -r.score)
+    return ctx
+
+
+def _procedure_of(hit: SearchHit, procs: Sequence[Procedure]) -> Procedure | None:
+    """The procedure whose section holds the chunk: the longest heading path that prefixes the
+    chunk's (a chunk under "3. Detection › Thresholds" belongs to "3. Detection")."""
+    path = hit.chunk.heading_path
+    best, depth = None, -1
+    for p in procs:
+        n = len(p.heading_path)
+        if n > depth and path[:n] == p.heading_path:
+            best, depth = p, n
+    return best
+
+
+# ---- applying ---------------------------------------------------------------------------------
+
+
+def apply_knowledge(question: str, parsed: "ParsedQuestion", ctx: Context, catalog: Catalog,
+                    *, source_hint: str | None = None) -> Guided:
+    """The plan refined by the runbooks and known errors of `ctx` (see the module doc)."""
+    g = Guided(plan=parsed.plan, parsed=parsed)
+    _choose_source(question, g, ctx, catalog, source_hint)
+    _apply_definitions(question, g, ctx, catalog)
+    _adapt_example(question, g, ctx, catalog)
+    _apply_known_errors(g, ctx, catalog)
+    _apply_window(g, ctx)
+    _apply_threshold(question, g, ctx)
+    return g
+
+
+def _reparse(question: str, catalog: Catalog, source: str,
+             prior: "ParsedQuestion | None" = None) -> "ParsedQuestion":
+    """The question read again on `source`. When the source is the one the first reading chose,
+    that reading's note on why it was chosen is kept (it was not "given as source_hint")."""
+    from lexiquery.nl.rules import parse_question
+
+    again = parse_question(question, catalog, source_hint=source)
+    if prior is not None and prior.plan.source == source and prior.notes and again.notes:
+        again = again.model_copy(update={"notes": [prior.notes[0], *again.notes[1:]],
+                                         "alternatives": prior.alternatives})
+    return again
+
+
+def sources_named(rel: Relevant) -> list[str]:
+    return list(dict.fromkeys([*(q.source for q in rel.procedure.queries if q.source),
+                               *rel.procedure.sources]))
+
+
+def _choose_source(question: str, g: Guided, ctx: Context, catalog: Catalog,
+                   hint: str | None) -> None:
+    if hint is not None or not ctx.relevant:
+        return
+    current = g.plan.source
+    for rel in ctx.relevant:
+        named = [s for s in sources_named(rel) if s in catalog]
+        if current in named or len(named) != 1:
+            continue
+        chosen = named[0]
+        if chosen not in g.parsed.alternatives:
+            continue
+        g.parsed = _reparse(question, catalog, chosen)
+        g.plan = g.parsed.plan
+        ref = g.cite(rel, "source")
+        src = catalog.get(chosen)
+        g.changes.append(f"per {ref}, this is investigated in {src.name if src else chosen}")
+        return
+
+
+def rescue_source(question: str, ctx: Context, catalog: Catalog) -> "tuple[ParsedQuestion, str] | None":
+    """When the question alone names no source, a relevant procedure (or a known error the
+    question names) that points at exactly one source supplies it. Returns the parse and the
+    sentence saying why, or None."""
+    for rel in ctx.relevant:
+        named = [s for s in sources_named(rel) if s in catalog]
+        if len(named) == 1:
+            return _reparse(question, catalog, named[0]), rel.document.label
+    for m in ctx.mentions:
+        f = m.error.filter
+        if f is not None and f.source in catalog:
+            return _reparse(question, catalog, f.source), f"known error {m.error.code}"
+    return None
+
+
+def _describe_values(values: Sequence[Any]) -> str:
+    vals = [str(v) for v in values]
+    return vals[0] if len(vals) == 1 else ", ".join(vals[:-1]) + " and " + vals[-1]
+
+
+def _apply_definitions(question: str, g: Guided, ctx: Context, catalog: Catalog) -> None:
+    src = catalog.get(g.plan.source)
+    if src is None:
+        return
+    concepts = {c.name: c for c in src.concepts}
+    used: list[tuple[Relevant, Any]] = []
+    for rel in ctx.relevant:
+        for d in rel.procedure.definitions:
+            if d.source != src.id or src.field(d.field) is None:
+                continue
+            value: Any = d.values if d.op in (Operator.in_, Operator.not_in) else d.values[0]
+            cond = Condition(field=d.field, op=d.op, value=value)
+            name = d.concept if d.concept in concepts else d.term
+            old = concepts.get(name)
+            concepts[name] = Concept(
+                name=name, synonyms=list(dict.fromkeys([*(old.synonyms if old else []), d.term])),
+                description=f"per {rel.document.label}: {d.text}", filters=[cond])
+            used.append((rel, d))
+    if not used:
+        return
+    patched = src.model_copy(update={"concepts": list(concepts.values())})
+    cat = Catalog([patched if s.id == src.id else s for s in catalog])
+    reparsed = _reparse(question, cat, src.id, g.parsed)
+    new_filters = list(_conditions(reparsed.plan.filters))
+    applied = False
+    for rel, d in used:
+        value = d.values if d.op in (Operator.in_, Operator.not_in) else d.values[0]
+        if any(c.field == d.field and c.op == d.op and c.value == value for c in new_filters):
+            applied = True
+            ref = g.cite(rel, f"definition of {d.term}")
+            g.changes.append(f"per {ref}, {d.term} {'are' if d.term.endswith('s') else 'is'} "
+                             f"{d.field} {_op_text(d.op)} {_describe_values(d.values)}")
+    if applied:
+        g.parsed, g.plan = reparsed, reparsed.plan
+
+
+def _op_text(op: Operator) -> str:
+    return {Operator.eq: "=", Operator.ne: "≠", Operator.in_: "in", Operator.not_in: "not in"
+            }.get(op, op.value)
+
+
+def _conditions(filters: Sequence[Filter]):  # type: ignore[no-untyped-def]
+    for f in filters:
+        if isinstance(f, Condition):
+            yield f
+        elif isinstance(f, (And, Or)):
+            yield from _conditions(f.items)
+        elif isinstance(f, Not):
+            yield from _conditions([f.item])
+
+
+def _fields(filters: Sequence[Filter]) -> set[str]:
+    return {c.field for c in _conditions(filters)}
+
+
+def _example_plan(q: EmbeddedQuery, catalog: Catalog) -> QueryPlan | None:
+    from lexiquery.dialects import parse
+    from lexiquery.ir import Severity
+
+    try:
+        parsed = parse(q.text, Platform(q.language), catalog)
+    except Exception:  # noqa: BLE001 — an example that does not read is simply not used
+        return None
+    if any(i.severity is Severity.error for i in parsed.plan.issues):
+        return None
+    return parsed.plan
+
+
+def _adapt_example(question: str, g: Guided, ctx: Context, catalog: Catalog) -> None:
+    for rel in ctx.relevant:
+        if rel.score < STRONG:
+            continue
+        for q in rel.procedure.queries:
+            if not q.parses or q.source != g.plan.source:
+                continue
+            example = _example_plan(q, catalog)
+            if example is None:
+                continue
+            plan, took = _merge(example, g.plan)
+            g.plan = plan
+            ref = g.cite(rel, f"example {q.language.upper()} query")
+            kept = "its filters" + (" and aggregation" if example.aggregation else "")
+            g.changes.append(f"adapted the {q.language.upper()} query in {ref}: kept {kept}"
+                             + (f"; {', '.join(took)} from your question" if took else ""))
+            return
+
+
+def _merge(example: QueryPlan, asked: QueryPlan) -> tuple[QueryPlan, list[str]]:
+    """The example's structure with the question's specifics on top."""
+    plan = example.model_copy(deep=True)
+    plan.issues = []
+    took: list[str] = []
+    if asked.time_range is not None:
+        plan.time_range = asked.time_range
+        took.append("the time range")
+    have = _fields(example.filters)
+    extra = [f for f in asked.filters if not (_fields([f]) & have)]
+    if extra:
+        plan.filters = [*plan.filters, *extra]
+        took.append("the filter on " + ", ".join(sorted(_fields(extra))))
+    if asked.aggregation is not None:
+        if example.aggregation is None:
+            plan.aggregation, plan.having = asked.aggregation, list(asked.having)
+            plan.sort, plan.project = list(asked.sort), []
+            took.append("the aggregation")
+        elif asked.aggregation.group_by and \
+                asked.aggregation.group_by != example.aggregation.group_by:
+            plan.aggregation = example.aggregation.model_copy(
+                update={"group_by": list(asked.aggregation.group_by)})
+            plan.sort = [s for s in plan.sort
+                         if s.field in plan.aggregation.output_names()]
+            took.append("grouping by " + ", ".join(asked.aggregation.group_by))
+    if asked.limit is not None:
+        plan.limit = asked.limit
+        took.append("the limit")
+    return QueryPlan.model_validate(plan.model_dump()), took
+
+
+def _apply_known_errors(g: Guided, ctx: Context, catalog: Catalog) -> None:
+    """Codes in the question: explained, and used as filters where the plan has none."""
+    from lexiquery.engine.explain import describe_filter
+
+    src = catalog.get(g.plan.source)
+    written = {m.written.lower() for m in ctx.mentions}
+    for m in ctx.mentions:
+        e, f = m.error, m.error.filter
+        note = KnownErrorNote(code=e.code, system=e.system, title=e.title, meaning=e.meaning,
+                              action=e.action, found_in="question")
+        if f is not None and src is not None and f.source == src.id and src.field(f.field):
+            cond = f.condition()
+            note.filter = describe_filter(cond, src, lambda n: n)
+            if f.field not in _fields(g.plan.filters):
+                g.plan = g.plan.model_copy(update={"filters": [*g.plan.filters, cond]})
+                g.changes.append(f"{e.code} ({e.title}): filtered on {note.filter}")
+            note.applied = any(c.field == cond.field and c.value == cond.value
+                               for c in _conditions(g.plan.filters))
+        g.known_errors.append(note)
+    if ctx.mentions:
+        # The rules engine could not place a code the known-errors base explains.
+        g.plan = g.plan.model_copy(update={"issues": [
+            i for i in g.plan.issues
+            if not (i.code == "ambiguous" and any(w in i.message.lower() for w in written))]})
+    for rel in ctx.relevant:
+        for code in rel.procedure.codes:
+            if any(n.code == code for n in g.known_errors) or ctx.errors is None:
+                continue
+            e = ctx.errors.get(code)
+            if e is not None:
+                g.known_errors.append(KnownErrorNote(
+                    code=e.code, system=e.system, title=e.title, meaning=e.meaning,
+                    action=e.action, found_in=rel.document.label))
+
+
+def _window_range(w: TimeWindow) -> TimeRange:
+    return TimeRange(start=RelativeTime(amount=w.amount, unit=TimeUnit(w.unit)))
+
+
+def _apply_window(g: Guided, ctx: Context) -> None:
+    if g.plan.time_range is not None:
+        return
+    for rel in ctx.relevant:
+        for w in rel.procedure.windows:
+            if w.purpose == "lookback":
+                g.plan = g.plan.model_copy(update={"time_range": _window_range(w)})
+                ref = g.cite(rel, "time window")
+                g.changes.append(f"per {ref}, looked back {w.amount} {w.unit}"
+                                 f"{'s' if w.amount != 1 else ''} (your question gave no time "
+                                 "range)")
+                return
+
+
+# A threshold hides the groups below it, so it applies only when the question asks for what the
+# procedure escalates or alerts on — "failed sign-ins per user" wants every user's count.
+_WANTS_THRESHOLD = re.compile(
+    r"\b(escalat\w*|threshold\w*|alert\w*|suspicious|exceed\w*|breach\w*|too many|"
+    r"per (the )?(sop|runbook|procedure|playbook)|according to|as the (sop|runbook)|"
+    r"(sop|rb|kb|pb|ir)[- ]?\d+)\b", re.IGNORECASE)
+
+
+def _apply_threshold(question: str, g: Guided, ctx: Context) -> None:
+    agg = g.plan.aggregation
+    for rel in ctx.relevant:
+        for t in rel.procedure.thresholds:
+            if coverage(t.what, question) < 0.5 and rel.score < STRONG:
+                continue
+            counts = [m for m in agg.metrics if m.fn is MetricFn.count] if agg else []
+            if agg is None or g.plan.having or not agg.group_by or not counts:
+                return
+            if not _WANTS_THRESHOLD.search(question):
+                ref = g.cite(rel, "threshold (mentioned, not applied)")
+                g.changes.append(f"{ref} escalates at {_OP_WORDS.get(t.op, t.op.value)} "
+                                 f"{_num(t.value)} {t.what}{_per(t.window)}; not applied — ask "
+                                 "for escalations or alerts to apply it")
+                return
+            _set_threshold(g, rel, t, counts[0].name, agg)
+            return
+
+
+def _num(v: float) -> int | float:
+    return int(v) if float(v).is_integer() else v
+
+
+def _per(w: TimeWindow | None) -> str:
+    return f" within {w.amount} {w.unit}{'s' if w.amount != 1 else ''}" if w else ""
+
+
+def _set_threshold(g: Guided, rel: Relevant, t: Threshold, metric: str,
+                   agg: Aggregation) -> None:
+    value = _num(t.value)
+    update: dict[str, Any] = {"having": [Condition(field=metric, op=t.op, value=value)]}
+    per = ""
+    if t.window is not None and agg.time_bucket is None:
+        update["aggregation"] = agg.model_copy(update={"time_bucket": TimeBucket(
+            amount=t.window.amount, unit=TimeUnit(t.window.unit))})
+        per = f" per {t.window.amount}-{t.window.unit} window"
+    g.plan = g.plan.model_copy(update=update)
+    ref = g.cite(rel, "threshold")
+    g.changes.append(f"per {ref}, kept only groups with {_OP_WORDS.get(t.op, t.op.value)} "
+                     f"{value} {t.what}{per}")
+
+
+__all__ = ["Context", "Guided", "Relevant", "apply_knowledge", "gather", "rescue_source"]

@@ -1,0 +1,524 @@
+"""The procedure store: documents, chunks and procedures in SQLite, indexed by BM25 and Chroma.
+
+SQLite (`<data_dir>/sop/sop.db`) is the truth. The BM25 index is rebuilt from it whenever the
+store's generation changes; the Chroma collection (`<data_dir>/sop/chroma`) holds the chunks'
+embeddings when an embedder was reachable at ingestion. A search only ever returns chunks SQLite
+knows, so an index that missed a delete cannot resurrect a document.
+
+Identity: a document's id comes from its content hash — adding the same bytes again is a no-op
+("unchanged"); adding other bytes from the same origin (the same path, or an upload with the same
+file name) replaces the old document ("replaced") in one SQLite transaction; `remove` deletes
+every trace from SQLite, BM25 and Chroma. Ingestion reads, chunks, extracts and embeds everything
+before the one transaction that stores it, so a failure at any step stores nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import sqlite3
+import threading
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterator, Literal, Sequence
+
+from pydantic import BaseModel
+
+from lexiquery.catalog.model import Catalog
+from lexiquery.config import Settings
+from lexiquery.errors import DocumentError, InputError, StorageError, UnknownDocumentError
+from lexiquery.knowledge.model import (
+    Chunk,
+    ChunkDraft,
+    DocumentInfo,
+    ParsedDocument,
+    Procedure,
+    SearchHit,
+    SearchResult,
+)
+
+if TYPE_CHECKING:
+    from lexiquery.knowledge.embeddings import Embedder
+    from lexiquery.knowledge.lexical import LexicalIndex
+    from lexiquery.knowledge.vectors import VectorIndex
+
+AddStatus = Literal["added", "unchanged", "replaced"]
+SCHEMA_VERSION = 1
+_LABEL = re.compile(r"\b(SOP|RB|KB|PB|IR|RUNBOOK|PLAYBOOK)[-_ ]?(\d{1,6})\b", re.IGNORECASE)
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS documents (
+    id TEXT PRIMARY KEY, origin TEXT NOT NULL, body TEXT NOT NULL, added_at TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS documents_origin ON documents(origin);
+CREATE TABLE IF NOT EXISTS chunks (
+    id TEXT PRIMARY KEY,
+    document_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL, body TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id);
+CREATE TABLE IF NOT EXISTS procedures (
+    document_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
+    idx INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (document_id, idx));
+"""
+
+
+@dataclass
+class AddResult:
+    status: AddStatus
+    document: DocumentInfo
+    replaced_id: str | None = None
+
+
+class DocumentDetail(BaseModel):
+    document: DocumentInfo
+    chunks: list[Chunk]
+    procedures: list[Procedure]
+
+
+def find_documents(path: Path, *, recursive: bool = True) -> tuple[list[Path], list[Path]]:
+    """(supported files, skipped files) under `path` (a file or a folder), sorted. Hidden files
+    and folders (".git", "~$lock.docx") are skipped silently."""
+    from lexiquery.knowledge.documents import SUPPORTED_SUFFIXES
+
+    if not path.exists():
+        raise InputError(f"{path} does not exist")
+    if path.is_file():
+        ok = path.suffix.lower() in SUPPORTED_SUFFIXES
+        return ([path], []) if ok else ([], [path])
+    pattern = "**/*" if recursive else "*"
+    found, skipped = [], []
+    for p in sorted(path.glob(pattern)):
+        rel = p.relative_to(path).parts
+        if not p.is_file() or any(part.startswith((".", "~$")) for part in rel):
+            continue
+        (found if p.suffix.lower() in SUPPORTED_SUFFIXES else skipped).append(p)
+    return found, skipped
+
+
+def document_label(title: str, name: str) -> str:
+    """"SOP-017" when the title or file name carries such an identifier, else the title."""
+    for text in (title, name):
+        m = _LABEL.search(text)
+        if m:
+            return f"{m.group(1).upper()}-{m.group(2)}"
+    return title
+
+
+@dataclass
+class _Prepared:
+    info: DocumentInfo
+    chunks: list[Chunk]
+    procedures: list[Procedure]
+
+
+class ProcedureStore:
+    """Open with `ProcedureStore(settings)`; use as a context manager or call `close()`.
+
+    `embedder`: "auto" builds the configured Ollama embedder (None when `settings.embeddings`
+    is off); pass an `Embedder` or None explicitly in code and tests. Thread-safe: one
+    connection guarded by a lock (the REST router shares one store across requests)."""
+
+    def __init__(self, settings: Settings, *, catalog: Catalog | None = None,
+                 embedder: "Embedder | None | str" = "auto") -> None:
+        from lexiquery.knowledge.embeddings import embedder_for
+
+        self.settings = settings
+        self._catalog = catalog
+        self.embedder: Embedder | None = embedder_for(settings) if embedder == "auto" \
+            else embedder  # type: ignore[assignment]
+        self.dir = settings.sop_dir
+        self._lock = threading.RLock()
+        self._lexical: tuple[int, LexicalIndex] | None = None
+        self._vectors: VectorIndex | None = None
+        self._errors = None
+        try:
+            self.dir.mkdir(parents=True, exist_ok=True)
+            self._db = sqlite3.connect(self.dir / "sop.db", timeout=15,
+                                       check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA foreign_keys = ON")
+            self._db.execute("PRAGMA journal_mode = WAL")
+            self._db.executescript(_SCHEMA)
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)",
+                             (str(SCHEMA_VERSION),))
+            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
+        except (OSError, sqlite3.Error) as e:
+            raise StorageError(f"cannot open the procedure store in {self.dir}: {e}",
+                               hint="check the permissions and free space of the data "
+                                    "directory (LEXIQUERY_DATA_DIR)") from e
+
+    # ---- collaborators, built on first use -------------------------------------------------
+
+    @property
+    def catalog(self) -> Catalog:
+        if self._catalog is None:
+            from lexiquery.orchestrator import load_catalog
+
+            self._catalog = load_catalog(self.settings)
+        return self._catalog
+
+    def known_errors(self):  # type: ignore[no-untyped-def]
+        if self._errors is None:
+            from lexiquery.knowledge.known_errors import load_known_errors
+
+            self._errors = load_known_errors(self.settings.known_errors_files, self.catalog)
+        return self._errors
+
+    def _vector_index(self) -> "VectorIndex | None":
+        """The model's collection when the embedder is usable now, else None."""
+        if self.embedder is None or not self.embedder.available()[0]:
+            return None
+        if self._vectors is None:
+            from lexiquery.knowledge.vectors import VectorIndex
+
+            self._vectors = VectorIndex(self.dir / "chroma", self.embedder.model)
+        return self._vectors
+
+    # ---- ingestion -------------------------------------------------------------------------
+
+    def add_file(self, path: Path, *, tags: Sequence[str] = ()) -> AddResult:
+        """Ingest a file; the size limit is checked before a byte is read."""
+        try:
+            size = path.stat().st_size
+            if size > self.settings.sop_max_bytes:
+                raise DocumentError(
+                    f"the file is {size:,} bytes; the limit is {self.settings.sop_max_bytes:,}",
+                    code="too_large", document=path.name,
+                    hint="split the document, or raise LEXIQUERY_SOP_MAX_BYTES")
+            data = path.read_bytes()
+        except OSError as e:
+            raise InputError(f"cannot read {path}: {e.strerror or e}") from e
+        return self._add(path.name, str(path.resolve()), data, tags)
+
+    def add_bytes(self, name: str, data: bytes, *, tags: Sequence[str] = ()) -> AddResult:
+        """Ingest an upload named `name`. `DocumentError` when it cannot be read; nothing is
+        stored then."""
+        base = Path(name.replace("\\", "/")).name or "upload"
+        return self._add(base, f"upload:{base}", data, tags)
+
+    def _add(self, name: str, origin: str, data: bytes, tags: Sequence[str]) -> AddResult:
+        sha = hashlib.sha256(data).hexdigest()
+        doc_id = sha[:16]
+        with self._lock:
+            existing = self._row_info(doc_id)
+            if existing is not None:
+                merged = sorted(set(existing.tags) | {t.strip() for t in tags if t.strip()})
+                if merged != existing.tags:
+                    existing = existing.model_copy(update={"tags": merged})
+                    self._write(lambda db: db.execute(
+                        "UPDATE documents SET body = ? WHERE id = ?",
+                        (existing.model_dump_json(), doc_id)))
+                return AddResult("unchanged", existing)
+        prepared = self._prepare(name, origin, data, sha, doc_id, tags)
+        with self._lock:
+            old = [r[0] for r in self._db.execute(
+                "SELECT id FROM documents WHERE origin = ? AND id != ?", (origin, doc_id))]
+            self._embed(prepared)
+
+            def store(db: sqlite3.Connection) -> None:
+                for oid in old:
+                    db.execute("DELETE FROM documents WHERE id = ?", (oid,))
+                info = prepared.info
+                db.execute("INSERT INTO documents VALUES (?, ?, ?, ?)",
+                           (info.id, info.origin, info.model_dump_json(),
+                            info.added_at.isoformat()))
+                db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?)",
+                               [(c.id, c.document_id, c.index, c.model_dump_json())
+                                for c in prepared.chunks])
+                db.executemany("INSERT INTO procedures VALUES (?, ?, ?)",
+                               [(info.id, i, p.model_dump_json())
+                                for i, p in enumerate(prepared.procedures)])
+
+            try:
+                self._write(store)
+            except StorageError:
+                self._drop_vectors([doc_id])  # the vectors of a document that was not stored
+                raise
+            self._drop_vectors(old)
+        return AddResult("replaced" if old else "added", prepared.info,
+                         replaced_id=old[0] if old else None)
+
+    def _prepare(self, name: str, origin: str, data: bytes, sha: str, doc_id: str,
+                 tags: Sequence[str]) -> _Prepared:
+        """Read, chunk, flag and extract — everything that can fail on the content."""
+        from lexiquery.knowledge.chunking import chunk_document
+        from lexiquery.knowledge.documents import read_document
+        from lexiquery.knowledge.extract import extract_procedures
+        from lexiquery.knowledge.injection import injection_line
+
+        doc: ParsedDocument = read_document(name, data, max_bytes=self.settings.sop_max_bytes)
+        drafts = chunk_document(doc, target_chars=self.settings.sop_chunk_chars)
+        if not drafts:
+            raise DocumentError("no text to index", code="empty", document=name)
+        errors = self.known_errors()
+        procedures = extract_procedures(
+            doc, self.catalog, find_codes=lambda t: [m.code for m in errors.find(t)],
+            inert=injection_line)
+        chunks = [Chunk(id=f"{doc_id}:{i}", document_id=doc_id, index=i,
+                        **_flag(d).model_dump()) for i, d in enumerate(drafts)]
+        platforms = sorted({lang for c in chunks for lang in c.languages}
+                           | {q.language for p in procedures for q in p.queries})
+        warnings = list(doc.warnings)
+        flagged = sum("injection" in c.flags for c in chunks)
+        if flagged:
+            warnings.append(f"{flagged} chunk(s) contain lines that read like instructions to an "
+                            "AI model; they are stored as inert text and never obeyed")
+        info = DocumentInfo(
+            id=doc_id, name=name, origin=origin, label=document_label(doc.title, name),
+            title=doc.title, format=doc.format, sha256=sha, size=len(data),
+            tags=sorted({t.strip() for t in tags if t.strip()}), platforms=platforms,
+            added_at=datetime.now(timezone.utc), pages=doc.pages, chunks=len(chunks),
+            procedures=len(procedures), warnings=warnings)
+        return _Prepared(info, chunks, procedures)
+
+    def _embed(self, prepared: _Prepared) -> None:
+        """Put the chunks' vectors in Chroma when an embedder serves; otherwise (or when it
+        fails midway) the document is stored for BM25 only, with a warning that says why."""
+        from lexiquery.knowledge.embeddings import EmbeddingUnavailable
+
+        vectors = self._vector_index()
+        if vectors is None:
+            return
+        info = prepared.info
+        try:
+            embs = self.embedder.embed_documents(  # type: ignore[union-attr]
+                [_indexed_text(c) for c in prepared.chunks])
+            vectors.add([c.id for c in prepared.chunks], embs,
+                        [{"document_id": info.id, "index": c.index} for c in prepared.chunks])
+        except EmbeddingUnavailable as e:
+            info.warnings.append(f"stored for lexical search only: {e.reason}")
+            return
+        except Exception as e:  # noqa: BLE001 — a vector index failure must not lose the document
+            self._drop_vectors([info.id])
+            info.warnings.append(f"stored for lexical search only: the vector index failed ({e})")
+            return
+        info.embedded = True
+
+    def _drop_vectors(self, document_ids: Sequence[str]) -> None:
+        if not document_ids:
+            return
+        try:
+            if self._vectors is not None:
+                self._vectors.delete_documents(document_ids)
+            else:
+                from lexiquery.knowledge.vectors import delete_from_all
+
+                delete_from_all(self.dir / "chroma", document_ids)
+        except Exception:  # noqa: BLE001 — orphans are harmless: search keeps SQLite's ids only
+            pass
+
+    def _write(self, fn) -> None:  # type: ignore[no-untyped-def]
+        """Run `fn(db)` in one immediate transaction and bump the generation, or StorageError
+        (a full disk, a locked or read-only database) with nothing changed."""
+        with self._lock:
+            try:
+                self._db.execute("BEGIN IMMEDIATE")
+                try:
+                    fn(self._db)
+                    self._db.execute("UPDATE meta SET value = CAST(value AS INTEGER) + 1 "
+                                     "WHERE key = 'generation'")
+                    self._db.execute("COMMIT")
+                except BaseException:
+                    self._db.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as e:
+                full = "full" in str(e).lower()
+                raise StorageError(
+                    f"the procedure store could not be written: {e}",
+                    hint="free disk space and try again; nothing was stored" if full else
+                    "nothing was stored; check LEXIQUERY_DATA_DIR") from e
+
+    # ---- reading ---------------------------------------------------------------------------
+
+    def _row_info(self, doc_id: str) -> DocumentInfo | None:
+        row = self._db.execute("SELECT body FROM documents WHERE id = ?", (doc_id,)).fetchone()
+        return DocumentInfo.model_validate_json(row[0]) if row else None
+
+    def list_documents(self, *, tag: str | None = None) -> list[DocumentInfo]:
+        with self._lock:
+            rows = self._db.execute("SELECT body FROM documents ORDER BY added_at, id").fetchall()
+        docs = [DocumentInfo.model_validate_json(r[0]) for r in rows]
+        return [d for d in docs if tag is None or tag in d.tags]
+
+    def resolve(self, ref: str) -> DocumentInfo:
+        """By id, unique id prefix (4+ characters), label ("SOP-017") or file name;
+        `UnknownDocumentError` otherwise (with the closest refs as hint)."""
+        ref = (ref or "").strip()
+        docs = self.list_documents()
+        for test in (lambda d: d.id == ref,
+                     lambda d: len(ref) >= 4 and d.id.startswith(ref.lower()),
+                     lambda d: d.label.lower() == ref.lower(),
+                     lambda d: d.name == ref or d.name.lower() == ref.lower()):
+            found = [d for d in docs if test(d)]
+            if len(found) == 1:
+                return found[0]
+            if len(found) > 1:
+                raise UnknownDocumentError(
+                    f"{ref!r} matches {len(found)} documents",
+                    hint="use the id: " + ", ".join(f"{d.id} ({d.name})" for d in found[:5]))
+        import difflib
+
+        names = [d.label for d in docs] + [d.name for d in docs]
+        close = difflib.get_close_matches(ref, names, n=3, cutoff=0.4)
+        hint = ("did you mean: " + ", ".join(close)) if close else (
+            "`lexiquery sop list` shows the stored documents" if docs else
+            "no documents are stored yet; add some with `lexiquery sop add PATH`")
+        raise UnknownDocumentError(f"no stored document {ref!r}", hint=hint)
+
+    def get(self, ref: str) -> DocumentDetail:
+        info = self.resolve(ref)
+        with self._lock:
+            chunks = [Chunk.model_validate_json(r[0]) for r in self._db.execute(
+                "SELECT body FROM chunks WHERE document_id = ? ORDER BY idx", (info.id,))]
+            procs = [Procedure.model_validate_json(r[0]) for r in self._db.execute(
+                "SELECT body FROM procedures WHERE document_id = ? ORDER BY idx", (info.id,))]
+        return DocumentDetail(document=info, chunks=chunks, procedures=procs)
+
+    def procedures(self, document_ids: Sequence[str] | None = None
+                   ) -> Iterator[tuple[str, Procedure]]:
+        """(document id, procedure) of the given documents (all when None)."""
+        with self._lock:
+            rows = self._db.execute("SELECT document_id, body FROM procedures "
+                                    "ORDER BY document_id, idx").fetchall()
+        for doc_id, body in rows:
+            if document_ids is None or doc_id in document_ids:
+                yield doc_id, Procedure.model_validate_json(body)
+
+    def remove(self, ref: str) -> DocumentInfo:
+        info = self.resolve(ref)
+        self._write(lambda db: db.execute("DELETE FROM documents WHERE id = ?", (info.id,)))
+        self._drop_vectors([info.id])
+        return info
+
+    # ---- search ----------------------------------------------------------------------------
+
+    def _generation(self) -> int:
+        return int(self._db.execute("SELECT value FROM meta WHERE key = 'generation'")
+                   .fetchone()[0])
+
+    def lexical_index(self) -> "LexicalIndex":
+        """The BM25 index of every stored chunk, rebuilt when another writer (this process or
+        another) changed the store."""
+        from lexiquery.knowledge.lexical import LexicalIndex
+
+        with self._lock:
+            gen = self._generation()
+            if self._lexical is None or self._lexical[0] != gen:
+                rows = self._db.execute("SELECT body FROM chunks ORDER BY document_id, idx")
+                chunks = [Chunk.model_validate_json(r[0]) for r in rows]
+                self._lexical = (gen, LexicalIndex([c.id for c in chunks],
+                                                   [_indexed_text(c) for c in chunks]))
+            return self._lexical[1]
+
+    def search(self, text: str, *, limit: int = 5, document: str | None = None,
+               tag: str | None = None, platform: str | None = None,
+               since: datetime | None = None, until: datetime | None = None) -> SearchResult:
+        """The chunks best matching `text`, hybrid (BM25 + embeddings, fused by RRF) when the
+        embedder serves and documents have vectors, BM25 alone otherwise — `mode` and `note`
+        say which and why. Filters narrow by document (any ref `resolve` accepts), tag,
+        platform (a language the document's queries are in) and time added."""
+        from lexiquery.knowledge.search import fuse
+
+        text = (text or "").strip()
+        if not text:
+            raise InputError("the search text is empty", hint='search e.g. "brute force"')
+        if platform is not None and platform not in ("kql", "spl", "sql"):
+            raise InputError(f"unknown platform {platform!r}; platforms are kql, spl and sql")
+        limit = max(1, min(int(limit), 100))
+        docs = {d.id: d for d in self.list_documents()}
+        wanted = self.resolve(document).id if document else None
+        allowed_docs = {i for i, d in docs.items()
+                        if (wanted is None or i == wanted) and (tag is None or tag in d.tags)
+                        and (platform is None or platform in d.platforms)
+                        and (since is None or d.added_at >= _aware(since))
+                        and (until is None or d.added_at <= _aware(until))}
+        filtered = len(allowed_docs) < len(docs)
+        depth = max(limit * 4, 20)
+        lexical = self.lexical_index()
+        allowed_chunks = {cid for cid in lexical.ids if cid.split(":", 1)[0] in allowed_docs} \
+            if filtered else None
+        lex = lexical.top(text, depth, allowed=allowed_chunks)
+        dense, mode, note = self._dense(text, depth, docs, allowed_docs if filtered else None)
+        ranked = fuse([c for c, _ in lex], dense) if mode == "hybrid" else None
+        lex_score = dict(lex)
+        order = [(f.chunk_id, f.score, f.lexical_rank, f.dense_rank) for f in ranked] \
+            if ranked is not None else \
+            [(cid, s, r, None) for r, (cid, s) in enumerate(lex, 1)]
+        hits: list[SearchHit] = []
+        with self._lock:
+            for cid, score, lr, dr in order:
+                row = self._db.execute("SELECT body FROM chunks WHERE id = ?", (cid,)).fetchone()
+                doc = docs.get(cid.split(":", 1)[0])
+                if row is None or doc is None or doc.id not in allowed_docs:
+                    continue  # a vector whose document is gone: never resurrect it
+                hits.append(SearchHit(chunk=Chunk.model_validate_json(row[0]), document=doc,
+                                      score=round(score if ranked is not None
+                                                  else lex_score[cid], 6),
+                                      lexical_rank=lr, dense_rank=dr))
+                if len(hits) == limit:
+                    break
+        return SearchResult(query=text, mode=mode, hits=hits, note=note)
+
+    def _dense(self, text: str, depth: int, docs: dict[str, DocumentInfo],
+               allowed: set[str] | None) -> tuple[list[str], Literal["hybrid", "bm25"], str | None]:
+        from lexiquery.knowledge.embeddings import EmbeddingUnavailable
+
+        if self.embedder is None:
+            return [], "bm25", "embeddings are switched off (LEXIQUERY_EMBEDDINGS=0)"
+        ok, why = self.embedder.available()
+        if not ok:
+            return [], "bm25", why
+        embedded = [i for i, d in docs.items() if d.embedded]
+        if not embedded:
+            return [], "bm25", ("no stored document has embeddings yet" if docs else
+                                "no documents are stored")
+        vectors = self._vector_index()
+        if vectors is None:
+            return [], "bm25", self.embedder.available()[1]
+        try:
+            qv = self.embedder.embed_query(text)
+            scope = sorted(allowed & set(embedded)) if allowed is not None else None
+            found = vectors.query(qv, depth, document_ids=scope)
+        except EmbeddingUnavailable as e:
+            return [], "bm25", e.reason
+        except Exception as e:  # noqa: BLE001 — a broken vector index degrades to lexical
+            return [], "bm25", f"the vector index failed ({e})"
+        missing = len(docs) - len(embedded)
+        note = f"{missing} document(s) have no embeddings and are ranked lexically only" \
+            if missing else None
+        return [cid for cid, _ in found], "hybrid", note
+
+    def close(self) -> None:
+        with self._lock:
+            try:
+                self._db.close()
+            except sqlite3.Error:
+                pass
+
+    def __enter__(self) -> "ProcedureStore":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _indexed_text(chunk: ChunkDraft) -> str:
+    """What both indexes see: the heading path gives a step list its context ("Detection")."""
+    return " › ".join(chunk.heading_path) + "\n" + chunk.text if chunk.heading_path \
+        else chunk.text
+
+
+def _flag(draft: ChunkDraft) -> ChunkDraft:
+    from lexiquery.knowledge.injection import injection_lines
+
+    if injection_lines(draft.text) and "injection" not in draft.flags:
+        return draft.model_copy(update={"flags": [*draft.flags, "injection"]})
+    return draft
+
+
+def _aware(t: datetime) -> datetime:
+    return t if t.tzinfo else t.replace(tzinfo=timezone.utc)
+
+
+
+__all__ = ["AddResult", "DocumentDetail", "ProcedureStore", "document_label", "find_documents"]

@@ -1,0 +1,111 @@
+"""Runbooks and known errors change the generated queries, with citations — and only when they
+apply. Every test asks through the real journey (`lexiquery.ask`) with real stored runbooks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lexiquery import ask
+from lexiquery.config import get_settings
+from lexiquery.ir import Condition, Operator
+from lexiquery.knowledge.store import ProcedureStore
+
+from .sops import BRUTE_FORCE, DNS, INJECTION, LOCKOUT
+
+
+@pytest.fixture
+def runbooks(tmp_path: Path) -> None:
+    with ProcedureStore(get_settings()) as s:
+        for name, text in (("sop-017.md", BRUTE_FORCE), ("rb-042.md", LOCKOUT),
+                           ("dns.md", DNS), ("sop-099.md", INJECTION)):
+            (tmp_path / name).write_text(text)
+            s.add_file(tmp_path / name)
+
+
+def _conditions(plan) -> list[Condition]:  # type: ignore[no-untyped-def]
+    return [f for f in plan.filters if isinstance(f, Condition)]
+
+
+def test_the_sop_definition_of_failed_replaces_the_catalogs(runbooks: None) -> None:
+    a = ask("failed sign-ins per user in the last 24 hours", sample_check=False)
+    cond = [c for c in _conditions(a.plan) if c.field == "result_code"]
+    assert len(cond) == 1 and cond[0].op is Operator.in_
+    assert sorted(map(str, cond[0].value)) == ["50053", "50126"]
+    assert a.knowledge is not None and a.knowledge.mode == "bm25"
+    assert any("SOP-017" in c and "50126" in c and "50053" in c for c in a.knowledge.changes)
+    assert a.citations and a.citations[0].label == "SOP-017"
+    assert all(c.chunk_id.startswith(c.document_id) for c in a.citations)
+    assert any("SOP-017" in line for line in a.understanding)
+    kql = next(q for q in a.queries if q.platform == "kql")
+    assert "50126" in kql.query and "50053" in kql.query and kql.valid
+    # The question gave its own window and did not ask for escalations: neither is imposed.
+    assert a.plan.time_range.start.amount == 24 and not a.plan.having
+    assert any("not applied" in c for c in a.knowledge.changes)
+
+
+def test_no_sop_leaves_the_plan_alone(runbooks: None) -> None:
+    a = ask("failed sign-ins per user in the last 24 hours", sample_check=False, sop=False)
+    assert [(c.field, c.op, c.value) for c in _conditions(a.plan)] == \
+        [("result_code", Operator.ne, "0")]
+    assert a.citations == [] and a.knowledge is not None and a.knowledge.mode == "off"
+
+
+def test_escalation_question_gets_the_sop_threshold_and_window(runbooks: None) -> None:
+    a = ask("which accounts should be escalated for failed sign-ins", sample_check=False)
+    agg = a.plan.aggregation
+    assert agg is not None and agg.time_bucket is not None
+    assert (agg.time_bucket.amount, agg.time_bucket.unit.value) == (5, "minute")
+    (having,) = a.plan.having
+    assert having.op is Operator.gt and having.value == 10
+    assert a.plan.time_range is not None and a.plan.time_range.start.amount == 24
+    used = {u for c in a.citations for u in c.used_for}
+    assert "threshold" in used and "time window" in used
+    assert all(q.valid for q in a.queries), [q.issues for q in a.queries]
+
+
+def test_the_runbook_query_is_adapted_not_ignored(runbooks: None) -> None:
+    a = ask("account lockouts per host", sample_check=False)
+    assert a.plan.source == "windows_security_events"
+    assert any(c.field == "event_id" and c.value == 4740 for c in _conditions(a.plan))
+    assert a.plan.aggregation is not None and a.plan.aggregation.group_by == ["host"]
+    assert a.plan.time_range is not None and a.plan.time_range.start.amount == 7
+    changes = " | ".join(a.knowledge.changes)
+    assert "adapted the SPL query in RB-042" in changes and "grouping by host" in changes
+    assert any("example SPL query" in u for c in a.citations for u in c.used_for)
+
+
+def test_an_unrelated_runbook_changes_nothing(runbooks: None) -> None:
+    plain = ask("dns queries per client", sample_check=False, sop=False)
+    a = ask("dns queries per client", sample_check=False)
+    assert a.plan == plain.plan and a.citations == [] and a.knowledge.changes == []
+
+
+def test_injected_instructions_are_inert(runbooks: None) -> None:
+    a = ask("web server http 500 errors per host", sample_check=False)
+    assert all("SOP-099" != c.label for c in a.citations)
+    for q in a.queries:
+        assert "delete" not in q.query.lower() and ".drop" not in q.query.lower()
+
+
+def test_a_known_error_code_becomes_the_filter_and_is_explained() -> None:
+    a = ask("sign-ins with error AADSTS50105 today", sample_check=False)
+    assert any(c.field == "result_code" and str(c.value) == "50105" for c in _conditions(a.plan))
+    (note,) = [n for n in a.knowledge.known_errors if n.code.endswith("50105")]
+    assert note.applied and note.found_in == "question" and note.meaning
+    assert not [i for i in a.issues if i.code == "ambiguous"]
+    assert all(q.valid for q in a.queries)
+
+
+def test_a_code_the_question_explains_itself_is_not_doubled() -> None:
+    a = ask("windows event 4740 per host", sample_check=False)
+    conds = [c for c in _conditions(a.plan) if c.field == "event_id"]
+    assert len(conds) == 1 and conds[0].value == 4740
+    assert any(n.code == "4740" and n.applied for n in a.knowledge.known_errors)
+
+
+def test_the_answer_says_when_no_runbooks_are_stored() -> None:
+    a = ask("failed sign-ins per user", sample_check=False)
+    assert a.knowledge.mode == "bm25" and "no runbooks" in (a.knowledge.note or "")
+    assert not (get_settings().sop_dir / "sop.db").exists(), "asking never creates a store"

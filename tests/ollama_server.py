@@ -1,0 +1,158 @@
+"""A stand-in for a real Ollama server (which needs model weights this machine does not have).
+
+It speaks Ollama's HTTP wire format — `GET /api/tags`, `POST /api/show`, `POST /api/embed`,
+`GET /api/version` — on 127.0.0.1, so the real `ollama` client on our side is exercised end to
+end. Embeddings are deterministic "meaning" vectors: each word maps to a concept (synonyms share
+one, e.g. "lockout" / "locked"), each concept to a fixed pseudo-random unit vector, and a text's
+vector is the normalised sum — so texts that share meaning but not words are close, which is
+what makes dense retrieval differ from BM25 in the tests.
+
+Behaviour is scripted through attributes: `models` (what /api/tags lists), `fail_embed` (HTTP
+status to answer /api/embed with), `delay_s` (sleep before answering), `drop_counters` (omit
+prompt_eval_count and durations), `wrong_count` (return one vector fewer). `requests` records
+every (method, path, body).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+DIM = 64
+SYNONYMS = {
+    "lockout": "lockout", "locked": "lockout", "lock": "lockout", "lockouts": "lockout",
+    "brute": "guessing", "spray": "guessing", "spraying": "guessing", "guessing": "guessing",
+    "guess": "guessing", "password": "password", "passwords": "password",
+    "signin": "signin", "sign": "signin", "login": "signin", "logon": "signin",
+    "logins": "signin", "failed": "fail", "failure": "fail", "failures": "fail", "fail": "fail",
+    "unsuccessful": "fail", "dns": "dns", "domain": "dns", "resolution": "dns",
+}
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def _concept_vector(concept: str) -> list[float]:
+    seed = hashlib.sha256(concept.encode()).digest()
+    raw = [(seed[i % 32] ^ (i * 37 % 251)) / 255.0 - 0.5 for i in range(DIM)]
+    norm = math.sqrt(sum(x * x for x in raw)) or 1.0
+    return [x / norm for x in raw]
+
+
+def embed_text(text: str) -> list[float]:
+    """The vector this server returns for `text` (task prefixes are ignored)."""
+    text = re.sub(r"^(search_document|search_query):\s*", "", text.lower())
+    acc = [0.0] * DIM
+    for w in _WORD.findall(text):
+        v = _concept_vector(SYNONYMS.get(w, w))
+        acc = [a + b for a, b in zip(acc, v)]
+    norm = math.sqrt(sum(x * x for x in acc)) or 1.0
+    return [x / norm for x in acc]
+
+
+class FakeOllama:
+    def __init__(self, models: tuple[str, ...] = ("nomic-embed-text:latest",)) -> None:
+        self.models = list(models)
+        self.fail_embed: int | None = None
+        self.delay_s = 0.0
+        self.drop_counters = False
+        self.wrong_count = False
+        self.requests: list[tuple[str, str, Any]] = []
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def embed_requests(self) -> list[Any]:
+        return [b for m, p, b in self.requests if p == "/api/embed"]
+
+    def __enter__(self) -> "FakeOllama":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def _handler(self):  # type: ignore[no-untyped-def]
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: object) -> None:  # quiet test output
+                pass
+
+            def _send(self, status: int, body: dict[str, Any]) -> None:
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _body(self) -> Any:
+                n = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(n) if n else b""
+                return json.loads(raw) if raw else None
+
+            def do_GET(self) -> None:  # noqa: N802 — http.server's naming
+                fake.requests.append(("GET", self.path, None))
+                if fake.delay_s:
+                    time.sleep(fake.delay_s)
+                if self.path == "/api/tags":
+                    self._send(200, {"models": [
+                        {"name": m, "model": m, "modified_at": "2026-11-01T00:00:00Z",
+                         "size": 274302450, "digest": hashlib.sha256(m.encode()).hexdigest(),
+                         "details": {"format": "gguf", "family": "nomic-bert",
+                                     "parameter_size": "137M", "quantization_level": "F16"}}
+                        for m in fake.models]})
+                elif self.path == "/api/version":
+                    self._send(200, {"version": "0.13.0"})
+                else:
+                    self._send(404, {"error": "404 page not found"})
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = self._body()
+                fake.requests.append(("POST", self.path, body))
+                if fake.delay_s:
+                    time.sleep(fake.delay_s)
+                model = (body or {}).get("model", "")
+                known = model in fake.models or f"{model}:latest" in fake.models
+                if self.path == "/api/show":
+                    if not known:
+                        self._send(404, {"error": f"model '{model}' not found"})
+                    else:
+                        self._send(200, {"modelfile": "", "parameters": "", "template": "",
+                                         "details": {"family": "nomic-bert"},
+                                         "model_info": {"nomic-bert.embedding_length": DIM}})
+                elif self.path == "/api/embed":
+                    if fake.fail_embed:
+                        self._send(fake.fail_embed, {"error": "scripted failure"})
+                        return
+                    if not known:
+                        self._send(404, {"error": f'model "{model}" not found, try pulling it '
+                                                  f'first'})
+                        return
+                    inputs = body.get("input", [])
+                    inputs = [inputs] if isinstance(inputs, str) else inputs
+                    vectors = [embed_text(t) for t in inputs]
+                    if fake.wrong_count and vectors:
+                        vectors = vectors[:-1]
+                    out: dict[str, Any] = {"model": model, "embeddings": vectors}
+                    if not fake.drop_counters:
+                        out.update(total_duration=1_200_000 * len(inputs),
+                                   load_duration=100_000,
+                                   prompt_eval_count=sum(len(t.split()) + 2 for t in inputs))
+                    self._send(200, out)
+                else:
+                    self._send(404, {"error": "404 page not found"})
+
+        return Handler

@@ -1,0 +1,1 @@
+"""Tests of the HTTP edge (routers on an app built in each test)."""
