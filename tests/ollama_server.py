@@ -26,7 +26,7 @@ from typing import Any
 
 DIM = 64
 SYNONYMS = {
-    "lockout": "lockout", "locked": "lockout", "lock": "lockout", "lockouts": "lockout",
+    "lockout": "lockout", "locked": "lockout", "frozen": "lockout", "lock": "lockout", "lockouts": "lockout",
     "brute": "guessing", "spray": "guessing", "spraying": "guessing", "guessing": "guessing",
     "guess": "guessing", "password": "password", "passwords": "password",
     "signin": "signin", "sign": "signin", "login": "signin", "logon": "signin",

@@ -171,7 +171,8 @@ def _outcome_line(o: _Outcome) -> Any:
 
     from lexiquery.render_sop import plural
 
-    t = Text(f"{o.status:<10} ", style={"added": "green", "replaced": "cyan",
+    t = Text()
+    t.append(f"{o.status:<10} ", style={"added": "green", "replaced": "cyan",
                                         "unchanged": "dim", "failed": "bold red"}[o.status])
     if o.document is None:
         assert o.error is not None

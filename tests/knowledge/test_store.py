@@ -152,13 +152,13 @@ def test_hybrid_mode_with_ollama_embeddings(tmp_path: Path, fake_ollama) -> None
         assert all(d.embedded for d in docs)
         sent = fake_ollama.embed_requests()
         assert sent and all(t.startswith("search_document: ") for b in sent for t in b["input"])
-        # "locked" never occurs in the lockout runbook: only the dense ranking can find it.
-        res = s.search("locked")
+        # "frozen" never occurs in the lockout runbook: only the dense ranking can find it.
+        res = s.search("frozen")
         assert res.mode == "hybrid" and res.note is None
         assert res.hits and res.hits[0].document.label == "RB-042"
         assert res.hits[0].dense_rank == 1 and res.hits[0].lexical_rank is None
     with _store(embeddings=False) as s:
-        assert s.search("locked").hits == []
+        assert s.search("frozen").hits == []
 
 
 def test_vectors_survive_restart_and_leave_with_the_document(tmp_path: Path, fake_ollama) -> None:  # type: ignore[no-untyped-def]
@@ -168,7 +168,7 @@ def test_vectors_survive_restart_and_leave_with_the_document(tmp_path: Path, fak
     chroma = get_settings().sop_dir / "chroma"
     assert VectorIndex(chroma, "nomic-embed-text").count() == doc.chunks
     with _store() as s:
-        assert s.search("locked").mode == "hybrid"
+        assert s.search("frozen").mode == "hybrid"
         s.remove(doc.id)
     assert VectorIndex(chroma, "nomic-embed-text").count() == 0
 

@@ -164,6 +164,12 @@ def test_mixed_failures_without_a_success(client: TestClient) -> None:
 
 
 def test_bad_upload_requests(client: TestClient) -> None:
+    r = upload(client, ("SOP-017.md", md()), tags=["x" * 101])
+    assert r.status_code == 422 and "tags" in r.json()["message"]
+    many = [("files", (f"RB-{i}.md", b"# x")) for i in range(51)]
+    r = client.post(f"{API}/upload", files=many)
+    assert r.status_code == 400 and "cannot be read" in r.json()["message"]
+    assert client.get(API).json() == []  # nothing of a refused request is stored
     r = client.post(f"{API}/upload", json={"files": []})
     assert r.status_code == 415 and r.json()["error"] == "unsupported_media_type"
     r = client.post(f"{API}/upload", data={"tags": "soc"}, files={"other": ("x.md", b"# X")})

@@ -30,6 +30,7 @@ from lexiquery.dialects.spl_source import (
     BoundPrefix,
     SourceMatch,
     bound_prefix,
+    match_index_only,
     match_prefix,
     normalise_command,
     prefix_values,
@@ -72,6 +73,7 @@ class _Choice:
     match: SourceMatch
     datamodel: str | None
     generating: bool
+    note: str | None = None
 
 
 def parse_spl(text: str, catalog: Catalog) -> ParsedQuery:
@@ -154,6 +156,8 @@ class _Reader:
             self._pipe_slips(terms)
             choice = self._choose(terms, None, None, start)
             pipe = self._pipeline(choice)
+            if choice.note:
+                pipe.notes.append(choice.note)
             pipe.base_terms(terms, choice.match.used, choice.match.narrowed)
         else:
             if not commands:
@@ -249,6 +253,13 @@ class _Reader:
         matches = [m for bp in self.prefixes if bp.generating is None
                    and (m := match_prefix(bp, terms)) is not None]
         if not matches:
+            loose = [m for bp in self.prefixes if bp.generating is None
+                     and (m := match_index_only(bp, terms)) is not None]
+            if len(loose) == 1:
+                src = loose[0].source
+                return _Choice(loose[0], None, False, note=(
+                    f"read as {src.name}: the search names only its index, and the catalog "
+                    f"searches it as {src.bindings.spl.search}"))  # type: ignore[union-attr]
             raise self._unknown(terms, pos)
         matches.sort(key=lambda m: (-m.score, m.source.origin != "builtin"))
         best = matches[0]

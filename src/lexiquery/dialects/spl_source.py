@@ -169,6 +169,26 @@ def match_prefix(bp: BoundPrefix, terms: list[SNode]) -> SourceMatch | None:
     return SourceMatch(bp.source, used, score, narrowed)
 
 
+def match_index_only(bp: BoundPrefix, terms: list[SNode]) -> SourceMatch | None:
+    """The looser reading runbooks need: `index=wineventlog EventCode=4740` names only the
+    index, and the source whose prefix has that index (and nothing the query contradicts, such
+    as another sourcetype) is the one meant. The caller takes it only when it is unique."""
+    index_terms = [c for c in bp.terms if _is_field(c, "index")]
+    if len(index_terms) != 1:
+        return None
+    want = node_key(index_terms[0])
+    hit = next((i for i, t in enumerate(terms) if node_key(t) == want), None)
+    if hit is None:
+        return None
+    for c in bp.terms:
+        if c is index_terms[0] or not isinstance(c, STerm) or not c.field:
+            continue
+        if any(isinstance(t, STerm) and (t.field or "").lower() == c.field.lower()
+               and node_key(t) != node_key(c) for t in terms):
+            return None  # the query says another sourcetype/source: not this source
+    return SourceMatch(bp.source, {hit}, 0.5, [])
+
+
 def _is_field(node: SNode, name: str) -> bool:
     return isinstance(node, STerm) and (node.field or "").lower() == name and node.op == "="
 

@@ -83,7 +83,9 @@ def _is_identifier(name: str) -> bool:
     return not re.fullmatch(r"[A-Za-z][a-z]*", name)
 
 
-_SPL_TERM = re.compile(r"""(?P<key>[A-Za-z_][\w.]*)\s*=\s*(?:"(?P<q>[^"]*)"|(?P<v>[^\s|()\[\]"]+))""")
+# One `key=value` term of an SPL search, the value quoted or bare.
+_SPL_TERM = re.compile(r"""(?P<key>[A-Za-z_][\w.]*) \s*=\s* (?:"(?P<q>[^"]*)" | (?P<v>[^\s|()\[\]"]+))""",
+                       re.VERBOSE)
 
 
 _SPL_NAMING_KEYS = {"index", "sourcetype", "source", "datamodel"}
@@ -518,11 +520,12 @@ class _Facts:
     thresholds: list[Threshold] = field(default_factory=list)
     windows: list[TimeWindow] = field(default_factory=list)
     shapes: list[tuple[rules.DefinitionShape, str]] = field(default_factory=list)
-    prose: list[str] = field(default_factory=list)
+    prose: list[str] = field(default_factory=list)  # all text, for codes
+    names: list[str] = field(default_factory=list)  # text without inert lines, for names
     code: list[str] = field(default_factory=list)
 
     def merge(self, other: "_Facts") -> None:
-        for name in ("steps", "queries", "thresholds", "shapes", "prose", "code"):
+        for name in ("steps", "queries", "thresholds", "shapes", "prose", "names", "code"):
             getattr(self, name).extend(getattr(other, name))
         for w in other.windows:
             _add_window(self.windows, w)
@@ -554,6 +557,7 @@ class _Reader:
                     out.queries.append(q)
                 continue
             out.prose.append(b.text)
+            out.names.append("\n".join(self._live(b.text)))
             if b.kind is BlockKind.list_item and b.number:
                 numbers[b.level] = b.number
                 for deeper in [lv for lv in numbers if lv > b.level]:
@@ -580,8 +584,12 @@ class _Reader:
         return self._parsed[key].model_copy(update={"heading_path": list(path),
                                                     "labelled": lang[2]}, deep=True)
 
+    def _live(self, text: str) -> list[str]:
+        """The lines of `text` that are not inert."""
+        return [ln for ln in text.split("\n") if not (self.inert and self.inert(ln))]
+
     def _sentences(self, b: Block, out: _Facts) -> None:
-        lines = [ln for ln in b.text.split("\n") if not (self.inert and self.inert(ln))]
+        lines = self._live(b.text)
         if b.kind is BlockKind.table:
             rows = [[c.strip() for c in ln.split(" | ")] for ln in lines]
             for cells in rows:
@@ -651,7 +659,7 @@ class _Reader:
         """Sources the section's headings, text and queries name; the document title's only
         when those name none (a title names what the whole runbook is about, a section what
         it does)."""
-        found = self.lex.sources("\n".join([*path[1:], *facts.prose]), "\n".join(facts.code))
+        found = self.lex.sources("\n".join([*path[1:], *facts.names]), "\n".join(facts.code))
         _add(found, [q.source for q in facts.queries if q.source])
         if not found and path:
             found = self.lex.sources(path[0], "")
@@ -662,18 +670,17 @@ class _Reader:
                   always: bool = False) -> Procedure | None:
         """The procedure of a section's (merged) facts; None when it holds none of steps,
         queries, thresholds and definitions, unless `always`."""
-        prose = "\n".join([*path, *facts.prose])
         code = "\n".join(facts.code)
         sources = self._sources(facts, path)
         definitions = self.definitions(facts, sources)
         _add(sources, [d.source for d in definitions])  # "Lockout | EventID | 4740" names it
-        fields = self.lex.fields(prose, code, sources)
+        fields = self.lex.fields("\n".join([*path, *facts.names]), code, sources)
         _add(fields, [f"{d.source}.{d.field}" for d in definitions])
         if not (always or facts.steps or facts.queries or facts.thresholds or definitions):
             return None
         codes: list[str] = []
         if find_codes is not None:
-            _add(codes, find_codes("\n".join([prose, code])))
+            _add(codes, find_codes("\n".join([*path, *facts.prose, code])))
         return Procedure(title=title, heading_path=path, section=number, steps=facts.steps,
                          sources=sources, fields=fields, thresholds=facts.thresholds,
                          windows=facts.windows, queries=facts.queries,
@@ -690,8 +697,9 @@ def extract_procedures(doc: ParsedDocument, catalog: Catalog, *,
 
     `find_codes(text)` returns the canonical known-error codes the text mentions (the
     known-errors base supplies it); `inert(line)` marks lines to leave out of definitions,
-    thresholds and windows (the store passes `injection.injection_line`): they stay text, and
-    still count for sources, fields and codes."""
+    thresholds, windows, and the sources and fields named (the store passes
+    `injection.injection_line`): a planted line may not steer which table is queried. They stay
+    text: steps keep them, and codes are still read from them."""
     reader = _Reader(catalog, inert)
     root = _sections(doc)
     sections = list(_walk(root))
@@ -712,6 +720,7 @@ def extract_procedures(doc: ParsedDocument, catalog: Catalog, *,
             merged[id(s)] = _Facts()
         elif s.heading:  # a folded section's heading is part of its parent's text
             merged[id(s.home)].prose.append(s.heading)
+            merged[id(s.home)].names.append(s.heading)
         merged[id(s.home)].merge(s.facts)
     assert root.facts is not None
     out = [reader.procedure(doc.title, root.path, None, root.facts, find_codes)]

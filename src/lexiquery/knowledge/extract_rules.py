@@ -7,7 +7,7 @@ threshold leaves the query as the analyst asked it, a wrong one changes its resu
 
     section_number("4.2 Triage")                    → ("4.2", "Triage")
     find_thresholds("more than 10 failed sign-ins within 5 minutes")
-                                                    → [RawThreshold(gt, 10, "failed sign-ins", 5 minute bucket)]
+                                  → [RawThreshold(gt, 10, "failed sign-ins")] (+ find_buckets)
     find_lookbacks("Look back 24 hours.")           → [(24, "hour", span)]
     definition_shapes("Failed sign-ins are result codes 50126 and 50053")
                                                     → [DefinitionShape(term, value side)]
@@ -242,11 +242,11 @@ Op = Literal["gt", "ge", "lt", "le"]
 # a version ("over 10.0.0.0/8", "above 4.2.1").
 _THRESHOLD_PRE = re.compile(rf"""
     (?P<cmp>
-        more\s+than | greater\s+than | higher\s+than | larger\s+than | over | above
+        \b(?:more\s+than | greater\s+than | higher\s+than | larger\s+than | over | above
       | exceed(?:s|ed|ing)? | in\s+excess\s+of | upwards\s+of
       | at\s+least | no\s+(?:fewer|less)\s+than | a\s+minimum\s+of | minimum\s+of
       | fewer\s+than | less\s+than | lower\s+than | under | below
-      | at\s+most | no\s+more\s+than | a\s+maximum\s+of | maximum\s+of | up\s+to
+      | at\s+most | no\s+more\s+than | a\s+maximum\s+of | maximum\s+of | up\s+to)
       | >= | ≥ | => | > | <= | ≤ | =< | <
     )
     \s*(?P<n>{_NUM})\b(?![.,:/]\d)
@@ -489,7 +489,8 @@ def split_value_side(side: str) -> ValueSide | None:
     are the longest run at the end of `side` made of values and separators; everything before
     it is the field words (and any negation)."""
     side = re.sub(r"\s*\([^)]*\)\s*$", "", side.strip()).rstrip(" .;")
-    toks = [(m.lastgroup, m.group(m.lastgroup or 0), m.start()) for m in _VALUE_TOKEN.finditer(side)]
+    toks = [(m.lastgroup, m.group(m.lastgroup or 0), m.start())
+            for m in _VALUE_TOKEN.finditer(side)]
     if not toks:
         return None
     for allow_words in (False, True):

@@ -128,11 +128,9 @@ def gather(question: str, store: "ProcedureStore | None",
     ctx = Context(mode="off", errors=errors)
     if errors is not None:
         ctx.mentions = list(errors.find(question))
-    if store is None:
-        return ctx
-    docs = store.list_documents()
+    docs = store.list_documents() if store is not None else []
     ctx.documents = len(docs)
-    if not docs:
+    if store is None or not docs:
         ctx.mode, ctx.note = "bm25", "no runbooks are stored (add some with `lexiquery sop add`)"
         return ctx
     result = store.search(question, limit=SEARCH_LIMIT)

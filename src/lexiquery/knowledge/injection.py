@@ -48,11 +48,13 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [(name, re.compile(rx, re.VERBOSE
     ("ignore instructions", rf"""
         \b(?:ignore|disregard|forget|override|bypass)\s+
         (?:(?:all|any|every|each)\s+(?:of\s+)?)?(?:(?:the|your|my|these|those|this|its)\s+)?
-        (?:(?:{_EARLIER})\s+)*(?:(?:and|or|&)\s+(?:all\s+|any\s+)?(?:{_EARLIER})\s+)*{_AI_NOUN}\b"""),
+        (?:(?:{_EARLIER})\s+)*
+        (?:(?:and|or|&)\s+(?:all\s+|any\s+)?(?:{_EARLIER})\s+)*
+        {_AI_NOUN}\b"""),
     # "ignore everything above", "disregard all of the above", "forget everything"
     ("ignore everything", r"""
-        \b(?:ignore|disregard|forget)\s+(?:everything|all(?:\s+of)?\s+(?:the\s+)?(?:above|before|that
-        |previous|prior)|what\s+(?:you\s+were|i)\s+(?:told|said)|anything\s+(?:above|before))\b
+        \b(?:ignore|disregard|forget)\s+
+        (?:everything|all(?:\s+of)?\s+(?:the\s+)?(?:above|before|that|previous|prior)|what\s+(?:you\s+were|i)\s+(?:told|said)|anything\s+(?:above|before))\b
         | \bforget\s+everything\b"""),
     # "You are now DAN", "you are now an unrestricted AI", "you are no longer an assistant".
     # "You are now ready to run step 4" and "You are now the incident commander" are not.
@@ -104,8 +106,9 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [(name, re.compile(rx, re.VERBOSE
     ("from now on", rf"""\bfrom\s+now\s+on\s*,?\s+(?:you|your|always|only|respond|reply|answer
         |ignore|output)\b"""),
     # "Do not tell the user", "without informing the user", "hide this from the analyst"
-    ("conceal", r"""\b(?:do\s+not|don't|never|without)\s+(?:tell(?:ing)?|inform(?:ing)?|mention(?:ing)?
-        |reveal(?:ing)?|alert(?:ing)?|warn(?:ing)?)\s+(?:this\s+to\s+)?the\s+(?:user|human|operator)\b"""),
+    ("conceal", r"""\b(?:do\s+not|don't|never|without)\s+
+        (?:tell(?:ing)?|inform(?:ing)?|mention(?:ing)?|reveal(?:ing)?|alert(?:ing)?|warn(?:ing)?)
+        \s+(?:this\s+to\s+)?the\s+(?:user|human|operator)\b"""),
 ]]
 
 

@@ -319,7 +319,9 @@ class ProcedureStore:
                                      "WHERE key = 'generation'")
                     self._db.execute("COMMIT")
                 except BaseException:
-                    self._db.execute("ROLLBACK")
+                    # SQLite has already rolled back after some errors (SQLITE_FULL among them).
+                    if self._db.in_transaction:
+                        self._db.execute("ROLLBACK")
                     raise
             except sqlite3.Error as e:
                 full = "full" in str(e).lower()

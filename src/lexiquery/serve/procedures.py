@@ -40,6 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 from starlette.exceptions import HTTPException
+from starlette.formparsers import MultiPartException
 from starlette.types import Message
 
 from lexiquery.config import Settings
@@ -55,6 +56,7 @@ from lexiquery.knowledge.store import DocumentDetail, ProcedureStore
 
 READ_PIECE = 256 * 1024  # an upload is read in pieces of this size, never whole past the limit
 MAX_UPLOAD_FILES = 50  # files per request
+MAX_TAGS, MAX_TAG_CHARS = 50, 100
 # A request is refused before its body is parsed when its declared length could not be a
 # legitimate upload: every file at the limit, plus room for the multipart framing and tags.
 REQUEST_SLACK = 64 * 1024
@@ -368,18 +370,19 @@ def procedures_router(settings: Settings) -> APIRouter:
                                                        max_fields=100)
         except _BodyTooLarge:
             return too_large
-        except HTTPException as e:  # starlette's multipart errors (too many files, bad framing)
-            return _bad_request(f"the multipart body cannot be read: {e.detail}", status=400)
+        except (HTTPException, MultiPartException) as e:  # too many files, bad framing, …
+            detail = getattr(e, "detail", None) or getattr(e, "message", None) or str(e)
+            return _bad_request(f"the multipart body cannot be read: {detail}", status=400)
         try:
             uploads = [f for f in form.getlist("files") if isinstance(f, UploadFile)]
             if not uploads:
                 return _bad_request("no files in the upload; send them in the multipart field "
                                     "'files'", hint="curl -F files=@SOP-017.md -F tags=soc …")
-            tags: list[str] = []
-            for value in form.getlist("tags"):
-                if isinstance(value, str):
-                    tags += [t.strip() for t in value.split(",")
-                             if t.strip() and t.strip() not in tags]
+            tags = list(dict.fromkeys(t.strip() for v in form.getlist("tags")
+                                      if isinstance(v, str) for t in v.split(",") if t.strip()))
+            if len(tags) > MAX_TAGS or any(len(t) > MAX_TAG_CHARS for t in tags):
+                return _bad_request(f"at most {MAX_TAGS} tags of up to {MAX_TAG_CHARS} "
+                                    "characters each")
             results = await run_in_threadpool(_ingest, await run_in_threadpool(store),
                                               settings, uploads, tags, write_lock)
         finally:
@@ -416,6 +419,9 @@ def procedures_router(settings: Settings) -> APIRouter:
 def errors_router(settings: Settings) -> APIRouter:
     """The known-errors base, read-only: built-in plus `settings.known_errors_files`. It is
     loaded once, on first use, and shared: it is immutable data, safe across threads."""
+    from lexiquery.catalog.store import load_catalog
+    from lexiquery.knowledge.known_errors import KnownError, load_known_errors
+
     router = APIRouter(prefix="/api/v1/known-errors", tags=["known errors"],
                        route_class=_EdgeRoute)
     lock = threading.Lock()
@@ -424,21 +430,18 @@ def errors_router(settings: Settings) -> APIRouter:
     def base() -> Any:
         with lock:
             if not loaded:
-                from lexiquery.catalog.store import load_catalog
-                from lexiquery.knowledge.known_errors import load_known_errors
-
                 loaded.append(load_known_errors(settings.known_errors_files,
                                                 catalog=load_catalog(settings.catalog_dir)))
             return loaded[0]
 
-    @router.get("", summary="List the known errors")
+    @router.get("", response_model=list[KnownError], summary="List the known errors")
     def list_errors(system: str | None = None) -> list[Any]:
         errors = list(base())
         if system is not None:
             errors = [e for e in errors if e.system.lower() == system.strip().lower()]
         return sorted(errors, key=lambda e: (e.system, e.code))
 
-    @router.get("/{code}", summary="One known error",
+    @router.get("/{code}", response_model=KnownError, summary="One known error",
                 responses={404: {"model": ErrorBody}})
     def show_error(code: str) -> Any:
         error = base().get(code)
