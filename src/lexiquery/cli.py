@@ -101,8 +101,14 @@ def ask(
                               "Lines, one answer (or error) per question."),
     no_sample_check: bool = typer.Option(
         False, "--no-sample-check", help="Skip executing the queries on sample data."),
+    no_sop: bool = typer.Option(
+        False, "--no-sop", help="Do not use the stored runbooks (`lexiquery sop add`) or the "
+                                "known-errors base to refine the queries."),
 ) -> None:
-    """Answer a question with checked queries for each platform."""
+    """Answer a question with checked queries for each platform.
+
+    Stored runbooks and the known-errors base refine the queries (definitions, thresholds,
+    time windows, example queries, error codes); the answer cites what it used."""
     from lexiquery.errors import InputError, LexiQueryError
 
     try:
@@ -111,6 +117,8 @@ def ask(
                                     catalog_files=catalog or [], source=source)
         if no_sample_check:
             opts["sample_check"] = False
+        if no_sop:
+            opts["sop"] = False
         if batch is not None:
             if question:
                 raise InputError("give either a QUESTION or --batch FILE, not both")
@@ -150,11 +158,19 @@ def _run_batch(path: Path, opts: dict[str, Any]) -> int:
         from lexiquery.operations import make_sandbox
 
         opts["sandbox"] = make_sandbox(catalog, settings)  # one sandbox for every question
+    if opts.get("sop", settings.sop):
+        from lexiquery.knowledge.known_errors import load_known_errors
+        from lexiquery.orchestrator import open_procedures
+
+        opts["known_errors"] = load_known_errors(settings.known_errors_files, catalog)
+        opts["procedures"] = open_procedures(settings, catalog)  # one store, one BM25 build
     try:
         return _answer_all(questions, catalog, settings, opts)
     finally:
         if opts.get("sandbox") is not None:
             opts["sandbox"].close()
+        if opts.get("procedures") is not None:
+            opts["procedures"].close()
 
 
 def _answer_all(questions: list[str], catalog: Any, settings: Any, opts: dict[str, Any]) -> int:

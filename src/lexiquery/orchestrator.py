@@ -350,6 +350,8 @@ def _guide(text: str, parsed: "ParsedQuestion", ctx: "Context", catalog: Catalog
 
     guided = apply_knowledge(text, parsed, ctx, catalog, source_hint=source)
     answer.citations = guided.citations
+    if guided.plan.time_range is not None:  # a runbook's look-back answered this note
+        guided.parsed.notes[:] = [n for n in guided.parsed.notes if n != "no time range given"]
     summary = _knowledge_summary(ctx)
     summary.changes = guided.changes
     summary.known_errors = guided.known_errors

@@ -85,6 +85,7 @@ def print_answer(answer: Answer, *, console: Console | None = None,
     if answer.alternatives:
         con.print(RichText(f"  ◦ other possible sources: {', '.join(answer.alternatives)} "
                            f"(use --source to pick one)", style="dim"))
+    _print_knowledge(answer, con)
     for q in answer.queries:
         title = f"{q.platform.upper()}" + (f" · {q.dialect}" if q.platform == "sql" else "")
         con.print()
@@ -114,6 +115,29 @@ def print_answer(answer: Answer, *, console: Console | None = None,
     con.print()
     con.print(RichText(f"journey {answer.journey_id} · {answer.status.value} · engine "
                        f"{answer.engine}", style="dim"))
+
+
+def _print_knowledge(answer: Answer, con: Console) -> None:
+    """What the runbooks and the known-errors base contributed, with the passages cited."""
+    k = answer.knowledge
+    if k is None:
+        return
+    for e in k.known_errors:
+        con.print(RichText.assemble(("  ⓘ ", "cyan"), (f"{e.code}", "bold cyan"),
+                                    f" — {e.title}: {e.meaning}"), highlight=False)
+        if e.action:
+            con.print(RichText(f"    what to do: {e.action}", style="dim"))
+    if answer.citations:
+        con.print(RichText("From your runbooks:", style="bold"))
+        for i, c in enumerate(answer.citations, 1):
+            path = " › ".join(c.heading_path[1:] or c.heading_path)
+            con.print(RichText.assemble(
+                (f"  [{i}] {c.ref()}", "bold"), (f" · {c.title}" if c.title != c.label else ""),
+                (f" · {path} · chunk {c.chunk_index}", "dim"),
+                (f" · used for {', '.join(c.used_for)}", "dim")), highlight=False)
+    mode = {"hybrid": "runbook search: BM25 + embeddings", "bm25": "runbook search: BM25 only",
+            "off": "runbooks not used"}.get(k.mode, k.mode)
+    con.print(RichText(f"  ◦ {mode}" + (f" ({k.note})" if k.note else ""), style="dim"))
 
 
 def _table(*columns: str, **kw: Any) -> Table:

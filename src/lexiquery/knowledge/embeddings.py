@@ -131,6 +131,12 @@ class OllamaEmbedder:
 
 
 def _short(e: BaseException) -> str:
+    import httpx
+
+    if isinstance(e, (ConnectionError, httpx.ConnectError)):
+        return "connection refused"  # the client's own text is an install advertisement
+    if isinstance(e, httpx.TimeoutException):
+        return "timed out"
     text = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
     return text[:200]
 

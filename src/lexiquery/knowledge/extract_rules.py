@@ -292,6 +292,9 @@ _DETERMINERS = {"a", "an", "the", "any", "one", "each", "every", "its", "their",
                 "this", "that", "number", "count", "total"}
 
 
+MAX_PER_SENTENCE = 20  # a "sentence" with more thresholds is a flattened table or noise
+
+
 @dataclass(frozen=True)
 class RawThreshold:
     op: Op
@@ -347,11 +350,12 @@ def find_thresholds(sentence: str) -> list[RawThreshold]:
             value = number(m.group("n"))
             if value is None or (m.group("n").lower() in {"a", "an"}):
                 continue
-            rest = sentence[m.end():]
+            rest = sentence[m.end():m.end() + 80]
             if re.match(rf"\s*-?\s*{_UNIT}\b|[mhdw]\b|\s*(?:am|pm)\b", rest, re.IGNORECASE):
                 continue  # a duration or a time of day
-            if re.search(r"\b(?:version|v|build|release|server|windows|tls|python)\s*$",
-                         sentence[:m.start()], re.IGNORECASE):
+            head = sentence[max(0, m.start() - 80):m.start()]  # what is counted is near
+            if re.search(r"\b(?:version|v|build|release|server|windows|tls|python)\s*$", head,
+                         re.IGNORECASE):
                 continue  # "version 2.0 or higher" is a requirement, not a count
             if pattern is _THRESHOLD_PRE:
                 op = _PRE_OPS[re.sub(r"\s+", " ", m.group("cmp").lower())]
@@ -359,10 +363,12 @@ def find_thresholds(sentence: str) -> list[RawThreshold]:
                 op = "ge" if m.group("plus") else _POST_OPS[m.group("post").lower()]
             percent = re.match(r"\s*(?:%|percent\b)", rest, re.IGNORECASE)
             if percent:  # "CPU above 90%": what is measured comes before the comparison
-                what = f"{_what_before(sentence[:m.start()])} %".strip()
+                what = f"{_what_before(head)} %".strip()
             else:
-                what = _what_after(rest) or _what_before(sentence[:m.start()])
+                what = _what_after(rest[:80]) or _what_before(head)
             found.append(RawThreshold(op, value, what, m.span()))
+            if len(found) == MAX_PER_SENTENCE:
+                break
     return sorted(found, key=lambda t: t.span)
 
 

@@ -235,9 +235,9 @@ def rescue_source(question: str, ctx: Context, catalog: Catalog) -> "tuple[Parse
     return None
 
 
-def _describe_values(values: Sequence[Any]) -> str:
+def _describe_values(values: Sequence[Any], conj: str = "and") -> str:
     vals = [str(v) for v in values]
-    return vals[0] if len(vals) == 1 else ", ".join(vals[:-1]) + " and " + vals[-1]
+    return vals[0] if len(vals) == 1 else ", ".join(vals[:-1]) + f" {conj} " + vals[-1]
 
 
 def _apply_definitions(question: str, g: Guided, ctx: Context, catalog: Catalog) -> None:
@@ -270,15 +270,14 @@ def _apply_definitions(question: str, g: Guided, ctx: Context, catalog: Catalog)
         if any(c.field == d.field and c.op == d.op and c.value == value for c in new_filters):
             applied = True
             ref = g.cite(rel, f"definition of {d.term}")
-            g.changes.append(f"per {ref}, {d.term} {'are' if d.term.endswith('s') else 'is'} "
-                             f"{d.field} {_op_text(d.op)} {_describe_values(d.values)}")
+            term = d.term[:1].lower() + d.term[1:] if not d.term[:2].isupper() else d.term
+            verb = "are" if term.endswith("s") else "is"
+            vals = _describe_values(d.values, "or")
+            if d.op in (Operator.ne, Operator.not_in):
+                vals = "other than " + _describe_values(d.values)
+            g.changes.append(f"per {ref}, {term} {verb} {d.field} {vals}")
     if applied:
         g.parsed, g.plan = reparsed, reparsed.plan
-
-
-def _op_text(op: Operator) -> str:
-    return {Operator.eq: "=", Operator.ne: "≠", Operator.in_: "in", Operator.not_in: "not in"
-            }.get(op, op.value)
 
 
 def _conditions(filters: Sequence[Filter]):  # type: ignore[no-untyped-def]

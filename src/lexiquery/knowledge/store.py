@@ -215,7 +215,12 @@ class ProcedureStore:
                 "SELECT id FROM documents WHERE origin = ? AND id != ?", (origin, doc_id))]
             self._embed(prepared)
 
+            raced: list[bool] = []
+
             def store(db: sqlite3.Connection) -> None:
+                if db.execute("SELECT 1 FROM documents WHERE id = ?", (doc_id,)).fetchone():
+                    raced.append(True)  # another process stored the same bytes meanwhile
+                    return
                 for oid in old:
                     db.execute("DELETE FROM documents WHERE id = ?", (oid,))
                 info = prepared.info
@@ -234,6 +239,8 @@ class ProcedureStore:
             except StorageError:
                 self._drop_vectors([doc_id])  # the vectors of a document that was not stored
                 raise
+            if raced:
+                return AddResult("unchanged", self._row_info(doc_id))  # type: ignore[arg-type]
             self._drop_vectors(old)
         return AddResult("replaced" if old else "added", prepared.info,
                          replaced_id=old[0] if old else None)
