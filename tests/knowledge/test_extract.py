@@ -458,9 +458,26 @@ def _definitions(*sentences: str, source_hint: str = "Data: SigninLogs.") -> lis
       None)),
     ("Result code 50057 means a disabled account.",
      ("disabled account", "signin_logs", "result_code", Operator.eq, ["50057"], None)),
+    ("Entra ID records a wrong password as result code 50126 in the sign-in logs.",
+     ("wrong password", "signin_logs", "result_code", Operator.eq, ["50126"], "wrong password")),
+    ("Failed sign-ins are AADSTS50126 and AADSTS50053.",
+     ("Failed sign-ins", "signin_logs", "result_code", Operator.in_, ["50126", "50053"],
+      "failed sign-in")),
+    ("Locked accounts are defined as result code 50053.",
+     ("Locked accounts", "signin_logs", "result_code", Operator.eq, ["50053"], "locked account")),
 ])
 def test_definition_forms(sentence: str, expected: tuple) -> None:
     assert _definitions(sentence) == [expected]
+
+
+@pytest.mark.parametrize("sentence", [
+    "Windows records a lockout as event 4740 in the Security log.",
+    "Lockouts are event 4740 in SecurityEvent.",
+])
+def test_a_definition_may_say_where_its_values_are_logged(sentence: str) -> None:
+    assert _definitions(sentence, source_hint="Domain controllers.") == [
+        ("lockout" if "records" in sentence else "Lockouts", "windows_security_events",
+         "event_id", Operator.eq, [4740], "account locked out")]
 
 
 @pytest.mark.parametrize("sentence", [
@@ -649,6 +666,19 @@ def test_odd_blocks_never_raise() -> None:
     assert isinstance(procs, list)
 
 
+@pytest.mark.parametrize("text", [
+    "more than 5 " * 4000,
+    "x and treat " * 4000 + "as a failure",
+    "Failed sign-ins are " + "1, " * 8000 + "and 2",
+    "ignore all the previous " * 2000,
+    "word " * 20000,
+])
+def test_a_huge_unpunctuated_paragraph_is_read_quickly(text: str) -> None:
+    start = time.perf_counter()
+    extract([H("Runbook", 1), H("Dump"), P(text), L("Step.", "1")], inert=injection_line)
+    assert time.perf_counter() - start < 1.0
+
+
 def test_two_hundred_sections_take_well_under_a_second() -> None:
     blocks = [H("Big runbook", 1)]
     for i in range(200):
@@ -680,7 +710,7 @@ def test_random_runbook_text_never_raises() -> None:
              "SigninLogs", "index=wineventlog", "EventID", "4625", "anything", "but", ".", ",",
              "≥", "over", "the", "past", "hour", "Step", "3", "§", "ignore", "instructions",
              "\n", "—", "%", "+", "or more", "fewer", "since", "ago", "per", "day"]
-    for _ in range(150):
+    for _ in range(100):
         blocks = [H("Runbook", 1)]
         for _ in range(rnd.randint(1, 6)):
             text = " ".join(rnd.choice(vocab) for _ in range(rnd.randint(0, 25)))

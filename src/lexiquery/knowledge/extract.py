@@ -23,6 +23,13 @@ verb) do not name a source on their own: see `GENERIC_WORDS`. A synonym two sour
 ambiguous and names neither. Fields are looked for only among the named sources, by name,
 synonym or platform column; code blocks contribute identifiers (tables, columns) only.
 
+Definitions bind to exactly one catalog field or are dropped: the field the sentence names
+(name, synonym, platform column), looked for in the procedure's sources and then the whole
+catalog; with none named, the one field whose known values hold every value (values of fewer
+than three characters need the term to match a concept, so "the limit is 10" binds nothing).
+A tail saying where the values are logged ("… in SecurityEvent") is allowed and points at the
+source. A definition's source counts as named by the procedure.
+
 Nothing here raises on document content: a query that does not parse is recorded with
 `parses=False` and the parser's message; a query that writes or deletes is never run, it is
 recorded with the read-only guard's message. A query that parses but holds constructs the
@@ -42,6 +49,7 @@ from lexiquery.knowledge.model import (Block, BlockKind, Definition, EmbeddedQue
                                        Procedure, Threshold, TimeWindow)
 
 MAX_QUERY_CHARS = 20_000  # a code block longer than this is recorded, not parsed
+MAX_SENTENCE_CHARS = 2_000  # a longer "sentence" (a flattened PDF table) is read this far
 
 # Single words (and a few phrases) that catalog synonyms use but runbook prose uses for other
 # things: "follow the process", "raise an alert", "log in to Sentinel", "the event", "when".
@@ -385,9 +393,24 @@ def bind_definition(shape: rules.DefinitionShape, sentence: str, sources: list[s
     procedure's sources first and the whole catalog second; with none named, the one field of
     those sources (else of the catalog) whose known values hold every value. Several
     candidates left → None: a definition is never guessed."""
-    side = rules.split_value_side(shape.value_side)
-    if side is None or _names_a_field(shape.term, lex):
+    if _names_a_field(shape.term, lex):
         return None  # "ResultType: 50126" filters a field; it defines no term
+    readings = [(shape.value_side, sources)]
+    where = _TRAILING_WHERE.match(shape.value_side)
+    if where:  # "event 4740 in the Security log": the tail says where, the head what
+        readings.append((where.group("head"),
+                         [*lex.sources(where.group("where"), ""), *sources]))
+    for text, scope in readings:
+        side = rules.split_value_side(text)
+        d = _bind(shape, side, sentence, scope, catalog, lex) if side else None
+        if d:
+            return d
+    return None
+
+
+def _bind(shape: rules.DefinitionShape, side: rules.ValueSide, sentence: str,
+          sources: list[str], catalog: Catalog, lex: _Lexicon) -> Definition | None:
+    side = _unprefixed(side, lex)
     named: set[tuple[str, str]] = set()
     leftover = set(rules.phrase_words(side.field_words))
     for tok in rules.tokens(side.field_words):
@@ -433,6 +456,29 @@ def bind_definition(shape: rules.DefinitionShape, sentence: str, sources: list[s
     return Definition(term=shape.term, source=src.id, field=f.name, op=op,
                       values=[v for v in values if v is not None], concept=concept,
                       text=sentence)
+
+
+# A value side that ends by saying where the values are logged ("… in SecurityEvent", "… in
+# the Security log"): at most five words after in/from/on.
+_TRAILING_WHERE = re.compile(r"^(?P<head>.+?)\s+(?:in|from|on)\s+(?:the\s+)?"
+                             r"(?P<where>[\w.:=\"-]+(?:\s+[\w.:=\"-]+){0,4})$", re.IGNORECASE)
+
+
+_PREFIXED = re.compile(r"(?P<prefix>[A-Za-z]{2,10})(?P<digits>\d{2,})")
+
+
+def _unprefixed(side: rules.ValueSide, lex: _Lexicon) -> rules.ValueSide:
+    """"AADSTS50126 and AADSTS50053" read as result codes 50126 and 50053: values written with
+    a prefix that is itself a field's synonym ("aadsts") are that field's bare numbers."""
+    if not side.bare:
+        return side
+    parts = [_PREFIXED.fullmatch(v) for v in side.values]
+    prefixes = {m.group("prefix").lower() for m in parts if m}
+    if not all(parts) or len(prefixes) != 1 or \
+            rules.phrase_words(next(iter(prefixes))) not in lex.field_phrases:
+        return side
+    return rules.ValueSide(f"{side.field_words} {next(iter(prefixes))}".strip(),
+                           [m.group("digits") for m in parts if m], False, side.negated)
 
 
 def _names_a_field(term: str, lex: _Lexicon) -> bool:
@@ -556,8 +602,9 @@ class _Reader:
                 if q:
                     out.queries.append(q)
                 continue
+            live = self._live(b.text)
             out.prose.append(b.text)
-            out.names.append("\n".join(self._live(b.text)))
+            out.names.append("\n".join(live))
             if b.kind is BlockKind.list_item and b.number:
                 numbers[b.level] = b.number
                 for deeper in [lv for lv in numbers if lv > b.level]:
@@ -570,7 +617,7 @@ class _Reader:
                     out.steps.append(f"{num} {b.text.strip()}")
             elif b.kind is BlockKind.paragraph and (m := _STEP_PARAGRAPH.match(b.text)):
                 out.steps.append(m.group("text").strip())
-            self._sentences(b, out)
+            self._sentences(b, live, out)
         return out
 
     def query(self, b: Block, path: list[str]) -> EmbeddedQuery | None:
@@ -588,17 +635,17 @@ class _Reader:
         """The lines of `text` that are not inert."""
         return [ln for ln in text.split("\n") if not (self.inert and self.inert(ln))]
 
-    def _sentences(self, b: Block, out: _Facts) -> None:
-        lines = self._live(b.text)
+    def _sentences(self, b: Block, lines: list[str], out: _Facts) -> None:
         if b.kind is BlockKind.table:
             rows = [[c.strip() for c in ln.split(" | ")] for ln in lines]
             for cells in rows:
                 if len(cells) > 1:  # "Failed sign-in | ResultType | 50126, 50053"
-                    row = f"{cells[0]}: {' '.join(cells[1:])}"
+                    row = f"{cells[0]}: {' '.join(cells[1:])}"[:MAX_SENTENCE_CHARS]
                     out.shapes.extend((s, row) for s in rules.definition_shapes(row))
-            texts = [", ".join(cells) for cells in rows]
+            texts = [", ".join(cells)[:MAX_SENTENCE_CHARS] for cells in rows]
         else:
-            texts = rules.sentences(" ".join(ln.strip() for ln in lines))
+            texts = [t[:MAX_SENTENCE_CHARS]
+                     for t in rules.sentences(" ".join(ln.strip() for ln in lines))]
             for sentence in texts:
                 out.shapes.extend((s, sentence) for s in rules.definition_shapes(sentence))
         for sentence in texts:

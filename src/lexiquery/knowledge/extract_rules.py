@@ -12,6 +12,12 @@ threshold leaves the query as the analyst asked it, a wrong one changes its resu
     definition_shapes("Failed sign-ins are result codes 50126 and 50053")
                                                     → [DefinitionShape(term, value side)]
     split_value_side("any ResultType other than 0") → ValueSide(field words, values, negated)
+
+Definition sentences come in five forms (see `_DEFINITION_FORMS`): "<term> is/are/means
+<values>", "Treat <values> as <term>", "<values> indicates/counts as <term>", "<term>:
+<values>" and "<system> records <term> as <values>". The value side is "[field words]
+[negation] value (, value)* [and|or value]", the values numbers, hex codes, quoted strings, or
+words the bound field knows.
 """
 
 from __future__ import annotations
@@ -389,9 +395,10 @@ _VALUES_SIDE = r"(?P<side>.+?)"
 _DEFINITION_FORMS = [
     # "Failed sign-ins are result codes 50126 and 50053", "A failed logon is event ID 4625",
     # "Privileged logons are defined as event 4672", "Lockouts mean event 4740"
+    # (longer verbs first: the first alternative that fits wins)
     re.compile(rf"""^{_TERM}\s+
-        (?:is|are|=|==|means?|(?:is|are)\s+(?:defined|identified|recorded|logged|shown)\s+
-           (?:as|by)|corresponds?\s+to|(?:is|are)\s+represented\s+by|maps?\s+to)
+        (?:(?:is|are)\s+(?:defined|identified|recorded|logged|shown)\s+(?:as|by)
+          |(?:is|are)\s+represented\s+by|corresponds?\s+to|maps?\s+to|means?|is|are|==|=)
         \s+{_VALUES_SIDE}$""", re.VERBOSE | re.IGNORECASE),
     # "Treat ResultType 50126 or 50053 as a failure", "Consider event 4740 to be a lockout"
     re.compile(rf"""^(?:[^,;]*?(?:,|\band\b|\bthen\b)\s+)??(?:please\s+)?
@@ -405,10 +412,13 @@ _DEFINITION_FORMS = [
         \s+{_TERM}$""", re.VERBOSE | re.IGNORECASE),
     # "Successful sign-ins: ResultType 0"; and the other way round, "Event 4625: failed logon"
     re.compile(rf"^{_TERM}\s*:\s*{_VALUES_SIDE}$", re.IGNORECASE),
+    # "Windows records a lockout as event 4740 in the Security log"
+    re.compile(rf"""^[\w\s-]{{2,40}}?\s+(?:records|logs|reports|writes|raises|marks|flags)\s+
+        {_TERM}\s+as\s+{_VALUES_SIDE}$""", re.VERBOSE | re.IGNORECASE),
 ]
 # Which forms may be read either way round (the copula and the colon: "X is Y" where Y holds
 # the values or X does).
-_EITHER_WAY = (True, False, False, True)
+_EITHER_WAY = (True, False, False, True, False)
 
 # Leading words that make a sentence a label, an instruction or a clause rather than a term.
 _NOT_A_TERM = {
