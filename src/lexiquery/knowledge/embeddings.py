@@ -67,11 +67,16 @@ class OllamaEmbedder:
     calls: list[EmbedCall] = field(default_factory=list)
     _checked: tuple[float, bool, str] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _http: object = field(default=None, repr=False)
 
     def _client(self):  # type: ignore[no-untyped-def]
+        """One client per embedder: its HTTP connection is kept alive between requests."""
         import ollama
 
-        return ollama.Client(host=self.host, timeout=self.timeout_s)
+        with self._lock:
+            if self._http is None:
+                self._http = ollama.Client(host=self.host, timeout=self.timeout_s)
+            return self._http
 
     def available(self) -> tuple[bool, str]:
         with self._lock:

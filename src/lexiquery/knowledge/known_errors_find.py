@@ -111,11 +111,17 @@ class ErrorFinder:
                 phrases.setdefault(text.casefold(), error)
         self.numeric = numeric
         self.phrase_errors = phrases
-        # Longest first, so "Query execution has exceeded the allowed limits (80DA0003)" beats
-        # its own fragments in the alternation.
-        alternatives = sorted(phrases, key=len, reverse=True)
-        self.phrases = re.compile(
-            "|".join(_phrase_pattern(p) for p in alternatives), re.I) if alternatives else None
+        # One alternation of every phrase costs ~10 ms per runbook page; a phrase can only
+        # match where its first word occurs, so each text compiles (and caches) the
+        # alternation of the few phrases whose first word it contains.
+        self._by_anchor: dict[str, list[str]] = {}
+        self._always: list[str] = []
+        for p in phrases:
+            anchor = _WORDS.search(p)
+            (self._by_anchor.setdefault(anchor.group(0), []) if anchor else self._always
+             ).append(p)
+        self._compiled: dict[frozenset[str], re.Pattern[str]] = {}
+        self.phrases = bool(phrases)
 
     # ------------------------------------------------------------------ rules
 
@@ -229,10 +235,24 @@ class ErrorFinder:
         return out
 
     def _phrases(self, text: str) -> list[_Candidate]:
-        if self.phrases is None:
+        if not self.phrases:
             return []
+        words = set(_WORDS.findall(text.casefold()))
+        wanted = frozenset([p for w in words & self._by_anchor.keys()
+                            for p in self._by_anchor[w]] + self._always)
+        if not wanted:
+            return []
+        pattern = self._compiled.get(wanted)
+        if pattern is None:
+            if len(self._compiled) > 512:
+                self._compiled.clear()
+            # Longest first, so "Query execution has exceeded the allowed limits (80DA0003)"
+            # beats its own fragments in the alternation.
+            pattern = re.compile("|".join(_phrase_pattern(p) for p in
+                                          sorted(wanted, key=len, reverse=True)), re.I)
+            self._compiled[wanted] = pattern
         out = []
-        for m in self.phrases.finditer(text):
+        for m in pattern.finditer(text):
             error = self.phrase_errors.get(" ".join(m.group(0).split()).casefold())
             if error is not None:
                 out.append((m.start(), m.end(), m.group(0), error))
@@ -245,6 +265,9 @@ class ErrorFinder:
             if error is not None and _NUMERIC_LEAD.search(text[:m.start()]):
                 out.append((m.start(), m.end(), m.group(0), error))
         return out
+
+
+_WORDS = re.compile(r"\w+")
 
 
 def _plain_number(text: str, m: re.Match[str]) -> bool:

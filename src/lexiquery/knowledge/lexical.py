@@ -6,8 +6,8 @@ digits, lower-cased and lightly stemmed; a mixed run such as ``aadsts50126`` is 
 digit part (``50126``), and camel case is split as well as kept whole (``signinlogs``, ``signin``,
 ``logs``), so the question's words meet the runbook's identifiers.
 
-The index is rebuilt from SQLite (the truth) when the store's generation changes; it lives in
-memory: 10,000 chunks build in well under a second (see bench/bench_sop.py).
+The index is rebuilt from SQLite (the truth) when the store's generation changes, from the terms
+stored with each chunk; it lives in memory (build times in bench/bench_sop.py).
 """
 
 from __future__ import annotations
@@ -47,17 +47,22 @@ def tokenize(text: str) -> list[str]:
 class LexicalIndex:
     """BM25 over a fixed list of (chunk id, text). Immutable: rebuild on change."""
 
-    def __init__(self, ids: Sequence[str], texts: Sequence[str]) -> None:
+    def __init__(self, ids: Sequence[str], texts: Sequence[str] | None = None, *,
+                 terms: Sequence[list[str]] | None = None) -> None:
+        """Index `texts`, or `terms` already produced by `tokenize` (the store keeps them, so a
+        restart does not tokenize every chunk again)."""
         import bm25s
 
         self.ids = list(ids)
         self._pos = {cid: i for i, cid in enumerate(self.ids)}
         self._bm25 = bm25s.BM25()
         self._empty = not self.ids
+        if terms is None:
+            terms = [tokenize(t) for t in texts or []]
         if not self._empty:
             # bm25s indexes lists of tokens directly; an empty chunk keeps a placeholder token so
             # positions stay aligned with `ids`.
-            self._bm25.index([tokenize(t) or ["\x00"] for t in texts], show_progress=False)
+            self._bm25.index([t or ["\x00"] for t in terms], show_progress=False)
 
     def __len__(self) -> int:
         return len(self.ids)

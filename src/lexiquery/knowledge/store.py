@@ -28,6 +28,7 @@ from pydantic import BaseModel
 from lexiquery.catalog.model import Catalog
 from lexiquery.config import Settings
 from lexiquery.errors import DocumentError, InputError, StorageError, UnknownDocumentError
+from lexiquery.knowledge.lexical import tokenize
 from lexiquery.knowledge.model import (
     Chunk,
     ChunkDraft,
@@ -55,7 +56,8 @@ CREATE INDEX IF NOT EXISTS documents_origin ON documents(origin);
 CREATE TABLE IF NOT EXISTS chunks (
     id TEXT PRIMARY KEY,
     document_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
-    idx INTEGER NOT NULL, body TEXT NOT NULL);
+    idx INTEGER NOT NULL, body TEXT NOT NULL,
+    terms TEXT NOT NULL);  -- the BM25 terms, space-separated: restarts skip the tokenizer
 CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id);
 CREATE TABLE IF NOT EXISTS procedures (
     document_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
@@ -227,8 +229,9 @@ class ProcedureStore:
                 db.execute("INSERT INTO documents VALUES (?, ?, ?, ?)",
                            (info.id, info.origin, info.model_dump_json(),
                             info.added_at.isoformat()))
-                db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?)",
-                               [(c.id, c.document_id, c.index, c.model_dump_json())
+                db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?)",
+                               [(c.id, c.document_id, c.index, c.model_dump_json(),
+                                 " ".join(tokenize(_indexed_text(c))))
                                 for c in prepared.chunks])
                 db.executemany("INSERT INTO procedures VALUES (?, ?, ?)",
                                [(info.id, i, p.model_dump_json())
@@ -413,10 +416,10 @@ class ProcedureStore:
         with self._lock:
             gen = self._generation()
             if self._lexical is None or self._lexical[0] != gen:
-                rows = self._db.execute("SELECT body FROM chunks ORDER BY document_id, idx")
-                chunks = [Chunk.model_validate_json(r[0]) for r in rows]
-                self._lexical = (gen, LexicalIndex([c.id for c in chunks],
-                                                   [_indexed_text(c) for c in chunks]))
+                rows = self._db.execute(
+                    "SELECT id, terms FROM chunks ORDER BY document_id, idx").fetchall()
+                self._lexical = (gen, LexicalIndex([r[0] for r in rows],
+                                                   terms=[r[1].split() for r in rows]))
             return self._lexical[1]
 
     def search(self, text: str, *, limit: int = 5, document: str | None = None,
