@@ -29,7 +29,8 @@ def test_python_api_answers_and_stores() -> None:
     assert stored is not None and stored.model_dump() == a.model_dump()
     assert [t.state for t in stored.transitions] == [
         JourneyState.PENDING, JourneyState.DISCOVERING, JourneyState.PLANNING,
-        JourneyState.GENERATING_QUERIES, JourneyState.VALIDATING, JourneyState.COMPLETED]
+        JourneyState.GATHERING_KNOWLEDGE, JourneyState.GENERATING_QUERIES,
+        JourneyState.VALIDATING, JourneyState.COMPLETED]
 
 
 def test_store_false_writes_nothing(data_dir: Path) -> None:

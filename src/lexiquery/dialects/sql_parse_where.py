@@ -245,10 +245,19 @@ class WhereReader(AggReader):
             return self._regex(unparen(left), after_agg)
         field, cs = self._subject(left, after_agg)
         value = self._value(right, field, after_agg)
-        if isinstance(value, str) and (cs is False) and value != value.lower() and \
-                isinstance(unparen(left), exp.Lower):
-            self.notes.append(f"LOWER({field}) is compared with {value!r}, which has capitals: "
-                              f"it can never match")
+        folder = unparen(left)
+        if isinstance(value, str) and cs is False and isinstance(folder, (exp.Lower, exp.Upper)):
+            folded = value.lower() if isinstance(folder, exp.Lower) else value.upper()
+            if value != folded or not has_letters(value):
+                # Not the case-folding idiom (it compares with a folded literal that has
+                # letters): the function is part of the expression, compared exactly, as SQL
+                # runs it.
+                if isinstance(folder, exp.Lower):
+                    self.notes.append(f"LOWER({field}) is compared with {value!r}, which has "
+                                      f"capitals: it can never match")
+                field = self.output_field(folder) if after_agg else \
+                    self.computed_for(self.expr(folder))
+                cs = True
         sensitive = self._case_sensitive(field, cs, self.dialect in _EQ_IGNORES_CASE, after_agg)
         return Condition(field=field, op=op, value=value, case_sensitive=sensitive and
                          op in {Operator.eq, Operator.ne} and has_letters(value))
