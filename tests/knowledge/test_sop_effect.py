@@ -109,3 +109,23 @@ def test_the_answer_says_when_no_runbooks_are_stored() -> None:
     a = ask("failed sign-ins per user", sample_check=False)
     assert a.knowledge.mode == "bm25" and "no runbooks" in (a.knowledge.note or "")
     assert not (get_settings().sop_dir / "sop.db").exists(), "asking never creates a store"
+
+
+def test_hybrid_search_serves_the_journey_when_ollama_answers(fake_ollama, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """fake_ollama stands in for a real Ollama serving nomic-embed-text (tests/ollama_server.py)."""
+    (tmp_path / "sop-017.md").write_text(BRUTE_FORCE)
+    with ProcedureStore(get_settings()) as s:
+        assert s.add_file(tmp_path / "sop-017.md").document.embedded
+    a = ask("failed sign-ins per user in the last 24 hours", sample_check=False)
+    assert a.knowledge.mode == "hybrid" and a.citations[0].label == "SOP-017"
+    queries = [t for b in fake_ollama.embed_requests() for t in b["input"]
+               if t.startswith("search_query: ")]
+    assert queries == ["search_query: failed sign-ins per user in the last 24 hours"]
+
+
+def test_an_unreadable_store_costs_the_runbooks_not_the_answer(data_dir: Path) -> None:
+    (data_dir / "sop").mkdir(parents=True)
+    (data_dir / "sop" / "sop.db").write_bytes(b"this is not a database" * 100)
+    a = ask("failed sign-ins per user", sample_check=False)
+    assert a.queries and a.knowledge.mode == "bm25"
+    assert "could not be" in (a.knowledge.note or "")

@@ -23,7 +23,10 @@ def _builtin_sources() -> tuple[Source, ...]:
     rank = {name: i for i, name in enumerate(PREFERRED_ORDER)}
     paths = sorted(BUILTIN_DIR.glob("*.yaml"), key=lambda p: (rank.get(p.stem, len(rank)), p.name))
     for path in paths:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # The C loader (when PyYAML has it) reads the built-in sources ~10x faster: every
+        # command start pays this.
+        data = yaml.load(path.read_text(encoding="utf-8"),
+                         Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
         sources.append(Source.model_validate(data))
     return tuple(sources)
 

@@ -340,6 +340,20 @@ class ProcedureStore:
                     hint="free disk space and try again; nothing was stored" if full else
                     "nothing was stored; check LEXIQUERY_DATA_DIR") from e
 
+    def ingest_mode(self, documents: Sequence[DocumentInfo]) -> tuple[str | None, str | None]:
+        """(mode, why) that `documents` just got at ingestion: "hybrid" when any has vectors,
+        else "bm25" with the embedder's reason; (None, None) for no documents. The documents'
+        `embedded` flag is the truth, not what Ollama says a moment later."""
+        if not documents:
+            return None, None
+        if any(d.embedded for d in documents):
+            return "hybrid", f"embeddings from {self.embedder.model}" if self.embedder else None
+        if self.embedder is None:
+            return "bm25", "embeddings are switched off (LEXIQUERY_EMBEDDINGS=0)"
+        reasons = [w.split(": ", 1)[1] for d in documents for w in d.warnings
+                   if w.startswith("stored for lexical search only: ")]
+        return "bm25", reasons[0] if reasons else self.embedder.available()[1] or None
+
     # ---- reading ---------------------------------------------------------------------------
 
     def _row_info(self, doc_id: str) -> DocumentInfo | None:
