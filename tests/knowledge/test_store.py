@@ -281,3 +281,32 @@ def test_find_documents(tmp_path: Path) -> None:
     ("Playbook 7 ransomware", "p.md", "PLAYBOOK-7"), ("DNS hunt", "dns.md", "DNS hunt")])
 def test_document_label(title: str, name: str, label: str) -> None:
     assert document_label(title, name) == label
+
+
+def test_a_schema_1_store_is_migrated_and_a_newer_one_refused(tmp_path: Path, data_dir: Path) -> None:
+    (tmp_path / "b.md").write_text(LOCKOUT)
+    with _store() as s:
+        s.add_file(tmp_path / "b.md")
+    db = sqlite3.connect(data_dir / "sop" / "sop.db")
+    # Schema 1 kept no BM25 terms: rebuild that store's shape.
+    db.executescript("""
+        CREATE TABLE chunks_v1 AS SELECT id, document_id, idx, body FROM chunks;
+        DROP TABLE chunks; ALTER TABLE chunks_v1 RENAME TO chunks;
+        UPDATE meta SET value = '1' WHERE key = 'schema';""")
+    db.close()
+    with _store() as s:
+        assert s.search("lockout").hits, "the migrated chunks are searchable"
+    db = sqlite3.connect(data_dir / "sop" / "sop.db")
+    db.execute("UPDATE meta SET value = '99' WHERE key = 'schema'")
+    db.commit()
+    db.close()
+    with pytest.raises(StorageError, match="newer LexiQuery"):
+        _store()
+
+
+def test_a_damaged_store_is_a_storage_error_not_a_traceback(data_dir: Path) -> None:
+    with _store() as s:
+        s._db.execute("DROP TABLE chunks")  # a damaged file: the table is gone
+        with pytest.raises(StorageError, match="could not be read") as e:
+            s.search("lockout")
+        assert "sop.db" in (e.value.hint or "")

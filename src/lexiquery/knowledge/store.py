@@ -14,6 +14,7 @@ before the one transaction that stores it, so a failure at any step stores nothi
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 import sqlite3
@@ -21,7 +22,7 @@ import threading
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterator, Literal, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence, TypeVar
 
 from pydantic import BaseModel
 
@@ -45,7 +46,8 @@ if TYPE_CHECKING:
     from lexiquery.knowledge.vectors import VectorIndex
 
 AddStatus = Literal["added", "unchanged", "replaced"]
-SCHEMA_VERSION = 1
+F = TypeVar("F", bound=Callable[..., Any])
+SCHEMA_VERSION = 2  # 2: chunks.terms
 _LABEL = re.compile(r"\b(SOP|RB|KB|PB|IR|RUNBOOK|PLAYBOOK)[-_ ]?(\d{1,6})\b", re.IGNORECASE)
 
 _SCHEMA = """
@@ -107,6 +109,22 @@ def document_label(title: str, name: str) -> str:
     return title
 
 
+def _storage_errors(fn: F) -> F:
+    """A read that fails in SQLite (a corrupt file, a locked or vanished database) is a
+    `StorageError` that says what to do, never a traceback."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except sqlite3.Error as e:
+            raise StorageError(f"the procedure store could not be read: {e}",
+                               hint="check LEXIQUERY_DATA_DIR; if the file is damaged, move "
+                                    "sop/sop.db aside and add the runbooks again") from e
+
+    return wrapper  # type: ignore[return-value]
+
+
 @dataclass
 class _Prepared:
     info: DocumentInfo
@@ -140,14 +158,33 @@ class ProcedureStore:
                                        check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.execute("PRAGMA journal_mode = WAL")
-            self._db.executescript(_SCHEMA)
-            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('schema', ?)",
-                             (str(SCHEMA_VERSION),))
-            self._db.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
+            self._migrate()
         except (OSError, sqlite3.Error) as e:
             raise StorageError(f"cannot open the procedure store in {self.dir}: {e}",
                                hint="check the permissions and free space of the data "
                                     "directory (LEXIQUERY_DATA_DIR)") from e
+
+    def _migrate(self) -> None:
+        """Create the schema, or bring an older store up to date (a newer one is refused)."""
+        db = self._db
+        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+        version = SCHEMA_VERSION
+        if "meta" in tables:
+            row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
+            version = int(row[0]) if row else SCHEMA_VERSION
+        if version > SCHEMA_VERSION:
+            raise StorageError(f"the procedure store in {self.dir} was written by a newer "
+                               f"LexiQuery (schema {version}; this one reads {SCHEMA_VERSION})",
+                               hint="upgrade LexiQuery, or point LEXIQUERY_DATA_DIR elsewhere")
+        if "chunks" in tables and version < 2:
+            db.execute("ALTER TABLE chunks ADD COLUMN terms TEXT NOT NULL DEFAULT ''")
+            rows = db.execute("SELECT id, body FROM chunks").fetchall()
+            db.executemany("UPDATE chunks SET terms = ? WHERE id = ?", [
+                (" ".join(tokenize(_indexed_text(Chunk.model_validate_json(b)))), i)
+                for i, b in rows])
+        db.executescript(_SCHEMA)
+        db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
+        db.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
 
     # ---- collaborators, built on first use -------------------------------------------------
 
@@ -340,6 +377,7 @@ class ProcedureStore:
                     hint="free disk space and try again; nothing was stored" if full else
                     "nothing was stored; check LEXIQUERY_DATA_DIR") from e
 
+    @_storage_errors
     def ingest_mode(self, documents: Sequence[DocumentInfo]) -> tuple[str | None, str | None]:
         """(mode, why) that `documents` just got at ingestion: "hybrid" when any has vectors,
         else "bm25" with the embedder's reason; (None, None) for no documents. The documents'
@@ -360,12 +398,14 @@ class ProcedureStore:
         row = self._db.execute("SELECT body FROM documents WHERE id = ?", (doc_id,)).fetchone()
         return DocumentInfo.model_validate_json(row[0]) if row else None
 
+    @_storage_errors
     def list_documents(self, *, tag: str | None = None) -> list[DocumentInfo]:
         with self._lock:
             rows = self._db.execute("SELECT body FROM documents ORDER BY added_at, id").fetchall()
         docs = [DocumentInfo.model_validate_json(r[0]) for r in rows]
         return [d for d in docs if tag is None or tag in d.tags]
 
+    @_storage_errors
     def resolve(self, ref: str) -> DocumentInfo:
         """By id, unique id prefix (4+ characters), label ("SOP-017") or file name;
         `UnknownDocumentError` otherwise (with the closest refs as hint)."""
@@ -391,6 +431,7 @@ class ProcedureStore:
             "no documents are stored yet; add some with `lexiquery sop add PATH`")
         raise UnknownDocumentError(f"no stored document {ref!r}", hint=hint)
 
+    @_storage_errors
     def get(self, ref: str) -> DocumentDetail:
         info = self.resolve(ref)
         with self._lock:
@@ -400,15 +441,15 @@ class ProcedureStore:
                 "SELECT body FROM procedures WHERE document_id = ? ORDER BY idx", (info.id,))]
         return DocumentDetail(document=info, chunks=chunks, procedures=procs)
 
+    @_storage_errors
     def procedures(self, document_ids: Sequence[str] | None = None
-                   ) -> Iterator[tuple[str, Procedure]]:
+                   ) -> list[tuple[str, Procedure]]:
         """(document id, procedure) of the given documents (all when None)."""
         with self._lock:
             rows = self._db.execute("SELECT document_id, body FROM procedures "
                                     "ORDER BY document_id, idx").fetchall()
-        for doc_id, body in rows:
-            if document_ids is None or doc_id in document_ids:
-                yield doc_id, Procedure.model_validate_json(body)
+        return [(doc_id, Procedure.model_validate_json(body)) for doc_id, body in rows
+                if document_ids is None or doc_id in document_ids]
 
     def remove(self, ref: str) -> DocumentInfo:
         info = self.resolve(ref)
@@ -422,6 +463,7 @@ class ProcedureStore:
         return int(self._db.execute("SELECT value FROM meta WHERE key = 'generation'")
                    .fetchone()[0])
 
+    @_storage_errors
     def lexical_index(self) -> "LexicalIndex":
         """The BM25 index of every stored chunk, rebuilt when another writer (this process or
         another) changed the store."""
@@ -436,6 +478,7 @@ class ProcedureStore:
                                                    terms=[r[1].split() for r in rows]))
             return self._lexical[1]
 
+    @_storage_errors
     def search(self, text: str, *, limit: int = 5, document: str | None = None,
                tag: str | None = None, platform: str | None = None,
                since: datetime | None = None, until: datetime | None = None) -> SearchResult:
