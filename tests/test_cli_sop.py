@@ -170,7 +170,7 @@ def test_unreachable_ollama_is_named_in_the_summary(tmp_path: Path,
     f.write_text(BRUTE_FORCE, encoding="utf-8")
     r = cli("sop", "add", str(f))
     assert r.exit_code == 0, r.output
-    assert "bm25 only — Ollama not reachable at http://127.0.0.1:9" in r.stdout
+    assert "bm25 only — Ollama is not reachable at http://127.0.0.1:9" in r.stdout
 
 
 def test_embeddings_from_ollama_make_the_mode_hybrid(tmp_path: Path, fake_ollama: Any,

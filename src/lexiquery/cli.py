@@ -377,8 +377,9 @@ def version() -> None:
 
 # The query commands (run, translate, explain, validate) live in their own module.
 from lexiquery import cli_query  # noqa: E402,F401  (registers its commands on `app`)
-# The SOP commands (`sop add|search|list|show|rm`, `errors show|list|find`) likewise.
+# The SOP commands (`sop add|search|list|show|rm`) likewise, and `errors show|list|find`.
 from lexiquery import cli_sop  # noqa: E402,F401
+from lexiquery import cli_errors  # noqa: E402,F401
 
 
 def main() -> None:

@@ -1,6 +1,6 @@
-"""`lexiquery sop add|search|list|show|rm` and `lexiquery errors show|list|find`.
+"""`lexiquery sop add|search|list|show|rm` (`lexiquery errors …` is in `cli_errors`).
 
-The runbook store and the known-errors base from the terminal. Conventions of `cli_query`: every
+The runbook store from the terminal. Conventions of `cli_query`: every
 command takes `--json` (one JSON value on stdout, errors as JSON too), package errors go through
 `_fail` and exit with their code. `sop add` is the exception that proves the rule: one bad file
 must not stop a folder of good ones, so per-file failures are reported in the results and only
@@ -9,7 +9,6 @@ the exit code (2) says that something failed. Registered on the main app by `lex
 
 from __future__ import annotations
 
-import difflib
 import json
 import re
 from dataclasses import dataclass, field
@@ -31,17 +30,10 @@ sop_app = typer.Typer(
          "structure; `lexiquery ask` then cites them and uses their definitions, thresholds and "
          "time windows.",
     no_args_is_help=True)
-errors_app = typer.Typer(
-    help="Look up known error codes (sign-in, Windows, HTTP, …): what they mean, what to do, "
-         "and the filter that finds them. Built-in base plus your own files.",
-    no_args_is_help=True)
 app.add_typer(sop_app, name="sop")
-app.add_typer(errors_app, name="errors")
 
 JSON_HELP = "Print JSON."
 TAG_HELP = "Tag to attach (repeatable, or comma-separated)."
-ERRFILE_HELP = "An extra known-errors file (YAML or CSV) for this call; repeatable. Files " \
-               "named in LEXIQUERY_KNOWN_ERRORS_FILES are always read."
 
 
 # ── helpers ──────────────────────────────────────────────────────────────────────────────────
@@ -193,21 +185,13 @@ def _outcome_line(o: _Outcome) -> Any:
     return t
 
 
-def _summary(outcomes: list[_Outcome], settings: "Settings") -> dict[str, Any]:
+def _summary(outcomes: list[_Outcome], store: "ProcedureStore") -> dict[str, Any]:
     counts = {s: sum(o.status == s for o in outcomes)
               for s in ("added", "unchanged", "replaced", "failed")}
     new = [o.document for o in outcomes if o.document and o.status != "unchanged"]
     stored = [o.document for o in outcomes if o.document]
-    mode: str | None = None
-    note: str | None = None
-    if stored:
-        # What the documents of this run got, not what Ollama says now: the flag is the truth.
-        if any(d.embedded for d in (new or stored)):
-            mode, note = "hybrid", f"embeddings from {settings.embed_model}"
-        elif not settings.embeddings:
-            mode, note = "bm25", "embeddings are switched off (LEXIQUERY_EMBEDDINGS=0)"
-        else:
-            mode, note = "bm25", f"Ollama not reachable at {settings.ollama_host}"
+    # The mode of what this run stored (the unchanged documents' only when nothing was new).
+    mode, note = store.ingest_mode(new or stored)
     return {**counts, "chunks": sum(d.chunks for d in new), "mode": mode, "note": note}
 
 
@@ -285,10 +269,10 @@ def sop_add(
                 if not as_json:
                     out.print(_outcome_line(outcome), soft_wrap=True)
                 progress.advance(task)
+            summary = _summary(outcomes, store)
     except LexiQueryError as e:
         _fail(e, as_json)
         return
-    summary = _summary(outcomes, settings)
     if as_json:
         _echo_json({"results": [o.to_json() for o in outcomes],
                     "skipped": [{"path": str(p), "reason": r} for p, r in plan.skipped],
@@ -457,117 +441,3 @@ def sop_rm(
     for d in removed:
         con.print(Text.assemble(("removed ", "green"), (d.label, "bold"),
                                 f"  {d.name} ({d.id[:12]})"), soft_wrap=True)
-
-
-# ── errors show | list | find ────────────────────────────────────────────────────────────────
-
-def _known_errors(files: list[Path] | None) -> Any:
-    from lexiquery.config import get_settings
-    from lexiquery.knowledge.known_errors import load_known_errors
-    from lexiquery.orchestrator import load_catalog
-
-    settings = get_settings()
-    return load_known_errors([*settings.known_errors_files, *(files or [])],
-                             catalog=load_catalog(settings, []))
-
-
-@errors_app.command("show")
-def errors_show(
-    code: str = typer.Argument(..., metavar="CODE", show_default=False,
-                               help="The code as written: 50126, 0xC000006A, 4625, HTTP 429, …"),
-    file: Optional[list[Path]] = typer.Option(None, "--file", "-f", metavar="FILE",
-                                              help=ERRFILE_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-) -> None:
-    """Explain one error code: its system, meaning, what to do, and the filter that finds it.
-
-    \b
-    Example:
-      lexiquery errors show 50126
-    """
-    from lexiquery.errors import InputError, LexiQueryError
-
-    try:
-        base = _known_errors(file)
-        error = base.get(code)
-        if error is None:
-            # The code may be written another way ("AADSTS50126", "0xc000006a"): let find read it.
-            found = {m.code: m.error for m in base.find(code)}
-            error = next(iter(found.values())) if len(found) == 1 else None
-        if error is None:
-            close = difflib.get_close_matches(code, [e.code for e in base], n=3, cutoff=0.5)
-            raise InputError(f"no known error {code!r}",
-                             hint=(f"did you mean {', '.join(close)}? " if close else "")
-                             + "`lexiquery errors list` shows them all; add your own with "
-                               "--file or LEXIQUERY_KNOWN_ERRORS_FILES")
-    except LexiQueryError as e:
-        _fail(e, as_json)
-        return
-    if as_json:
-        _echo_json(error)
-        return
-    from lexiquery.render_sop import print_known_error
-
-    print_known_error(error)
-
-
-@errors_app.command("list")
-def errors_list(
-    system: Optional[str] = typer.Option(None, "--system", "-s", metavar="SYSTEM",
-                                         help="Only this system (see the system column)."),
-    file: Optional[list[Path]] = typer.Option(None, "--file", "-f", metavar="FILE",
-                                              help=ERRFILE_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-) -> None:
-    """List the known error codes (built-in and your own), by system."""
-    from lexiquery.errors import InputError, LexiQueryError
-
-    try:
-        base = _known_errors(file)
-        errors = list(base)
-        if system is not None:
-            systems = sorted(base.systems())
-            match = [s for s in systems if s.lower() == system.strip().lower()]
-            if not match:
-                raise InputError(f"no known errors for system {system!r}",
-                                 hint="systems: " + ", ".join(systems))
-            errors = [e for e in errors if e.system == match[0]]
-        errors.sort(key=lambda e: (e.system, e.code))
-    except LexiQueryError as e:
-        _fail(e, as_json)
-        return
-    if as_json:
-        _echo_json(errors)
-        return
-    from lexiquery.render_sop import print_known_errors
-
-    print_known_errors(errors)
-
-
-@errors_app.command("find")
-def errors_find(
-    text: str = typer.Argument(..., metavar="TEXT", show_default=False,
-                               help="Any text: a log line, an error message, a ticket."),
-    file: Optional[list[Path]] = typer.Option(None, "--file", "-f", metavar="FILE",
-                                              help=ERRFILE_HELP),
-    as_json: bool = typer.Option(False, "--json", help=JSON_HELP),
-) -> None:
-    """Find the known error codes a text mentions and explain each.
-
-    \b
-    Example:
-      lexiquery errors find "Sign-in failed: AADSTS50126, then 50053 for the same user"
-    """
-    from lexiquery.errors import LexiQueryError
-
-    try:
-        mentions = _known_errors(file).find(text)
-    except LexiQueryError as e:
-        _fail(e, as_json)
-        return
-    if as_json:
-        _echo_json(mentions)
-        return
-    from lexiquery.render_sop import print_mentions
-
-    print_mentions(mentions)

@@ -635,3 +635,14 @@ def test_written_file_round_trip(tmp_path: Path) -> None:
     path.write_bytes(make_docx())
     doc = read(str(path), path.read_bytes())
     assert doc.name == "sop.docx" and doc.blocks
+
+
+def test_damaged_pdf_warns_instead_of_printing(capsys: pytest.CaptureFixture[str]) -> None:
+    """pypdf repairs a broken xref pointer and logs it; the user sees it as a document warning,
+    not as stray lines in the middle of `sop add` output."""
+    import re
+
+    data = re.sub(rb"startxref\s+\d+", b"startxref\n7", make_pdf(["1. Check SigninLogs."]))
+    doc = read("cut.pdf", data)
+    assert capsys.readouterr().err == ""
+    assert any("read with repairs" in w and "startxref" in w for w in doc.warnings)

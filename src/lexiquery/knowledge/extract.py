@@ -34,6 +34,10 @@ Nothing here raises on document content: a query that does not parse is recorded
 `parses=False` and the parser's message; a query that writes or deletes is never run, it is
 recorded with the read-only guard's message. A query that parses but holds constructs the
 IR cannot (a join, `eventstats`) keeps `parses=True` with `error` saying what was lost.
+
+This module decides what a procedure is; the parts it uses: `extract_names` (the catalog's
+names), `extract_bind` (code blocks, definition binding), `extract_rules` and
+`extract_definitions` (sentence patterns that know nothing of the catalog).
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from typing import Callable, Iterable
 
 from lexiquery.catalog.model import Catalog
 from lexiquery.ir import Operator
+from lexiquery.knowledge import extract_definitions as defs
 from lexiquery.knowledge import extract_rules as rules
 from lexiquery.knowledge.extract_bind import (MAX_QUERY_CHARS, bind_definition, query_language,
                                               read_query)
@@ -122,7 +127,7 @@ class _Facts:
     queries: list[EmbeddedQuery] = field(default_factory=list)
     thresholds: list[Threshold] = field(default_factory=list)
     windows: list[TimeWindow] = field(default_factory=list)
-    shapes: list[tuple[rules.DefinitionShape, str]] = field(default_factory=list)
+    shapes: list[tuple[defs.DefinitionShape, str]] = field(default_factory=list)
     prose: list[str] = field(default_factory=list)  # all text, for codes
     names: list[str] = field(default_factory=list)  # text without inert lines, for names
     code: list[str] = field(default_factory=list)
@@ -198,13 +203,13 @@ class _Reader:
             for cells in rows:
                 if len(cells) > 1:  # "Failed sign-in | ResultType | 50126, 50053"
                     row = f"{cells[0]}: {' '.join(cells[1:])}"[:MAX_SENTENCE_CHARS]
-                    out.shapes.extend((s, row) for s in rules.definition_shapes(row))
+                    out.shapes.extend((s, row) for s in defs.definition_shapes(row))
             texts = [", ".join(cells)[:MAX_SENTENCE_CHARS] for cells in rows]
         else:
             texts = [t[:MAX_SENTENCE_CHARS]
                      for t in rules.sentences(" ".join(ln.strip() for ln in lines))]
             for sentence in texts:
-                out.shapes.extend((s, sentence) for s in rules.definition_shapes(sentence))
+                out.shapes.extend((s, sentence) for s in defs.definition_shapes(sentence))
         for sentence in texts:
             self._numbers(sentence, out)
 

@@ -13,6 +13,7 @@ import re
 
 from lexiquery.catalog.model import Catalog, FieldDef, FieldType, Source
 from lexiquery.ir import Operator, Scalar, Severity
+from lexiquery.knowledge import extract_definitions as defs
 from lexiquery.knowledge import extract_rules as rules
 from lexiquery.knowledge.extract_names import _Lexicon
 from lexiquery.knowledge.model import Definition, EmbeddedQuery
@@ -107,7 +108,7 @@ def read_query(text: str, language: str, dialect: str, labelled: bool, path: lis
 
 # ----------------------------------------------------------------------------- definitions
 
-_FILLER = frozenset(rules.stem(w) for w in rules.FILLER_WORDS)
+_FILLER = frozenset(rules.stem(w) for w in defs.FILLER_WORDS)
 
 
 def _typed(raw: str, f: FieldDef) -> Scalar | None:
@@ -153,7 +154,7 @@ def _concept(source: Source, term: str) -> str | None:
     return best[1] if best else None
 
 
-def bind_definition(shape: rules.DefinitionShape, sentence: str, sources: list[str],
+def bind_definition(shape: defs.DefinitionShape, sentence: str, sources: list[str],
                     catalog: Catalog, lex: _Lexicon) -> Definition | None:
     """The definition the sentence makes, bound to exactly one catalog field, or None.
 
@@ -169,14 +170,14 @@ def bind_definition(shape: rules.DefinitionShape, sentence: str, sources: list[s
         readings.append((where.group("head"),
                          [*lex.sources(where.group("where"), ""), *sources]))
     for text, scope in readings:
-        side = rules.split_value_side(text)
+        side = defs.split_value_side(text)
         d = _bind(shape, side, sentence, scope, catalog, lex) if side else None
         if d:
             return d
     return None
 
 
-def _bind(shape: rules.DefinitionShape, side: rules.ValueSide, sentence: str,
+def _bind(shape: defs.DefinitionShape, side: defs.ValueSide, sentence: str,
           sources: list[str], catalog: Catalog, lex: _Lexicon) -> Definition | None:
     side = _unprefixed(side, lex)
     named: set[tuple[str, str]] = set()
@@ -235,7 +236,7 @@ _TRAILING_WHERE = re.compile(r"^(?P<head>.+?)\s+(?:in|from|on)\s+(?:the\s+)?"
 _PREFIXED = re.compile(r"(?P<prefix>[A-Za-z]{2,10})(?P<digits>\d{2,})")
 
 
-def _unprefixed(side: rules.ValueSide, lex: _Lexicon) -> rules.ValueSide:
+def _unprefixed(side: defs.ValueSide, lex: _Lexicon) -> defs.ValueSide:
     """"AADSTS50126 and AADSTS50053" read as result codes 50126 and 50053: values written with
     a prefix that is itself a field's synonym ("aadsts") are that field's bare numbers."""
     if not side.bare:
@@ -245,7 +246,7 @@ def _unprefixed(side: rules.ValueSide, lex: _Lexicon) -> rules.ValueSide:
     if not all(parts) or len(prefixes) != 1 or \
             rules.phrase_words(next(iter(prefixes))) not in lex.field_phrases:
         return side
-    return rules.ValueSide(f"{side.field_words} {next(iter(prefixes))}".strip(),
+    return defs.ValueSide(f"{side.field_words} {next(iter(prefixes))}".strip(),
                            [m.group("digits") for m in parts if m], False, side.negated)
 
 

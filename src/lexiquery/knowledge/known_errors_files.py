@@ -286,5 +286,5 @@ def _typed(value: Any, ftype: FieldType) -> Scalar:
     return str(value)
 
 
-__all__ = ["BUILTIN_DIR", "BUILTIN_FILES", "CSV_COLUMNS", "ENTRY_KEYS", "FILTER_KEYS", "builtin_errors",
-           "read_known_errors_file"]
+__all__ = ["BUILTIN_DIR", "BUILTIN_FILES", "CSV_COLUMNS", "ENTRY_KEYS", "FILTER_KEYS",
+           "builtin_errors", "read_known_errors_file"]

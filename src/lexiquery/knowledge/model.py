@@ -58,7 +58,8 @@ class Block(_Model):
 
 
 class ParsedDocument(_Model):
-    """A document read into blocks. `title` is the first level-1 heading, else the file stem."""
+    """A document read into blocks. `title` is the one the format states (front-matter `title:`,
+    DOCX Title style, PDF metadata), else the first level-1 heading, else the file stem."""
 
     name: str = Field(description="The file name it came from (no directories)")
     format: DocFormat

@@ -13,19 +13,29 @@ which anyone may open, are decrypted with the empty password and read). A PDF wi
 text (a scan) is refused as ``empty`` by `read_document` with an OCR hint. At most `MAX_PAGES`
 pages are read; the rest is dropped with a warning. pypdf bounds the decompression of each stream
 itself.
+
+pypdf reports the repairs it makes to a damaged file ("EOF marker not found") on the `pypdf`
+logger, which would print them to stderr in the middle of `lexiquery sop add` output. While a PDF
+is read that logger is kept from stderr and its warnings become one warning of the document,
+where the analyst sees them next to the file they concern.
 """
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 from collections import Counter
+from contextlib import contextmanager
 from io import BytesIO
+from typing import Iterator
 
 from lexiquery.errors import DocumentError
 from lexiquery.knowledge.model import Block
 from lexiquery.knowledge.read_text import Reading, is_list_line, parse_text
 
 MAX_PAGES = 2_000
+MAX_PYPDF_WARNINGS = 3  # distinct pypdf messages quoted in the document's warning
 
 _PAGE_NUMBER = re.compile(r"^(page\s+)?\d{1,4}(\s*(/|of)\s*\d{1,4})?$", re.I)
 _JUNK_TITLE = re.compile(r"^(microsoft (word|powerpoint) - )|(\.(docx?|pdf|txt|md|rtf)$)|"
@@ -67,6 +77,61 @@ def _strip_running_lines(pages: list[str]) -> list[str]:
     return out
 
 
+class _Collect(logging.Handler):
+    """Hands each pypdf warning to the list of the read running on the thread that logged it
+    (the server reads several PDFs at once on pool threads)."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        caught = getattr(_local, "caught", None)
+        if caught is not None:
+            caught.append(record.getMessage())
+
+
+_local = threading.local()
+_handler = _Collect(level=logging.WARNING)
+_quiet_lock = threading.Lock()
+_quiet_depth = 0  # reads in progress; the logger is restored when the last one ends
+_saved: tuple[int, bool] = (logging.NOTSET, True)
+
+
+@contextmanager
+def _pypdf_warnings() -> Iterator[list[str]]:
+    """The `pypdf` logger's warnings during the block, kept off stderr: the logger gets our
+    handler and stops propagating (so neither the root handlers nor logging's last-resort stderr
+    handler print them); its level and propagation are restored afterwards."""
+    global _quiet_depth, _saved
+    caught: list[str] = []
+    log = logging.getLogger("pypdf")
+    with _quiet_lock:
+        if _quiet_depth == 0:
+            _saved = (log.level, log.propagate)
+            log.setLevel(logging.WARNING)  # debug/info chatter is never wanted here
+            log.propagate = False
+            log.addHandler(_handler)
+        _quiet_depth += 1
+    _local.caught = caught
+    try:
+        yield caught
+    finally:
+        _local.caught = None
+        with _quiet_lock:
+            _quiet_depth -= 1
+            if _quiet_depth == 0:
+                log.removeHandler(_handler)
+                log.setLevel(_saved[0])
+                log.propagate = _saved[1]
+
+
+def _repairs_warning(messages: list[str]) -> str | None:
+    distinct = list(dict.fromkeys(m.strip() for m in messages if m.strip()))
+    if not distinct:
+        return None
+    shown = "; ".join(distinct[:MAX_PYPDF_WARNINGS]) + (" …" if len(distinct) > MAX_PYPDF_WARNINGS
+                                                         else "")
+    return (f"the PDF is damaged and was read with repairs ({shown}); if text is missing, "
+            "re-export it")
+
+
 def _page_text(page: object) -> str | None:
     """The page's text in layout mode, which keeps vertical gaps as blank lines (the only sign of
     a paragraph break or a stand-alone heading a PDF has); the plain mode when layout fails; None
@@ -80,6 +145,15 @@ def _page_text(page: object) -> str | None:
 
 
 def read_pdf(data: bytes, name: str) -> Reading:
+    with _pypdf_warnings() as caught:
+        reading = _read(data, name)
+    repairs = _repairs_warning(caught)
+    if repairs:
+        reading.warnings.append(repairs)
+    return reading
+
+
+def _read(data: bytes, name: str) -> Reading:
     if b"%PDF-" not in data[:1024]:
         hint = "it is not a PDF"
         if data.startswith(b"PK\x03\x04"):
@@ -137,4 +211,4 @@ def read_pdf(data: bytes, name: str) -> Reading:
     return Reading(blocks=blocks, title=title, pages=count, warnings=warnings)
 
 
-__all__ = ["MAX_PAGES", "read_pdf"]
+__all__ = ["MAX_PAGES", "MAX_PYPDF_WARNINGS", "read_pdf"]

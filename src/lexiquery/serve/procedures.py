@@ -264,22 +264,11 @@ def _ingest(store: ProcedureStore, settings: Settings, uploads: list[UploadFile]
     return results
 
 
-def _mode(results: list[FileResult], settings: Settings) -> tuple[str | None, str | None]:
-    """The search mode the stored documents got — their `embedded` flag is the truth."""
-    docs = [r.document for r in results if r.document is not None]
-    if not docs:
-        return None, None
-    if any(d.embedded for d in docs):
-        return "hybrid", f"embeddings from {settings.embed_model}"
-    if not settings.embeddings:
-        return "bm25", "embeddings are switched off (LEXIQUERY_EMBEDDINGS=0)"
-    return "bm25", f"Ollama not reachable at {settings.ollama_host}"
-
-
-def _upload_response(results: list[FileResult], settings: Settings) -> JSONResponse:
+def _upload_response(results: list[FileResult], store: ProcedureStore) -> JSONResponse:
+    """Runs on a thread-pool thread: the mode's reason may ask Ollama (cached, bounded)."""
     counts = {s: sum(r.status == s for r in results)
               for s in ("added", "unchanged", "replaced", "failed")}
-    mode, note = _mode(results, settings)
+    mode, note = store.ingest_mode([r.document for r in results if r.document is not None])
     body = UploadResponse(results=results, mode=mode, note=note, **counts)  # type: ignore[arg-type]
     status = 200
     if counts["failed"] == len(results):
@@ -383,11 +372,12 @@ def procedures_router(settings: Settings) -> APIRouter:
             if len(tags) > MAX_TAGS or any(len(t) > MAX_TAG_CHARS for t in tags):
                 return _bad_request(f"at most {MAX_TAGS} tags of up to {MAX_TAG_CHARS} "
                                     "characters each")
-            results = await run_in_threadpool(_ingest, await run_in_threadpool(store),
-                                              settings, uploads, tags, write_lock)
+            opened_store = await run_in_threadpool(store)
+            results = await run_in_threadpool(_ingest, opened_store, settings, uploads, tags,
+                                              write_lock)
         finally:
             await form.close()
-        return _upload_response(results, settings)
+        return await run_in_threadpool(_upload_response, results, opened_store)
 
     @router.post("/search", response_model=SearchResult, summary="Search the runbooks",
                  responses={404: {"model": ErrorBody}, 422: {"model": ErrorBody}})
