@@ -150,6 +150,7 @@ class ProcedureStore:
         self.dir = settings.sop_dir
         self._lock = threading.RLock()
         self._lexical: tuple[int, LexicalIndex] | None = None
+        self._documents: tuple[int, list[DocumentInfo]] | None = None
         self._vectors: VectorIndex | None = None
         self._errors = None
         try:
@@ -400,10 +401,16 @@ class ProcedureStore:
 
     @_storage_errors
     def list_documents(self, *, tag: str | None = None) -> list[DocumentInfo]:
+        """Every stored document, oldest first (read once per generation: a search at 10,000
+        chunks would otherwise spend most of its time re-reading them)."""
         with self._lock:
-            rows = self._db.execute("SELECT body FROM documents ORDER BY added_at, id").fetchall()
-        docs = [DocumentInfo.model_validate_json(r[0]) for r in rows]
-        return [d for d in docs if tag is None or tag in d.tags]
+            gen = self._generation()
+            if self._documents is None or self._documents[0] != gen:
+                rows = self._db.execute(
+                    "SELECT body FROM documents ORDER BY added_at, id").fetchall()
+                self._documents = (gen, [DocumentInfo.model_validate_json(r[0]) for r in rows])
+            docs = self._documents[1]
+        return [d.model_copy() for d in docs if tag is None or tag in d.tags]
 
     @_storage_errors
     def resolve(self, ref: str) -> DocumentInfo:
