@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from knowledge.sops import BRUTE_FORCE, LOCKOUT
+from knowledge.sops import BRUTE_FORCE, LOCKOUT, kb300_pdf
 from lexiquery.cli import app
 
 runner = CliRunner()
@@ -50,16 +50,7 @@ def write_docx(path: Path) -> Path:
 
 
 def write_pdf(path: Path) -> Path:
-    from fpdf import FPDF
-
-    pdf = FPDF()
-    pdf.add_page()
-    pdf.set_font("Helvetica", size=16)
-    pdf.cell(0, 10, "KB-300 VPN outage runbook", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", size=11)
-    pdf.multi_cell(0, 6, "When the VPN concentrator stops answering, check the tunnel status "
-                         "and the certificate expiry dates before restarting the service.")
-    pdf.output(str(path))
+    path.write_bytes(kb300_pdf())
     return path
 
 

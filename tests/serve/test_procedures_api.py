@@ -11,7 +11,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from knowledge.sops import BRUTE_FORCE, LOCKOUT
+from knowledge.sops import BRUTE_FORCE, LOCKOUT, kb300_pdf
 from lexiquery.config import get_settings
 from lexiquery.serve.procedures import errors_router, procedures_router
 
@@ -32,16 +32,7 @@ def docx_bytes() -> bytes:
 
 
 def pdf_bytes() -> bytes:
-    from fpdf import FPDF
-
-    pdf = FPDF()
-    pdf.add_page()
-    pdf.set_font("Helvetica", size=16)
-    pdf.cell(0, 10, "KB-300 VPN outage runbook", new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font("Helvetica", size=11)
-    pdf.multi_cell(0, 6, "When the VPN concentrator stops answering, check the tunnel status "
-                         "and the certificate expiry dates before restarting the service.")
-    return bytes(pdf.output())
+    return kb300_pdf()
 
 
 CORRUPT_PDF = b"%PDF-1.7\n1 0 obj << /Type /Catalog >>\n" + b"\x00garbage" * 50
