@@ -103,7 +103,7 @@ _PATTERNS: list[tuple[str, re.Pattern[str]]] = [(name, re.compile(rx, re.VERBOSE
         | \binstead\s*,?\s+(?:output|return|print|emit|respond\s+with|reply\s+with|answer\s+with)\b
         | \b(?:respond|reply|answer)\s+only\s+with\b"""),
     # "From now on you will …", "from now on, respond …"
-    ("from now on", rf"""\bfrom\s+now\s+on\s*,?\s+(?:you|your|always|only|respond|reply|answer
+    ("from now on", r"""\bfrom\s+now\s+on\s*,?\s+(?:you|your|always|only|respond|reply|answer
         |ignore|output)\b"""),
     # "Do not tell the user", "without informing the user", "hide this from the analyst"
     ("conceal", r"""\b(?:do\s+not|don't|never|without)\s+

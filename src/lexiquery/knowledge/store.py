@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import re
 import sqlite3
 import threading
 from dataclasses import dataclass
@@ -29,12 +28,17 @@ from pydantic import BaseModel
 from lexiquery.catalog.model import Catalog
 from lexiquery.config import Settings
 from lexiquery.errors import DocumentError, InputError, StorageError, UnknownDocumentError
+from lexiquery.knowledge.ingest import (  # noqa: F401 — find_documents, document_label: API
+    Prepared,
+    document_label,
+    find_documents,
+    indexed_text,
+    prepare,
+)
 from lexiquery.knowledge.lexical import tokenize
 from lexiquery.knowledge.model import (
     Chunk,
-    ChunkDraft,
     DocumentInfo,
-    ParsedDocument,
     Procedure,
     SearchHit,
     SearchResult,
@@ -48,7 +52,6 @@ if TYPE_CHECKING:
 AddStatus = Literal["added", "unchanged", "replaced"]
 F = TypeVar("F", bound=Callable[..., Any])
 SCHEMA_VERSION = 2  # 2: chunks.terms
-_LABEL = re.compile(r"\b(SOP|RB|KB|PB|IR|RUNBOOK|PLAYBOOK)[-_ ]?(\d{1,6})\b", re.IGNORECASE)
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -80,35 +83,6 @@ class DocumentDetail(BaseModel):
     procedures: list[Procedure]
 
 
-def find_documents(path: Path, *, recursive: bool = True) -> tuple[list[Path], list[Path]]:
-    """(supported files, skipped files) under `path` (a file or a folder), sorted. Hidden files
-    and folders (".git", "~$lock.docx") are skipped silently."""
-    from lexiquery.knowledge.documents import SUPPORTED_SUFFIXES
-
-    if not path.exists():
-        raise InputError(f"{path} does not exist")
-    if path.is_file():
-        ok = path.suffix.lower() in SUPPORTED_SUFFIXES
-        return ([path], []) if ok else ([], [path])
-    pattern = "**/*" if recursive else "*"
-    found, skipped = [], []
-    for p in sorted(path.glob(pattern)):
-        rel = p.relative_to(path).parts
-        if not p.is_file() or any(part.startswith((".", "~$")) for part in rel):
-            continue
-        (found if p.suffix.lower() in SUPPORTED_SUFFIXES else skipped).append(p)
-    return found, skipped
-
-
-def document_label(title: str, name: str) -> str:
-    """"SOP-017" when the title or file name carries such an identifier, else the title."""
-    for text in (title, name):
-        m = _LABEL.search(text)
-        if m:
-            return f"{m.group(1).upper()}-{m.group(2)}"
-    return title
-
-
 def _storage_errors(fn: F) -> F:
     """A read that fails in SQLite (a corrupt file, a locked or vanished database) is a
     `StorageError` that says what to do, never a traceback."""
@@ -123,13 +97,6 @@ def _storage_errors(fn: F) -> F:
                                     "sop/sop.db aside and add the runbooks again") from e
 
     return wrapper  # type: ignore[return-value]
-
-
-@dataclass
-class _Prepared:
-    info: DocumentInfo
-    chunks: list[Chunk]
-    procedures: list[Procedure]
 
 
 class ProcedureStore:
@@ -181,7 +148,7 @@ class ProcedureStore:
             db.execute("ALTER TABLE chunks ADD COLUMN terms TEXT NOT NULL DEFAULT ''")
             rows = db.execute("SELECT id, body FROM chunks").fetchall()
             db.executemany("UPDATE chunks SET terms = ? WHERE id = ?", [
-                (" ".join(tokenize(_indexed_text(Chunk.model_validate_json(b)))), i)
+                (" ".join(tokenize(indexed_text(Chunk.model_validate_json(b)))), i)
                 for i, b in rows])
         db.executescript(_SCHEMA)
         db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
@@ -249,7 +216,8 @@ class ProcedureStore:
                         "UPDATE documents SET body = ? WHERE id = ?",
                         (existing.model_dump_json(), doc_id)))
                 return AddResult("unchanged", existing)
-        prepared = self._prepare(name, origin, data, sha, doc_id, tags)
+        prepared = prepare(name, origin, data, sha, doc_id, tags, settings=self.settings,
+                           catalog=self.catalog, errors=self.known_errors())
         with self._lock:
             old = [r[0] for r in self._db.execute(
                 "SELECT id FROM documents WHERE origin = ? AND id != ?", (origin, doc_id))]
@@ -269,7 +237,7 @@ class ProcedureStore:
                             info.added_at.isoformat()))
                 db.executemany("INSERT INTO chunks VALUES (?, ?, ?, ?, ?)",
                                [(c.id, c.document_id, c.index, c.model_dump_json(),
-                                 " ".join(tokenize(_indexed_text(c))))
+                                 " ".join(tokenize(indexed_text(c))))
                                 for c in prepared.chunks])
                 db.executemany("INSERT INTO procedures VALUES (?, ?, ?)",
                                [(info.id, i, p.model_dump_json())
@@ -286,40 +254,7 @@ class ProcedureStore:
         return AddResult("replaced" if old else "added", prepared.info,
                          replaced_id=old[0] if old else None)
 
-    def _prepare(self, name: str, origin: str, data: bytes, sha: str, doc_id: str,
-                 tags: Sequence[str]) -> _Prepared:
-        """Read, chunk, flag and extract — everything that can fail on the content."""
-        from lexiquery.knowledge.chunking import chunk_document
-        from lexiquery.knowledge.documents import read_document
-        from lexiquery.knowledge.extract import extract_procedures
-        from lexiquery.knowledge.injection import injection_line
-
-        doc: ParsedDocument = read_document(name, data, max_bytes=self.settings.sop_max_bytes)
-        drafts = chunk_document(doc, target_chars=self.settings.sop_chunk_chars)
-        if not drafts:
-            raise DocumentError("no text to index", code="empty", document=name)
-        errors = self.known_errors()
-        procedures = extract_procedures(
-            doc, self.catalog, find_codes=lambda t: [m.code for m in errors.find(t)],
-            inert=injection_line)
-        chunks = [Chunk(id=f"{doc_id}:{i}", document_id=doc_id, index=i,
-                        **_flag(d).model_dump()) for i, d in enumerate(drafts)]
-        platforms = sorted({lang for c in chunks for lang in c.languages}
-                           | {q.language for p in procedures for q in p.queries})
-        warnings = list(doc.warnings)
-        flagged = sum("injection" in c.flags for c in chunks)
-        if flagged:
-            warnings.append(f"{flagged} chunk(s) contain lines that read like instructions to an "
-                            "AI model; they are stored as inert text and never obeyed")
-        info = DocumentInfo(
-            id=doc_id, name=name, origin=origin, label=document_label(doc.title, name),
-            title=doc.title, format=doc.format, sha256=sha, size=len(data),
-            tags=sorted({t.strip() for t in tags if t.strip()}), platforms=platforms,
-            added_at=datetime.now(timezone.utc), pages=doc.pages, chunks=len(chunks),
-            procedures=len(procedures), warnings=warnings)
-        return _Prepared(info, chunks, procedures)
-
-    def _embed(self, prepared: _Prepared) -> None:
+    def _embed(self, prepared: Prepared) -> None:
         """Put the chunks' vectors in Chroma when an embedder serves; otherwise (or when it
         fails midway) the document is stored for BM25 only, with a warning that says why."""
         from lexiquery.knowledge.embeddings import EmbeddingUnavailable
@@ -330,7 +265,7 @@ class ProcedureStore:
         info = prepared.info
         try:
             embs = self.embedder.embed_documents(  # type: ignore[union-attr]
-                [_indexed_text(c) for c in prepared.chunks])
+                [indexed_text(c) for c in prepared.chunks])
             vectors.add([c.id for c in prepared.chunks], embs,
                         [{"document_id": info.id, "index": c.index} for c in prepared.chunks])
         except EmbeddingUnavailable as e:
@@ -576,20 +511,6 @@ class ProcedureStore:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-def _indexed_text(chunk: ChunkDraft) -> str:
-    """What both indexes see: the heading path gives a step list its context ("Detection")."""
-    return " › ".join(chunk.heading_path) + "\n" + chunk.text if chunk.heading_path \
-        else chunk.text
-
-
-def _flag(draft: ChunkDraft) -> ChunkDraft:
-    from lexiquery.knowledge.injection import injection_lines
-
-    if injection_lines(draft.text) and "injection" not in draft.flags:
-        return draft.model_copy(update={"flags": [*draft.flags, "injection"]})
-    return draft
 
 
 def _aware(t: datetime) -> datetime:
