@@ -129,3 +129,21 @@ def test_an_unreadable_store_costs_the_runbooks_not_the_answer(data_dir: Path) -
     a = ask("failed sign-ins per user", sample_check=False)
     assert a.queries and a.knowledge.mode == "bm25"
     assert "could not be" in (a.knowledge.note or "")
+
+
+def test_a_named_code_narrows_a_broad_concept_on_its_field() -> None:
+    """"failing" reads as the concept result_code != 0; the code the question names is the
+    narrower truth and replaces it (both together would only be redundant)."""
+    a = ask("sign-ins failing with AADSTS50076 today", sample_check=False)
+    conds = [c for c in _conditions(a.plan) if c.field == "result_code"]
+    assert [(c.op, c.value) for c in conds] == [(Operator.eq, "50076")]
+    assert not any("could not tell which field" in n for n in a.notes)
+    assert any("replaces the broader condition" in c for c in a.knowledge.changes)
+
+
+def test_two_codes_on_one_field_become_one_in_filter() -> None:
+    a = ask("sign-ins with AADSTS50126 or AADSTS50053 in the last hour", sample_check=False)
+    conds = [c for c in _conditions(a.plan) if c.field == "result_code"]
+    assert len(conds) == 1, conds
+    assert conds[0].op in (Operator.in_, Operator.eq)
+    assert all(n.applied for n in a.knowledge.known_errors if n.code.startswith("AADSTS"))

@@ -358,11 +358,13 @@ def _merge(example: QueryPlan, asked: QueryPlan) -> tuple[QueryPlan, list[str]]:
 
 
 def _apply_known_errors(g: Guided, ctx: Context, catalog: Catalog) -> None:
-    """Codes in the question: explained, and used as filters where the plan has none."""
+    """Codes in the question: explained, and used as filters (see `_code_filter`)."""
     from lexiquery.engine.explain import describe_filter
 
     src = catalog.get(g.plan.source)
     written = {m.written.lower() for m in ctx.mentions}
+    by_field: dict[str, list[Any]] = {}
+    notes: list[tuple[KnownErrorNote, Condition]] = []
     for m in ctx.mentions:
         e, f = m.error, m.error.filter
         note = KnownErrorNote(code=e.code, system=e.system, title=e.title, meaning=e.meaning,
@@ -370,17 +372,23 @@ def _apply_known_errors(g: Guided, ctx: Context, catalog: Catalog) -> None:
         if f is not None and src is not None and f.source == src.id and src.field(f.field):
             cond = f.condition()
             note.filter = describe_filter(cond, src, lambda n: n)
-            if f.field not in _fields(g.plan.filters):
-                g.plan = g.plan.model_copy(update={"filters": [*g.plan.filters, cond]})
-                g.changes.append(f"{e.code} ({e.title}): filtered on {note.filter}")
-            note.applied = any(c.field == cond.field and c.value == cond.value
-                               for c in _conditions(g.plan.filters))
+            values = cond.value if isinstance(cond.value, list) else [cond.value]
+            by_field.setdefault(f.field, []).extend(v for v in values
+                                                    if v not in by_field.get(f.field, []))
+            notes.append((note, cond))
         g.known_errors.append(note)
+    for field_name, values in by_field.items():
+        _code_filter(g, field_name, values, [n for n, c in notes if c.field == field_name])
+    for note, cond in notes:
+        note.applied = any(c.field == cond.field and (c.value == cond.value or isinstance(
+            c.value, list) and cond.value in c.value) for c in _conditions(g.plan.filters))
     if ctx.mentions:
         # The rules engine could not place a code the known-errors base explains.
         g.plan = g.plan.model_copy(update={"issues": [
             i for i in g.plan.issues
             if not (i.code == "ambiguous" and any(w in i.message.lower() for w in written))]})
+        g.parsed.notes[:] = [n for n in g.parsed.notes if not (
+            n.startswith("could not tell which field") and any(w in n.lower() for w in written))]
     for rel in ctx.relevant:
         for code in rel.procedure.codes:
             if any(n.code == code for n in g.known_errors) or ctx.errors is None:
@@ -390,6 +398,28 @@ def _apply_known_errors(g: Guided, ctx: Context, catalog: Catalog) -> None:
                 g.known_errors.append(KnownErrorNote(
                     code=e.code, system=e.system, title=e.title, meaning=e.meaning,
                     action=e.action, found_in=rel.document.label))
+
+
+def _code_filter(g: Guided, field_name: str, values: list[Any],
+                 notes: list[KnownErrorNote]) -> None:
+    """The codes the question names become `field in (codes)`. A plan that already pins the
+    field to values (`==`, `in`, or anything nested) is left as the question's reading made it;
+    a broad condition the codes imply ("failed" = result_code != 0) gives way to them."""
+    top = [f for f in g.plan.filters if isinstance(f, Condition) and f.field == field_name]
+    nested = _fields([f for f in g.plan.filters if not isinstance(f, Condition)])
+    if field_name in nested or any(c.op in (Operator.eq, Operator.in_) for c in top):
+        return
+    implied = [c for c in top if c.op in (Operator.ne, Operator.not_in) and not any(
+        v in (c.value if isinstance(c.value, list) else [c.value]) for v in values)]
+    cond = Condition(field=field_name, op=Operator.eq if len(values) == 1 else Operator.in_,
+                     value=values[0] if len(values) == 1 else values)
+    kept = [f for f in g.plan.filters if not any(f is c for c in implied)]
+    g.plan = g.plan.model_copy(update={"filters": [*kept, cond]})
+    codes = ", ".join(n.code for n in notes)
+    titles = "; ".join(n.title for n in notes)
+    g.changes.append(f"{codes} ({titles}): filtered on {field_name} "
+                     f"{'= ' + str(values[0]) if len(values) == 1 else 'in ' + ', '.join(map(str, values))}"
+                     + (" (it replaces the broader condition on that field)" if implied else ""))
 
 
 def _window_range(w: TimeWindow) -> TimeRange:
