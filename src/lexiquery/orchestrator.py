@@ -221,7 +221,7 @@ def ask(question: str, *, platforms: Iterable[Platform | str] | None = None,
         settings: Settings | None = None, store: bool = True,
         sample_check: bool | None = None, sandbox: "Sandbox | None" = None,
         sop: bool | None = None, procedures: "ProcedureStore | None" = None,
-        known_errors: "KnownErrorBase | None" = None) -> Answer:
+        known_errors: "KnownErrorBase | None" = None, context: str | None = None) -> Answer:
     """Answer one question with checked queries for each platform.
 
     Raises `InputError` for unusable input (nothing is stored) and `QuestionError` when the
@@ -234,13 +234,18 @@ def ask(question: str, *, platforms: Iterable[Platform | str] | None = None,
 
     With `sop` (default: the `sop` setting) the stored runbooks and the known-errors base refine
     the plan in GATHERING_KNOWLEDGE; the answer's `citations` and `knowledge` say what they
-    changed. Pass `procedures` / `known_errors` to reuse them across questions."""
+    changed. Pass `procedures` / `known_errors` to reuse them across questions. `context`
+    (free text: the incident, the tenant, an error message) is searched with the question in
+    the runbooks and the known-errors base; it never becomes part of the question's reading."""
     from lexiquery.engine.explain import describe_plan
     from lexiquery.journeys import JourneyStore
     from lexiquery.nl.rules import parse_question
 
     settings = settings or get_settings()
     text = clean_question(question, settings.max_question_chars)
+    lookup = text if not context or not context.strip() else \
+        text + "\n" + user_text(context, "context", settings.max_question_chars,
+                                long_hint="shorten the context")
     dialect = sql_dialect_name(sql_dialect or settings.sql_dialect)
     try:
         wanted = [Platform(p) if isinstance(p, str) else p for p in platforms or []]
@@ -273,12 +278,12 @@ def ask(question: str, *, platforms: Iterable[Platform | str] | None = None,
                 raise
             # The question alone names no source; a runbook or a code it names may.
             answer.move(JourneyState.GATHERING_KNOWLEDGE)
-            ctx = _gather(text, settings, cat, procedures, known_errors)
+            ctx = _gather(lookup, settings, cat, procedures, known_errors)
             parsed = _rescued(text, ctx, cat)
         if use_sop:
             if ctx is None:
                 answer.move(JourneyState.GATHERING_KNOWLEDGE)
-                ctx = _gather(text, settings, cat, procedures, known_errors)
+                ctx = _gather(lookup, settings, cat, procedures, known_errors)
             parsed = _guide(text, parsed, ctx, cat, source, answer)
         else:
             answer.knowledge = Knowledge(mode="off", note="runbooks and known errors not used "

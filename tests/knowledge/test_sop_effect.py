@@ -147,3 +147,11 @@ def test_two_codes_on_one_field_become_one_in_filter() -> None:
     assert len(conds) == 1, conds
     assert conds[0].op in (Operator.in_, Operator.eq)
     assert all(n.applied for n in a.knowledge.known_errors if n.code.startswith("AADSTS"))
+
+
+def test_context_is_searched_with_the_question() -> None:
+    plain = ask("sign-ins per user today", sample_check=False)
+    a = ask("sign-ins per user today", sample_check=False, context="the user saw AADSTS50053")
+    assert plain.knowledge.known_errors == []
+    assert any(n.code == "AADSTS50053" and n.applied for n in a.knowledge.known_errors)
+    assert a.question == "sign-ins per user today"
