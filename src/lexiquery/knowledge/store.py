@@ -150,6 +150,8 @@ class ProcedureStore:
             db.executemany("UPDATE chunks SET terms = ? WHERE id = ?", [
                 (" ".join(tokenize(indexed_text(Chunk.model_validate_json(b)))), i)
                 for i, b in rows])
+        if tables >= {"meta", "documents", "chunks", "procedures"} and version == SCHEMA_VERSION:
+            return  # current: opening writes nothing (a read-only data directory still reads)
         db.executescript(_SCHEMA)
         db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
         db.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")

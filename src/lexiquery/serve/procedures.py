@@ -77,7 +77,9 @@ def error_response(error: LexiQueryError) -> tuple[int, dict[str, Any]]:
     return status, error.to_dict()
 
 
-def _validation_body(exc: RequestValidationError) -> dict[str, Any]:
+def validation_body(exc: RequestValidationError) -> dict[str, Any]:
+    """`{error: bad_request, message, issues, hint}`: one issue per field, named by its path
+    inside the body/query (`question`, `platforms.0`), not by the request part."""
     issues = []
     for e in exc.errors():
         where = list(e.get("loc", ()))
@@ -104,7 +106,7 @@ class _EdgeRoute(APIRoute):
             try:
                 return await handler(request)
             except RequestValidationError as exc:
-                return JSONResponse(_validation_body(exc), status_code=422)
+                return JSONResponse(validation_body(exc), status_code=422)
             except LexiQueryError as exc:
                 status, body = error_response(exc)
                 return JSONResponse(body, status_code=status)
