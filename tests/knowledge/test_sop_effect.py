@@ -155,3 +155,15 @@ def test_context_is_searched_with_the_question() -> None:
     assert plain.knowledge.known_errors == []
     assert any(n.code == "AADSTS50053" and n.applied for n in a.knowledge.known_errors)
     assert a.question == "sign-ins per user today"
+
+
+def test_an_adapted_example_keeps_the_questions_order_and_threshold(runbooks: None) -> None:
+    """SOP-017's query counts per user; "top 5" must still sort by that count before the limit,
+    and "more than 3" must become the threshold (named as the example names its count)."""
+    a = ask("top 5 users with failed sign-ins in the last day", sample_check=False)
+    assert a.plan.limit == 5 and a.plan.sort and a.plan.sort[0].descending
+    assert a.plan.sort[0].field in a.plan.aggregation.output_names()
+    b = ask("users with more than 3 failed sign-ins in the last day", sample_check=False)
+    (having,) = b.plan.having
+    assert having.value == 3 and having.field in b.plan.aggregation.output_names()
+    assert all(q.valid for q in a.queries + b.queries)

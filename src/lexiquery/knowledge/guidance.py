@@ -322,7 +322,7 @@ def _adapt_example(question: str, g: Guided, ctx: Context, catalog: Catalog) -> 
             ref = g.cite(rel, f"example {q.language.upper()} query")
             kept = "its filters" + (" and aggregation" if example.aggregation else "")
             g.changes.append(f"adapted the {q.language.upper()} query in {ref}: kept {kept}"
-                             + (f"; {', '.join(took)} from your question" if took else ""))
+                             + (f"; {_describe_values(took)} from your question" if took else ""))
             return
 
 
@@ -351,10 +351,36 @@ def _merge(example: QueryPlan, asked: QueryPlan) -> tuple[QueryPlan, list[str]]:
             plan.sort = [s for s in plan.sort
                          if s.field in plan.aggregation.output_names()]
             took.append("grouping by " + ", ".join(asked.aggregation.group_by))
+    if asked.aggregation is not None and plan.aggregation is not None:
+        # "top 5 users", "more than 5 per user": the question's order and threshold, named as
+        # the example's metrics are (its count() is `count_`, the rules engine's `event_count`).
+        sort = [k.model_copy(update={"field": f}) for k in asked.sort
+                if (f := _output_in(k.field, asked.aggregation, plan.aggregation)) is not None]
+        if sort:
+            plan.sort = sort
+            took.append("the order")
+        having = [h.model_copy(update={"field": f}) for h in asked.having
+                  if isinstance(h, Condition)
+                  and (f := _output_in(h.field, asked.aggregation, plan.aggregation)) is not None]
+        if having:
+            plan.having = having
+            took.append("the threshold")
     if asked.limit is not None:
         plan.limit = asked.limit
         took.append("the limit")
     return QueryPlan.model_validate(plan.model_dump()), took
+
+
+def _output_in(name: str, asked: Aggregation, plan: Aggregation) -> str | None:
+    """The merged plan's output column for the question's output `name`, or None."""
+    if name in plan.group_by:
+        return name
+    metric = next((m for m in asked.metrics if m.name == name), None)
+    if metric is None:
+        return None
+    same = next((m for m in plan.metrics if (m.fn, m.field, m.percentile) ==
+                 (metric.fn, metric.field, metric.percentile)), None)
+    return same.name if same is not None else None
 
 
 def _apply_known_errors(g: Guided, ctx: Context, catalog: Catalog) -> None:
