@@ -45,11 +45,10 @@ def tokenize(text: str) -> list[str]:
 
 
 class LexicalIndex:
-    """BM25 over a fixed list of (chunk id, text). Immutable: rebuild on change."""
+    """BM25 over a fixed list of (chunk id, terms). Immutable: rebuild on change."""
 
-    def __init__(self, ids: Sequence[str], texts: Sequence[str] | None = None, *,
-                 terms: Sequence[list[str]] | None = None) -> None:
-        """Index `texts`, or `terms` already produced by `tokenize` (the store keeps them, so a
+    def __init__(self, ids: Sequence[str], terms: Sequence[list[str]]) -> None:
+        """Index each chunk's `terms`, as `tokenize` produced them (the store keeps them, so a
         restart does not tokenize every chunk again)."""
         import bm25s
 
@@ -57,8 +56,6 @@ class LexicalIndex:
         self._pos = {cid: i for i, cid in enumerate(self.ids)}
         self._bm25 = bm25s.BM25()
         self._empty = not self.ids
-        if terms is None:
-            terms = [tokenize(t) for t in texts or []]
         if not self._empty:
             # bm25s indexes lists of tokens directly; an empty chunk keeps a placeholder token so
             # positions stay aligned with `ids`.

@@ -419,7 +419,7 @@ class ProcedureStore:
                 rows = self._db.execute(
                     "SELECT id, terms FROM chunks ORDER BY document_id, idx").fetchall()
                 self._lexical = (gen, LexicalIndex([r[0] for r in rows],
-                                                   terms=[r[1].split() for r in rows]))
+                                                   [r[1].split() for r in rows]))
             return self._lexical[1]
 
     @_storage_errors

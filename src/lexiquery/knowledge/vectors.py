@@ -48,10 +48,6 @@ class VectorIndex:
         if document_ids:
             self._col.delete(where={"document_id": {"$in": list(document_ids)}})
 
-    def delete(self, ids: Sequence[str]) -> None:
-        if ids:
-            self._col.delete(ids=list(ids))
-
     def count(self) -> int:
         return int(self._col.count())
 
