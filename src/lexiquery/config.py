@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -50,6 +50,39 @@ class Settings(BaseSettings):
                                    description="One embedding request running longer fails.")
     embeddings: bool = Field(default=True, description="Use Ollama embeddings when reachable "
                                                        "(off: BM25 only, no call to Ollama).")
+
+    # Agents: in-process by default; over A2A through the registry when `agents` is "registry".
+    agents: str = Field(default="local", pattern="^(local|registry)$",
+                        description='"local": every agent in this process; "registry": the agents '
+                                    "registered (or configured statically) are called over A2A.")
+    agent_timeout_s: float = Field(default=15.0, gt=0,
+                                   description="One agent call running longer is abandoned.")
+    agent_retries: int = Field(default=2, ge=0, le=5,
+                               description="Retries of a failed agent call (with backoff).")
+    static_agents_json: str | None = Field(
+        default=None, validation_alias=AliasChoices("A2A_STATIC_AGENTS_JSON",
+                                                    "LEXIQUERY_STATIC_AGENTS_JSON"),
+        description='Agents known without registration: a JSON list of {"name", "url"} '
+                    "(A2A_STATIC_AGENTS_JSON).")
+    registry_allow_hosts: list[str] = Field(
+        default_factory=list, description="Hosts agents may be registered from, on top of "
+                                          "loopback and the static agents' hosts (JSON list).")
+    registry_card_max_bytes: int = Field(default=256 * 1024, ge=1024,
+                                         description="A larger agent card is refused.")
+    registry_timeout_s: float = Field(default=5.0, gt=0,
+                                      description="Fetching an agent card longer is refused.")
+    health_interval_s: float = Field(default=30.0, gt=0,
+                                     description="How often the server checks agents' health.")
+    public_url: str | None = Field(default=None,
+                                   description="The address agent cards advertise (default: "
+                                               "the address served on).")
+    max_request_bytes: int = Field(default=1024 * 1024, ge=1024,
+                                   description="Larger API request bodies are refused (413); "
+                                               "runbook uploads have their own limit.")
+
+    @property
+    def registry_path(self) -> Path:
+        return self.data_dir / "registry.json"
 
     @property
     def sop_dir(self) -> Path:

@@ -20,7 +20,11 @@
     ├── DialectError                    rendering / parsing failed for one dialect
     ├── SandboxError                    (engine/sandbox.py) a query failed or timed out on sample
     │                                   data (codes ``execution``, ``timeout``)
-    └── StorageError                    the SQLite store cannot be read or written
+    ├── StorageError                    the SQLite store cannot be read or written
+    └── AgentError                      an agent did not answer: unreachable, timed out, or gave
+                                        a reply that is not its contract (``agent_unavailable``,
+                                        ``agent_timeout``, ``agent_bad_reply``); also registry
+                                        refusals (``registration_refused``, ``unknown_agent``)
 
 Each maps to one CLI exit code (see `exit_code`) and, at the edges only, to an HTTP status.
 """
@@ -143,3 +147,63 @@ class UnknownDocumentError(InputError):
     """No stored document has this id, id prefix, label or file name."""
 
     code = "unknown_document"
+
+
+class AgentError(LexiQueryError):
+    """An agent could not be used. `agent` names it; `retryable` says whether calling again may
+    help (a timeout or a dead connection may; a reply that breaks the contract will not)."""
+
+    exit_code = 6
+    code = "agent_unavailable"
+
+    def __init__(self, message: str, *, agent: str | None = None, code: str | None = None,
+                 retryable: bool = False, hint: str | None = None) -> None:
+        if code is not None:
+            self.code = code
+        self.agent = agent
+        self.retryable = retryable
+        super().__init__(message, hint=hint, issues=[{"code": self.code, "message": message,
+                                                      "agent": agent}])
+
+
+def _subclasses(cls: type) -> list[type]:
+    out = [cls]
+    for sub in cls.__subclasses__():
+        out += _subclasses(sub)
+    return out
+
+
+def error_payload(e: LexiQueryError) -> dict[str, Any]:
+    """`e` as JSON for the agent wire: its class name and what rebuilds it."""
+    d = e.to_dict()
+    d["type"] = type(e).__name__
+    return d
+
+
+def error_from_payload(d: dict[str, Any], *, agent: str | None = None) -> LexiQueryError:
+    """The error an agent reported, rebuilt as the same class of this tree (so a QuestionError
+    raised by a remote planner reads exactly like a local one). An unknown type becomes an
+    `AgentError` carrying the message."""
+    by_name = {c.__name__: c for c in _subclasses(LexiQueryError)}
+    cls = by_name.get(str(d.get("type")))
+    message = str(d.get("message") or "the agent reported an error")
+    hint = d.get("hint")
+    e: LexiQueryError
+    if cls is None or cls in (LexiQueryError, AgentError):
+        e = AgentError(message, agent=agent, code=str(d.get("error") or "agent_failed"),
+                       hint=hint)
+    elif issubclass(cls, QueryError):
+        e = cls.__new__(cls)
+        LexiQueryError.__init__(e, message, issues=d.get("issues"), hint=hint)
+        e.code = str(d.get("error") or cls.code)
+        e.line, e.column, e.expected = d.get("line"), d.get("column"), d.get("expected")
+    elif issubclass(cls, DocumentError):
+        e = cls.__new__(cls)
+        LexiQueryError.__init__(e, message, issues=d.get("issues"), hint=hint)
+        e.code, e.document = str(d.get("error") or cls.code), None
+    elif issubclass(cls, QuestionError):
+        e = cls(message, closest_sources=list(d.get("closest_sources") or []),
+                issues=d.get("issues"), hint=hint)
+    else:
+        e = cls(message, issues=d.get("issues"), hint=hint)
+    return e
