@@ -16,7 +16,9 @@ from lexiquery.dialects import SQL_DIALECTS
 from lexiquery.errors import InputError, QuestionError
 from lexiquery.ir import QueryPlan
 from lexiquery.journeys import JourneyStore
-from lexiquery.orchestrator import clean_question, generate_query
+from lexiquery.agents.checking import check_query
+from lexiquery.agents.data import render_query
+from lexiquery.orchestrator import clean_question
 
 
 def test_python_api_answers_and_stores() -> None:
@@ -67,7 +69,8 @@ def test_unknown_field_in_a_plan_is_reported_not_rendered() -> None:
     issues = check_names(plan, src)
     assert [(i.code, i.field) for i in issues] == [("unknown_field", "shoe_size")]
     for p in Platform:
-        gq = generate_query(plan, src, p, sql_dialect="postgres", confidence=1.0)
+        gq = check_query(render_query(plan, src, p, sql_dialect="postgres"), plan, src,
+                         confidence=1.0)
         assert not gq.valid and any(i.code in {"unknown_field", "not_bound"} for i in gq.issues)
 
 

@@ -128,6 +128,19 @@ class GeneratedQuery(BaseModel):
                                        description="Execution on sample data, when it ran")
 
 
+class AgentCall(BaseModel):
+    """One agent call of the journey: who, where (local or its URL), how long, and whether it
+    answered — the trace that makes a partial answer explainable."""
+
+    agent: str
+    skill: str
+    where: str = Field(description='"local" or the agent\'s URL')
+    elapsed_ms: float
+    attempts: int = 1
+    ok: bool
+    error: str | None = None
+
+
 class Answer(BaseModel):
     journey_id: str
     question: str
@@ -149,6 +162,11 @@ class Answer(BaseModel):
                                       description="Runbook passages the answer used")
     knowledge: Knowledge | None = Field(default=None,
                                         description="What the SOP engine contributed")
+    agents: list[AgentCall] = Field(default_factory=list,
+                                    description="Every agent call of the journey, in order")
+    failed_platforms: list[str] = Field(
+        default_factory=list, description="Platforms whose data agent did not answer (the "
+                                          "answer is partial; the issues say why)")
 
     def move(self, state: JourneyState) -> None:
         self.status = state

@@ -326,7 +326,8 @@ def translate_query(text: str, from_platform: Platform | str, to_platform: Platf
     hold, and features the target lacks (then `query` is empty and `valid` false). With
     `check`, both queries run on the same sample data and `agreement` says whether they
     return the same rows."""
-    from lexiquery.orchestrator import check_query, render_query
+    from lexiquery.agents.checking import check_query
+    from lexiquery.agents.data import render_query
 
     settings = settings or get_settings()
     cat = _catalog(catalog, catalog_files, settings)

@@ -1,38 +1,52 @@
-"""The journey: question → plan → one query per platform → validation → stored answer.
+"""The journey: question → plan → knowledge → one query per platform → validation → answer.
 
-This is the in-process orchestrator of the embedded default. It moves the journey through
-PENDING → DISCOVERING → PLANNING → GATHERING_KNOWLEDGE → GENERATING_QUERIES → VALIDATING →
-COMPLETED | FAILED and stores every transition. GATHERING_KNOWLEDGE searches the stored runbooks
-and the known-errors base and lets them refine the plan (`knowledge.guidance`). (Agents over A2A
-and the LLM path plug in here later; the orchestrator never imports a protocol.)
+The orchestrator moves a journey through PENDING → DISCOVERING → PLANNING →
+GATHERING_KNOWLEDGE → GENERATING_QUERIES → VALIDATING → COMPLETED | FAILED, stores every
+transition with its time, and does its work through agents: the planner, the knowledge agents
+(runbooks, known errors), one data agent per platform (called in parallel) and the validator.
+It reaches them through `AgentHandle`s from `agents.directory` — in-process by default, over A2A
+when `settings.agents == "registry"` — and cannot tell which: it never imports a protocol.
+
+Every agent call has a timeout (`agent_timeout_s`) and is retried with backoff when the agent
+could not be reached (`agent_retries`, tenacity). A data agent that fails costs the answer that
+platform only: the answer says which platform failed and why (`failed_platforms`, issues).
 """
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
+import logging
+import time
 import unicodedata
 import uuid
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence, TypeVar
 
-from lexiquery.answer import Answer, GeneratedQuery, JourneyState, Knowledge
-from lexiquery.catalog.model import Catalog, Platform, Source
+from pydantic import BaseModel, ValidationError
+
+from lexiquery.answer import AgentCall, Answer, GeneratedQuery, JourneyState, Knowledge
+from lexiquery.catalog.model import Catalog, Platform
 from lexiquery.config import Settings, get_settings
 from lexiquery.errors import (
+    AgentError,
     InputError,
     LexiQueryError,
-    PlanError,
     QuestionError,
     StorageError,
     UnknownFieldError,
 )
-from lexiquery.ir import PlanIssue, QueryPlan, Severity
+from lexiquery.ir import PlanIssue, Severity
 
 if TYPE_CHECKING:
+    from lexiquery.agents.contracts import GenerateResult, KnowledgeContext, PlanResult
+    from lexiquery.agents.handles import AgentHandle
     from lexiquery.engine.sandbox import Sandbox
-    from lexiquery.knowledge.guidance import Context
     from lexiquery.knowledge.known_errors import KnownErrorBase
     from lexiquery.knowledge.store import ProcedureStore
-    from lexiquery.nl.rules import ParsedQuestion
+
+log = logging.getLogger(__name__)
+M = TypeVar("M", bound=BaseModel)
 
 
 def user_text(value: object, what: str, max_chars: int, *, empty_hint: str | None = None,
@@ -92,58 +106,335 @@ def load_catalog(settings: Settings, catalog_files: Sequence[Path] = ()) -> Cata
     return _load(settings.catalog_dir, list(catalog_files))
 
 
-def _platforms_for(source: Source, requested: Iterable[Platform] | None) -> list[Platform]:
-    bound = source.bindings.platforms()
-    return list(dict.fromkeys(requested)) if requested else bound
+def open_procedures(settings: Settings, catalog: Catalog) -> "ProcedureStore | None":
+    """The runbook store when one exists (asking never creates an empty one)."""
+    from lexiquery.knowledge.store import ProcedureStore
+
+    if not (settings.sop_dir / "sop.db").exists():
+        return None
+    return ProcedureStore(settings, catalog=catalog)
 
 
 
-def render_query(plan: QueryPlan, source: Source, platform: Platform, *,
-                 sql_dialect: str) -> GeneratedQuery:
-    """GENERATING_QUERIES for one platform: the query text, or an invalid query whose issues say
-    why it could not be written. Never raises for plan problems."""
-    from lexiquery.dialects import render
 
-    dialect = sql_dialect if platform is Platform.sql else platform.value
-    base = dict(platform=platform.value, dialect=dialect, source=source.id,
-                target=source.target(platform), confidence=0.0)
-    if getattr(source.bindings, platform.value) is None:
-        issue = PlanIssue(code="not_bound", severity=Severity.error,
-                          message=f"{source.name} is not available on {platform.value.upper()} "
-                                  f"(bound on: {', '.join(p.value for p in source.bindings.platforms())})")
-        return GeneratedQuery(query="", valid=False, issues=[issue], **base)
+# ---- the journey ------------------------------------------------------------------------------
+
+
+def ask(question: str, **kwargs: Any) -> Answer:
+    """Answer one question with checked queries for each platform (see `ask_async` for the
+    arguments). Runs the journey on its own event loop; called from inside a running loop (a
+    synchronous tool of an async server) it runs that loop in a worker thread."""
     try:
-        text = render(plan, source, platform, sql_dialect=sql_dialect)
-    except PlanError as e:
-        issues = [PlanIssue(code=i.get("code", "plan_error"), message=i.get("message", str(e)),
-                            severity=Severity.error, field=i.get("field")) for i in e.issues]
-        return GeneratedQuery(query="", valid=False, issues=list(plan.issues) + issues, **base)
-    return GeneratedQuery(query=text, valid=False, **base)
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return asyncio.run(ask_async(question, **kwargs))
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, ask_async(question, **kwargs)).result()
 
 
-def check_query(query: GeneratedQuery, plan: QueryPlan, source: Source, *,
-                confidence: float) -> GeneratedQuery:
-    """VALIDATING for one rendered query: issues, validity, confidence, explanation."""
-    from lexiquery.agents.validator import is_valid, validate_query
-    from lexiquery.engine.explain import explain_for_platform
+async def ask_async(question: str, *, platforms: Iterable[Platform | str] | None = None,
+                    sql_dialect: str | None = None, catalog: Catalog | None = None,
+                    catalog_files: Sequence[Path | str] = (), source: str | None = None,
+                    settings: Settings | None = None, store: bool = True,
+                    sample_check: bool | None = None, sandbox: "Sandbox | None" = None,
+                    sop: bool | None = None, procedures: "ProcedureStore | None" = None,
+                    known_errors: "KnownErrorBase | None" = None,
+                    context: str | None = None) -> Answer:
+    """Answer one question with checked queries for each platform.
 
-    if not query.query:
-        return query  # could not be written; its issues already say why
-    platform = Platform(query.platform)
-    issues = validate_query(plan, source, platform, query.query, sql_dialect=query.dialect)
-    valid = is_valid(issues)
-    warnings = sum(1 for i in issues if i.severity is Severity.warning)
-    conf = confidence * (0.85 ** warnings) if valid else 0.0
-    return query.model_copy(update=dict(
-        valid=valid, issues=issues, confidence=round(conf, 2),
-        explanation=explain_for_platform(plan, source, platform)))
+    Raises `InputError` for unusable input (nothing is stored) and `QuestionError` when the
+    catalog knows nothing the question names (the journey is stored as FAILED; the error carries
+    the closest sources), `AgentError` when the planner or every data agent could not be
+    reached. A platform whose data agent failed is named in `failed_platforms`; everything else
+    about a platform becomes issues on its query.
+
+    With `sample_check` (default: the `sample_check` setting) every valid query is parsed back
+    and executed on sample data in VALIDATING; pass a `sandbox` to reuse one across questions
+    (the batch mode does). With `sop` (default: the `sop` setting) the stored runbooks and the
+    known-errors base refine the plan in GATHERING_KNOWLEDGE; the answer's `citations` and
+    `knowledge` say what they changed. Pass `procedures` / `known_errors` to reuse them across
+    questions. `context` (free text: the incident, the tenant, an error message) is searched
+    with the question in the runbooks and the known-errors base; it never becomes part of the
+    question's reading. `catalog` / `catalog_files` are used by in-process agents; remote agents
+    read the persisted catalog of their own data directory."""
+    from lexiquery.agents.resources import Resources
+
+    settings = settings or get_settings()
+    text = clean_question(question, settings.max_question_chars)
+    extra = None if not context or not context.strip() else \
+        user_text(context, "context", settings.max_question_chars, long_hint="shorten the context")
+    dialect = sql_dialect_name(sql_dialect or settings.sql_dialect)
+    try:
+        wanted = [Platform(p) if isinstance(p, str) else p for p in platforms or []]
+    except ValueError as e:
+        raise InputError(f"{e}; platforms are kql, spl and sql") from e
+
+    answer = Answer(journey_id=uuid.uuid4().hex, question=text)
+    journeys = _open_journeys(settings, answer) if store else None
+    res = Resources(settings, catalog=catalog, catalog_files=[Path(p) for p in catalog_files],
+                    procedures=procedures, known_errors=known_errors, sandbox=sandbox)
+    answer.move(JourneyState.PENDING)
+    try:
+        journey = _Journey(settings, answer, res)
+        await journey.run(text, extra, wanted, source, dialect,
+                          sop=settings.sop if sop is None else sop,
+                          sample_check=settings.sample_check if sample_check is None
+                          else sample_check)
+    except LexiQueryError as e:
+        answer.issues.append(PlanIssue(code=e.code, message=e.message, severity=Severity.error))
+        answer.move(JourneyState.FAILED)
+        if journeys:
+            try:
+                journeys.save(answer)
+            except StorageError:
+                pass  # the error being raised matters more than its record
+        e.journey_id = answer.journey_id  # type: ignore[attr-defined]
+        raise
+    finally:
+        res.close()
+    if journeys:
+        try:
+            journeys.save(answer)
+        except StorageError as e:
+            # A full disk or a locked database must not cost the user the answer they waited for.
+            answer.issues.append(PlanIssue(code="not_stored", severity=Severity.warning,
+                                           message=f"the journey was not saved: {e.message}"))
+    return answer
 
 
-def generate_query(plan: QueryPlan, source: Source, platform: Platform, *, sql_dialect: str,
-                   confidence: float) -> GeneratedQuery:
-    """Render and check one platform's query."""
-    return check_query(render_query(plan, source, platform, sql_dialect=sql_dialect), plan,
-                       source, confidence=confidence)
+def _open_journeys(settings: Settings, answer: Answer):  # type: ignore[no-untyped-def]
+    from lexiquery.journeys import JourneyStore
+
+    try:
+        return JourneyStore(settings.db_path)
+    except StorageError as e:  # a corrupt or unwritable store must not block the answer
+        answer.issues.append(PlanIssue(code="not_stored", severity=Severity.warning,
+                                       message=f"the journey was not saved: {e.message}"
+                                               + (f" ({e.hint})" if e.hint else "")))
+        return None
+
+
+class _Journey:
+    """One journey's agent calls, with their trace in `answer.agents`."""
+
+    def __init__(self, settings: Settings, answer: Answer, res: Any) -> None:
+        self.settings = settings
+        self.answer = answer
+        self.res = res
+        self.handles: dict[str, "AgentHandle"] = {}
+
+    async def run(self, text: str, extra: str | None, wanted: list[Platform],
+                  source: str | None, dialect: str, *, sop: bool, sample_check: bool) -> None:
+        from lexiquery.agents import contracts as c
+        from lexiquery.agents.directory import agent_handles
+        from lexiquery.engine.explain import describe_plan
+
+        answer = self.answer
+        answer.move(JourneyState.DISCOVERING)
+        catalog = self.res.catalog()
+        if source is not None and source not in catalog:
+            raise QuestionError(f"unknown source {source!r}", closest_sources=catalog.ids()[:5])
+        self.handles = agent_handles(self.settings, self.res)
+
+        answer.move(JourneyState.PLANNING)
+        plan = await self.call(c.PLANNER, "create_plan", c.PlanRequest(
+            question=text, platforms=wanted, source=source, sop=sop, context=extra),
+            c.PlanResult)
+
+        knowledge = None
+        if plan.gather_procedures or plan.gather_errors:
+            answer.move(JourneyState.GATHERING_KNOWLEDGE)
+            knowledge = await self.gather(plan)
+        else:
+            answer.knowledge = Knowledge(mode="off",
+                                         note="runbooks and known errors not used (--no-sop)")
+
+        answer.move(JourneyState.GENERATING_QUERIES)
+        request = c.GenerateRequest(question=text, draft=plan.draft, pinned=source,
+                                    sql_dialect=dialect, knowledge=knowledge)
+        outcomes = await asyncio.gather(*(self.generate(p, request) for p in plan.platforms))
+        written = {p: r for p, r in zip(plan.platforms, outcomes) if not isinstance(r, Exception)}
+        failed = {p: r for p, r in zip(plan.platforms, outcomes) if isinstance(r, Exception)}
+        if not written:
+            raise _no_query(failed)
+        primary = next(iter(written.values()))
+        src = catalog.get(primary.plan.source)
+        self._record_plan(primary, written, knowledge, source)
+        answer.understanding = (describe_plan(primary.plan, src) if src else []) + [
+            ch[0].upper() + ch[1:] + "." for ch in primary.changes]
+        unknown = [i for i in primary.plan.issues if i.code == "unknown_field"]
+        if unknown:
+            raise UnknownFieldError(
+                "; ".join(i.message for i in unknown),
+                issues=[i.model_dump(mode="json") for i in unknown],
+                hint=f"`lexiquery catalog show {primary.plan.source}` lists its fields")
+        queries = _drop_unbound_defaults(answer, [r.query for r in written.values()],
+                                         explicit=plan.explicit)
+
+        answer.move(JourneyState.VALIDATING)
+        checked = await self.validate(queries, primary, sample_check)
+        for p, e in failed.items():
+            checked.append(_failed_query(p, e, primary.plan.source, dialect))
+            answer.failed_platforms.append(p.value)
+            answer.issues.append(PlanIssue(code="platform_failed", severity=Severity.warning,
+                                           message=f"no {p.value.upper()} query: {e}"))
+        order = {p.value: i for i, p in enumerate(plan.platforms)}
+        answer.queries = sorted(checked, key=lambda q: order.get(q.platform, len(order)))
+        answer.move(JourneyState.COMPLETED)
+
+    # -- steps ---------------------------------------------------------------------------------
+
+    async def gather(self, plan: "PlanResult") -> "KnowledgeContext":
+        """GATHERING_KNOWLEDGE: both knowledge agents at once. A knowledge agent that fails
+        costs the answer its knowledge, not the answer."""
+        from lexiquery.agents import contracts as c
+
+        async def nothing() -> None:
+            return None
+
+        sop, errs = await asyncio.gather(
+            self.call(c.KNOWLEDGE_SOP, "search_procedures", c.SearchRequest(text=plan.lookup),
+                      c.ProcedureSearch) if plan.gather_procedures else nothing(),
+            self.call(c.KNOWLEDGE_ERRORS, "lookup_known_errors",
+                      c.LookupRequest(text=plan.lookup), c.KnownErrorLookup)
+            if plan.gather_errors else nothing(),
+            return_exceptions=True)
+        notes = []
+        for what, r in (("runbook search", sop), ("known-errors lookup", errs)):
+            if isinstance(r, LexiQueryError):
+                notes.append(f"the {what} failed: {r.message}")
+            elif isinstance(r, BaseException):
+                raise r
+        return c.KnowledgeContext(
+            procedures=sop if isinstance(sop, c.ProcedureSearch) else None,
+            mentions=errs.mentions if isinstance(errs, c.KnownErrorLookup) else [],
+            note="; ".join(notes) or None)
+
+    async def generate(self, platform: Platform, request: BaseModel) -> "GenerateResult | LexiQueryError":
+        from lexiquery.agents import contracts as c
+
+        try:
+            return await self.call(c.data_agent(platform.value), "generate_query", request,
+                                   c.GenerateResult)
+        except LexiQueryError as e:
+            return e
+
+    async def validate(self, queries: list[GeneratedQuery], primary: "GenerateResult",
+                       sample_check: bool) -> list[GeneratedQuery]:
+        """VALIDATING. A validator that cannot be reached leaves the queries unvalidated (and
+        says so) rather than withholding them."""
+        from lexiquery.agents import contracts as c
+
+        if not queries:
+            return []
+        try:
+            result = await self.call(c.VALIDATOR, "validate_queries", c.ValidateRequest(
+                queries=queries, plan=primary.plan, confidence=primary.confidence,
+                sample_check=sample_check), c.ValidateResult)
+        except AgentError as e:
+            note = PlanIssue(code="not_validated", severity=Severity.warning,
+                             message=f"not validated: {e.message}")
+            self.answer.issues.append(note)
+            return [q.model_copy(update={"issues": [*q.issues, note]}) for q in queries]
+        self.answer.agreement = result.agreement
+        return list(result.queries)
+
+    def _record_plan(self, primary: "GenerateResult", written: dict[Platform, "GenerateResult"],
+                     knowledge: "KnowledgeContext | None", source: str | None) -> None:
+        answer = self.answer
+        answer.plan = primary.plan
+        answer.engine = primary.engine
+        answer.notes = list(primary.notes)
+        answer.alternatives = [] if source else list(primary.alternatives)
+        answer.issues += list(primary.plan.issues)
+        differ = [p.value.upper() for p, r in written.items() if r.plan != primary.plan]
+        if differ:  # the data agents never disagree silently
+            answer.issues.append(PlanIssue(
+                code="plans_differ", severity=Severity.warning,
+                message=f"the {', '.join(differ)} agent{'s' if len(differ) > 1 else ''} wrote "
+                        "from a different plan than the one shown"))
+        if knowledge is not None:
+            p = knowledge.procedures
+            answer.citations = list(primary.citations)
+            answer.knowledge = Knowledge(
+                mode=p.mode if p else "off",
+                note="; ".join(n for n in (p.note if p else None, knowledge.note) if n) or None,
+                searched_documents=p.documents if p else 0, changes=list(primary.changes),
+                known_errors=list(primary.known_errors))
+
+    # -- one call --------------------------------------------------------------------------------
+
+    async def call(self, name: str, skill: str, request: BaseModel, output: type[M]) -> M:
+        """One agent call with its timeout, retries and trace entry; the reply checked against
+        the skill's contract. Raises the agent's own LexiQueryError, or AgentError."""
+        from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
+
+        handle = self.handles[name]
+        payload = request.model_dump(mode="json")
+        started, attempts, error = time.perf_counter(), 0, None
+        try:
+            async for attempt in AsyncRetrying(
+                    stop=stop_after_attempt(1 + self.settings.agent_retries),
+                    wait=wait_exponential(multiplier=0.1, min=0.1, max=1.0),
+                    retry=retry_if_exception(_worth_retrying), reraise=True):
+                with attempt:
+                    attempts += 1
+                    data = await self._once(handle, skill, payload)
+            try:
+                return output.model_validate(data)
+            except ValidationError as e:
+                raise AgentError(f"the {name} agent's {skill} reply does not fit its contract: "
+                                 f"{e.errors()[0].get('msg')}", agent=name,
+                                 code="agent_bad_reply") from e
+        except LexiQueryError as e:
+            error = e.message
+            raise
+        finally:
+            self.answer.agents.append(AgentCall(
+                agent=name, skill=skill, where=handle.where, attempts=attempts, ok=error is None,
+                elapsed_ms=round((time.perf_counter() - started) * 1000, 2), error=error))
+
+    async def _once(self, handle: "AgentHandle", skill: str,
+                    payload: dict[str, Any]) -> dict[str, Any]:
+        timeout = self.settings.agent_timeout_s
+        where = "" if handle.where == "local" else f" at {handle.where}"
+        try:
+            return await asyncio.wait_for(handle.call(skill, payload), timeout)
+        except TimeoutError as e:
+            raise AgentError(f"the {handle.name} agent{where} did not answer within "
+                             f"{timeout:g} s", agent=handle.name, code="agent_timeout",
+                             hint="raise LEXIQUERY_AGENT_TIMEOUT_S, or check the agent") from e
+        except LexiQueryError:
+            raise
+        except Exception as e:  # noqa: BLE001 — an agent's bug costs its part, not the journey
+            log.exception("agent %s failed", handle.name)
+            raise AgentError(f"the {handle.name} agent{where} failed: {e!r}", agent=handle.name,
+                             code="agent_failed") from e
+
+
+def _worth_retrying(e: BaseException) -> bool:
+    """Only a connection that failed: a timeout would double the wait, and a refusal or a
+    broken contract gives the same answer again."""
+    return isinstance(e, AgentError) and e.retryable and e.code != "agent_timeout"
+
+
+def _no_query(failed: dict[Platform, LexiQueryError]) -> LexiQueryError:
+    """The error of a journey with no query at all: the agents' own refusal (an unanswerable
+    question reads the same from every agent), or every agent's failure."""
+    for e in failed.values():
+        if not isinstance(e, AgentError):
+            return e
+    return AgentError("no data agent answered: " + "; ".join(
+        f"{p.value.upper()}: {e.message}" for p, e in failed.items()),
+        hint="check the agents with `lexiquery up` or GET /health")
+
+
+def _failed_query(platform: Platform, e: LexiQueryError, source: str,
+                  dialect: str) -> GeneratedQuery:
+    return GeneratedQuery(
+        platform=platform.value, dialect=dialect if platform is Platform.sql else platform.value,
+        query="", valid=False, confidence=0.0, source=source,
+        issues=[PlanIssue(code="agent_failed", severity=Severity.error, message=e.message)])
 
 
 def _drop_unbound_defaults(answer: Answer, queries: list[GeneratedQuery], *,
@@ -162,203 +453,3 @@ def _drop_unbound_defaults(answer: Answer, queries: list[GeneratedQuery], *,
         else:
             kept.append(q)
     return kept
-
-
-def _verify(queries: list[GeneratedQuery], plan: QueryPlan, source: Source, catalog: Catalog,
-            settings: Settings, sandbox: "Sandbox | None"):  # type: ignore[no-untyped-def]
-    """VALIDATING, part two: round trip, execution on sample data, agreement across platforms."""
-    from lexiquery.agents.verification import verify_all
-    from lexiquery.operations import sandbox_for
-
-    with sandbox_for(sandbox, catalog, settings) as box:
-        return verify_all(queries, plan, source, box)
-
-
-def open_procedures(settings: Settings, catalog: Catalog) -> "ProcedureStore | None":
-    """The runbook store when one exists (asking never creates an empty one)."""
-    from lexiquery.knowledge.store import ProcedureStore
-
-    if not (settings.sop_dir / "sop.db").exists():
-        return None
-    return ProcedureStore(settings, catalog=catalog)
-
-
-def _gather(text: str, settings: Settings, catalog: Catalog,
-            procedures: "ProcedureStore | None", errors: "KnownErrorBase | None") -> "Context":
-    """GATHERING_KNOWLEDGE. A store that cannot be read costs the answer its runbooks, not the
-    answer: the failure becomes the knowledge note."""
-    from lexiquery.knowledge.guidance import Context, gather
-    from lexiquery.knowledge.known_errors import load_known_errors
-
-    if errors is None:
-        errors = load_known_errors(settings.known_errors_files, catalog)
-    own = procedures is None
-    try:
-        store = open_procedures(settings, catalog) if own else procedures
-    except StorageError as e:
-        ctx = gather(text, None, errors)
-        ctx.mode, ctx.note = "bm25", f"the runbook store could not be opened: {e.message}"
-        return ctx
-    try:
-        ctx = gather(text, store, errors)
-    except StorageError as e:
-        ctx = Context(mode="bm25", note=f"the runbook store could not be read: {e.message}",
-                      errors=errors)
-        ctx.mentions = list(errors.find(text))
-    finally:
-        if own and store is not None:
-            store.close()
-    return ctx
-
-
-def _knowledge_summary(ctx: "Context") -> Knowledge:
-    return Knowledge(mode=ctx.mode, note=ctx.note, searched_documents=ctx.documents)
-
-
-def ask(question: str, *, platforms: Iterable[Platform | str] | None = None,
-        sql_dialect: str | None = None, catalog: Catalog | None = None,
-        catalog_files: Sequence[Path | str] = (), source: str | None = None,
-        settings: Settings | None = None, store: bool = True,
-        sample_check: bool | None = None, sandbox: "Sandbox | None" = None,
-        sop: bool | None = None, procedures: "ProcedureStore | None" = None,
-        known_errors: "KnownErrorBase | None" = None, context: str | None = None) -> Answer:
-    """Answer one question with checked queries for each platform.
-
-    Raises `InputError` for unusable input (nothing is stored) and `QuestionError` when the
-    catalog knows nothing the question names (the journey is stored as FAILED; the error carries
-    the closest sources). Everything else about a platform becomes issues on its query.
-
-    With `sample_check` (default: the `sample_check` setting) every valid query is parsed back
-    and executed on sample data in VALIDATING (`agents.verification`); pass a `sandbox` to reuse
-    one across questions (the batch mode does).
-
-    With `sop` (default: the `sop` setting) the stored runbooks and the known-errors base refine
-    the plan in GATHERING_KNOWLEDGE; the answer's `citations` and `knowledge` say what they
-    changed. Pass `procedures` / `known_errors` to reuse them across questions. `context`
-    (free text: the incident, the tenant, an error message) is searched with the question in
-    the runbooks and the known-errors base; it never becomes part of the question's reading."""
-    from lexiquery.engine.explain import describe_plan
-    from lexiquery.journeys import JourneyStore
-    from lexiquery.nl.rules import parse_question
-
-    settings = settings or get_settings()
-    text = clean_question(question, settings.max_question_chars)
-    lookup = text if not context or not context.strip() else \
-        text + "\n" + user_text(context, "context", settings.max_question_chars,
-                                long_hint="shorten the context")
-    dialect = sql_dialect_name(sql_dialect or settings.sql_dialect)
-    try:
-        wanted = [Platform(p) if isinstance(p, str) else p for p in platforms or []]
-    except ValueError as e:
-        raise InputError(f"{e}; platforms are kql, spl and sql") from e
-
-    answer = Answer(journey_id=uuid.uuid4().hex, question=text)
-    journeys = None
-    if store:
-        try:
-            journeys = JourneyStore(settings.db_path)
-        except StorageError as e:  # a corrupt or unwritable store must not block the answer
-            answer.issues.append(PlanIssue(code="not_stored", severity=Severity.warning,
-                                           message=f"the journey was not saved: {e.message}"
-                                                   + (f" ({e.hint})" if e.hint else "")))
-    answer.move(JourneyState.PENDING)
-    try:
-        answer.move(JourneyState.DISCOVERING)
-        cat = catalog if catalog is not None else load_catalog(
-            settings, [Path(p) for p in catalog_files])
-        if source is not None and source not in cat:
-            raise QuestionError(f"unknown source {source!r}", closest_sources=cat.ids()[:5])
-        answer.move(JourneyState.PLANNING)
-        use_sop = settings.sop if sop is None else sop
-        ctx = None
-        try:
-            parsed = parse_question(text, cat, source_hint=source)
-        except QuestionError:
-            if not use_sop:
-                raise
-            # The question alone names no source; a runbook or a code it names may.
-            answer.move(JourneyState.GATHERING_KNOWLEDGE)
-            ctx = _gather(lookup, settings, cat, procedures, known_errors)
-            parsed = _rescued(text, ctx, cat)
-        if use_sop:
-            if ctx is None:
-                answer.move(JourneyState.GATHERING_KNOWLEDGE)
-                ctx = _gather(lookup, settings, cat, procedures, known_errors)
-            parsed = _guide(text, parsed, ctx, cat, source, answer)
-        else:
-            answer.knowledge = Knowledge(mode="off", note="runbooks and known errors not used "
-                                                          "(--no-sop)")
-        plan = parsed.plan
-        src = cat.get(plan.source)
-        assert src is not None, "the rules engine returned a source outside the catalog"
-        answer.plan = plan
-        answer.notes = list(parsed.notes)
-        answer.alternatives = [] if source else list(parsed.alternatives)
-        answer.understanding = describe_plan(plan, src) + [
-            c[0].upper() + c[1:] + "." for c in (answer.knowledge.changes
-                                                 if answer.knowledge else [])]
-        answer.issues += list(plan.issues)
-        unknown = [i for i in plan.issues if i.code == "unknown_field"]
-        if unknown:
-            raise UnknownFieldError("; ".join(i.message for i in unknown),
-                                    issues=[i.model_dump(mode="json") for i in unknown],
-                                    hint=f"`lexiquery catalog show {src.id}` lists its fields")
-        answer.move(JourneyState.GENERATING_QUERIES)
-        rendered = [render_query(plan, src, p, sql_dialect=dialect)
-                    for p in _platforms_for(src, wanted or None)]
-        answer.move(JourneyState.VALIDATING)
-        queries = [check_query(q, plan, src, confidence=parsed.confidence) for q in rendered]
-        queries = _drop_unbound_defaults(answer, queries, explicit=bool(wanted))
-        if settings.sample_check if sample_check is None else sample_check:
-            queries, answer.agreement = _verify(queries, plan, src, cat, settings, sandbox)
-        answer.queries = queries
-        answer.move(JourneyState.COMPLETED)
-    except LexiQueryError as e:
-        answer.issues.append(PlanIssue(code=e.code, message=e.message, severity=Severity.error))
-        answer.move(JourneyState.FAILED)
-        if journeys:
-            try:
-                journeys.save(answer)
-            except StorageError:
-                pass  # the error being raised matters more than its record
-        e.journey_id = answer.journey_id  # type: ignore[attr-defined]
-        raise
-    if journeys:
-        try:
-            journeys.save(answer)
-        except StorageError as e:
-            # A full disk or a locked database must not cost the user the answer they waited for.
-            answer.issues.append(PlanIssue(code="not_stored", severity=Severity.warning,
-                                           message=f"the journey was not saved: {e.message}"))
-    return answer
-
-
-def _rescued(text: str, ctx: "Context", catalog: Catalog) -> "ParsedQuestion":
-    """The parse a runbook or a known error made possible, or the original QuestionError."""
-    from lexiquery.knowledge.guidance import rescue_source
-    from lexiquery.nl.rules import parse_question
-
-    found = rescue_source(text, ctx, catalog)
-    if found is None:
-        return parse_question(text, catalog)  # raises the QuestionError again, with its hints
-    parsed, why = found
-    src = catalog.get(parsed.plan.source)
-    name = src.name if src else parsed.plan.source
-    parsed.notes.insert(0, f"source chosen: {name} (the question alone named none; from {why})")
-    return parsed
-
-
-def _guide(text: str, parsed: "ParsedQuestion", ctx: "Context", catalog: Catalog,
-           source: str | None, answer: Answer) -> "ParsedQuestion":
-    """Apply the gathered knowledge; record citations, changes and explained codes."""
-    from lexiquery.knowledge.guidance import apply_knowledge
-
-    guided = apply_knowledge(text, parsed, ctx, catalog, source_hint=source)
-    answer.citations = guided.citations
-    if guided.plan.time_range is not None:  # a runbook's look-back answered this note
-        guided.parsed.notes[:] = [n for n in guided.parsed.notes if n != "no time range given"]
-    summary = _knowledge_summary(ctx)
-    summary.changes = guided.changes
-    summary.known_errors = guided.known_errors
-    answer.knowledge = summary
-    return guided.parsed.model_copy(update={"plan": guided.plan})

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from lexiquery.answer import Agreement, Citation, GeneratedQuery, KnownErrorNote
 from lexiquery.catalog.model import Platform
 from lexiquery.ir import QueryPlan
-from lexiquery.knowledge.known_errors import ErrorMention, KnownError
+from lexiquery.knowledge.known_errors import ErrorMention
 from lexiquery.knowledge.model import DocumentInfo, Procedure, SearchHit
 
 PLANNER = "planner"
@@ -51,6 +51,17 @@ class PlanRequest(_Wire):
     context: str | None = Field(default=None, description="Free text searched with the question")
 
 
+class Draft(_Wire):
+    """The question read into the IR once, by the planner: data agents start from it (so the
+    rules engine, or later the LLM, runs once per journey, not once per platform)."""
+
+    plan: QueryPlan
+    engine: str = Field(default="rules", description="What produced it: rules or llm")
+    confidence: float = Field(ge=0, le=1)
+    notes: list[str] = Field(default_factory=list)
+    alternatives: list[str] = Field(default_factory=list)
+
+
 class PlanResult(_Wire):
     source: str | None = Field(description="The source the question reads; None when the question "
                                            "alone names none and the knowledge must supply it")
@@ -61,6 +72,8 @@ class PlanResult(_Wire):
     gather_errors: bool = False
     lookup: str = Field(description="The text the knowledge agents search (question + context)")
     steps: list[str] = Field(default_factory=list, description="The workflow, in words")
+    draft: Draft | None = Field(default=None, description="The question in the IR (None when "
+                                                          "the source comes from knowledge)")
 
 
 # ---- knowledge-sop.search_procedures ---------------------------------------------------------
@@ -112,9 +125,10 @@ class KnowledgeContext(_Wire):
 
 class GenerateRequest(_Wire):
     question: str
-    source: str | None = Field(default=None, description="The planner's source (None: choose "
-                                                         "from the knowledge)")
-    pinned: bool = Field(default=False, description="The user named the source: never switch it")
+    draft: Draft | None = Field(default=None, description="The planner's reading; None: the "
+                                                          "source must come from the knowledge")
+    pinned: str | None = Field(default=None, description="The source the user named: never "
+                                                         "switched by a runbook")
     sql_dialect: str = "postgres"
     knowledge: KnowledgeContext | None = Field(default=None,
                                                description="None: runbooks switched off")

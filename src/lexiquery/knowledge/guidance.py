@@ -123,7 +123,7 @@ def _procedure_text(p: Procedure) -> str:
 
 
 def gather(question: str, store: "ProcedureStore | None",
-           errors: "KnownErrorBase | None") -> Context:
+           errors: "KnownErrorBase | None", *, limit: int = SEARCH_LIMIT) -> Context:
     """GATHERING_KNOWLEDGE: search the runbooks and the known-errors base for the question."""
     ctx = Context(mode="off", errors=errors)
     if errors is not None:
@@ -133,7 +133,7 @@ def gather(question: str, store: "ProcedureStore | None",
     if store is None or not docs:
         ctx.mode, ctx.note = "bm25", "no runbooks are stored (add some with `lexiquery sop add`)"
         return ctx
-    result = store.search(question, limit=SEARCH_LIMIT)
+    result = store.search(question, limit=limit)
     ctx.mode, ctx.note, ctx.hits = result.mode, result.note, result.hits
     by_doc: dict[str, list[Procedure]] = {}
     for doc_id, proc in store.procedures({h.document.id for h in result.hits}):

@@ -1,0 +1,67 @@
+"""The planner agent: which source and platforms a question needs, which knowledge to gather,
+and the question read into the IR once (`create_plan`).
+
+The user never has to name a platform: the source's bindings decide, and a named platform wins.
+When the question alone names no source and runbooks may be used, the plan says so
+(`source=None`) and the data agents choose the source from what the knowledge agents found.
+"""
+
+from __future__ import annotations
+
+from lexiquery.agents.base import Agent, SkillSpec
+from lexiquery.agents.contracts import PLANNER, PLATFORMS, Draft, PlanRequest, PlanResult
+from lexiquery.agents.resources import Resources
+from lexiquery.catalog.model import Platform
+from lexiquery.errors import QuestionError
+
+
+def create_plan(req: PlanRequest, res: Resources) -> PlanResult:
+    """Raises `QuestionError` when no source fits and the runbooks may not supply one."""
+    from lexiquery.nl.rules import parse_question
+
+    catalog = res.catalog()
+    if req.source is not None and req.source not in catalog:
+        from lexiquery.dialects.parsing import closest
+
+        raise QuestionError(f"unknown source {req.source!r}",
+                            closest_sources=closest(req.source, catalog.ids())[:5]
+                            or catalog.ids()[:5])
+    lookup = req.question if not (req.context or "").strip() else \
+        req.question + "\n" + req.context.strip()  # type: ignore[union-attr]
+    draft = None
+    try:
+        parsed = parse_question(req.question, catalog, source_hint=req.source)
+        draft = Draft(plan=parsed.plan, confidence=parsed.confidence, notes=parsed.notes,
+                      alternatives=[] if req.source else parsed.alternatives)
+    except QuestionError:
+        if not req.sop:
+            raise  # nothing else could name the source
+    source = catalog.get(draft.plan.source) if draft else None
+    named = list(dict.fromkeys(req.platforms))
+    platforms = named or (source.bindings.platforms() if source
+                          else [Platform(p) for p in PLATFORMS])
+    steps = [f"read the question against {source.name}" if source
+             else "let the runbooks and known errors name the source"]
+    if req.sop:
+        steps.append("search the runbooks and the known-errors base")
+    steps += [f"write the {', '.join(p.value.upper() for p in platforms)} "
+              f"quer{'y' if len(platforms) == 1 else 'ies'} in parallel",
+              "validate every query and compare them on sample data"]
+    return PlanResult(source=source.id if source else None, platforms=platforms,
+                      explicit=bool(named), alternatives=draft.alternatives if draft else [],
+                      gather_procedures=req.sop, gather_errors=req.sop, lookup=lookup,
+                      steps=steps, draft=draft)
+
+
+def planner_agent(res: Resources) -> Agent:
+    return Agent(
+        name=PLANNER,
+        description="Plans a LexiQuery journey: the source and platforms a question needs, the "
+                    "knowledge to gather, and the question read into the query IR.",
+        skills=[SkillSpec(id="create_plan", name="Create a plan",
+                          description="Which catalog source and platforms (KQL, SPL, SQL) a "
+                                      "question needs and which knowledge to gather.",
+                          input=PlanRequest, output=PlanResult, tags=("planning",),
+                          examples=("failed sign-ins in the last 24 hours",))],
+        handlers={"create_plan": lambda r: create_plan(r, res)},
+        text_skill="create_plan", tags=("planner",))
