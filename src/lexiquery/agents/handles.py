@@ -8,6 +8,9 @@ one or the other (`registry.Registry.handle`); the orchestrator only sees `Agent
 from __future__ import annotations
 
 import asyncio
+import functools
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Protocol, runtime_checkable
 
 from lexiquery.agents.base import Agent
@@ -26,6 +29,20 @@ class AgentHandle(Protocol):
     async def call(self, skill: str, payload: dict[str, Any]) -> dict[str, Any]: ...
 
 
+_pool: ThreadPoolExecutor | None = None
+_pool_lock = threading.Lock()
+
+
+def _agent_threads() -> ThreadPoolExecutor:
+    """One pool for in-process agent calls, kept across event loops: `ask` runs each journey on
+    a fresh loop, and a fresh loop's default executor would start new threads every time."""
+    global _pool
+    with _pool_lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lexiquery-agent")
+        return _pool
+
+
 class LocalHandle:
     """An in-process agent. The payload is still a plain JSON object, exactly as over A2A."""
 
@@ -36,7 +53,9 @@ class LocalHandle:
         self.name = agent.name
 
     async def call(self, skill: str, payload: dict[str, Any]) -> dict[str, Any]:
-        return await asyncio.to_thread(self.agent.run, skill, payload)
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(_agent_threads(),
+                                          functools.partial(self.agent.run, skill, payload))
 
     def __repr__(self) -> str:
         return f"LocalHandle({self.name})"
