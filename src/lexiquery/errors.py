@@ -177,6 +177,8 @@ def error_payload(e: LexiQueryError) -> dict[str, Any]:
     """`e` as JSON for the agent wire: its class name and what rebuilds it."""
     d = e.to_dict()
     d["type"] = type(e).__name__
+    if isinstance(e, AgentError):  # an agent that could not reach its own dependency
+        d["retryable"], d["agent"] = e.retryable, e.agent
     return d
 
 
@@ -190,8 +192,9 @@ def error_from_payload(d: dict[str, Any], *, agent: str | None = None) -> LexiQu
     hint = d.get("hint")
     e: LexiQueryError
     if cls is None or cls in (LexiQueryError, AgentError):
-        e = AgentError(message, agent=agent, code=str(d.get("error") or "agent_failed"),
-                       hint=hint)
+        e = AgentError(message, agent=d.get("agent") or agent,
+                       code=str(d.get("error") or "agent_failed"), hint=hint,
+                       retryable=bool(d.get("retryable", False)))
     elif issubclass(cls, QueryError):
         e = cls.__new__(cls)
         LexiQueryError.__init__(e, message, issues=d.get("issues"), hint=hint)
