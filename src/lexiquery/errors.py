@@ -24,7 +24,8 @@
     └── AgentError                      an agent did not answer: unreachable, timed out, or gave
                                         a reply that is not its contract (``agent_unavailable``,
                                         ``agent_timeout``, ``agent_bad_reply``); also registry
-                                        refusals (``registration_refused``, ``unknown_agent``)
+                                        refusals (``registration_refused``, ``unknown_agent``,
+                                        ``static_agent``: configured, so not removable)
 
 Each maps to one CLI exit code (see `exit_code`) and, at the edges only, to an HTTP status.
 """

@@ -168,7 +168,8 @@ def read_query(text: str, platform: Platform | str, *, catalog: Catalog | None =
     p = _platform(platform)
     dialect = _dialect(p, sql_dialect, settings)
     q = clean_query(text, settings.max_query_chars)
-    refused = check_read_only(p.value, q, sql_dialect=dialect)
+    # check_read_only also reports SQL it cannot parse: that is the parser's to say, not a refusal
+    refused = [i for i in check_read_only(p.value, q, sql_dialect=dialect) if i.code == "read_only"]
     if refused:
         raise QueryError("; ".join(i.message for i in refused), code="read_only",
                          hint="LexiQuery only reads: queries that write, delete, send or run "
@@ -411,7 +412,7 @@ def validate_query_text(text: str, platform: Platform | str, *, catalog: Catalog
         return Validation(platform=p.value, dialect=dialect, query=q, valid=valid, source=source,
                           checks=checks, issues=issues, rows=rows)
 
-    refused = check_read_only(p.value, q, sql_dialect=dialect)
+    refused = [i for i in check_read_only(p.value, q, sql_dialect=dialect) if i.code == "read_only"]
     checks.append(Check(name="read_only", ok=not refused, message="; ".join(
         i.message for i in refused) or "reads only: no command that writes, deletes or runs code"))
     issues += refused

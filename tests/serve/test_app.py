@@ -228,31 +228,34 @@ def test_health_reports_every_dependency(client: TestClient) -> None:
     h = r.json()
     assert h["status"] == "ok" and h["version"] == lexiquery.__version__
     deps = h["dependencies"]
-    assert set(deps) == {"journeys", "catalog", "sop", "ollama", "chroma", "registry"}
+    assert set(deps) == {"journeys", "catalog", "sop", "ollama", "chroma", "registry", "agents"}
     assert deps["journeys"]["ok"] and deps["journeys"]["path"].endswith("lexiquery.db")
     assert deps["catalog"] == {"ok": True, "sources": deps["catalog"]["sources"]}
     assert deps["catalog"]["sources"] >= 10
     # The conftest points Ollama at a closed port: reported, but not a degraded server.
     assert deps["ollama"]["reachable"] is False and "not reachable" in deps["ollama"]["note"]
+    assert deps["ollama"]["status"] == "unreachable"
     assert deps["sop"]["ok"] and deps["sop"]["mode"] == "bm25" and deps["sop"]["documents"] == 0
     assert deps["chroma"]["exists"] is False
-    assert deps["registry"]["configured"] is False
+    assert deps["registry"]["ok"] and deps["registry"]["agents"] == 0
+    assert deps["agents"]["ok"] and deps["agents"]["registered"] == []
 
 
 def test_health_with_ollama_and_without_embeddings(fake_ollama: Any) -> None:
     with make_client() as c:
         deps = c.get("/health").json()["dependencies"]
         assert deps["ollama"]["reachable"] is True and deps["ollama"]["model_present"] is True
+        assert deps["ollama"]["status"] == "ok"
         assert deps["sop"]["mode"] == "hybrid"
     fake_ollama.models = ["llama3:latest"]
     with make_client() as c:
         ollama = c.get("/health").json()["dependencies"]["ollama"]
         assert ollama["reachable"] is True and ollama["model_present"] is False
-        assert "ollama pull" in ollama["note"]
+        assert ollama["status"] == "model_missing" and "ollama pull" in ollama["note"]
     with make_client(embeddings=False) as c:
         deps = c.get("/health").json()["dependencies"]
-        assert deps["ollama"]["reachable"] is None
-        assert deps["ollama"]["note"] == "embeddings switched off"
+        assert deps["ollama"]["reachable"] is None and deps["ollama"]["status"] == "off"
+        assert "switched off" in deps["ollama"]["note"]
     with make_client(sop=False) as c:
         assert c.get("/health").json()["dependencies"]["sop"]["mode"] == "off"
 

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.anyio
 
 TOOLS = {"generate_query", "translate_query", "validate_query", "explain_query",
          "run_query_on_sample", "search_procedures", "list_sources", "describe_source",
-         "get_journey"}
+         "list_agents", "get_journey"}
 READ_ONLY = TOOLS - {"generate_query"}
 SPL_FAILED = ('index=azure sourcetype="azure:aad:signin" status.errorCode!="0" '
               '| stats count by user')
@@ -264,11 +264,93 @@ async def test_hints_name_tools_not_cli_commands() -> None:
     assert "lexiquery catalog list" not in text  # `lexiquery catalog import` stays: no tool does it
 
 
-async def test_validate_reports_a_write_command_as_a_failed_check() -> None:
-    for query in (".drop table SigninLogs", 'index=azure | delete', "DELETE FROM signin_logs"):
-        v = ok(await call("validate_query", {"query": query}))
-        assert v["valid"] is False, query
-        assert v["checks"][0]["name"] == "read_only" and v["checks"][0]["ok"] is False, query
+WRITES = [
+    (".drop table SigninLogs", "kql"), (".set-or-append T <| SigninLogs", "kql"),
+    ("SigninLogs | evaluate python(typeof(*), 'x')", "kql"),
+    ('index=azure | delete', "spl"), ("| outputlookup x.csv", "spl"),
+    ("search * | sendemail to=a@b.invalid", "spl"),
+    ("DELETE FROM signin_logs", "sql"), ("DROP TABLE signin_logs", "sql"),
+    ("SELECT 1; DROP TABLE x", "sql"), ("TRUNCATE TABLE signin_logs", "sql"),
+    # The language of these cannot be guessed from the first word; the guards still see them.
+    ("externaldata (x:string) [@'http://x.invalid/a.csv'] | take 1", "kql"),
+    ("CALL wipe_everything()", "sql"), ("VACUUM", "sql"),
+    ("foo bar | collect index=summary", "spl"),
+]
+
+
+@pytest.mark.parametrize("query, platform", WRITES)
+async def test_a_write_command_is_one_behaviour_in_every_tool(query: str, platform: str) -> None:
+    """validate_query reports it (valid false, a failed read_only check, a read_only issue)
+    with or without the platform; the tools that run or rewrite a query refuse it."""
+    for args in ({"query": query}, {"query": query, "platform": platform}):
+        v = ok(await call("validate_query", args))
+        assert v["valid"] is False and v["platform"] == platform, (args, v)
+        assert v["checks"][0]["name"] == "read_only" and v["checks"][0]["ok"] is False, args
+        assert any(i.startswith("error read_only:") for i in v["issues"]), v["issues"]
+    for tool, extra in (("run_query_on_sample", {}), ("explain_query", {}),
+                        ("translate_query", {"to_platform": "kql" if platform != "kql"
+                                             else "sql"})):
+        text = error_text(await call(tool, {"query": query, "platform": platform, **extra}
+                                     if tool != "translate_query" else
+                                     {"query": query, "from_platform": platform, **extra}))
+        assert "refused" in text, (tool, text)
+
+
+async def test_text_in_no_language_is_still_an_error() -> None:
+    text = error_text(await call("validate_query", {"query": "hello there, friend"}))
+    assert "pass platform" in text
+    # A KQL pipeline over a table whose name is an SQL verb is not an SQL write.
+    v = ok(await call("validate_query", {"query": "Load | take 3"}))
+    assert v["platform"] == "kql" and v["checks"][0] == {**v["checks"][0], "name": "read_only",
+                                                         "ok": True}
+
+
+# ── list_agents ───────────────────────────────────────────────────────────────────────────────
+
+@pytest.fixture(scope="module")
+def echo_url() -> Any:
+    from lexiquery.serve.a2a_server import agent_app
+    from serve.a2a_agents import Served, echo_agent
+
+    with Served(lambda url: agent_app(echo_agent(platform="spl"), get_settings(), url)) as s:
+        yield s.url
+
+
+async def test_list_agents_in_local_mode_lists_this_process_and_the_registry(
+        echo_url: str) -> None:
+    from lexiquery.registry import Registry
+
+    listed = ok(await call("list_agents"))
+    assert listed["mode"] == "local" and listed["note"] is None
+    by_name = {a["name"]: a for a in listed["agents"]}
+    assert set(by_name) == {"planner", "knowledge-sop", "knowledge-errors", "data-kql",
+                            "data-spl", "data-sql", "validator"}
+    assert by_name["data-kql"]["platforms"] == ["kql"] and by_name["data-kql"]["url"] == "local"
+    assert "create_plan" in by_name["planner"]["skills"]
+
+    await Registry(get_settings()).register(echo_url)
+    listed = ok(await call("list_agents"))
+    echo = [a for a in listed["agents"] if a["origin"] == "registered"]
+    assert [(a["name"], a["url"], a["platforms"]) for a in echo] == [("echo", echo_url, ["spl"])]
+    assert "echo" in echo[0]["skills"] and echo[0]["healthy"] is True
+
+
+async def test_list_agents_in_registry_mode_lists_the_registry_only(echo_url: str,
+                                                                     data_dir: Any) -> None:
+    from lexiquery.registry import Registry
+
+    settings = get_settings(agents="registry")
+    await Registry(settings).register(echo_url)
+    async with Client(create_mcp_server(settings)) as client:
+        with anyio.fail_after(60):
+            listed = ok(await client.call_tool("list_agents", {}))
+    assert listed["mode"] == "registry"
+    assert [a["name"] for a in listed["agents"]] == ["echo"]
+    (data_dir / "registry.json").write_text("{broken")
+    async with Client(create_mcp_server(settings)) as client:
+        with anyio.fail_after(60):
+            text = error_text(await client.call_tool("list_agents", {}))
+    assert "registry" in text
 
 
 # ── stdio ─────────────────────────────────────────────────────────────────────────────────────

@@ -13,13 +13,37 @@ from __future__ import annotations
 
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol, Sequence
+from enum import Enum
+from typing import Protocol
 
 from lexiquery.config import Settings
 
 BATCH = 32  # texts per /api/embed request: bounded request bodies, steady progress
 AVAILABILITY_TTL_S = 30.0  # a reachability answer is reused this long (one probe per burst)
+
+
+class EmbedderStatus(str, Enum):
+    """Why embeddings can or cannot be used now: what `/health` reports, never parsed text."""
+
+    ok = "ok"
+    off = "off"  # switched off in the settings: Ollama is never called
+    unreachable = "unreachable"  # no answer from the Ollama server
+    model_missing = "model_missing"  # Ollama answers, the embedding model is not pulled
+    failed = "failed"  # Ollama answered, but the last embedding request failed
+
+
+@dataclass(frozen=True)
+class Availability:
+    """`status` and, unless it is ok, `reason`: words a user can act on."""
+
+    status: EmbedderStatus
+    reason: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.status is EmbedderStatus.ok
 
 
 class EmbeddingUnavailable(Exception):
@@ -47,6 +71,10 @@ class Embedder(Protocol):
         """(usable now, why not) — cheap and cached; never raises."""
         ...
 
+    def availability(self) -> Availability:
+        """The same answer with its status: `available()` is `(a.ok, a.reason)`."""
+        ...
+
     def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
         """One vector per text, in order; `EmbeddingUnavailable` on any failure."""
         ...
@@ -65,7 +93,7 @@ class OllamaEmbedder:
     document_prefix: str = "search_document: "
     query_prefix: str = "search_query: "
     calls: list[EmbedCall] = field(default_factory=list)
-    _checked: tuple[float, bool, str] | None = field(default=None, repr=False)
+    _checked: tuple[float, Availability] | None = field(default=None, repr=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _http: object = field(default=None, repr=False)
 
@@ -79,29 +107,35 @@ class OllamaEmbedder:
             return self._http
 
     def available(self) -> tuple[bool, str]:
+        a = self.availability()
+        return a.ok, a.reason
+
+    def availability(self) -> Availability:
         with self._lock:
             if self._checked and time.monotonic() - self._checked[0] < AVAILABILITY_TTL_S:
-                return self._checked[1], self._checked[2]
-        ok, why = self._probe()
+                return self._checked[1]
+        answer = self._probe()
         with self._lock:
-            self._checked = (time.monotonic(), ok, why)
-        return ok, why
+            self._checked = (time.monotonic(), answer)
+        return answer
 
-    def _probe(self) -> tuple[bool, str]:
+    def _probe(self) -> Availability:
         try:
             listed = self._client().list()
         except Exception as e:  # noqa: BLE001 — connection refused, DNS, timeout, bad answer
-            return False, f"Ollama is not reachable at {self.host} ({_short(e)})"
+            return Availability(EmbedderStatus.unreachable,
+                                f"Ollama is not reachable at {self.host} ({_short(e)})")
         names = {m.model for m in listed.models if m.model}
         wanted = {self.model, f"{self.model}:latest"} if ":" not in self.model else {self.model}
         if not names & wanted:
-            return False, (f"the embedding model {self.model} is not installed in Ollama at "
-                           f"{self.host} (run `ollama pull {self.model}`)")
-        return True, ""
+            return Availability(EmbedderStatus.model_missing,
+                                f"the embedding model {self.model} is not installed in Ollama "
+                                f"at {self.host} (run `ollama pull {self.model}`)")
+        return Availability(EmbedderStatus.ok)
 
     def _forget(self, reason: str) -> None:
         with self._lock:
-            self._checked = (time.monotonic(), False, reason)
+            self._checked = (time.monotonic(), Availability(EmbedderStatus.failed, reason))
 
     def _embed(self, texts: Sequence[str]) -> list[list[float]]:
         client = self._client()
@@ -146,6 +180,17 @@ def _short(e: BaseException) -> str:
     return text[:200]
 
 
+def embedding_status(embedder: Embedder | None) -> Availability:
+    """The availability of `embedder`, where None means switched off; never raises."""
+    if embedder is None:
+        return Availability(EmbedderStatus.off, "embeddings are switched off "
+                                                "(LEXIQUERY_EMBEDDINGS=0)")
+    try:
+        return embedder.availability()
+    except Exception as e:  # noqa: BLE001 — the contract says never raises; health relies on it
+        return Availability(EmbedderStatus.failed, f"the embedder failed ({_short(e)})")
+
+
 def embedder_for(settings: Settings) -> OllamaEmbedder | None:
     """The configured embedder, or None when embeddings are switched off."""
     if not settings.embeddings:
@@ -154,4 +199,13 @@ def embedder_for(settings: Settings) -> OllamaEmbedder | None:
                           timeout_s=settings.embed_timeout_s)
 
 
-__all__ = ["EmbedCall", "Embedder", "EmbeddingUnavailable", "OllamaEmbedder", "embedder_for"]
+__all__ = [
+    "Availability",
+    "EmbedCall",
+    "Embedder",
+    "EmbedderStatus",
+    "EmbeddingUnavailable",
+    "OllamaEmbedder",
+    "embedder_for",
+    "embedding_status",
+]

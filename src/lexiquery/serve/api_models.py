@@ -1,4 +1,5 @@
-"""Request and response models of the core HTTP API (`/api/v1/query`, journeys, `/health`).
+"""Request and response models of the HTTP API: `/api/v1/query`, journeys, `/health`, and the
+protocol interface's `/a2a/*` routes.
 
 The question's and the context's length limit is a setting (`max_question_chars`), so the
 request model is built per app by `query_request_model(settings)`: the limit a client reads
@@ -88,11 +89,46 @@ class JourneyRow(BaseModel):
     question: str | None = None
 
 
+AppRole = Literal["all", "core", "registry", "sop"]
+
+
 class HealthResponse(BaseModel):
-    """Always served with status 200: `degraded` names a failing required dependency (journey
-    store, catalog, runbook store). Ollama is optional — without it the SOP engine ranks by BM25
-    alone — so an unreachable Ollama is reported but does not make the server degraded."""
+    """Always served with status 200: `degraded` when a dependency this role needs fails (journey
+    store, catalog, runbook store, registry file) or a known agent is unhealthy; `problems`
+    names each. Ollama is optional — without it the SOP engine ranks by BM25 alone — so an
+    unreachable Ollama is reported but does not make the server degraded."""
 
     status: Literal["ok", "degraded"]
     version: str
+    role: AppRole = "all"
+    problems: list[str] = Field(default_factory=list,
+                                description="The dependencies that make the status degraded")
     dependencies: dict[str, dict[str, Any]]
+
+
+# ── the protocol interface (/a2a/*) ─────────────────────────────────────────────────────────
+
+class RegisterRequest(BaseModel):
+    """An agent to register: its base URL (the card is read from
+    `<url>/.well-known/agent-card.json`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    url: str = Field(min_length=1, max_length=2048,
+                     description="The agent's base URL, e.g. http://127.0.0.1:9020",
+                     examples=["http://127.0.0.1:9020"])
+
+
+class InvokeRequest(BaseModel):
+    """One skill call on one agent, by name: the registry (or this process) picks the agent."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    agent: str = Field(min_length=1, max_length=200, description="The agent's name, e.g. "
+                                                                 "data-kql",
+                       examples=["planner"])
+    skill: str = Field(min_length=1, max_length=200, description="The skill id, e.g. create_plan",
+                       examples=["create_plan"])
+    input: dict[str, Any] = Field(default_factory=dict,
+                                  description="The skill's input (its JSON contract)",
+                                  examples=[{"question": "failed sign-ins by user"}])

@@ -1,13 +1,22 @@
-"""The HTTP application: `create_app(settings)` builds one FastAPI app (no module-level app).
+"""The HTTP application: `create_app(settings, role=...)` builds one FastAPI app (no
+module-level app). OpenAPI at `/docs` and `/openapi.json`.
 
-Mounted: the query, journey and health routes (`routes_query`), the runbook and known-errors
-routes (`procedures`). OpenAPI at `/docs` and `/openapi.json`.
+Roles (one code base, the fleet's services; `lexiquery serve --role`):
+  * ``all`` (default, the single process): the query API and journeys, the runbook and
+    known-errors routes, the protocol interface (`/a2a/*`), `/mcp`, and every agent mounted
+    under ``/agents/<name>`` with its own card;
+  * ``core``: the query API and journeys (the caller sets ``settings.agents = "registry"`` so
+    the orchestrator reaches the fleet through the registry);
+  * ``registry``: the protocol interface (`/a2a/*`) and `/mcp`;
+  * ``sop``: the runbook and known-errors routes.
+Every role serves `/health`. Roles with a registry (all, core, registry) check the registered
+agents' health every ``settings.health_interval_s`` in the lifespan.
 
 Every failure has one body shape, `{error, message, hint?, issues}`:
   * a `LexiQueryError` → the status of `procedures.error_response` (the one mapping), plus the
     `journey_id` when the journey was stored and `closest_sources` for an unanswerable question;
   * a request that does not match its schema → 422 `bad_request` naming each field;
-  * a body over `MAX_JSON_BODY` bytes → 413 `too_large` (uploads under
+  * a body over ``settings.max_request_bytes`` → 413 `too_large` (uploads under
     `/api/v1/procedures/upload` keep their own, larger limits);
   * an unknown route or method → 404 / 405 in the same shape;
   * anything unexpected → 500 `internal_error`, with no traceback in the body (the server log
@@ -16,9 +25,13 @@ Every failure has one body shape, `{error, message, hint?, issues}`:
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
+import logging
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator
+from typing import TYPE_CHECKING, Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -29,46 +42,130 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from lexiquery import __version__
 from lexiquery.config import Settings, get_settings
 from lexiquery.errors import LexiQueryError
+from lexiquery.serve.api_models import AppRole
 
-MAX_JSON_BODY = 1024 * 1024  # bytes; a question, its context and options fit many times over
+if TYPE_CHECKING:
+    from lexiquery.serve.routes_agents import AppAgents
+
+log = logging.getLogger(__name__)
+
+MAX_JSON_BODY = Settings.model_fields["max_request_bytes"].default  # the default limit, bytes
 UPLOAD_PREFIX = "/api/v1/procedures/upload"  # bounded by the procedures router itself
+DEFAULT_BASE_URL = "http://127.0.0.1:8000"
+ROLES: tuple[str, ...] = ("all", "core", "registry", "sop")
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 400: "bad_request",
                413: "too_large"}
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """A complete LexiQuery HTTP app bound to `settings` (default: from the environment)."""
-    from lexiquery.serve.procedures import errors_router, procedures_router
-    from lexiquery.serve.routes_query import query_router
+def create_app(settings: Settings | None = None, *, role: AppRole = "all",
+               base_url: str = DEFAULT_BASE_URL, bind_host: str | None = None) -> FastAPI:
+    """A LexiQuery HTTP app of `role` bound to `settings` (default: from the environment).
 
-    from lexiquery.serve.mcp_server import create_mcp_server
+    `base_url` is the address the server is reached at (``http://host:port``): agent cards
+    advertise ``settings.public_url`` when it is set, else this. `bind_host` is the address the
+    server listens on (``serve --host``; None: the host of `base_url`): `/mcp` accepts the Host
+    headers of loopback, `base_url`, the public URL and `bind_host` — and any, when bound to
+    every interface (0.0.0.0, ::) with no public URL (see `mcp_server.transport_security`)."""
+    from lexiquery.serve.routes_agents import AppAgents
+    from lexiquery.serve.routes_query import health_router
 
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; roles are: {', '.join(ROLES)}")
     settings = settings or get_settings()
-    # MCP over streamable HTTP at /mcp. A mounted Starlette app's own lifespan never runs, so
-    # the session manager is run by ours; one MCP server per app (its manager runs once).
-    mcp_server = create_mcp_server(settings)
-    mcp_app = mcp_server.streamable_http_app()
+    advertised = (settings.public_url or base_url).rstrip("/")
+    agents = AppAgents(settings, route_to_registry=role == "registry")
+    mcp_server = None
+    if role in ("all", "registry"):
+        from lexiquery.serve.mcp_server import create_mcp_server
+
+        mcp_server = create_mcp_server(settings, agents=agents)
 
     @asynccontextmanager
-    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        async with mcp_server.session_manager.run():
-            yield
+    async def lifespan(served: FastAPI) -> AsyncIterator[None]:
+        async with contextlib.AsyncExitStack() as stack:
+            if mcp_server is not None:
+                # A mounted Starlette app's own lifespan never runs: ours runs its sessions.
+                await stack.enter_async_context(mcp_server.session_manager.run())
+            checker = None
+            if role != "sop":
+                checker = asyncio.create_task(health_loop(agents, settings.health_interval_s))
+            served.state.health_task = checker  # visible to tests: it must end with the app
+            try:
+                yield
+            finally:
+                if checker is not None:
+                    checker.cancel()
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await checker
+                # Drain the mounted agents' tasks and close the pooled A2A connections.
+                from lexiquery.serve.a2a_client import close_shared_http
+                from lexiquery.serve.a2a_server import close_agent_routes
+
+                await close_agent_routes(served)
+                await close_shared_http()
 
     app = FastAPI(title="LexiQuery", version=__version__, lifespan=lifespan,
                   description="Plain-English questions to checked KQL, SPL and SQL queries, "
                               "computed on your own machine.",
                   docs_url="/docs", openapi_url="/openapi.json")
     app.state.settings = settings
-    app.include_router(query_router(settings))
-    app.include_router(procedures_router(settings))
-    app.include_router(errors_router(settings))
-    app.router.routes.extend(mcp_app.routes)  # the exact path /mcp (a Mount would redirect)
+    app.state.role = role
+    app.state.agents = agents
+    app.include_router(health_router(settings, role=role, agents=agents))
+    if role in ("all", "core"):
+        from lexiquery.serve.routes_query import query_router
+
+        app.include_router(query_router(settings))
+    if role in ("all", "sop"):
+        from lexiquery.serve.procedures import errors_router, procedures_router
+
+        app.include_router(procedures_router(settings))
+        app.include_router(errors_router(settings))
+    if role in ("all", "registry"):
+        from lexiquery.serve.routes_agents import agents_router
+
+        app.include_router(agents_router(agents))
+    if role == "all":
+        _mount_agents(app, agents, settings, advertised)
+    if mcp_server is not None:
+        from lexiquery.serve.mcp_server import transport_security
+
+        mcp_app = mcp_server.streamable_http_app(
+            transport_security=transport_security(base_url, settings.public_url, bind_host))
+        app.router.routes.extend(mcp_app.routes)  # the exact path /mcp (a Mount would redirect)
     app.add_exception_handler(LexiQueryError, _package_error)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _internal_error)
-    app.add_middleware(BodyLimit, limit=MAX_JSON_BODY, exempt=(UPLOAD_PREFIX,))
+    app.add_middleware(BodyLimit, limit=settings.max_request_bytes, exempt=(UPLOAD_PREFIX,))
     return app
+
+
+def _mount_agents(app: FastAPI, agents: AppAgents, settings: Settings, base_url: str) -> None:
+    """Every real agent under ``/agents/<name>``, each with its own card; the same agent
+    objects answer `/a2a/task/invoke` in local mode."""
+    from lexiquery.agents.local import build_agents
+    from lexiquery.serve.a2a_server import add_agent_routes
+
+    built = build_agents(settings)
+    agents.set_local_agents(built)
+    for name, agent in built.items():
+        add_agent_routes(app, agent, base_url, prefix=f"/agents/{name}")
+
+
+async def health_loop(agents: AppAgents, interval_s: float) -> None:
+    """`Registry.check_health()` now and every `interval_s` until cancelled. A failing check
+    (a corrupt registry file, a bad A2A_STATIC_AGENTS_JSON) is logged and tried again next
+    time: /health reports it; the server keeps serving."""
+    while True:
+        try:
+            registry = await asyncio.to_thread(agents.registry)
+            await registry.check_health()
+        except asyncio.CancelledError:
+            raise
+        except Exception as e:  # noqa: BLE001 — a background check must never end the server
+            log.warning("agent health check failed: %s", getattr(e, "message", None) or e)
+        await asyncio.sleep(interval_s)
 
 
 # ── exception handlers ───────────────────────────────────────────────────────────────────────

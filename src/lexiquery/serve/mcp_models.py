@@ -156,6 +156,26 @@ class SourceList(BaseModel):
     sources: list[SourceSummary]
 
 
+class AgentOut(BaseModel):
+    name: str
+    url: str = Field(description='The agent\'s A2A base URL, or "local" for an agent of this '
+                                 "process")
+    description: str = ""
+    skills: list[str] = Field(default_factory=list, description="Skill ids")
+    platforms: list[str] = Field(default_factory=list, description="kql, spl, sql (data agents)")
+    origin: str = Field(description="local, static (A2A_STATIC_AGENTS_JSON) or registered")
+    healthy: bool | None = Field(default=None,
+                                 description="The last health check (None: not checked yet)")
+    last_error: str | None = None
+
+
+class AgentList(BaseModel):
+    mode: str = Field(description='"local": journeys use the agents of this process; '
+                                  '"registry": the registered agents, over A2A')
+    agents: list[AgentOut]
+    note: str | None = Field(default=None, description="Why part of the list is missing")
+
+
 # ── conversions ──────────────────────────────────────────────────────────────────────────────
 
 def issue_text(issue: PlanIssue) -> str:

@@ -2,7 +2,7 @@
 
 Tools: generate_query (question → checked KQL/SPL/SQL, stored as a journey), translate_query,
 validate_query, explain_query, run_query_on_sample, search_procedures, list_sources,
-describe_source, get_journey. Serve with `run()` (stdio: while it serves, the SDK points fd 1 at
+describe_source, list_agents, get_journey. Serve with `run()` (stdio: while it serves, the SDK points fd 1 at
 stderr, so stray output of a library cannot corrupt the protocol) or mount
 `streamable_http_app()`, whose session manager must run in the host app's lifespan.
 
@@ -14,7 +14,9 @@ Errors become MCP tool errors here and nowhere else (design rule): a `LexiQueryE
 again as the SDK's `ToolError`, so the call returns ``is_error=True`` with the message, the
 closest names and the hint as text. Queries that write, delete or run code are refused by the
 read-only guard inside `operations`; `validate_query` reports that as a failed ``read_only``
-check (its job is to report), every other tool as a tool error. Arguments that fail the input
+check with a ``read_only`` issue (its job is to report) — also when the platform cannot be
+guessed from the text but a guard recognises a write command — and every other tool as a tool
+error whose text says it was refused. Arguments that fail the input
 schema are tool errors too (the SDK's doing). Anything else is a crash: the SDK logs it to
 stderr and the client sees only "Error executing tool NAME".
 """
@@ -23,18 +25,23 @@ import difflib
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
+from urllib.parse import urlsplit
 
 from mcp.server.mcpserver import MCPServer
 from mcp.server.mcpserver.exceptions import ToolError
+from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
 from lexiquery.catalog.model import Catalog
 from lexiquery.config import Settings, get_settings
 from lexiquery.errors import InputError, LexiQueryError
+from lexiquery.ir import PlanIssue
 from lexiquery.serve.mcp_models import (
     MAX_ROWS_RETURNED,
+    AgentList,
+    AgentOut,
     AnswerOut,
     CheckOut,
     ExplanationOut,
@@ -51,12 +58,16 @@ from lexiquery.serve.mcp_models import (
     source_out,
 )
 
+if TYPE_CHECKING:
+    from lexiquery.serve.routes_agents import AppAgents
+
 INSTRUCTIONS = (
     "LexiQuery turns plain-English questions into checked, read-only queries for Microsoft "
     "Sentinel / Log Analytics (KQL), Splunk (SPL) and SQL, and translates, validates, explains "
     "and runs existing queries on generated sample data. It runs on this machine only: use "
     "list_sources and describe_source to see which data exists, search_procedures to read the "
-    "organisation's runbooks, and get_journey to fetch a stored answer again.")
+    "organisation's runbooks, list_agents to see the agents that do the work, and get_journey to "
+    "fetch a stored answer again.")
 
 MAX_SAMPLE_ROWS = 100_000  # a client may ask for this many generated rows per source, no more
 
@@ -115,15 +126,93 @@ def _platform_of(query: str, platform: str | None) -> str:
         raise InputError(e.message, hint="pass platform: kql, spl or sql") from e
 
 
+# A statement that writes, whichever SQL dialect: recognised by its first word when the text
+# cannot be told apart as one language (validate_query then still reports it as read_only).
+_SQL_WRITE = re.compile(r"^\(*\s*(insert|update|delete|drop|create|alter|merge|truncate|grant|"
+                        r"revoke|copy|exec|execute|call|replace|upsert|attach|detach|vacuum|"
+                        r"pragma|rename|load|unload)\b", re.IGNORECASE)
+
+
+def _sql_write(query: str, sql_dialect: str) -> list[PlanIssue]:
+    """A read_only issue when `query` is an SQL statement that writes (its first word says so
+    and the SQL guard agrees, so a KQL table called `Update` is not one)."""
+    from lexiquery.dialects.guard import check_sql
+    from lexiquery.ir import Severity
+
+    m = _SQL_WRITE.match(query.strip())
+    if not m or not any(i.code == "read_only" for i in check_sql(query, sql_dialect)):
+        return []
+    return [PlanIssue(code="read_only", severity=Severity.error,
+                      message=f"only SELECT is allowed, found {m.group(1).upper()}")]
+
+
+def write_refusal(query: str, sql_dialect: str) -> tuple[str, list[PlanIssue]] | None:
+    """(platform, read_only issues) when some language's guard sees a write command in text
+    whose language cannot be guessed; None when none does."""
+    from lexiquery.dialects.guard import check_kql, check_spl
+
+    for platform, check in (("kql", check_kql), ("spl", check_spl)):
+        found = [i for i in check(query) if i.code == "read_only"]
+        if found:
+            return platform, found
+    sql = _sql_write(query, sql_dialect)
+    return ("sql", sql) if sql else None
+
+
+# ── DNS-rebinding protection of /mcp over HTTP ──────────────────────────────────────────────
+
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+_WILDCARD = ("0.0.0.0", "::", "")
+
+
+def _host_patterns(host: str) -> tuple[list[str], list[str]]:
+    """The Host and Origin header patterns (any port) of one host name or address."""
+    shown = f"[{host}]" if ":" in host else host
+    return [f"{shown}:*", shown], [f"http://{shown}:*", f"https://{shown}:*", f"http://{shown}",
+                                   f"https://{shown}"]
+
+
+def transport_security(base_url: str, public_url: str | None = None,
+                       bind_host: str | None = None) -> TransportSecuritySettings:
+    """The allowed Host/Origin headers of `/mcp` for a server reached at `base_url`, listening
+    on `bind_host` (None: the host of `base_url`).
+
+    Loopback is always allowed, and so are the hosts of `base_url`, `public_url` and
+    `bind_host` (so ``serve --host 10.0.0.5`` or a configured public URL accepts its own
+    clients). A server bound to every interface (0.0.0.0, ::) without a public URL cannot know
+    the names clients will use — its IP on each network, DNS names — so the check is off, as
+    the SDK itself does for non-loopback hosts; set `public_url` to turn it back on for that
+    name."""
+    hosts = {urlsplit(u).hostname or "" for u in (base_url, public_url) if u}
+    if bind_host is not None:
+        hosts.add(bind_host.strip("[]"))
+    if public_url is None and hosts & set(_WILDCARD):
+        # Explicitly off: given no settings, the SDK would allow loopback names only.
+        return TransportSecuritySettings(enable_dns_rebinding_protection=False)
+    allowed_hosts: list[str] = []
+    allowed_origins: list[str] = []
+    for host in (*_LOOPBACK, *sorted(hosts - set(_WILDCARD))):
+        h, o = _host_patterns(host)
+        allowed_hosts += [x for x in h if x not in allowed_hosts]
+        allowed_origins += [x for x in o if x not in allowed_origins]
+    return TransportSecuritySettings(enable_dns_rebinding_protection=True,
+                                     allowed_hosts=allowed_hosts, allowed_origins=allowed_origins)
+
+
 # ── the server ────────────────────────────────────────────────────────────────────────────────
 
-def create_mcp_server(settings: Settings | None = None) -> MCPServer:
+def create_mcp_server(settings: Settings | None = None, *,
+                      agents: "AppAgents | None" = None) -> MCPServer:
     """A new MCP server over these settings (read once, here). Serve it with `run()` (stdio) or
-    mount `streamable_http_app()`; build one per app, never a module-level instance."""
+    mount `streamable_http_app()` (with `transport_security(...)`); build one per app, never a
+    module-level instance. `agents` is the app's registry and in-process agents (default: its
+    own), which `list_agents` lists."""
     from lexiquery import operations
     from lexiquery.orchestrator import ask, load_catalog
+    from lexiquery.serve.routes_agents import AppAgents
 
     settings = settings or get_settings()
+    app_agents = agents or AppAgents(settings)
     server = MCPServer(name="lexiquery", instructions=INSTRUCTIONS, log_level="WARNING")
 
     def catalog() -> Catalog:
@@ -180,9 +269,22 @@ def create_mcp_server(settings: Settings | None = None) -> MCPServer:
                        sql_dialect: DialectArg = None) -> ValidationOut:
         """Check a query: read-only (no writes, deletes or control commands), syntax, names
         against the catalog, and execution on sample data. Each check is reported."""
+        dialect = (sql_dialect or settings.sql_dialect).lower()
+        try:
+            language = _platform_of(query, platform)
+        except InputError as e:
+            refused = write_refusal(query, dialect)
+            if refused is None:
+                raise ToolError(error_text(e)) from e
+            return _refused_validation(*refused, sql_dialect=dialect)
+        if platform is None and language != "sql" and "|" not in query and \
+                (sql := _sql_write(query, dialect)):
+            # A bare SQL command the guesser reads as a KQL table name (VACUUM, CALL p()); a
+            # pipeline (`Load | take 3`) is KQL or SPL, never this.
+            return _refused_validation("sql", sql, sql_dialect=dialect)
         with tool_errors():
-            v = operations.validate_query_text(query, _platform_of(query, platform),
-                                               sql_dialect=sql_dialect, settings=settings)
+            v = operations.validate_query_text(query, language, sql_dialect=sql_dialect,
+                                               settings=settings)
         return ValidationOut(platform=v.platform, dialect=v.dialect, valid=v.valid,
                              source=v.source, rows=v.rows,
                              checks=[CheckOut(**c.model_dump()) for c in v.checks],
@@ -270,6 +372,31 @@ def create_mcp_server(settings: Settings | None = None) -> MCPServer:
         return source_out(src)
 
     @server.tool(annotations=READ_ONLY)
+    def list_agents() -> AgentList:
+        """The agents LexiQuery can use: the registered ones (name, A2A URL, skills, platforms,
+        last health check) and, when journeys run in this process, the in-process agents."""
+        listed: list[AgentOut] = []
+        note = None
+        if not app_agents.route_to_registry:
+            with tool_errors():
+                local = app_agents.local_agents()
+            listed += [AgentOut(name=a.name, url="local", description=a.description,
+                                skills=[k.id for k in a.skills],
+                                platforms=[a.platform] if a.platform else [], origin="local",
+                                healthy=True) for a in local.values()]
+        try:
+            entries = app_agents.registry().entries()
+        except LexiQueryError as e:
+            if app_agents.route_to_registry:
+                raise ToolError(error_text(e)) from e
+            entries, note = [], f"the registry cannot be read: {error_text(e)}"
+        listed += [AgentOut(name=e.name, url=e.url, description=e.description or "",
+                            skills=list(e.skills), platforms=list(e.platforms), origin=e.origin,
+                            healthy=e.healthy, last_error=e.last_error) for e in entries]
+        return AgentList(mode="registry" if app_agents.route_to_registry else "local",
+                         agents=listed, note=note)
+
+    @server.tool(annotations=READ_ONLY)
     def get_journey(journey_id: Annotated[str, Field(
             description="The journey_id generate_query returned")]) -> AnswerOut:
         """A stored answer: its status, what was understood, and its queries."""
@@ -285,4 +412,14 @@ def create_mcp_server(settings: Settings | None = None) -> MCPServer:
         return answer_out(answer)
 
     return server
+
+
+def _refused_validation(platform: str, issues: list[PlanIssue], *,
+                        sql_dialect: str) -> ValidationOut:
+    """What `validate_query` reports for a write command (the same as `validate_query_text`
+    gives when the platform is known)."""
+    dialect = sql_dialect.lower() if platform == "sql" else platform
+    return ValidationOut(platform=platform, dialect=dialect, valid=False, checks=[CheckOut(
+        name="read_only", ok=False, message="; ".join(i.message for i in issues))],
+        issues=[issue_text(i) for i in issues])
 

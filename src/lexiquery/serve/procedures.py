@@ -45,6 +45,7 @@ from starlette.types import Message
 
 from lexiquery.config import Settings
 from lexiquery.errors import (
+    AgentError,
     DocumentError,
     InputError,
     LexiQueryError,
@@ -62,12 +63,18 @@ MAX_TAGS, MAX_TAG_CHARS = 50, 100
 REQUEST_SLACK = 64 * 1024
 
 _DOCUMENT_STATUS = {"unsupported_type": 415, "too_large": 413}
+# An agent refused or could not be reached: the caller's fault (400, 404, 409) or a gateway's
+# answer about a peer (502 bad reply, 503 unreachable, 504 timeout).
+_AGENT_STATUS = {"registration_refused": 400, "unknown_agent": 404, "static_agent": 409,
+                 "agent_unavailable": 503, "agent_timeout": 504, "agent_bad_reply": 502}
 
 
 def error_response(error: LexiQueryError) -> tuple[int, dict[str, Any]]:
     """The HTTP status and JSON body of a package error (the only such mapping)."""
     if isinstance(error, DocumentError):
         status = _DOCUMENT_STATUS.get(error.code, 422)  # corrupt, encrypted, empty, unsafe_archive
+    elif isinstance(error, AgentError):
+        status = _AGENT_STATUS.get(error.code, 502)  # an agent's own failure code: its problem
     elif isinstance(error, (UnknownDocumentError, UnknownSourceError)):
         status = 404
     elif isinstance(error, InputError):
