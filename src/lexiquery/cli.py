@@ -382,6 +382,7 @@ from lexiquery import cli_sop  # noqa: E402,F401
 from lexiquery import cli_errors  # noqa: E402,F401
 from lexiquery import cli_mcp  # noqa: E402,F401
 from lexiquery import cli_serve  # noqa: E402,F401
+from lexiquery import cli_up  # noqa: E402,F401
 
 
 def main() -> None:
