@@ -41,6 +41,7 @@ from lexiquery.ir import PlanIssue, Severity
 if TYPE_CHECKING:
     from lexiquery.agents.contracts import GenerateResult, KnowledgeContext, PlanResult
     from lexiquery.agents.handles import AgentHandle
+    from lexiquery.agents.resources import Resources
     from lexiquery.engine.sandbox import Sandbox
     from lexiquery.knowledge.known_errors import KnownErrorBase
     from lexiquery.knowledge.store import ProcedureStore
@@ -139,7 +140,8 @@ async def ask_async(question: str, *, platforms: Iterable[Platform | str] | None
                     sample_check: bool | None = None, sandbox: "Sandbox | None" = None,
                     sop: bool | None = None, procedures: "ProcedureStore | None" = None,
                     known_errors: "KnownErrorBase | None" = None,
-                    context: str | None = None) -> Answer:
+                    context: str | None = None,
+                    resources: "Resources | None" = None) -> Answer:
     """Answer one question with checked queries for each platform.
 
     Raises `InputError` for unusable input (nothing is stored) and `QuestionError` when the
@@ -156,7 +158,8 @@ async def ask_async(question: str, *, platforms: Iterable[Platform | str] | None
     questions. `context` (free text: the incident, the tenant, an error message) is searched
     with the question in the runbooks and the known-errors base; it never becomes part of the
     question's reading. `catalog` / `catalog_files` are used by in-process agents; remote agents
-    read the persisted catalog of their own data directory."""
+    read the persisted catalog of their own data directory. A server passes its long-lived
+    `resources` instead (then `catalog`, `procedures`, `known_errors` and `sandbox` are its)."""
     from lexiquery.agents.resources import Resources
 
     settings = settings or get_settings()
@@ -171,8 +174,10 @@ async def ask_async(question: str, *, platforms: Iterable[Platform | str] | None
 
     answer = Answer(journey_id=uuid.uuid4().hex, question=text)
     journeys = _open_journeys(settings, answer) if store else None
-    res = Resources(settings, catalog=catalog, catalog_files=[Path(p) for p in catalog_files],
-                    procedures=procedures, known_errors=known_errors, sandbox=sandbox)
+    res = resources or Resources(settings, catalog=catalog,
+                                 catalog_files=[Path(p) for p in catalog_files],
+                                 procedures=procedures, known_errors=known_errors,
+                                 sandbox=sandbox)
     answer.move(JourneyState.PENDING)
     try:
         journey = _Journey(settings, answer, res)
@@ -191,7 +196,8 @@ async def ask_async(question: str, *, platforms: Iterable[Platform | str] | None
         e.journey_id = answer.journey_id  # type: ignore[attr-defined]
         raise
     finally:
-        res.close()
+        if resources is None:
+            res.close()
     if journeys:
         try:
             journeys.save(answer)

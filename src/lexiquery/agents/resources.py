@@ -2,12 +2,17 @@
 and the sample-data sandbox — each built on first use and kept.
 
 A journey run in-process (`orchestrator.ask`) builds one `Resources` (or reuses the caller's
-objects: the batch mode passes its store, base and sandbox) and closes it at the end; a served
-agent keeps its own for the life of the server. Nothing here is global.
+objects: the batch mode passes its store, base and sandbox) and closes it at the end; a server
+keeps one for its life (`serve.app.create_app`, `serve --agent`). Nothing here is global.
+
+A long-lived `Resources` notices a changed catalog: when the persisted imports, the `--catalog`
+files or the known-errors files change on disk, the catalog, the known-errors base and the
+sandbox built from them are rebuilt on next use (a `stat` of a few files per call).
 """
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
@@ -37,12 +42,51 @@ class Resources:
         self._errors = known_errors
         self._sandbox = sandbox
         self._own_sandbox = sandbox is None
+        self._own_catalog = catalog is None
+        self._own_errors = known_errors is None
+        self._stamp: tuple[object, ...] | None = None
         self._lock = threading.RLock()
         # DuckDB connections are not safe for concurrent use: one validation at a time per box.
         self.sandbox_lock = threading.Lock()
 
+    def _files_stamp(self) -> tuple[object, ...]:
+        """What the owned catalog and base are built from, as (path, mtime, size) triples."""
+        paths: list[Path] = []
+        try:
+            with os.scandir(self.settings.catalog_dir) as it:
+                paths += sorted(Path(e.path) for e in it)
+        except OSError:
+            pass
+        paths += self._catalog_files + list(self.settings.known_errors_files)
+        stamp: list[object] = []
+        for p in paths:
+            try:
+                st = p.stat()
+                stamp.append((str(p), st.st_mtime_ns, st.st_size))
+            except OSError:
+                stamp.append((str(p), None, None))
+        return tuple(stamp)
+
+    def _refresh(self) -> None:
+        """Drop what was built from files that have changed since (owned objects only)."""
+        if not self._own_catalog:
+            return
+        stamp = self._files_stamp()
+        if stamp == self._stamp:
+            return
+        if self._stamp is not None:
+            self._catalog = None
+            if self._own_errors:
+                self._errors = None
+            if self._own_sandbox and self._sandbox is not None:
+                with self.sandbox_lock:  # never under a validation in progress
+                    self._sandbox.close()
+                self._sandbox = None
+        self._stamp = stamp
+
     def catalog(self) -> "Catalog":
         with self._lock:
+            self._refresh()
             if self._catalog is None:
                 from lexiquery.catalog.store import load_catalog
 

@@ -45,6 +45,7 @@ from lexiquery.errors import LexiQueryError
 from lexiquery.serve.api_models import AppRole
 
 if TYPE_CHECKING:
+    from lexiquery.agents.resources import Resources
     from lexiquery.serve.routes_agents import AppAgents
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,12 @@ def create_app(settings: Settings | None = None, *, role: AppRole = "all",
         raise ValueError(f"unknown role {role!r}; roles are: {', '.join(ROLES)}")
     settings = settings or get_settings()
     advertised = (settings.public_url or base_url).rstrip("/")
+    from lexiquery.agents.resources import Resources
+
     agents = AppAgents(settings, route_to_registry=role == "registry")
+    # One catalog, runbook store, known-errors base and sandbox for the server's life, shared
+    # by its journeys and its in-process agents (rebuilt when the catalog files change).
+    resources = Resources(settings)
     mcp_server = None
     if role in ("all", "registry"):
         from lexiquery.serve.mcp_server import create_mcp_server
@@ -103,6 +109,7 @@ def create_app(settings: Settings | None = None, *, role: AppRole = "all",
 
                 await close_agent_routes(served)
                 await close_shared_http()
+                await asyncio.to_thread(resources.close)
 
     app = FastAPI(title="LexiQuery", version=__version__, lifespan=lifespan,
                   description="Plain-English questions to checked KQL, SPL and SQL queries, "
@@ -115,7 +122,7 @@ def create_app(settings: Settings | None = None, *, role: AppRole = "all",
     if role in ("all", "core"):
         from lexiquery.serve.routes_query import query_router
 
-        app.include_router(query_router(settings))
+        app.include_router(query_router(settings, resources))
     if role in ("all", "sop"):
         from lexiquery.serve.procedures import errors_router, procedures_router
 
@@ -126,7 +133,7 @@ def create_app(settings: Settings | None = None, *, role: AppRole = "all",
 
         app.include_router(agents_router(agents))
     if role == "all":
-        _mount_agents(app, agents, settings, advertised)
+        _mount_agents(app, agents, resources, advertised)
     if mcp_server is not None:
         from lexiquery.serve.mcp_server import transport_security
 
@@ -141,13 +148,14 @@ def create_app(settings: Settings | None = None, *, role: AppRole = "all",
     return app
 
 
-def _mount_agents(app: FastAPI, agents: AppAgents, settings: Settings, base_url: str) -> None:
+def _mount_agents(app: FastAPI, agents: AppAgents, resources: "Resources",
+                  base_url: str) -> None:
     """Every real agent under ``/agents/<name>``, each with its own card; the same agent
     objects answer `/a2a/task/invoke` in local mode."""
     from lexiquery.agents.local import build_agents
     from lexiquery.serve.a2a_server import add_agent_routes
 
-    built = build_agents(settings)
+    built = build_agents(resources.settings, resources)
     agents.set_local_agents(built)
     for name, agent in built.items():
         add_agent_routes(app, agent, base_url, prefix=f"/agents/{name}")

@@ -35,13 +35,16 @@ from lexiquery.serve.api_models import (
     JourneyRow,
     query_request_model,
 )
+from lexiquery.agents.resources import Resources
 from lexiquery.serve.routes_agents import AppAgents
 
 UNKNOWN_JOURNEY_HINT = "GET /api/v1/journeys lists the recent journeys"
 
 
-def query_router(settings: Settings) -> APIRouter:
-    """The query and journey routes, bound to `settings` (`/health` is `health_router`'s)."""
+def query_router(settings: Settings, resources: Resources | None = None) -> APIRouter:
+    """The query and journey routes, bound to `settings` (`/health` is `health_router`'s).
+    `resources`: the server's catalog, runbook store and sandbox, shared by every journey (and
+    by the agents mounted in-process), so no journey rebuilds them."""
     router = APIRouter()
     request_model = query_request_model(settings)
     journey_lock = threading.Lock()
@@ -78,7 +81,7 @@ def query_router(settings: Settings) -> APIRouter:
         answer = await ask_async(body.question, platforms=body.platforms,
                                  sql_dialect=body.sql_dialect, source=source, settings=settings,
                                  sample_check=body.sample_check, sop=body.sop,
-                                 context=body.context)
+                                 context=body.context, resources=resources)
         if unknown_hints:
             answer.notes.append("schema hints not in the catalog, ignored: "
                                 + ", ".join(unknown_hints))
