@@ -113,8 +113,10 @@ def print_answer(answer: Answer, *, console: Console | None = None,
             con.print(f"  {t.at.isoformat(timespec='milliseconds')}  {t.state.value}",
                       style="dim", highlight=False)
     con.print()
+    remote = sum(1 for a in answer.agents if a.where != "local")
+    agents = f" · {remote} of {len(answer.agents)} agent calls over A2A" if remote else ""
     con.print(RichText(f"journey {answer.journey_id} · {answer.status.value} · engine "
-                       f"{answer.engine}", style="dim"))
+                       f"{answer.engine}{agents}", style="dim"))
 
 
 def _print_knowledge(answer: Answer, con: Console) -> None:
