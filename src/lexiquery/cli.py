@@ -380,6 +380,7 @@ from lexiquery import cli_query  # noqa: E402,F401  (registers its commands on `
 # The SOP commands (`sop add|search|list|show|rm`) likewise, and `errors show|list|find`.
 from lexiquery import cli_sop  # noqa: E402,F401
 from lexiquery import cli_errors  # noqa: E402,F401
+from lexiquery import cli_agents  # noqa: E402,F401
 from lexiquery import cli_mcp  # noqa: E402,F401
 from lexiquery import cli_serve  # noqa: E402,F401
 from lexiquery import cli_up  # noqa: E402,F401

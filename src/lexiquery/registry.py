@@ -283,11 +283,13 @@ class Registry:
 
     def handle(self, name: str) -> AgentHandle | None:
         """An A2A handle on the most recently registered agent called `name` that is healthy or
-        not checked yet (a static agent counts as the oldest); None if there is none."""
-        usable = [e for e in self.entries() if e.name == name and e.healthy is not False]
-        if not usable:
+        not checked yet (a static agent counts as the oldest) — else on the newest one whose
+        last check failed: that check may be stale (the agent restarted since), and a call to a
+        dead agent fails fast and says so. None if no agent has that name."""
+        named = [e for e in self.entries() if e.name == name]
+        if not named:
             return None
-        entry = _newest(usable)
+        entry = _newest([e for e in named if e.healthy is not False] or named)
         # Imported here: the A2A client (a2a-sdk) loads only when a remote agent is used.
         from lexiquery.serve.a2a_client import A2AHandle
 
@@ -324,7 +326,7 @@ class Registry:
         if entry.origin == "static":
             raise AgentError(f"{entry.name} ({entry.url}) is a static agent: it comes from "
                              f"{STATIC_ENV} and cannot be removed here", agent=entry.name,
-                             code="registration_refused",
+                             code="static_agent",
                              hint=f"remove it from {STATIC_ENV} and restart")
 
         def drop(data: dict[str, Any]) -> bool:

@@ -91,7 +91,7 @@ class AppAgents:
             return LocalHandle(agent)
         handle = self.registry().handle(name)
         if handle is None:
-            raise AgentError(f"no healthy agent named {name!r} is registered",
+            raise AgentError(f"no agent named {name!r} is registered",
                              agent=name, code="unknown_agent", hint=DISCOVER_HINT)
         return handle
 
@@ -132,16 +132,7 @@ def agents_router(agents: AppAgents) -> APIRouter:
     async def remove(agent_id: str) -> Response:
         registry = await run_in_threadpool(agents.registry)
 
-        def drop() -> None:
-            entry = registry.get(agent_id)  # AgentError(unknown_agent) → 404
-            if entry.origin == "static":  # the registry refuses too; 409 says it is a conflict
-                raise AgentError(f"agent {entry.name!r} ({entry.url}) is configured statically "
-                                 "and cannot be removed here", agent=entry.name,
-                                 code="static_agent",
-                                 hint="remove it from A2A_STATIC_AGENTS_JSON and restart")
-            registry.remove(entry.id)
-
-        await run_in_threadpool(drop)
+        await run_in_threadpool(registry.remove, agent_id)  # unknown_agent 404, static_agent 409
         return Response(status_code=204)
 
     @router.post("/task/invoke", response_model=dict[str, Any],
