@@ -80,6 +80,36 @@ class Settings(BaseSettings):
                                    description="Larger API request bodies are refused (413); "
                                                "runbook uploads have their own limit.")
 
+    # The LLM path (Ollama) and cost tracking.
+    llm: str = Field(default="auto", pattern="^(auto|off)$",
+                     description='"auto": the planner asks the Ollama chat model when it is '
+                                 'reachable and has the model, else the rules engine; "off": '
+                                 "rules only, no chat call.")
+    chat_model: str = Field(default="llama3", description="Ollama chat model for question → plan.")
+    llm_timeout_s: float = Field(default=60.0, gt=0,
+                                 description="One chat request running longer falls back to "
+                                             "the rules engine.")
+    llm_repairs: int = Field(default=2, ge=0, le=5,
+                             description="Times an invalid LLM plan is sent back with its issues.")
+    llm_examples: int = Field(default=4, ge=0, le=20,
+                              description="Worked examples (question → plan) in each prompt.")
+    llm_max_sources: int = Field(default=3, ge=1, le=20,
+                                 description="Sources the narrowed schema sends the model.")
+    cost_backend: str = Field(default="sqlite", pattern="^(sqlite|redis)$",
+                              description="Where usage records are kept.")
+    redis_url: str = Field(default="redis://127.0.0.1:6379/0",
+                           description="Redis for the redis cost backend.")
+    cost_retention_days: float = Field(default=30.0, gt=0,
+                                       description="Usage records older than this are purged.")
+    cost_rates: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description='Cost per model: {"llama3": {"per_1k_tokens": 0.002, "per_compute_s": '
+                    '0.0001}} (JSON); a model without a rate costs 0.')
+
+    @property
+    def cost_db_path(self) -> Path:
+        return self.data_dir / "cost.db"
+
     @property
     def registry_path(self) -> Path:
         return self.data_dir / "registry.json"

@@ -1,0 +1,1 @@
+"""The local LLM (Ollama chat) and its availability."""
