@@ -11,6 +11,19 @@ Behaviour is scripted through attributes: `models` (what /api/tags lists), `fail
 status to answer /api/embed with), `delay_s` (sleep before answering), `drop_counters` (omit
 prompt_eval_count and durations), `wrong_count` (return one vector fewer). `requests` records
 every (method, path, body).
+
+`POST /api/chat` answers from `chat_script`, one entry per request, in order:
+
+* a dict without "status"/"delay_s" keys (a plan) → sent as JSON text in `message.content`;
+* a str → sent as the content as is (e.g. invalid JSON);
+* `{"status": 404, "error": "model 'llama3' not found"}` → that HTTP error;
+* `{"delay_s": 2.0, "reply": <entry>}` → sleep, then answer with `reply` (default "{}");
+* any entry may carry `"omit_counters": True` (or set `drop_counters`): no usage counters.
+
+An exhausted script answers 500 "chat script exhausted", so a test calling more than it
+scripted fails visibly. Counters are deterministic: prompt_eval_count = whitespace tokens of
+all messages' contents, eval_count = whitespace tokens of the reply, durations in ns.
+`FakeOllama(chat_model="llama3")` also lists that model in /api/tags.
 """
 
 from __future__ import annotations
@@ -55,8 +68,12 @@ def embed_text(text: str) -> list[float]:
 
 
 class FakeOllama:
-    def __init__(self, models: tuple[str, ...] = ("nomic-embed-text:latest",)) -> None:
+    def __init__(self, models: tuple[str, ...] = ("nomic-embed-text:latest",), *,
+                 chat_model: str | None = None) -> None:
         self.models = list(models)
+        if chat_model:
+            self.models.append(chat_model if ":" in chat_model else f"{chat_model}:latest")
+        self.chat_script: list[Any] = []
         self.fail_embed: int | None = None
         self.delay_s = 0.0
         self.drop_counters = False
@@ -64,7 +81,9 @@ class FakeOllama:
         self.requests: list[tuple[str, str, Any]] = []
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        # A short poll interval: shutdown() waits up to one interval, paid by every test.
+        self._thread = threading.Thread(target=self._server.serve_forever,
+                                        kwargs={"poll_interval": 0.05}, daemon=True)
 
     @property
     def url(self) -> str:
@@ -73,6 +92,41 @@ class FakeOllama:
 
     def embed_requests(self) -> list[Any]:
         return [b for m, p, b in self.requests if p == "/api/embed"]
+
+    def chat_requests(self) -> list[Any]:
+        """Bodies of every /api/chat request received (model, messages, format, options)."""
+        return [b for m, p, b in self.requests if p == "/api/chat"]
+
+    def chat_reply(self, body: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """(HTTP status, JSON body) for one /api/chat request: the next scripted entry."""
+        if not self.chat_script:
+            return 500, {"error": "chat script exhausted"}
+        entry = self.chat_script.pop(0)
+        omit = self.drop_counters
+        if isinstance(entry, dict) and "delay_s" in entry:
+            time.sleep(float(entry["delay_s"]))
+            omit = omit or bool(entry.get("omit_counters"))
+            entry = entry.get("reply", "{}")
+        if isinstance(entry, dict) and "status" in entry:
+            return int(entry["status"]), {"error": entry.get("error", "scripted failure")}
+        if isinstance(entry, dict):
+            omit = omit or bool(entry.get("omit_counters"))
+            content = json.dumps({k: v for k, v in entry.items() if k != "omit_counters"})
+        else:
+            content = str(entry)
+        model = body.get("model", "")
+        out: dict[str, Any] = {"model": model, "created_at": "2026-11-01T00:00:00Z",
+                               "message": {"role": "assistant", "content": content},
+                               "done": True, "done_reason": "stop"}
+        if not omit:
+            prompt = sum(len(str(m.get("content", "")).split())
+                         for m in body.get("messages") or [])
+            completion = len(content.split())
+            out.update(prompt_eval_count=prompt, eval_count=completion,
+                       load_duration=1_000_000, prompt_eval_duration=prompt * 100_000,
+                       eval_duration=completion * 1_000_000,
+                       total_duration=1_000_000 + prompt * 100_000 + completion * 1_000_000)
+        return 200, out
 
     def __enter__(self) -> "FakeOllama":
         self._thread.start()
@@ -92,11 +146,14 @@ class FakeOllama:
 
             def _send(self, status: int, body: dict[str, Any]) -> None:
                 data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):
+                    pass  # the client gave up first (a timeout test): nothing to answer
 
             def _body(self) -> Any:
                 n = int(self.headers.get("Content-Length") or 0)
@@ -126,7 +183,12 @@ class FakeOllama:
                     time.sleep(fake.delay_s)
                 model = (body or {}).get("model", "")
                 known = model in fake.models or f"{model}:latest" in fake.models
-                if self.path == "/api/show":
+                if self.path == "/api/chat":
+                    if not known:
+                        self._send(404, {"error": f"model '{model}' not found"})
+                        return
+                    self._send(*fake.chat_reply(body or {}))
+                elif self.path == "/api/show":
                     if not known:
                         self._send(404, {"error": f"model '{model}' not found"})
                     else:

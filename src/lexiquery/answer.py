@@ -12,6 +12,7 @@ from enum import Enum
 
 from pydantic import BaseModel, Field
 
+from lexiquery.cost.model import JourneyCost
 from lexiquery.ir import PlanIssue, QueryPlan
 
 
@@ -147,6 +148,8 @@ class Answer(BaseModel):
     status: JourneyState = JourneyState.PENDING
     created_at: datetime = Field(default_factory=utcnow)
     engine: str = Field(default="rules", description="What produced the plan: rules or llm")
+    engine_note: str | None = Field(default=None, description="Why that engine (the LLM's model "
+                                                              "and repairs, or why not the LLM)")
     plan: QueryPlan | None = None
     understanding: list[str] = Field(
         default_factory=list, description="Plain-English account of what was understood")
@@ -164,6 +167,8 @@ class Answer(BaseModel):
                                         description="What the SOP engine contributed")
     agents: list[AgentCall] = Field(default_factory=list,
                                     description="Every agent call of the journey, in order")
+    cost: JourneyCost | None = Field(default=None, description="Every model call of the "
+                                       "journey, summed (tokens, compute, estimated cost)")
     failed_platforms: list[str] = Field(
         default_factory=list, description="Platforms whose data agent did not answer (the "
                                           "answer is partial; the issues say why)")

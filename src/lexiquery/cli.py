@@ -381,6 +381,8 @@ from lexiquery import cli_query  # noqa: E402,F401  (registers its commands on `
 from lexiquery import cli_sop  # noqa: E402,F401
 from lexiquery import cli_errors  # noqa: E402,F401
 from lexiquery import cli_agents  # noqa: E402,F401
+from lexiquery import cli_doctor  # noqa: E402,F401
+from lexiquery import cli_cost  # noqa: E402,F401
 from lexiquery import cli_mcp  # noqa: E402,F401
 from lexiquery import cli_serve  # noqa: E402,F401
 from lexiquery import cli_up  # noqa: E402,F401

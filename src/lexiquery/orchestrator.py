@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from lexiquery.agents.contracts import GenerateResult, KnowledgeContext, PlanResult
     from lexiquery.agents.handles import AgentHandle
     from lexiquery.agents.resources import Resources
+    from lexiquery.cost.model import JourneyCost
     from lexiquery.engine.sandbox import Sandbox
     from lexiquery.knowledge.known_errors import KnownErrorBase
     from lexiquery.knowledge.store import ProcedureStore
@@ -253,8 +254,10 @@ class _Journey:
 
         answer.move(JourneyState.PLANNING)
         plan = await self.call(c.PLANNER, "create_plan", c.PlanRequest(
-            question=text, platforms=wanted, source=source, sop=sop, context=extra),
-            c.PlanResult)
+            question=text, platforms=wanted, source=source, sop=sop, context=extra,
+            journey_id=answer.journey_id), c.PlanResult)
+        if plan.draft is not None:
+            answer.engine, answer.engine_note = plan.draft.engine, plan.draft.engine_note
 
         knowledge = None
         if plan.gather_procedures or plan.gather_errors:
@@ -295,9 +298,19 @@ class _Journey:
                                            message=f"no {p.value.upper()} query: {e}"))
         order = {p.value: i for i, p in enumerate(plan.platforms)}
         answer.queries = sorted(checked, key=lambda q: order.get(q.platform, len(order)))
+        made = plan.model_calls + (knowledge.procedures.model_calls
+                                   if knowledge is not None and knowledge.procedures else 0)
+        answer.cost = await asyncio.to_thread(self._cost) if made else \
+            _no_cost(answer.journey_id)  # nothing to read back
         answer.move(JourneyState.COMPLETED)
 
     # -- steps ---------------------------------------------------------------------------------
+
+    def _cost(self) -> "JourneyCost":
+        """The journey's model calls as the agents recorded them (in this process, or another
+        sharing the cost store); from this process's own records when the store cannot
+        answer — an answer is never lost to its bill."""
+        return self.res.costs().journey_cost(self.answer.journey_id)
 
     async def gather(self, plan: "PlanResult") -> "KnowledgeContext":
         """GATHERING_KNOWLEDGE: both knowledge agents at once. A knowledge agent that fails
@@ -308,7 +321,8 @@ class _Journey:
             return None
 
         sop, errs = await asyncio.gather(
-            self.call(c.KNOWLEDGE_SOP, "search_procedures", c.SearchRequest(text=plan.lookup),
+            self.call(c.KNOWLEDGE_SOP, "search_procedures",
+                      c.SearchRequest(text=plan.lookup, journey_id=self.answer.journey_id),
                       c.ProcedureSearch) if plan.gather_procedures else nothing(),
             self.call(c.KNOWLEDGE_ERRORS, "lookup_known_errors",
                       c.LookupRequest(text=plan.lookup), c.KnownErrorLookup)
@@ -434,6 +448,12 @@ class _Journey:
             log.exception("agent %s failed", handle.name)
             raise AgentError(f"the {handle.name} agent{where} failed: {e!r}", agent=handle.name,
                              code="agent_failed") from e
+
+
+def _no_cost(journey_id: str) -> "JourneyCost":
+    from lexiquery.cost.model import JourneyCost
+
+    return JourneyCost(journey_id=journey_id)
 
 
 def _worth_retrying(e: BaseException) -> bool:

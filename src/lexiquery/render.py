@@ -115,8 +115,15 @@ def print_answer(answer: Answer, *, console: Console | None = None,
     con.print()
     remote = sum(1 for a in answer.agents if a.where != "local")
     agents = f" · {remote} of {len(answer.agents)} agent calls over A2A" if remote else ""
+    engine = answer.engine_note or answer.engine
     con.print(RichText(f"journey {answer.journey_id} · {answer.status.value} · engine "
-                       f"{answer.engine}{agents}", style="dim"))
+                       f"{engine}{agents}", style="dim"))
+    if answer.cost is not None and answer.cost.totals.calls:
+        t = answer.cost.totals
+        unknown = f" ({t.unknown_token_calls} without counts)" if t.unknown_token_calls else ""
+        con.print(RichText(f"model calls: {t.calls} · tokens {t.prompt_tokens:,} in + "
+                           f"{t.completion_tokens:,} out{unknown} · compute {t.compute_s:.2f} s"
+                           f" · est. cost {t.estimated_cost:.4f}", style="dim"))
 
 
 def _print_knowledge(answer: Answer, con: Console) -> None:

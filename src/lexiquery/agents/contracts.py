@@ -49,6 +49,7 @@ class PlanRequest(_Wire):
     source: str | None = Field(default=None, description="A catalog source id the user named")
     sop: bool = Field(default=True, description="Runbooks and known errors may be used")
     context: str | None = Field(default=None, description="Free text searched with the question")
+    journey_id: str | None = Field(default=None, description="Model calls are costed to it")
 
 
 class Draft(_Wire):
@@ -60,6 +61,9 @@ class Draft(_Wire):
     confidence: float = Field(ge=0, le=1)
     notes: list[str] = Field(default_factory=list)
     alternatives: list[str] = Field(default_factory=list)
+    engine_note: str | None = Field(default=None, description="Why this engine: the LLM's model "
+                                                              "and repairs, or why the rules "
+                                                              "engine wrote it")
 
 
 class PlanResult(_Wire):
@@ -74,6 +78,7 @@ class PlanResult(_Wire):
     steps: list[str] = Field(default_factory=list, description="The workflow, in words")
     draft: Draft | None = Field(default=None, description="The question in the IR (None when "
                                                           "the source comes from knowledge)")
+    model_calls: int = Field(default=0, description="LLM calls made (costed to the journey)")
 
 
 # ---- knowledge-sop.search_procedures ---------------------------------------------------------
@@ -82,6 +87,7 @@ class PlanResult(_Wire):
 class SearchRequest(_Wire):
     text: str = Field(description="What to search the runbooks for")
     limit: int = Field(default=5, ge=1, le=50)
+    journey_id: str | None = Field(default=None, description="Embedding calls are costed to it")
 
 
 class RelevantProcedure(_Wire):
@@ -99,6 +105,7 @@ class ProcedureSearch(_Wire):
     relevant: list[RelevantProcedure] = Field(
         default_factory=list, description="Hits whose procedure covers enough of the question to "
                                           "shape a plan")
+    model_calls: int = Field(default=0, description="Embedding calls made (costed)")
 
 
 # ---- knowledge-errors.lookup_known_errors ----------------------------------------------------

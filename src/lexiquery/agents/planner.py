@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from lexiquery.agents.base import Agent, SkillSpec
 from lexiquery.agents.contracts import PLANNER, PLATFORMS, Draft, PlanRequest, PlanResult
+from lexiquery.agents.llm_planning import llm_draft
 from lexiquery.agents.resources import Resources
 from lexiquery.catalog.model import Platform
 from lexiquery.errors import QuestionError
@@ -28,14 +29,19 @@ def create_plan(req: PlanRequest, res: Resources) -> PlanResult:
                             or catalog.ids()[:5])
     lookup = req.question if not (req.context or "").strip() else \
         req.question + "\n" + req.context.strip()  # type: ignore[union-attr]
-    draft = None
+    draft, rules, refusal = None, None, None
     try:
-        parsed = parse_question(req.question, catalog, source_hint=req.source)
-        draft = Draft(plan=parsed.plan, confidence=parsed.confidence, notes=parsed.notes,
-                      alternatives=[] if req.source else parsed.alternatives)
-    except QuestionError:
-        if not req.sop:
-            raise  # nothing else could name the source
+        rules = parse_question(req.question, catalog, source_hint=req.source)
+    except QuestionError as e:
+        refusal = e
+    llm, why, calls = llm_draft(req, rules, res)
+    if llm is not None:
+        draft = llm
+    elif rules is not None:
+        draft = Draft(plan=rules.plan, confidence=rules.confidence, notes=rules.notes,
+                      alternatives=[] if req.source else rules.alternatives, engine_note=why)
+    elif not req.sop and refusal is not None:
+        raise refusal  # nothing else could name the source
     source = catalog.get(draft.plan.source) if draft else None
     named = list(dict.fromkeys(req.platforms))
     platforms = named or (source.bindings.platforms() if source
@@ -50,7 +56,7 @@ def create_plan(req: PlanRequest, res: Resources) -> PlanResult:
     return PlanResult(source=source.id if source else None, platforms=platforms,
                       explicit=bool(named), alternatives=draft.alternatives if draft else [],
                       gather_procedures=req.sop, gather_errors=req.sop, lookup=lookup,
-                      steps=steps, draft=draft)
+                      steps=steps, draft=draft, model_calls=calls)
 
 
 def planner_agent(res: Resources) -> Agent:

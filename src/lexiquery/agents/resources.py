@@ -21,6 +21,7 @@ from lexiquery.config import Settings
 
 if TYPE_CHECKING:
     from lexiquery.catalog.model import Catalog
+    from lexiquery.cost.tracker import CostTracker
     from lexiquery.engine.sandbox import Sandbox
     from lexiquery.knowledge.known_errors import KnownErrorBase
     from lexiquery.knowledge.store import ProcedureStore
@@ -45,6 +46,7 @@ class Resources:
         self._own_catalog = catalog is None
         self._own_errors = known_errors is None
         self._stamp: tuple[object, ...] | None = None
+        self._costs: "CostTracker | None" = None
         self._lock = threading.RLock()
         # DuckDB connections are not safe for concurrent use: one validation at a time per box.
         self.sandbox_lock = threading.Lock()
@@ -122,8 +124,20 @@ class Resources:
                 self._sandbox = make_sandbox(self.catalog(), self.settings)
             return self._sandbox
 
+    def costs(self) -> "CostTracker":
+        """Where this process's model calls are recorded (the configured cost store)."""
+        with self._lock:
+            if self._costs is None:
+                from lexiquery.cost.tracker import CostTracker
+
+                self._costs = CostTracker(self.settings)
+            return self._costs
+
     def close(self) -> None:
         with self._lock:
+            if self._costs is not None:
+                self._costs.close()
+                self._costs = None
             if self._own_store and self._procedures is not None:
                 self._procedures.close()
                 self._procedures = None

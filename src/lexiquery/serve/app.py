@@ -123,6 +123,9 @@ def create_app(settings: Settings | None = None, *, role: AppRole = "all",
         from lexiquery.serve.routes_query import query_router
 
         app.include_router(query_router(settings, resources))
+        from lexiquery.serve.routes_cost import cost_router
+
+        app.include_router(cost_router(settings))
     if role in ("all", "sop"):
         from lexiquery.serve.procedures import errors_router, procedures_router
 
