@@ -131,3 +131,18 @@ def test_a_timeout_falls_back_within_the_limit(ollama: FakeOllama,
     assert answer.engine == "rules"
     [row] = _rows(answer.journey_id)
     assert not row.ok and row.error and row.latency_ms < 2500
+
+
+def test_query_embeddings_are_costed_to_the_journey(fake_ollama) -> None:  # type: ignore[no-untyped-def]
+    from lexiquery.knowledge.store import ProcedureStore
+
+    store = ProcedureStore(get_settings())
+    store.add_bytes("lockout.md", b"# Account lockout\n\n1. Check event 4740 for the account.\n"
+                                  b"2. Review failed sign-ins for the user.\n")
+    store.close()
+    answer = ask("account lockouts in the last day", store=False)
+    rows = _rows(answer.journey_id)
+    assert [(r.service, r.operation, r.model_type) for r in rows] == \
+        [("knowledge-sop", "embed_query", "embedding")]
+    assert rows[0].prompt_tokens is not None and rows[0].completion_tokens == 0
+    assert answer.cost is not None and answer.cost.by_model["nomic-embed-text"].calls == 1

@@ -20,6 +20,7 @@ from lexiquery.agents.contracts import (
     SearchRequest,
 )
 from lexiquery.agents.resources import Resources
+from lexiquery.cost.tracker import record_embeddings
 from lexiquery.errors import StorageError
 from lexiquery.knowledge.guidance import Context, Relevant
 
@@ -43,8 +44,9 @@ def search_procedures(req: SearchRequest, res: Resources) -> ProcedureSearch:
     finally:
         if calls is not None and len(calls) > seen:
             made = calls[seen:]
-            _record_embeddings(made, store.embedder.model,  # type: ignore[union-attr]
-                               req.journey_id, res)
+            record_embeddings(res.settings, made, store.embedder.model,  # type: ignore[union-attr]
+                              service=KNOWLEDGE_SOP, operation="embed_query",
+                              journey_id=req.journey_id, tracker=res.costs())
             if len(calls) > 10_000:  # a long-lived server's embedder must not grow forever
                 calls.clear()
     return ProcedureSearch(mode=ctx.mode, note=ctx.note, documents=ctx.documents,
@@ -53,22 +55,6 @@ def search_procedures(req: SearchRequest, res: Resources) -> ProcedureSearch:
                                RelevantProcedure(document=r.document, procedure=r.procedure,
                                                  hit=r.hit, score=r.score)
                                for r in ctx.relevant])
-
-
-def _record_embeddings(calls: list, model: str, journey_id: str | None,  # type: ignore[type-arg]
-                       res: Resources) -> None:
-    """The query embeddings a search made, as usage records of the journey."""
-    from datetime import datetime, timezone
-
-    from lexiquery.cost.model import UsageRecord
-
-    for call in calls:
-        res.costs().record(UsageRecord(
-            journey_id=journey_id, at=datetime.now(timezone.utc), model_type="embedding",
-            model=model, service=KNOWLEDGE_SOP, operation="embed_query",
-            prompt_tokens=call.prompt_tokens, completion_tokens=0 if call.prompt_tokens
-            is not None else None, latency_ms=round(call.latency_s * 1000, 2),
-            compute_s=call.total_ns / 1e9 if call.total_ns is not None else None))
 
 
 def lookup_known_errors(req: LookupRequest, res: Resources) -> KnownErrorLookup:

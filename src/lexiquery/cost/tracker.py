@@ -24,7 +24,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from lexiquery.cost.model import JourneyCost, UsageRecord
@@ -34,6 +34,7 @@ from lexiquery.errors import StorageError
 if TYPE_CHECKING:
     from lexiquery.config import Settings
     from lexiquery.cost.store import CostStore
+    from lexiquery.knowledge.embeddings import EmbedCall
 
 LOGGER_NAME = "lexiquery.cost"
 EVENT = "model_call"
@@ -209,3 +210,28 @@ class CostTracker:
             if self._store is not None:
                 self._store.close()
                 self._store = None
+
+
+def record_embeddings(settings: "Settings", calls: "Sequence[EmbedCall]", model: str, *,
+                      service: str, operation: str, journey_id: str | None = None,
+                      tracker: "CostTracker | None" = None) -> None:
+    """The embedding requests in `calls` (`knowledge.embeddings.EmbedCall`) as usage records:
+    a query embedding costed to its journey, a runbook's ingestion to none."""
+    if not calls:
+        return
+    from datetime import datetime, timezone
+
+    own = tracker is None
+    t = tracker or CostTracker(settings)
+    try:
+        for call in calls:
+            t.record(UsageRecord(
+                journey_id=journey_id, at=datetime.now(timezone.utc), model_type="embedding",
+                model=model, service=service, operation=operation,
+                prompt_tokens=call.prompt_tokens,
+                completion_tokens=0 if call.prompt_tokens is not None else None,
+                latency_ms=round(call.latency_s * 1000, 2),
+                compute_s=call.total_ns / 1e9 if call.total_ns is not None else None))
+    finally:
+        if own:
+            t.close()

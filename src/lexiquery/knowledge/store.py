@@ -27,6 +27,7 @@ from pydantic import BaseModel
 
 from lexiquery.catalog.model import Catalog
 from lexiquery.config import Settings
+from lexiquery.cost.tracker import record_embeddings
 from lexiquery.errors import DocumentError, InputError, StorageError, UnknownDocumentError
 from lexiquery.knowledge.ingest import (  # noqa: F401 — find_documents, document_label: API
     Prepared,
@@ -265,6 +266,8 @@ class ProcedureStore:
         if vectors is None:
             return
         info = prepared.info
+        calls = self.embedder.calls  # type: ignore[union-attr]
+        seen = len(calls)
         try:
             embs = self.embedder.embed_documents(  # type: ignore[union-attr]
                 [indexed_text(c) for c in prepared.chunks])
@@ -277,6 +280,9 @@ class ProcedureStore:
             self._drop_vectors([info.id])
             info.warnings.append(f"stored for lexical search only: the vector index failed ({e})")
             return
+        finally:
+            record_embeddings(self.settings, calls[seen:], self.embedder.model,  # type: ignore[union-attr]
+                              service="sop-engine", operation="embed_documents")
         info.embedded = True
 
     def _drop_vectors(self, document_ids: Sequence[str]) -> None:
