@@ -214,9 +214,14 @@ def _check_ollama(settings: Settings, embedder: Any) -> dict[str, Any]:
     a = embedding_status(embedder)
     reachable = {EmbedderStatus.off: None, EmbedderStatus.unreachable: False}.get(a.status, True)
     present = {EmbedderStatus.ok: True, EmbedderStatus.model_missing: False}.get(a.status)
+    from lexiquery.llm.client import OllamaChat
+
+    chat = OllamaChat(settings).availability()  # cached: /health does not probe every time
     return {"ok": a.ok, "status": a.status.value, "host": settings.ollama_host,
             "model": settings.embed_model, "reachable": reachable, "model_present": present,
-            "note": a.reason or None}
+            "note": a.reason or None,
+            "chat": {"status": chat.status.value, "model": settings.chat_model,
+                     "engine": "llm" if chat.ok else "rules", "note": chat.reason or None}}
 
 
 def _check_chroma(settings: Settings) -> dict[str, Any]:
