@@ -146,3 +146,11 @@ def test_query_embeddings_are_costed_to_the_journey(fake_ollama) -> None:  # typ
         [("knowledge-sop", "embed_query", "embedding")]
     assert rows[0].prompt_tokens is not None and rows[0].completion_tokens == 0
     assert answer.cost is not None and answer.cost.by_model["nomic-embed-text"].calls == 1
+
+
+def test_a_past_journey_whose_queries_validated_becomes_an_example(ollama: FakeOllama) -> None:
+    ask("failed sign-ins per app in the last 7 days", sop=False)  # stored; rules (no script)
+    ollama.chat_script = [GOOD]
+    ask(Q, store=False)
+    prompt = "\n".join(m["content"] for m in ollama.chat_requests()[-1]["messages"])
+    assert "failed sign-ins per app in the last 7 days" in prompt

@@ -42,6 +42,14 @@ def llm_draft(req: PlanRequest, rules: "ParsedQuestion | None",
     except Exception:  # noqa: BLE001 — a broken runbook store costs the examples, not the plan
         store = None
     tracker = res.costs()
+    journeys = None
+    if settings.db_path.exists():  # past journeys whose queries all validated are examples too
+        from lexiquery.journeys import JourneyStore
+
+        try:
+            journeys = JourneyStore(settings.db_path)
+        except Exception:  # noqa: BLE001 — an unreadable journey store costs examples only
+            journeys = None
 
     def on_call(reply: "ChatReply | None", operation: str, error: str | None) -> None:
         tracker.record(UsageRecord(
@@ -56,8 +64,8 @@ def llm_draft(req: PlanRequest, rules: "ParsedQuestion | None",
     async def plan() -> "LlmPlan":
         try:  # examples are chosen inside, over the narrowed sources (one narrowing)
             return await plan_with_llm(req.question, catalog, chat=chat, settings=settings,
-                                       examples=None, procedures=store, hint=req.source,
-                                       on_call=on_call)
+                                       examples=None, procedures=store, journeys=journeys,
+                                       hint=req.source, on_call=on_call)
         finally:
             await chat.aclose()  # on the loop its connections belong to
 
