@@ -24,6 +24,16 @@ def data_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return d
 
 
+@pytest.fixture(autouse=True)
+def _fresh_chat_availability() -> Iterator[None]:
+    """The chat model's availability is cached per process (30 s): no test sees another's."""
+    from lexiquery.llm.client import forget_availability
+
+    forget_availability()
+    yield
+    forget_availability()
+
+
 @pytest.fixture
 def fake_ollama(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeOllama]:
     """A running Ollama stand-in; LEXIQUERY_OLLAMA_HOST points at it for the test."""

@@ -7,26 +7,14 @@ from __future__ import annotations
 from typing import Any, Iterator
 
 import pytest
+from llm_plans import GOOD, QUESTION, UNKNOWN_FIELD
 from ollama_server import FakeOllama
 
 from lexiquery.config import get_settings
 from lexiquery.cost.store import open_cost_store
-from lexiquery.llm.client import forget_availability
 from lexiquery.orchestrator import ask
 
-Q = "top 10 users with failed sign-ins in the last 24 hours"
-GOOD = {"source": "signin_logs", "time_range": {"start": {"amount": 24, "unit": "hour"}},
-        "filters": [{"field": "result_code", "op": "ne", "value": "0"}],
-        "aggregation": {"metrics": [{"fn": "count"}], "group_by": ["user"]},
-        "sort": [{"field": "event_count", "descending": True}], "limit": 10}
-UNKNOWN_FIELD = {**GOOD, "filters": [{"field": "status_code", "op": "ne", "value": "0"}]}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> Iterator[None]:
-    forget_availability()
-    yield
-    forget_availability()
+Q = QUESTION
 
 
 @pytest.fixture

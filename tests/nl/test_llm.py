@@ -10,29 +10,17 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from llm_plans import GOOD, QUESTION, UNKNOWN_FIELD
 from ollama_server import FakeOllama
 
 from lexiquery.agents.validator import check_names
 from lexiquery.catalog.builtin import builtin_catalog
 from lexiquery.config import Settings, get_settings
 from lexiquery.knowledge.embeddings import EmbedderStatus
-from lexiquery.llm.client import ChatFailed, ChatReply, OllamaChat, forget_availability
+from lexiquery.llm.client import ChatFailed, ChatReply, OllamaChat
 from lexiquery.nl.examples import _builtin_raw, builtin_examples, select_examples
 from lexiquery.nl.llm import LlmPlan, plan_with_llm
 
-QUESTION = "top 10 users with failed sign-ins in the last 24 hours"
-GOOD = {"source": "signin_logs", "time_range": {"start": {"amount": 24, "unit": "hour"}},
-        "filters": [{"field": "result_code", "op": "ne", "value": "0"}],
-        "aggregation": {"metrics": [{"fn": "count"}], "group_by": ["user"]},
-        "sort": [{"field": "event_count", "descending": True}], "limit": 10}
-UNKNOWN_FIELD = {**GOOD, "filters": [{"field": "status_code", "op": "ne", "value": "0"}]}
-
-
-@pytest.fixture(autouse=True)
-def _fresh_cache() -> Iterator[None]:
-    forget_availability()
-    yield
-    forget_availability()
 
 
 @pytest.fixture
