@@ -83,6 +83,9 @@ def llm_draft(req: PlanRequest, rules: "ParsedQuestion | None",
                         parsed.plan.source else "") + "; the LLM's plan is used")
     repaired = f", repaired {out.repairs}×" if out.repairs else ""
     return (Draft(plan=parsed.plan, engine="llm", confidence=parsed.confidence, notes=notes,
-                  alternatives=[] if req.source else list(parsed.alternatives),
+                  # The LLM names no runner-up sources; the rules engine's ranking does.
+                  alternatives=[] if req.source else [
+                      a for a in (rules.alternatives if rules else parsed.alternatives)
+                      if a != parsed.plan.source],
                   engine_note=f"llm ({settings.chat_model}{repaired})"),
             f"llm ({settings.chat_model}{repaired})", out.calls)
