@@ -119,8 +119,12 @@ def runbook_examples(procedures: Any, catalog: Catalog) -> list[Example]:
         items = procedures.procedures()
     except Exception:  # noqa: BLE001 — an unreadable store means no runbook examples, not a failure
         return []
+    from lexiquery.knowledge.injection import injection_line
+
     out = []
     for doc_id, proc in items:
+        if injection_line(proc.title):
+            continue  # the title would be quoted to the model as a question: never an order
         for q in proc.queries:
             if not q.parses:
                 continue
