@@ -257,7 +257,7 @@ class _Journey:
             question=text, platforms=wanted, source=source, sop=sop, context=extra,
             journey_id=answer.journey_id), c.PlanResult)
         if plan.draft is not None:
-            answer.engine, answer.engine_note = plan.draft.engine, plan.draft.engine_note
+            answer.engine_note = plan.draft.engine_note  # `engine` comes with the queries
 
         knowledge = None
         if plan.gather_procedures or plan.gather_errors:

@@ -63,27 +63,23 @@ def generate(req: GenerateRequest, platform: Platform, res: Resources) -> Genera
         src = catalog.get(parsed.plan.source)
         parsed.notes.insert(0, f"source chosen: {src.name if src else parsed.plan.source} "
                                f"(the question alone named none; from {why})")
-    out = GenerateResult(query=GeneratedQuery(query="", valid=False, platform=platform.value,
-                                              dialect="", confidence=0.0, source=""),
-                         plan=parsed.plan, confidence=parsed.confidence, notes=parsed.notes,
-                         alternatives=parsed.alternatives,
-                         engine=req.draft.engine if req.draft else "rules")
+    plan, notes = parsed.plan, list(parsed.notes)
+    applied: dict = {}  # type: ignore[type-arg]
     if ctx is not None:
         g = apply_knowledge(req.question, parsed, ctx, catalog, source_hint=req.pinned)
-        notes = list(g.parsed.notes)
-        if g.plan.time_range is not None:  # a runbook's look-back answered this note
+        parsed, plan, notes = g.parsed, g.plan, list(g.parsed.notes)
+        if plan.time_range is not None:  # a runbook's look-back answered this note
             notes = [n for n in notes if n != "no time range given"]
-        out = out.model_copy(update=dict(
-            plan=g.plan, confidence=g.parsed.confidence, notes=notes,
-            alternatives=list(g.parsed.alternatives), citations=g.citations,
-            changes=g.changes, known_errors=g.known_errors))
-    source = catalog.get(out.plan.source)
+        applied = dict(citations=g.citations, changes=g.changes, known_errors=g.known_errors)
+    source = catalog.get(plan.source)
     if source is None:
-        raise QuestionError(f"the plan reads {out.plan.source!r}, which this agent's catalog "
+        raise QuestionError(f"the plan reads {plan.source!r}, which this agent's catalog "
                             "does not have", closest_sources=catalog.ids()[:5])
-    dialect = req.sql_dialect.lower()
-    out.query = render_query(out.plan, source, platform, sql_dialect=dialect)
-    return out
+    return GenerateResult(
+        query=render_query(plan, source, platform, sql_dialect=req.sql_dialect.lower()),
+        plan=plan, confidence=parsed.confidence, notes=notes,
+        alternatives=list(parsed.alternatives),
+        engine=req.draft.engine if req.draft else "rules", **applied)
 
 
 def platform_agent(platform: Platform, res: Resources) -> Agent:

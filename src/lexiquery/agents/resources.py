@@ -110,10 +110,9 @@ class Resources:
         for a store that cannot be opened."""
         with self._lock:
             if self._procedures is None and self._own_store:
-                from lexiquery.knowledge.store import ProcedureStore
+                from lexiquery.orchestrator import open_procedures
 
-                if (self.settings.sop_dir / "sop.db").exists():
-                    self._procedures = ProcedureStore(self.settings, catalog=self.catalog())
+                self._procedures = open_procedures(self.settings, self.catalog())
             return self._procedures
 
     def sandbox(self) -> "Sandbox":

@@ -27,7 +27,7 @@ from pydantic import BaseModel
 
 from lexiquery.catalog.model import Catalog
 from lexiquery.config import Settings
-from lexiquery.cost.tracker import record_embeddings
+from lexiquery.cost.tracker import CostTracker, record_embeddings
 from lexiquery.errors import DocumentError, InputError, StorageError, UnknownDocumentError
 from lexiquery.knowledge.ingest import (  # noqa: F401 — find_documents, document_label: API
     Prepared,
@@ -121,6 +121,7 @@ class ProcedureStore:
         self._documents: tuple[int, list[DocumentInfo]] | None = None
         self._vectors: VectorIndex | None = None
         self._errors = None
+        self._costs: CostTracker | None = None  # opened on the first embedded ingestion
         try:
             self.dir.mkdir(parents=True, exist_ok=True)
             self._db = sqlite3.connect(self.dir / "sop.db", timeout=15,
@@ -281,8 +282,12 @@ class ProcedureStore:
             info.warnings.append(f"stored for lexical search only: the vector index failed ({e})")
             return
         finally:
-            record_embeddings(self.settings, calls[seen:], self.embedder.model,  # type: ignore[union-attr]
-                              service="sop-engine", operation="embed_documents")
+            if len(calls) > seen:
+                self._costs = self._costs or CostTracker(self.settings)
+                record_embeddings(self.settings, calls[seen:],
+                                  self.embedder.model,  # type: ignore[union-attr]
+                                  service="sop-engine", operation="embed_documents",
+                                  tracker=self._costs)
         info.embedded = True
 
     def _drop_vectors(self, document_ids: Sequence[str]) -> None:
@@ -509,6 +514,9 @@ class ProcedureStore:
 
     def close(self) -> None:
         with self._lock:
+            if self._costs is not None:
+                self._costs.close()
+                self._costs = None
             try:
                 self._db.close()
             except sqlite3.Error:
