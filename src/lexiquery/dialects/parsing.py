@@ -31,6 +31,7 @@ from typing import Iterable
 
 from lexiquery.catalog.model import Catalog, Platform, Source
 from lexiquery.errors import QueryError
+from lexiquery.limits import MAX_NESTING
 from lexiquery.ir import PlanIssue, QueryPlan, Severity
 
 
@@ -68,6 +69,20 @@ def syntax_error(text: str, offset: int, message: str, *, expected: str | None =
     """A `QueryError` pointing at `offset` in `text`."""
     line, col = line_col(text, offset)
     return QueryError(message, line=line, column=col, expected=expected, hint=hint, code=code)
+
+
+def check_nesting(text: str, brackets: Iterable[tuple[int, int]],
+                  max_depth: int = MAX_NESTING) -> None:
+    """Refuse a query that nests brackets deeper than `max_depth` (see `lexiquery.limits`):
+    `brackets` are (offset, +1 for an opening / -1 for a closing bracket) from the dialect's own
+    lexer, so brackets inside strings and comments never count."""
+    depth = 0
+    for offset, delta in brackets:
+        depth += delta
+        if depth > max_depth:
+            raise syntax_error(text, offset, f"brackets nest deeper than {max_depth} levels",
+                               hint="a query this deep is not supported; flatten the "
+                                    "expression or split the query")
 
 
 def unsupported_issue(text: str, offset: int, construct: str, why: str = "", *,

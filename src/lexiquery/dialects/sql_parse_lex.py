@@ -22,7 +22,7 @@ import sqlglot
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Token, TokenType
 
-from lexiquery.dialects.parsing import syntax_error
+from lexiquery.dialects.parsing import check_nesting, syntax_error
 from lexiquery.errors import QueryError
 
 # Statements that are not a read. Anything else that does not start with SELECT / WITH / `(`
@@ -100,6 +100,23 @@ def lex(text: str, dialect: str) -> Lexed:
     except TokenError as e:
         raise _token_error(text, dialect, str(e)) from None
     return Lexed(text, dialect, tokens)
+
+
+def read_statements(text: str, dialect: str) -> list[sqlglot.exp.Expression]:
+    """Every statement of `text` as sqlglot trees, read within bounds: an unclosed quote or
+    comment, brackets nested deeper than `limits.MAX_NESTING`, or a parse error is a ``syntax``
+    `QueryError` with line and column — never a sqlglot exception or a RecursionError. Every
+    reader of pasted SQL (parser, guard, sandbox, validator) goes through here."""
+    lexed = lex(text, dialect)
+    check_nesting(text, ((t.start, 1 if t.token_type is TokenType.L_PAREN else -1)
+                         for t in lexed.tokens
+                         if t.token_type in (TokenType.L_PAREN, TokenType.R_PAREN)))
+    try:
+        return [s for s in sqlglot.parse(text, read=dialect) if s is not None]
+    except ParseError as e:
+        raise parse_error(text, dialect, e) from None
+    except RecursionError:  # a backstop: check_nesting keeps real queries far from this
+        raise syntax_error(text, 0, "the query is too deeply nested to read") from None
 
 
 def _token_error(text: str, dialect: str, detail: str) -> QueryError:

@@ -1,0 +1,71 @@
+"""Bounds on work done for input from outside: one place, so every surface holds the same ones.
+
+* `MAX_NESTING`: brackets (parentheses, and KQL's square and curly brackets) a pasted query may
+  nest. sqlglot and our KQL/SPL parsers are recursive descent, and ~20 Python frames per level
+  reach the interpreter's recursion limit near 50 levels; real detections rarely pass 10. A
+  deeper query is a ``syntax`` `QueryError` at the bracket that went too deep, for SQL, KQL and
+  SPL alike (`check_nesting`).
+* `MAX_JSON_DEPTH`: JSON from outside (agent cards, LLM answers, uploaded JSON) is measured
+  before it is parsed (`loads_bounded`): Python's parser recurses per level, and a bomb of
+  nested brackets otherwise costs a traceback or a thread.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from lexiquery.errors import InputError
+
+MAX_NESTING = 32
+MAX_JSON_DEPTH = 32
+
+
+def json_depth_offset(text: str, max_depth: int = MAX_JSON_DEPTH) -> int | None:
+    """The offset of the first bracket that nests deeper than `max_depth` (outside strings),
+    or None. Linear, and never recurses, so it is safe on any input."""
+    depth = 0
+    in_string = False
+    escaped = False
+    for i, ch in enumerate(text):
+        if in_string:
+            if escaped:
+                escaped = False
+            elif ch == "\\":
+                escaped = True
+            elif ch == '"':
+                in_string = False
+        elif ch == '"':
+            in_string = True
+        elif ch in "[{":
+            depth += 1
+            if depth > max_depth:
+                return i
+        elif ch in "]}":
+            depth -= 1
+    return None
+
+
+def loads_bounded(data: str | bytes, *, what: str, max_bytes: int,
+                  max_depth: int = MAX_JSON_DEPTH) -> Any:
+    """`json.loads` with a size and a depth bound checked first. Raises `InputError` naming
+    `what` (e.g. "the agent card") for too large, too deep or malformed JSON."""
+    size = len(data)
+    if size > max_bytes:
+        raise InputError(f"{what} is {size:,} bytes; at most {max_bytes:,} are accepted",
+                         hint="send a smaller document")
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise InputError(f"{what} is not UTF-8 text: {e}") from e
+    else:
+        text = data
+    at = json_depth_offset(text, max_depth)
+    if at is not None:
+        raise InputError(f"{what} nests deeper than {max_depth} levels (at character {at})",
+                         hint="flatten the document")
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError) as e:
+        raise InputError(f"{what} is not valid JSON: {e}") from e
