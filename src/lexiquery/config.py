@@ -37,6 +37,12 @@ class Settings(BaseSettings):
                                                 "known-errors base (off: `--no-sop`).")
     sop_max_bytes: int = Field(default=25 * 1024 * 1024, ge=1024,
                                description="Larger documents are refused before they are read.")
+    sop_max_xml_bytes: int = Field(default=50 * 1024 * 1024, ge=1024,
+                                   description="A Word document whose XML unpacks to more is "
+                                               "refused (zip bombs and runaway documents).")
+    sop_read_timeout_s: float = Field(default=10.0, gt=0,
+                                      description="Reading one document longer is stopped and "
+                                                  "it is refused.")
     sop_chunk_chars: int = Field(default=1200, ge=200, le=20_000,
                                  description="Target size of a chunk (structure wins over size).")
     known_errors_files: list[Path] = Field(
