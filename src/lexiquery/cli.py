@@ -37,9 +37,10 @@ PLATFORM_HELP = "Platform to write a query for: kql, spl or sql (repeatable; def
 
 
 def _err_console():  # type: ignore[no-untyped-def]
-    from rich.console import Console
+    """stderr, with markup and emoji codes off: what it prints is text (`console.terminal`)."""
+    from lexiquery.console import terminal
 
-    return Console(stderr=True)
+    return terminal(stderr=True)
 
 
 def _fail(error: Exception, as_json: bool) -> None:
@@ -54,19 +55,18 @@ def _fail(error: Exception, as_json: bool) -> None:
             payload["journey_id"] = error.journey_id  # type: ignore[attr-defined]
         typer.echo(json.dumps(payload))
     else:
-        from rich.markup import escape
+        from rich.text import Text
 
         con = _err_console()
-        # soft_wrap: paths and names in errors are printed whole, never broken by us; escape:
-        # a message may quote text such as "['b']" that rich would read as markup.
-        con.print(f"[bold red]error:[/] {escape(error.message)}", highlight=False,
-                  soft_wrap=True)
+        # soft_wrap: paths and names in errors are printed whole, never broken by us. A message
+        # quotes user text ("no source '[/x]'"): it is Text, never markup.
+        con.print(Text.assemble(("error:", "bold red"), " ", error.message), soft_wrap=True)
         closest = getattr(error, "closest_sources", None)
         if closest:
-            con.print(f"closest sources: {escape(', '.join(closest))} "
-                      "(see `lexiquery catalog show SOURCE`)", highlight=False, soft_wrap=True)
+            con.print(Text(f"closest sources: {', '.join(closest)} "
+                           "(see `lexiquery catalog show SOURCE`)"), soft_wrap=True)
         if error.hint:
-            con.print(f"hint: {escape(error.hint)}", highlight=False, soft_wrap=True)
+            con.print(Text(f"hint: {error.hint}"), soft_wrap=True)
     raise typer.Exit(error.exit_code)
 
 
@@ -324,13 +324,12 @@ def catalog_import(
     if as_json:
         typer.echo(json.dumps([{"id": i, "file": f, "platforms": p} for i, f, p in imported]))
         return
-    from rich.markup import escape
+    from rich.text import Text
 
     con = _err_console()
     for sid, fname, plats in imported:
-        con.print(f"imported [bold]{escape(sid)}[/] from {escape(fname)} ({', '.join(plats)})",
-                  highlight=False)
-    con.print(f"{len(imported)} source(s) saved in {settings.catalog_dir}", highlight=False)
+        con.print(Text.assemble("imported ", (sid, "bold"), f" from {fname} ({', '.join(plats)})"))
+    con.print(Text(f"{len(imported)} source(s) saved in {settings.catalog_dir}"))
 
 
 @catalog_app.command("remove")
@@ -349,7 +348,7 @@ def catalog_remove(
                                      hint="`lexiquery catalog list` shows where each comes from")
     except LexiQueryError as e:
         _fail(e, False)
-    _err_console().print(f"removed {source}", highlight=False, markup=False)
+    _err_console().print(f"removed {source}")  # a plain console: the id prints as typed
 
 
 @app.command()

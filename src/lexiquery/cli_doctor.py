@@ -125,37 +125,38 @@ def _data_dir(settings: Settings) -> dict[str, Any]:
 
 
 def _print(report: dict[str, Any]) -> None:
-    from rich.console import Console
-    from rich.markup import escape
+    """One line per check. Hosts, model names, paths and errors come from settings and the
+    machine: they are printed as `Text`, styled only by the mark in front."""
+    from rich.text import Text
 
-    con = Console(highlight=False, soft_wrap=True)
-    good, bad, unknown = "[green]ok[/]", "[red]no[/]", "[yellow]?[/]"
+    from lexiquery.console import terminal
 
-    def mark(v: bool | None) -> str:
-        return good if v else unknown if v is None else bad
+    con = terminal(soft_wrap=True)
+
+    def mark(v: bool | None) -> tuple[str, str]:
+        return ("ok", "green") if v else ("?", "yellow") if v is None else ("no", "red")
+
+    def line(state: tuple[str, str], text: str) -> None:
+        con.print(Text.assemble(state, "  ", text))
 
     o = report["ollama"]
     detail = f"version {o['version']}" if o["version"] else (o["error"] or "")
-    con.print(f"{mark(o['reachable'])}  Ollama at {escape(o['host'])}  {escape(detail)}")
+    line(mark(o["reachable"]), f"Ollama at {o['host']}  {detail}")
     for m in report["models"]:
         extra = m["hint"] or ("" if m["present"] else "not checked: Ollama is not reachable")
-        con.print(f"{mark(m['present'])}  {m['role']} model {escape(m['name'])}  {escape(extra)}")
+        line(mark(m["present"]), f"{m['role']} model {m['name']}  {extra}")
     e = report["engine"]
     if e["engine"] == "llm":
-        con.print(f"{good}  `ask` will use the LLM ({escape(e['model'])}), the rules engine "
-                  "as its fallback")
+        line(mark(True), f"`ask` will use the LLM ({e['model']}), the rules engine as its "
+                         "fallback")
     else:
-        con.print(f"[yellow]--[/]  `ask` will use the rules engine: "
-                  f"{escape(e['reason'] or '')}")
+        line(("--", "yellow"), f"`ask` will use the rules engine: {e['reason'] or ''}")
     emb = report["embeddings"]
-    con.print(f"{mark(emb['enabled'])}  embeddings ({escape(emb['model'])})  "
-              f"{escape(emb['reason'] or 'on')}")
+    line(mark(emb["enabled"]), f"embeddings ({emb['model']})  {emb['reason'] or 'on'}")
     c = report["cost_store"]
-    con.print(f"{mark(c['ok'])}  cost store ({c['backend']}: {escape(c['where'])})  "
-              f"{escape(c['error'] or '')}")
+    line(mark(c["ok"]), f"cost store ({c['backend']}: {c['where']})  {c['error'] or ''}")
     d = report["data_dir"]
-    con.print(f"{mark(d['writable'])}  data directory {escape(d['path'])}  "
-              f"{escape(d['error'] or '')}")
+    line(mark(d["writable"]), f"data directory {d['path']}  {d['error'] or ''}")
 
 
 @app.command()

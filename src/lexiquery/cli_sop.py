@@ -233,11 +233,11 @@ def sop_add(
       lexiquery sop add ./runbooks --tag soc
       lexiquery sop add SOP-017.md incident-response.pdf --tag identity,tier1
     """
-    from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
     from rich.text import Text
 
     from lexiquery.config import get_settings
+    from lexiquery.console import progress_description, terminal
     from lexiquery.errors import InputError, LexiQueryError
 
     settings = get_settings()
@@ -252,13 +252,13 @@ def sop_add(
         outcomes = [_Outcome(p, "failed",
                              error=InputError(f"{p}: no such file or folder").to_dict())
                     for p in plan.missing]
-        out, err = Console(), _err_console()
+        out, err = terminal(), _err_console()
         if not as_json:
             for o in outcomes:
                 out.print(_outcome_line(o), soft_wrap=True)
         show_bar = len(plan.files) > 1 and not as_json and err.is_terminal
         with _open_store(settings) as store, \
-                Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+                Progress(progress_description(), BarColumn(), MofNCompleteColumn(),
                          TimeElapsedColumn(), console=err, transient=True,
                          disable=not show_bar) as progress:
             task = progress.add_task("adding", total=len(plan.files))
@@ -421,10 +421,10 @@ def sop_rm(
     Example:
       lexiquery sop rm SOP-017 3f2a9c
     """
-    from rich.console import Console
     from rich.text import Text
 
     from lexiquery.config import get_settings
+    from lexiquery.console import terminal
     from lexiquery.errors import LexiQueryError
 
     try:
@@ -437,7 +437,7 @@ def sop_rm(
     if as_json:
         _echo_json([d.model_dump(mode="json") for d in removed])
         return
-    con = Console()
+    con = terminal()
     for d in removed:
         con.print(Text.assemble(("removed ", "green"), (d.label, "bold"),
                                 f"  {d.name} ({d.id[:12]})"), soft_wrap=True)

@@ -27,16 +27,16 @@ def _names(values: list[str]) -> list[str]:
 
 
 def _table(children: list[Any], title: str) -> Any:
-    from rich.table import Table
+    """The fleet's services. A status detail quotes a child's error: text, never markup."""
+    from rich.text import Text
 
-    table = Table(title=title, title_justify="left")
-    for column in ("service", "url", "pid", "status"):
-        table.add_column(column)
+    from lexiquery.console import TextTable
+
+    table = TextTable("service", "url", "pid", "status", title=title, title_justify="left")
     for c in children:
-        style = _STYLE.get(c.status, "")
         status = c.status + (f" ({c.detail})" if c.detail else "")
         table.add_row(c.spec.name, c.url, str(c.pid or ""),
-                      f"[{style}]{status}[/]" if style else status)
+                      Text(status, style=_STYLE.get(c.status, "")))
     return table
 
 
@@ -73,10 +73,10 @@ def up(
            -d '{"question": "failed sign-ins in the last 24 hours"}'
     """
     from pydantic import ValidationError
-    from rich.console import Console
-    from rich.markup import escape
+    from rich.text import Text
 
     from lexiquery.config import get_settings
+    from lexiquery.console import terminal
     from lexiquery.serve.fleet import (
         FleetError,
         Supervisor,
@@ -84,16 +84,17 @@ def up(
         select,
     )
 
-    console = Console(stderr=True, highlight=False, soft_wrap=True)
+    # Markup off: log lines, paths and error details are printed as written.
+    console = terminal(stderr=True, soft_wrap=True)
 
     def fail(e: FleetError) -> NoReturn:
-        console.print(f"[bold red]error:[/] {escape(e.message)}")
+        console.print(Text.assemble(("error:", "bold red"), " ", e.message))
         if e.log_tail:
             console.print(f"last lines of {e.service}'s log:")
             for line in e.log_tail:
-                console.print("  " + escape(line))
+                console.print("  " + line)
         if e.hint:
-            console.print(f"hint: {escape(e.hint)}")
+            console.print(f"hint: {e.hint}")
         raise typer.Exit(e.exit_code)
 
     try:
@@ -120,10 +121,11 @@ def up(
     ready = False
 
     def on_status(child: Any) -> None:
-        detail = escape(f" ({child.detail})" if child.detail else "")
+        detail = f" ({child.detail})" if child.detail else ""
         if ready and child.status == "exited":
-            console.print(f"[yellow]warning:[/] {child.spec.name} exited{detail}; the fleet "
-                          f"runs on without it (its log: {escape(str(child.log_path))})")
+            console.print(Text.assemble(("warning:", "yellow"),
+                                        f" {child.spec.name} exited{detail}; the fleet runs on "
+                                        f"without it (its log: {child.log_path})"))
         elif live is not None:
             live.update(_table(supervisor.children, "starting the LexiQuery fleet"),
                         refresh=True)
@@ -162,8 +164,7 @@ def up(
                 live.stop()
                 live = None
         if ready:
-            Console(highlight=False).print(_table(supervisor.children,
-                                                  f"LexiQuery fleet ready ({host})"))
+            terminal().print(_table(supervisor.children, f"LexiQuery fleet ready ({host})"))
             console.print(f"state: {supervisor.state_path}; Ctrl-C to stop")
             supervisor.watch()
         console.print("stopping the fleet…")

@@ -1,7 +1,9 @@
 """Terminal rendering with rich: answers in panels with syntax colour, catalog tables, history.
 
 Only the CLI imports this module. Queries are printed so they can be copied as they are: no
-line wrapping inside a query panel.
+line wrapping inside a query panel. Questions, values, names and messages are data: they are
+printed as `Text` (tables through `console.TextTable`), never as rich markup or emoji codes,
+whichever console the caller passes.
 """
 
 from __future__ import annotations
@@ -12,11 +14,11 @@ from pygments.lexer import RegexLexer, bygroups
 from pygments.token import Keyword, Name, Number, Operator, Punctuation, String, Text
 from rich.console import Console
 from rich.syntax import Syntax
-from rich.table import Table
 from rich.text import Text as RichText
 
 from lexiquery.answer import Answer
 from lexiquery.catalog.model import Catalog, Source
+from lexiquery.console import TextTable, terminal
 from lexiquery.ir import Severity
 
 
@@ -71,12 +73,12 @@ def print_answer(answer: Answer, *, console: Console | None = None,
                  show_transitions: bool = False) -> None:
     """The answer for a terminal. Queries are printed unboxed and never cropped or wrapped by
     us (soft wrap only), so they can be selected and copied exactly."""
-    con = console or Console()
+    con = console or terminal()
     con.print(RichText.assemble(("Question: ", "bold"), answer.question))
     if answer.understanding:
         con.print(RichText("Understood:", style="bold"))
         for line in answer.understanding:
-            con.print(f"  • {line}", highlight=False)
+            con.print(RichText(f"  • {line}"))
     for note in answer.notes:
         if not note.startswith(_DUPLICATE_NOTES):
             # Words the engine could not read change what the query means: make them stand out.
@@ -110,8 +112,8 @@ def print_answer(answer: Answer, *, console: Console | None = None,
         con.print(line)
     if show_transitions:
         for t in answer.transitions:
-            con.print(f"  {t.at.isoformat(timespec='milliseconds')}  {t.state.value}",
-                      style="dim", highlight=False)
+            con.print(RichText(f"  {t.at.isoformat(timespec='milliseconds')}  {t.state.value}",
+                               style="dim"))
     con.print()
     remote = sum(1 for a in answer.agents if a.where != "local")
     agents = f" · {remote} of {len(answer.agents)} agent calls over A2A" if remote else ""
@@ -149,19 +151,20 @@ def _print_knowledge(answer: Answer, con: Console) -> None:
     con.print(RichText(f"  ◦ {mode}" + (f" ({k.note})" if k.note else ""), style="dim"))
 
 
-def _table(*columns: str, **kw: Any) -> Table:
+def _table(*columns: str, **kw: Any) -> TextTable:
     """A table whose cells wrap (fold) instead of being cut with an ellipsis: ids, names and
-    search prefixes are things users copy."""
-    table = Table(*columns, **kw)
+    search prefixes are things users copy. Its string headers and cells are literal text."""
+    table = TextTable(*columns, **kw)
     for col in table.columns:
         col.overflow = "fold"
     return table
 
 
 def print_history(rows: list[dict[str, Any]], *, console: Console | None = None) -> None:
-    con = console or Console()
+    con = console or terminal()
     if not rows:
-        con.print("No journeys yet. Try: lexiquery ask \"failed sign-ins in the last 24 hours\"")
+        con.print(RichText('No journeys yet. Try: lexiquery ask "failed sign-ins in the last '
+                           '24 hours"'))
         return
     table = _table("journey", "when (UTC)", "status", "source", "question")
     for r in rows:
@@ -171,12 +174,14 @@ def print_history(rows: list[dict[str, Any]], *, console: Console | None = None)
 
 
 def print_catalog(catalog: Catalog, *, console: Console | None = None) -> None:
-    con = console or Console()
+    con = console or terminal()
     table = _table("id", "KQL table", "Splunk search", "SQL table")
     table.columns[0].no_wrap = True  # ids stay whole: users type them
     for s in catalog:
         b = s.bindings
-        ident = s.id if s.origin == "builtin" else f"{s.id}\n[dim]from {s.origin}[/]"
+        ident = RichText(s.id)
+        if s.origin != "builtin":
+            ident.append(f"\nfrom {s.origin}", style="dim")
         table.add_row(ident, b.kql.table if b.kql else "—", b.spl.search if b.spl else "—",
                       b.sql.table if b.sql else "—")
     con.print(table)
@@ -184,10 +189,10 @@ def print_catalog(catalog: Catalog, *, console: Console | None = None) -> None:
 
 
 def print_source(src: Source, *, console: Console | None = None) -> None:
-    con = console or Console()
+    con = console or terminal()
     con.print(RichText.assemble((src.name, "bold"), f"  ({src.id}, from {src.origin})"))
     if src.description:
-        con.print(src.description, highlight=False)
+        con.print(RichText(src.description))
     if src.synonyms:
         con.print(RichText(f"also called: {', '.join(src.synonyms)}", style="dim"))
     fields = _table("field", "type", "entity", "description and known values", title="Fields")
@@ -203,7 +208,7 @@ def print_source(src: Source, *, console: Console | None = None) -> None:
         names.add_row(f.name, *[src.column(p, f.name) or "—" for p in platforms])
     where = [f"{p.value.upper()}: {src.target(p)}" for p in platforms]
     con.print(names)
-    con.print("\n".join(where), highlight=False)
+    con.print(RichText("\n".join(where)))
     if src.concepts:
         concepts = _table("concept", "means", "also called")
         from lexiquery.engine.explain import describe_filter

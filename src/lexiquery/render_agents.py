@@ -14,6 +14,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
+from lexiquery.console import terminal
 from lexiquery.registry import AgentEntry
 from lexiquery.render import _table
 
@@ -56,7 +57,7 @@ def _checked(entry: AgentEntry) -> str:
 def print_entries(entries: Sequence[AgentEntry], *, console: Console | None = None) -> None:
     """The registry's entries as one table (or a line saying there are none), then one line
     per agent that is unhealthy (its last error) or was never checked."""
-    con = console or Console()
+    con = console or terminal()
     if not entries:
         con.print("No agents in the registry. Register one: lexiquery agents register "
                   "http://127.0.0.1:9020 (or configure A2A_STATIC_AGENTS_JSON).",
@@ -90,7 +91,7 @@ def print_entries(entries: Sequence[AgentEntry], *, console: Console | None = No
 def print_mode_note(mode: str, local_names: Sequence[str], *,
                     console: Console | None = None) -> None:
     """Which agents answer journeys, so the registry table is never mistaken for that."""
-    con = console or Console()
+    con = console or terminal()
     if mode == "local":
         con.print(Text(
             "Journeys use the in-process agents (LEXIQUERY_AGENTS=local): "
@@ -104,7 +105,7 @@ def print_mode_note(mode: str, local_names: Sequence[str], *,
 
 def print_card(card: dict[str, Any], *, source: str, console: Console | None = None) -> None:
     """An agent card (A2A 1.0 JSON): who it is, where it answers, and its skills."""
-    con = console or Console()
+    con = console or terminal()
     head = Text(str(card.get("name", "?")), style="bold")
     if card.get("version"):
         head.append(f" {card['version']}")

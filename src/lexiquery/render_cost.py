@@ -12,6 +12,7 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.text import Text
 
+from lexiquery.console import terminal
 from lexiquery.cost.model import JourneyCost, Totals, UsageRecord
 from lexiquery.render import _table
 
@@ -70,7 +71,7 @@ def _print_table(con: Console, headers: Sequence[str], rows: Sequence[Sequence[s
 
 
 def print_recent_costs(costs: Sequence[JourneyCost], *, console: Console | None = None) -> None:
-    con = console or Console()
+    con = console or terminal()
     if not costs:
         con.print("No model calls recorded yet. Journeys answered by the rules engine without "
                   "Ollama embeddings make none; with Ollama running, `lexiquery ask` records "
@@ -86,7 +87,7 @@ def print_recent_costs(costs: Sequence[JourneyCost], *, console: Console | None 
 
 def print_journey_cost(summary: JourneyCost, records: Sequence[UsageRecord], *,
                        console: Console | None = None) -> None:
-    con = console or Console()
+    con = console or terminal()
     t = summary.totals
     con.print(Text.assemble(("journey ", "bold"), (summary.journey_id, "bold"),
                             f": {t.calls} call(s), {tokens(t)} tokens, "

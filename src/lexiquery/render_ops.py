@@ -12,6 +12,7 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
+from lexiquery.console import terminal
 from lexiquery.operations import Explanation, RunResult, Translation, Validation
 from lexiquery.render import _issue_lines, _syntax, _table
 
@@ -29,7 +30,7 @@ def _cell(v: Any) -> str:
 
 
 def print_run(result: RunResult, *, show: int = 20, console: Console | None = None) -> None:
-    con = console or Console()
+    con = console or terminal()
     if result.columns:
         table = _table(*result.columns)
         for row in result.rows[:show]:
@@ -50,7 +51,7 @@ def print_run(result: RunResult, *, show: int = 20, console: Console | None = No
 
 
 def print_translation(t: Translation, *, console: Console | None = None) -> None:
-    con = console or Console()
+    con = console or terminal()
     title = t.to_platform.upper() + (f" · {t.to_dialect}" if t.to_platform == "sql" else "")
     con.print(Text.assemble((f"── {title} ", "bold"),
                             ("✓ checked" if t.valid else
@@ -72,15 +73,15 @@ def print_translation(t: Translation, *, console: Console | None = None) -> None
 
 
 def print_explanation(e: Explanation, *, console: Console | None = None) -> None:
-    con = console or Console()
+    con = console or terminal()
     for i, step in enumerate(e.steps, 1):
-        con.print(f"{i:>2}. {step}", highlight=False)
+        con.print(Text(f"{i:>2}. {step}"))
     for line in _issue_lines(e.issues):
         con.print(line)
 
 
 def print_validation(v: Validation, *, console: Console | None = None) -> None:
-    con = console or Console()
+    con = console or terminal()
     marks = {True: ("✓", "green"), False: ("✗", "bold red"), None: ("–", "yellow")}
     for c in v.checks:
         mark, style = marks[c.ok]

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.padding import Padding
 from rich.text import Text
 
+from lexiquery.console import terminal
 from lexiquery.knowledge.model import Chunk, DocumentInfo, Procedure, SearchResult
 from lexiquery.render import _syntax, _table
 
@@ -122,7 +123,7 @@ def _below_title(path: Sequence[str], doc: DocumentInfo) -> list[str]:
 
 
 def print_search(result: SearchResult, *, console: Console | None = None) -> None:
-    con = console or Console()
+    con = console or terminal()
     con.print(mode_line(result.mode, result.note))
     words = query_words(result.query)
     for rank, hit in enumerate(result.hits, 1):
@@ -155,7 +156,7 @@ def print_search(result: SearchResult, *, console: Console | None = None) -> Non
 
 
 def print_documents(docs: Iterable[DocumentInfo], *, console: Console | None = None) -> None:
-    con = console or Console()
+    con = console or terminal()
     docs = list(docs)
     if not docs:
         con.print("No documents stored yet. Add some with: lexiquery sop add ./runbooks",
@@ -188,7 +189,7 @@ def _field(con: Console, name: str, value: Any) -> None:
 
 
 def print_document(doc: DocumentInfo, *, console: Console | None = None) -> None:
-    con = console or Console()
+    con = console or terminal()
     con.print(Text.assemble((doc.label, "bold cyan"), "  ", (doc.title, "bold")))
     _field(con, "id", doc.id)
     _field(con, "file", f"{doc.name} ({doc.format}, {doc.size:,} bytes"
@@ -218,7 +219,7 @@ def plural(n: int, word: str) -> str:
 
 def print_procedure(p: Procedure, *, document: DocumentInfo | None = None,
                     console: Console | None = None) -> None:
-    con = console or Console()
+    con = console or terminal()
     title = (f"§{p.section} " if p.section else "") + p.title
     con.print(Text(title, style="bold"), soft_wrap=True)
     path = _below_title(p.heading_path, document) if document else list(p.heading_path)
@@ -255,7 +256,7 @@ def print_procedure(p: Procedure, *, document: DocumentInfo | None = None,
 
 
 def print_chunk(c: Chunk, *, console: Console | None = None) -> None:
-    con = console or Console()
+    con = console or terminal()
     head = Text(f"[{c.index}] ", style="bold")
     head.append(HEADING_SEP.join(c.heading_path) or "(no heading)")
     head.append(f"  {c.kind}" + (f" · page {c.page}" if c.page else "")
@@ -272,7 +273,7 @@ def print_chunk(c: Chunk, *, console: Console | None = None) -> None:
 
 def print_detail(detail: Any, *, chunks: bool = False, console: Console | None = None) -> None:
     """A `DocumentDetail`: metadata, its procedures, and with `chunks` every chunk in order."""
-    con = console or Console()
+    con = console or terminal()
     print_document(detail.document, console=con)
     con.print()
     if detail.procedures:
@@ -302,7 +303,7 @@ def _filter_text(f: Any) -> str:
 
 
 def print_known_error(e: Any, *, console: Console | None = None) -> None:
-    con = console or Console()
+    con = console or terminal()
     con.print(Text.assemble((e.code, "bold cyan"), f"  {e.system} · ", (e.title, "bold")),
               soft_wrap=True)
     _field(con, "meaning", e.meaning)
@@ -314,7 +315,7 @@ def print_known_error(e: Any, *, console: Console | None = None) -> None:
 
 
 def print_known_errors(errors: Iterable[Any], *, console: Console | None = None) -> None:
-    con = console or Console()
+    con = console or terminal()
     errors = list(errors)
     if not errors:
         con.print("No known errors match.", highlight=False)
@@ -329,7 +330,7 @@ def print_known_errors(errors: Iterable[Any], *, console: Console | None = None)
 
 
 def print_mentions(mentions: Sequence[Any], *, console: Console | None = None) -> None:
-    con = console or Console()
+    con = console or terminal()
     if not mentions:
         con.print("No known error codes in the text.", highlight=False)
         return
