@@ -376,7 +376,7 @@ def test_a_trickling_server_is_refused_at_the_deadline(server: CardServer) -> No
     ("/noskills", "no skill"),
     ("/notcard", "no name"),
     ("/notobject", "not a JSON object"),
-    ("/notjson", "not JSON"),
+    ("/notjson", "not valid JSON"),
     ("/missing", "HTTP 404"),
 ])
 def test_documents_that_are_not_usable_cards_are_refused(path: str, why: str,

@@ -6,11 +6,20 @@ Two kinds of entry:
 - registered agents, added by URL (`Registry.register`), which fetches and checks the card
   through the SSRF guard of `registry_fetch`.
 
-The file (``settings.registry_path``) is shared by every process of a fleet — the registry
-service writes it, the core service reads it — so every change is a read-modify-write under an
-exclusive `fcntl.flock` on a sibling lock file, written to a temp file in the same directory,
-fsynced and `os.replace`d: concurrent writers never lose each other's entries and readers never
-see half a file. Layout::
+A name is how the orchestrator asks for an agent, so a name belongs to one agent (a registered
+card that merely *calls itself* ``data-kql`` must never receive the journeys meant for it):
+
+- a registration whose card name is taken — by a static agent, by a name the caller reserves
+  (the in-process agents of a server), or by a registered agent at another origin — is refused
+  with ``AgentError(code="name_taken")`` (HTTP 409);
+- the card must be served from the registered URL's origin and advertise interfaces there only
+  (`registry_fetch`); registering the same name again from the same origin replaces the entry;
+- a health check never renames an agent: a card whose name changed, or whose interfaces moved
+  to another origin, makes the agent unhealthy until it is registered again;
+- should the file still hold two entries of one name (written before these rules), `handle` and
+  `get` pick the static agent, else the earliest registration still usable — never the newest.
+
+The file is `registry_store.RegistryFile` (locked, atomic). Layout::
 
     {"version": 1,
      "agents": {id: AgentEntry (origin "registered")},
@@ -23,15 +32,10 @@ replaces the entry instead of adding a second one.
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import fcntl
 import hashlib
 import json
-import os
-import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Collection
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 import httpx
@@ -45,13 +49,14 @@ from lexiquery.registry_fetch import (
     base_url,
     fetch_card,
     index_card,
+    url_origin,
 )
+from lexiquery.registry_store import RegistryFile
 
 if TYPE_CHECKING:
     from lexiquery.agents.handles import AgentHandle
 
 STATIC_ENV = "A2A_STATIC_AGENTS_JSON"
-FILE_VERSION = 1
 _HEALTH = ("healthy", "checked_at", "last_error", "card")  # what the file keeps of a static agent
 
 
@@ -84,10 +89,10 @@ class AgentEntry(BaseModel):
                                         "None for a static agent not fetched yet")
 
     def with_card(self, fetched: FetchedCard) -> AgentEntry:
-        """This entry updated from a freshly fetched card (the configured name of a static
-        agent stays: it is how the operator addresses it)."""
+        """This entry updated from a freshly fetched card. The name stays: a static agent's is
+        how the operator addresses it, a registered one's was checked for uniqueness when it
+        was registered (`Registry.check_health` refuses a card that renamed itself)."""
         return self.model_copy(update={
-            "name": self.name if self.origin == "static" else fetched.name,
             "description": fetched.description, "skills": fetched.skills,
             "platforms": fetched.platforms, "card": fetched.card})
 
@@ -131,79 +136,6 @@ def _static_entries(raw: str | None) -> list[AgentEntry]:
     return list(out.values())
 
 
-class _Store:
-    """The registry file: lock-free whole-file reads, locked read-modify-write updates."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.lock_path = path.with_name(path.name + ".lock")
-
-    def read(self) -> dict[str, Any]:
-        try:
-            text = self.path.read_text(encoding="utf-8")
-        except FileNotFoundError:
-            return {"version": FILE_VERSION, "agents": {}, "static": {}}
-        except OSError as e:
-            raise StorageError(f"cannot read the agent registry {self.path}: {e}") from e
-        try:
-            data = json.loads(text)
-        except ValueError as e:
-            raise self._corrupt(str(e)) from e
-        if not isinstance(data, dict) or not isinstance(data.get("agents", {}), dict) \
-                or not isinstance(data.get("static", {}), dict):
-            raise self._corrupt('not an object with "agents" and "static" objects')
-        data.setdefault("agents", {})
-        data.setdefault("static", {})
-        return data
-
-    def _corrupt(self, why: str) -> StorageError:
-        # Never silently start empty: that would drop every registration on the next write.
-        return StorageError(
-            f"the agent registry {self.path} is corrupt: {why}",
-            hint="move the file aside (its agents are lost) and register them again, or "
-                 "repair the JSON by hand")
-
-    @contextlib.contextmanager
-    def _locked(self) -> Iterator[None]:
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as e:
-            raise StorageError(f"cannot open the registry lock {self.lock_path}: {e}") from e
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX)  # released on close, even if this process dies
-            yield
-        finally:
-            os.close(fd)
-
-    def update(self, change: Callable[[dict[str, Any]], Any]) -> Any:
-        """Apply `change` to the file's data in place and store it atomically; returns what
-        `change` returns. Writers from any process are serialised by the lock."""
-        with self._locked():
-            data = self.read()
-            result = change(data)
-            data["version"] = FILE_VERSION
-            fd, tmp = tempfile.mkstemp(prefix=self.path.name + ".", suffix=".tmp",
-                                       dir=self.path.parent)
-            try:
-                with os.fdopen(fd, "w", encoding="utf-8") as f:
-                    json.dump(data, f, indent=1, sort_keys=True)
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(tmp, self.path)
-            except BaseException:
-                with contextlib.suppress(OSError):
-                    os.unlink(tmp)
-                raise
-            with contextlib.suppress(OSError):  # make the rename itself durable
-                dfd = os.open(self.path.parent, os.O_RDONLY)
-                try:
-                    os.fsync(dfd)
-                finally:
-                    os.close(dfd)
-            return result
-
-
 class Registry:
     """The agents known to this installation (see the module docstring). Cheap to build: it
     reads the file on every query, so several processes (and several `Registry` objects) share
@@ -211,7 +143,7 @@ class Registry:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
-        self._store = _Store(settings.registry_path)
+        self._store = RegistryFile(settings.registry_path)
         self._static = _static_entries(settings.static_agents_json)
         self.policy = HostPolicy.of([httpx.URL(e.url).host for e in self._static]
                                     + list(settings.registry_allow_hosts))
@@ -249,7 +181,7 @@ class Registry:
                                hint="remove it from the file, then register it again") from e
 
     def get(self, id_or_name: str) -> AgentEntry:
-        """The entry with this id, else the most recently registered one with this name;
+        """The entry with this id, else the one that holds this name (`_holder`);
         `AgentError(code="unknown_agent")` if none."""
         entries = self.entries()
         for e in entries:
@@ -257,7 +189,7 @@ class Registry:
                 return e
         named = [e for e in entries if e.name == id_or_name]
         if named:
-            return _newest(named)
+            return _holder(named)
         raise AgentError(f"no agent with id or name {id_or_name!r} is known", agent=id_or_name,
                          code="unknown_agent",
                          hint="known: " + (", ".join(f"{e.name} ({e.id})" for e in entries)
@@ -282,14 +214,14 @@ class Registry:
         return out
 
     def handle(self, name: str) -> AgentHandle | None:
-        """An A2A handle on the most recently registered agent called `name` that is healthy or
-        not checked yet (a static agent counts as the oldest) — else on the newest one whose
-        last check failed: that check may be stale (the agent restarted since), and a call to a
-        dead agent fails fast and says so. None if no agent has that name."""
+        """An A2A handle on the agent that holds `name` (`_holder`): the static agent of that
+        name whatever its health, else the registered one. An agent whose last check failed
+        still gets a handle — the check may be stale (it restarted since), and a call to a dead
+        agent fails fast and says so. None if no agent has that name."""
         named = [e for e in self.entries() if e.name == name]
         if not named:
             return None
-        entry = _newest([e for e in named if e.healthy is not False] or named)
+        entry = _holder(named)
         # Imported here: the A2A client (a2a-sdk) loads only when a remote agent is used.
         from lexiquery.serve.a2a_client import A2AHandle
 
@@ -298,9 +230,14 @@ class Registry:
 
     # ---- changing -------------------------------------------------------------------------
 
-    async def register(self, url: str) -> AgentEntry:
-        """Fetch and check the card at `url`, then store the agent (replacing an entry of the
-        same URL). `AgentError(code="registration_refused")` says why a URL is refused."""
+    async def register(self, url: str, *, reserved: Collection[str] = ()) -> AgentEntry:
+        """Fetch and check the card at `url`, then store the agent under the card's name.
+
+        Refusals (`AgentError`): ``registration_refused`` for the URL or its card (see
+        `registry_fetch`; the card must be served from `url`'s origin); ``name_taken`` when the
+        name belongs to a static agent, is in `reserved` (names a server answers in-process) or
+        to a registered agent at another origin. A registered agent of the same name at the
+        same origin (the same agent, moved or re-registered) is replaced."""
         self.policy.check(url)  # before anything else parses the URL
         eid = entry_id(url)
         if any(s.id == eid for s in self._static):
@@ -308,13 +245,27 @@ class Registry:
                              "registration", code="registration_refused")
         fetched = await fetch_card(url, self.policy, timeout_s=self.settings.registry_timeout_s,
                                    max_bytes=self.settings.registry_card_max_bytes)
+        static = next((s for s in self._static if s.name == fetched.name), None)
+        if static is not None:
+            raise _taken(fetched.name, f"the static agent at {static.url} ({STATIC_ENV})")
+        if fetched.name in reserved:
+            raise _taken(fetched.name, "an agent this server runs in-process")
         now = _now()
         entry = AgentEntry(id=eid, name=fetched.name, url=base_url(url),
                            origin="registered", registered_at=now, healthy=True, checked_at=now,
                            description=fetched.description, skills=fetched.skills,
                            platforms=fetched.platforms, card=fetched.card)
+        origin = url_origin(entry.url)
 
         def put(data: dict[str, Any]) -> None:
+            # Under the file lock: two registrations of one name cannot both pass this check.
+            same_name = {k: v for k, v in data["agents"].items()
+                         if isinstance(v, dict) and v.get("name") == entry.name and k != entry.id}
+            for other in same_name.values():
+                if _origin_or_none(other.get("url")) != origin:
+                    raise _taken(entry.name, f"the agent registered at {other.get('url')}")
+            for k in same_name:  # the same agent at the same origin: replaced, not doubled
+                del data["agents"][k]
             data["agents"][entry.id] = entry.model_dump(mode="json")
 
         await asyncio.to_thread(self._store.update, put)
@@ -348,11 +299,15 @@ class Registry:
                                      ) as http:
             results = await asyncio.gather(
                 *(fetch_card(e.url, self.policy, timeout_s=self.settings.registry_timeout_s,
-                             max_bytes=self.settings.registry_card_max_bytes, client=http)
+                             max_bytes=self.settings.registry_card_max_bytes, client=http,
+                             same_origin=e.origin == "registered")
                   for e in entries), return_exceptions=True)
         now = _now()
         checked: list[AgentEntry] = []
         for e, r in zip(entries, results):
+            if isinstance(r, FetchedCard) and e.origin == "registered" and r.name != e.name:
+                r = AgentError(f"the card at {e.url} now names the agent {r.name!r}, not "
+                               f"{e.name!r} as registered", code="registration_refused")
             if isinstance(r, FetchedCard):
                 checked.append(e.with_card(r).model_copy(
                     update={"healthy": True, "checked_at": now, "last_error": None}))
@@ -375,7 +330,29 @@ class Registry:
         return checked
 
 
-def _newest(entries: list[AgentEntry]) -> AgentEntry:
-    """The most recently registered of `entries`; static ones (no registration) come last."""
-    floor = datetime.min.replace(tzinfo=UTC)
-    return max(entries, key=lambda e: (e.origin == "registered", e.registered_at or floor))
+def _holder(named: list[AgentEntry]) -> AgentEntry:
+    """Which of the entries sharing one name holds it: a static agent always (it can never be
+    shadowed), else a registered one that is healthy or not checked yet, else any; among
+    those, the earliest registration — a later one of the same name is the suspect."""
+    static = [e for e in named if e.origin == "static"]
+    if static:
+        return static[0]
+    usable = [e for e in named if e.healthy is not False] or named
+    ceiling = datetime.max.replace(tzinfo=UTC)
+    return min(usable, key=lambda e: e.registered_at or ceiling)
+
+
+def _origin_or_none(url: Any) -> str | None:
+    """The origin of a stored URL; None for one that does not parse (it matches no origin, so
+    a damaged entry keeps its name rather than losing it to a newcomer)."""
+    try:
+        return url_origin(str(url))
+    except (httpx.InvalidURL, TypeError, ValueError):
+        return None
+
+
+def _taken(name: str, holder: str) -> AgentError:
+    return AgentError(f"the agent name {name!r} is taken by {holder}; a registration cannot "
+                      "take over another agent's name", agent=name, code="name_taken",
+                      hint="give the agent a name of its own in its card, or remove the "
+                           "other registration first (`lexiquery agents rm`)")

@@ -16,8 +16,14 @@ leaves the machine:
   first URL;
 - one deadline for the whole fetch (a server trickling bytes cannot hold us past it), and a size
   cap counted while the body streams in (the body is never read whole first);
-- the card must parse as an A2A `AgentCard`, name itself, offer a skill and a JSON-RPC
-  interface, and every interface URL it advertises must pass the same host check.
+- the card is size- and depth-bounded before it is parsed (`limits.loads_bounded`: a bomb of
+  nested brackets is a refusal, never a RecursionError), must parse as an A2A `AgentCard`, name
+  itself, offer a skill and a JSON-RPC interface, and every interface URL it advertises must pass
+  the same host check;
+- with ``same_origin`` (registration, and the health checks of registered agents), the card must
+  be served from the registered URL's origin — scheme, host and port — and every interface it
+  advertises must stay there too: an agent registered at one address cannot route its calls to
+  another (for example to a server that answers as a different agent).
 
 Every refusal is `AgentError(code="registration_refused")` with a message saying why.
 """
@@ -27,7 +33,6 @@ from __future__ import annotations
 import asyncio
 import copy
 import ipaddress
-import json
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -35,6 +40,7 @@ from typing import Any
 import httpx
 
 from lexiquery.errors import AgentError, InputError
+from lexiquery.limits import loads_bounded
 
 CARD_PATH = "/.well-known/agent-card.json"  # a2a.utils.constants.AGENT_CARD_WELL_KNOWN_PATH
 MAX_REDIRECTS = 3
@@ -124,6 +130,25 @@ class HostPolicy:
         return u
 
 
+_DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def url_origin(url: str | httpx.URL) -> str:
+    """The origin of `url` as compared: ``scheme://host:port``, lower case, the port always
+    written (``http://A:80/x`` and ``http://a`` are one origin), IP literals canonical."""
+    u = url if isinstance(url, httpx.URL) else httpx.URL(str(url).strip())
+    host = normalize_host(u.host)
+    shown = f"[{host}]" if ":" in host else host
+    return f"{u.scheme}://{shown}:{u.port or _DEFAULT_PORTS.get(u.scheme, 0)}"
+
+
+def _check_origin(url: str | httpx.URL, origin: str | None, what: str) -> None:
+    if origin is not None and url_origin(url) != origin:
+        raise refused(f"the {what} {str(url)!r} is not at {origin}, where the agent is "
+                      "registered: its card and interfaces must be served from the registered "
+                      "URL's origin", hint="register the address the agent's card advertises")
+
+
 def base_url(url: str) -> str:
     """The agent's base URL as stored: no query or fragment, no trailing slash, no card path
     (so ``http://h:1/a/``, ``http://h:1/a`` and ``http://h:1/a/.well-known/agent-card.json``
@@ -149,8 +174,9 @@ class FetchedCard:
     platforms: list[str]
 
 
-def check_card(data: Any, policy: HostPolicy) -> FetchedCard:
-    """`data` (parsed JSON) as a checked card, or `registration_refused` saying what is wrong."""
+def check_card(data: Any, policy: HostPolicy, *, origin: str | None = None) -> FetchedCard:
+    """`data` (parsed JSON) as a checked card, or `registration_refused` saying what is wrong.
+    With `origin` (see `url_origin`), every interface URL must be at that origin."""
     # Imported here: the SDK (and protobuf) load only when a card is actually checked.
     from a2a.client.card_resolver import parse_agent_card
     from google.protobuf.json_format import MessageToDict, ParseError
@@ -170,7 +196,8 @@ def check_card(data: Any, policy: HostPolicy) -> FetchedCard:
         raise refused(f"the agent card of {card.name!r} offers no JSONRPC interface "
                       f"(it offers: {', '.join(sorted(bindings)) or 'none'})")
     for iface in card.supported_interfaces:
-        policy.check(iface.url, what=f"interface URL of the card of {card.name!r}")
+        what = f"interface URL of the card of {card.name!r}"
+        _check_origin(policy.check(iface.url, what=what), origin, what)
     return index_card(MessageToDict(card))
 
 
@@ -204,7 +231,7 @@ async def _read_capped(response: httpx.Response, max_bytes: int, shown: str) -> 
 
 
 async def _fetch(client: httpx.AsyncClient, url: httpx.URL, policy: HostPolicy,
-                 max_bytes: int) -> Any:
+                 max_bytes: int, origin: str | None) -> Any:
     shown = str(url)
     for _hop in range(MAX_REDIRECTS + 1):
         request = client.build_request("GET", url, headers={"Accept": "application/json"})
@@ -217,7 +244,9 @@ async def _fetch(client: httpx.AsyncClient, url: httpx.URL, policy: HostPolicy,
         try:
             if response.is_redirect:
                 location = response.headers.get("location", "")
-                url = policy.check(url.join(location), what=f"redirect target of {shown}")
+                what = f"redirect target of {shown}"
+                url = policy.check(url.join(location), what=what)
+                _check_origin(url, origin, what)
                 continue
             if response.status_code != 200:
                 raise refused(f"the agent card at {url} answered HTTP {response.status_code}, "
@@ -230,19 +259,23 @@ async def _fetch(client: httpx.AsyncClient, url: httpx.URL, policy: HostPolicy,
         finally:
             await response.aclose()
         try:
-            return json.loads(body)
-        except (UnicodeDecodeError, ValueError) as e:
-            raise refused(f"the agent card at {url} is not JSON: {e}") from e
+            return loads_bounded(body, what=f"the agent card at {url}", max_bytes=max_bytes)
+        except InputError as e:  # too deep, not UTF-8, not JSON
+            raise refused(e.message, hint=e.hint) from e
     raise refused(f"the agent card at {shown} redirects more than {MAX_REDIRECTS} times")
 
 
 async def fetch_card(url: str, policy: HostPolicy, *, timeout_s: float, max_bytes: int,
-                     client: httpx.AsyncClient | None = None) -> FetchedCard:
+                     client: httpx.AsyncClient | None = None,
+                     same_origin: bool = True) -> FetchedCard:
     """Fetch and check the card of the agent at `url` (its base URL or the card URL itself).
 
     `client`, when given, must not follow redirects (this function follows them itself);
+    `same_origin`: redirects and the card's interfaces must stay at `url`'s origin (off only
+    for static agents, whose addresses the operator configured);
     `registration_refused` for every failure, including the deadline `timeout_s`."""
     start = policy.check(url)
+    origin = url_origin(start) if same_origin else None
     card_url = httpx.URL(base_url(str(start)) + CARD_PATH)
     own = client is None
     # trust_env=False: an HTTP(S)_PROXY in the environment must not carry the request elsewhere.
@@ -250,11 +283,11 @@ async def fetch_card(url: str, policy: HostPolicy, *, timeout_s: float, max_byte
                                        timeout=httpx.Timeout(timeout_s))
     try:
         async with asyncio.timeout(timeout_s):
-            data = await _fetch(http, card_url, policy, max_bytes)
+            data = await _fetch(http, card_url, policy, max_bytes, origin)
     except TimeoutError as e:
         raise refused(f"fetching the agent card at {card_url} took longer than {timeout_s:g} s",
                       hint="LEXIQUERY_REGISTRY_TIMEOUT_S") from e
     finally:
         if own:
             await http.aclose()
-    return check_card(data, policy)
+    return check_card(data, policy, origin=origin)
