@@ -66,6 +66,7 @@ _DOCUMENT_STATUS = {"unsupported_type": 415, "too_large": 413}
 # An agent refused or could not be reached: the caller's fault (400, 404, 409) or a gateway's
 # answer about a peer (502 bad reply, 503 unreachable, 504 timeout).
 _AGENT_STATUS = {"registration_refused": 400, "unknown_agent": 404, "static_agent": 409,
+                 "name_taken": 409,
                  "agent_unavailable": 503, "agent_timeout": 504, "agent_bad_reply": 502}
 
 
