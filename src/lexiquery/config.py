@@ -86,6 +86,28 @@ class Settings(BaseSettings):
                                    description="Larger API request bodies are refused (413); "
                                                "runbook uploads have their own limit.")
 
+    # Browser safety and the HTTP server's own limits (`lexiquery serve`, see serve/browser.py
+    # and serve/slow_clients.py).
+    allowed_origins: list[str] = Field(
+        default_factory=list, description="Web origins (https://host[:port]) that may send "
+                                          "state-changing requests besides the server's own "
+                                          "(JSON list).")
+    cors_origins: list[str] = Field(
+        default_factory=list, description="Web origins that get CORS headers (JSON list; empty: "
+                                          "CORS off); they may send state-changing requests too.")
+    http_header_timeout_s: float = Field(default=10.0, gt=0,
+                                         description="A client that has not sent a request's "
+                                                     "headers within this is disconnected.")
+    http_body_timeout_s: float = Field(default=60.0, gt=0,
+                                       description="A request body not received in full within "
+                                                   "this is abandoned (the connection closed).")
+    http_keep_alive_s: float = Field(default=5.0, gt=0,
+                                     description="An idle keep-alive connection is closed after "
+                                                 "this.")
+    http_max_connections: int = Field(default=256, ge=2,
+                                      description="Open connections beyond this are closed at "
+                                                  "once; requests at the limit get 503.")
+
     # The LLM path (Ollama) and cost tracking.
     llm: str = Field(default="auto", pattern="^(auto|off)$",
                      description='"auto": the planner asks the Ollama chat model when it is '
