@@ -181,7 +181,7 @@ def test_writing_commands_inside_subsearches_are_refused(text: str, column: int)
 def test_absurd_nesting_is_a_syntax_error_not_a_crash(tail: str) -> None:
     with pytest.raises(QueryError) as e:
         parse_spl('index=main sourcetype="test:events"' + tail, Catalog([TEST_SOURCE]))
-    assert e.value.code == "syntax" and "deeply" in e.value.message
+    assert e.value.code == "syntax" and "deep" in e.value.message
 
 
 def test_long_flat_chains_are_fine() -> None:

@@ -1,13 +1,17 @@
 """KQL text → tokens, each with its character offset, so every later error can point at it.
 
 What the lexer settles so the parser need not: comments (`//` to the end of the line), the
-string forms (`"…"`, `'…'` with backslash escapes, `@"…"` / `@'…'` verbatim with doubled
-quotes, the `h`-prefixed obfuscated forms), timespans (`30s`, `5m`, `1.5h`, `7d`, `1ms`,
-`2days`), hyphenated operator names (`project-away`, `mv-expand`…) and the negated and
-case-folding operator words (`!in~`, `!has`, `!startswith_cs`…), which are one token each.
+string forms exactly as Kusto reads them (`kql_lex_strings`: escaped, verbatim `@"…"`,
+multi-line ```` ```…``` ```` / `~~~…~~~`, obfuscated `h"…"`; adjacent literals joined),
+timespans (`30s`, `5m`, `1.5h`, `7d`, `1ms`, `2days`), hyphenated operator names
+(`project-away`, `mv-expand`…) and the negated and case-folding operator words (`!in~`,
+`!has`, `!startswith_cs`…), which are one token each.
 
-An unclosed string is reported at its opening quote (where the reader must look), not at the
-end of the line where the lexer noticed it.
+Bounded work: brackets (`(`, `[`, `{`) may nest at most `limits.MAX_NESTING` levels, checked on
+the tokens (so brackets inside strings never count) before the recursive-descent parser sees
+them, and again after `let` values are substituted; the substitution itself may not grow the
+statement past `MAX_EXPANDED_TOKENS` (`let a1 = a0 + a0; let a2 = a1 + a1; …` doubles it per
+line).
 """
 
 from __future__ import annotations
@@ -16,7 +20,8 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from lexiquery.dialects.parsing import syntax_error
+from lexiquery.dialects.kql_lex_strings import string_at
+from lexiquery.dialects.parsing import check_nesting, syntax_error
 
 TokenKind = Literal["ident", "string", "number", "timespan", "op", "eof"]
 
@@ -48,7 +53,8 @@ _PUNCT = ("!in~", "..", "==", "!=", "=~", "!~", "<=", ">=", "<>", "&&", "||", "|
 # Literal calls whose argument is raw text up to the closing parenthesis.
 _RAW_CALLS = frozenset({"datetime", "guid"})
 _RAW_ARG = re.compile(r"\s*(\()([^()\n]*)\)")
-_ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "\\": "\\", '"': '"', "'": "'", "0": "\0"}
+# Substituting `let` values may add at most this many tokens to the query, all uses together.
+MAX_EXPANDED_TOKENS = 50_000
 
 
 @dataclass(frozen=True)
@@ -83,19 +89,15 @@ def tokenize(text: str) -> list[Token]:
             i = n if nl < 0 else nl
             continue
         start = i
-        # h"…", h@"…": obfuscated strings (hidden from logs, same value).
-        if ch in "hH" and i + 1 < n and (text[i + 1] in "\"'" or text[i + 1] == "@"
-                                         and i + 2 < n and text[i + 2] in "\"'"):
-            i += 1
-            ch = text[i]
-        if ch == "@" and i + 1 < n and text[i + 1] in "\"'":
-            value, i = _verbatim(text, i + 1, start)
-            out.append(Token("string", value, start, i, text[start:i]))
-            continue
-        if ch in "\"'":
-            value, i = _escaped(text, i, start)
-            out.append(Token("string", value, start, i, text[start:i]))
-            continue
+        if ch in "hH@\"'`~":
+            lit = string_at(text, i)
+            if lit is not None:
+                value, i = lit
+                if out and out[-1].kind == "string":
+                    prev = out.pop()  # "a" 'b': adjacent literals are one string
+                    start, value = prev.offset, str(prev.value) + value
+                out.append(Token("string", value, start, i, text[start:i]))
+                continue
         if ch.isdigit():
             out.append(_number(text, i))
             i = out[-1].end
@@ -163,53 +165,6 @@ def _number(text: str, i: int) -> Token:
     return Token("number", value, i, end, raw)
 
 
-def _escaped(text: str, i: int, start: int) -> tuple[str, int]:
-    quote, i, parts = text[i], i + 1, []
-    while i < len(text):
-        ch = text[i]
-        if ch == quote:
-            return "".join(parts), i + 1
-        if ch == "\n":
-            break
-        if ch == "\\" and i + 1 < len(text):
-            nxt = text[i + 1]
-            if nxt == "u" and re.match(r"[0-9A-Fa-f]{4}", text[i + 2:i + 6]):
-                parts.append(chr(int(text[i + 2:i + 6], 16)))
-                i += 6
-                continue
-            if nxt not in _ESCAPES:
-                raise syntax_error(text, i, f"unknown escape '\\{nxt}' in a string",
-                                   hint='write \\\\ for a backslash, or use a verbatim string '
-                                        '@"…" where backslashes are literal')
-            parts.append(_ESCAPES[nxt])
-            i += 2
-            continue
-        parts.append(ch)
-        i += 1
-    raise syntax_error(text, start, "this string is never closed", expected=f"a closing {quote}",
-                       hint="close the quote on the same line (KQL strings cannot span lines)")
-
-
-def _verbatim(text: str, i: int, start: int) -> tuple[str, int]:
-    quote, i, parts = text[i], i + 1, []
-    while i < len(text):
-        ch = text[i]
-        if ch == quote:
-            if text.startswith(quote * 2, i):
-                parts.append(quote)
-                i += 2
-                continue
-            return "".join(parts), i + 1
-        if ch == "\n":
-            break
-        parts.append(ch)
-        i += 1
-    raise syntax_error(text, start, "this verbatim string is never closed",
-                       expected=f"a closing {quote}",
-                       hint=f"close the quote on the same line; inside @{quote}…{quote} write "
-                            f"a {quote} as {quote}{quote}")
-
-
 # ---------------------------------------------------------------------- statements
 
 
@@ -226,6 +181,14 @@ class MainStatement:
 
 _OPEN = {"(": ")", "[": "]", "{": "}"}
 _CLOSE = {v: k for k, v in _OPEN.items()}
+
+
+def check_depth(text: str, tokens: list[Token]) -> None:
+    """Brackets nested deeper than `limits.MAX_NESTING` are a ``syntax`` error at the bracket
+    that went too deep: the parser is recursive descent, and this keeps it far from Python's
+    recursion limit whatever the input."""
+    check_nesting(text, ((t.offset, 1 if t.value in _OPEN else -1) for t in tokens
+                         if t.kind == "op" and (t.value in _OPEN or t.value in _CLOSE)))
 
 
 def check_balance(text: str, tokens: list[Token]) -> None:
@@ -295,13 +258,21 @@ def _has_top_pipe(body: list[Token]) -> bool:
     return False
 
 
-def _substitute(tokens: list[Token], lets: dict[str, list[Token]]) -> list[Token]:
+def _substitute(text: str, tokens: list[Token], lets: dict[str, list[Token]],
+                room: int) -> list[Token]:
+    """`tokens` with the `lets` substituted; growing by more than `room` tokens is a
+    ``syntax`` error."""
     out: list[Token] = []
     for k, t in enumerate(tokens):
         body = lets.get(str(t.value)) if t.kind == "ident" else None
         if body is None or (k and tokens[k - 1].is_op(".")):
             out.append(t)
             continue
+        if len(out) + len(body) + 1 - k > room:
+            raise syntax_error(text, t.offset, f"the let statements grow the query by more than "
+                               f"{MAX_EXPANDED_TOKENS:,} tokens where they are used",
+                               hint="a let used many times in other lets multiplies its size; "
+                                    "simplify the lets")
         if len(body) == 1 or _has_top_pipe(body):
             out.extend(body)  # a table, a pipeline or a single value stands as it is
         else:  # an expression keeps its meaning inside any other: `x * (1 + 2)`
@@ -314,11 +285,13 @@ def _substitute(tokens: list[Token], lets: dict[str, list[Token]]) -> list[Token
 def main_statement(text: str, tokens: list[Token]) -> MainStatement:
     """Check the whole text, then return the tabular statement to read (see `MainStatement`)."""
     check_read_only(text, tokens)  # first: a write is refused as such, whatever follows
+    check_depth(text, tokens)
     check_balance(text, tokens)
     lets: dict[str, list[Token]] = {}
     opaque: dict[str, int] = {}
     main: list[Token] | None = None
     extra: list[int] = []
+    room = MAX_EXPANDED_TOKENS  # tokens the substitutions may add, all statements together
     for stmt in _statements(tokens):
         head = stmt[0]
         if head.is_word("let"):
@@ -328,7 +301,8 @@ def main_statement(text: str, tokens: list[Token]) -> MainStatement:
                 raise syntax_error(text, bad.offset if len(stmt) > 1 else head.end,
                                    "a let statement is let name = value;",
                                    expected="let name = value;")
-            name, body = str(stmt[1].value), _substitute(stmt[3:], lets)
+            name, body = str(stmt[1].value), _substitute(text, stmt[3:], lets, room)
+            room -= len(body) - len(stmt) + 3
             if any(b.is_op("{") for b in body) or body[0].is_word("materialize", "view"):
                 opaque[name] = stmt[1].offset
                 lets.pop(name, None)
@@ -339,7 +313,8 @@ def main_statement(text: str, tokens: list[Token]) -> MainStatement:
         if head.is_word("set", "declare", "alias", "restrict"):
             continue  # request options and parameter declarations do not change the query
         if main is None:
-            main = _substitute(stmt, lets)
+            main = _substitute(text, stmt, lets, room)
+            check_depth(text, main)  # a let's value is wrapped in brackets where it is used
         else:
             extra.append(head.offset)
     if main is None:

@@ -4,8 +4,10 @@
 
 This module reads the query and its pipeline into `kql_ast` nodes (one `Stage` per
 `| operator`; the expressions inside are `kql_parse_expr`'s), then `kql_stages.bind` maps them
-onto the catalog and the IR. Syntax is checked here, with the position of the offending token
-and a hint for the common slips (`=` for `==`, a missing `|`, `&&`, a misspelt operator).
+onto the catalog and the IR. Brackets deeper than `limits.MAX_NESTING` are refused on the
+tokens before this recursive-descent parser runs (`kql_lex.check_depth`). Syntax is checked
+here, with the position of the offending token and a hint for the common slips (`=` for `==`,
+a missing `|`, `&&`, a misspelt operator).
 Operators the IR cannot hold are kept as `Stage("skip")` with their position, so the binder
 reports them instead of dropping them.
 
@@ -242,7 +244,13 @@ def parse_kql(text: str, catalog: Catalog) -> ParsedQuery:
     Raises `QueryError` with the line and column: ``syntax``, ``unknown_source``,
     ``unknown_field``, ``read_only``."""
     stmt = main_statement(text, tokenize(text))
-    query = Parser(text, stmt.tokens, stmt.opaque).query()
-    query.issues += [(off, "a second query statement", "only the first is read", True)
-                     for off in stmt.extra]
-    return bind(text, query, catalog)
+    try:
+        query = Parser(text, stmt.tokens, stmt.opaque).query()
+        query.issues += [(off, "a second query statement", "only the first is read", True)
+                         for off in stmt.extra]
+        return bind(text, query, catalog)
+    except RecursionError:  # a backstop: check_depth keeps bracketed input far from this
+        raise syntax_error(text, 0, "the query is nested too deeply to read",
+                           hint="long chains of unary operators or of one binary operator "
+                                "nest too; split the expression into several extend steps") \
+            from None

@@ -15,15 +15,18 @@ issue can point at a line and column.
 
 `split_commands` cuts the text at the pipes that are outside quotes, subsearch brackets and
 macros; Splunk's comments (```` ```…``` ````) are blanked first, keeping offsets.
+
+`check_depth` refuses parentheses and subsearch brackets nested deeper than
+`limits.MAX_NESTING` (the cap SQL and KQL share) before any recursive parser runs.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Iterator
 
-from lexiquery.dialects.parsing import syntax_error
+from lexiquery.dialects.parsing import check_nesting, syntax_error
 
 SEARCH = "search"
 EVAL = "eval"
@@ -85,6 +88,31 @@ def _skip_quoted(text: str, i: int, quote: str, full: str) -> int:
                        expected=f"a closing {quote}",
                        hint=f"add the missing {quote} (a \\{quote} inside the string does not "
                             "close it)")
+
+
+def _brackets(text: str) -> Iterator[tuple[int, int]]:
+    """(offset, +1/-1) of every `(`, `)`, `[`, `]` outside "strings" and `macros`."""
+    i = 0
+    while i < len(text):
+        ch = text[i]
+        if ch == '"':
+            i = _skip_quoted(text, i, '"', text)
+            continue
+        if ch == "`":
+            close = text.find("`", i + 1)
+            i = len(text) if close < 0 else close + 1
+            continue
+        if ch in "([":
+            yield i, 1
+        elif ch in ")]":
+            yield i, -1
+        i += 1
+
+
+def check_depth(text: str) -> None:
+    """Parentheses and subsearch brackets nested deeper than `limits.MAX_NESTING` are a
+    ``syntax`` error at the bracket that went too deep. `text` has its comments blanked."""
+    check_nesting(text, _brackets(text))
 
 
 def split_commands(text: str) -> list[Segment]:

@@ -35,7 +35,7 @@ from lexiquery.dialects.spl_source import (
     normalise_command,
     prefix_values,
 )
-from lexiquery.dialects.spl_lex import Segment, blank_comments, split_commands
+from lexiquery.dialects.spl_lex import Segment, blank_comments, check_depth, split_commands
 from lexiquery.dialects.spl_search import SNode, STerm, SValue, parse_search
 from lexiquery.dialects.spl_stages import HANDLED, Args, Command
 from lexiquery.errors import QueryError
@@ -86,6 +86,7 @@ def parse_spl(text: str, catalog: Catalog) -> ParsedQuery:
         raise syntax_error(text or "", 0, "the search is empty",
                            expected="a search such as index=… sourcetype=…")
     clean = blank_comments(text)
+    check_depth(clean)
     segments = split_commands(clean)
     commands = [_command(clean, seg) for seg in segments[1:]]
     _refuse_writes(clean)  # before reading anything else: nothing may hide a write
