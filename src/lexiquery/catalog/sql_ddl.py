@@ -142,7 +142,7 @@ def _parse_sql(text: str, origin: str, dialects: tuple[str, ...]) -> list[Any]:
         for d in dialects:
             try:
                 parsed = [s for s in sqlglot.parse(text, read=d) if s is not None]
-            except SqlglotError:
+            except (SqlglotError, RecursionError):  # absurd nesting: read statement by statement
                 continue
             if _keeps_tables(parsed):
                 return parsed
@@ -157,6 +157,9 @@ def _parse_sql(text: str, origin: str, dialects: tuple[str, ...]) -> list[Any]:
                 except SqlglotError as e:
                     first_error = first_error or e
                     continue
+                except RecursionError:
+                    raise CatalogError(f"{origin}: the SQL at line {line} nests brackets too "
+                                       "deeply to read") from None
                 if _keeps_tables(parsed):
                     statements += parsed
                     break
