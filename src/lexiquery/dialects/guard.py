@@ -1,100 +1,71 @@
 """Read-only guard: refuse query text that could change data, run code or send data away.
 
-Generated queries are read-only by construction; this is the second check, and the one that
-protects users who paste queries. It works on text so it also covers queries no parser accepts.
+    check_read_only(platform, text, sql_dialect=…) → [PlanIssue]   (code ``read_only``, error)
 
-* KQL: control commands start with ``.`` (``.drop table``, ``.set-or-append``, ``.ingest``…);
-  plugins that reach out of the cluster (``externaldata``, ``evaluate http_request``,
-  ``evaluate sql_request``…) are refused too.
-* SPL: commands that write, delete, send or run code (``delete``, ``outputlookup``, ``collect``,
-  ``sendemail``, ``script``/``run``, ``outputcsv``, ``sendalert``, ``map``…).
-* SQL: only a single SELECT (or WITH … SELECT / UNION of SELECTs) is allowed; checked on the
-  sqlglot tree, so ``SELECT`` inside a string literal cannot fool it.
+Generated queries are read-only by construction; this is the second check, and the one that
+protects users who paste queries. Each language is checked on its own lexer's tokens or its
+parser's tree — never on text with strings stripped by a regular expression, which a verbatim
+string (`@"x\\"`) or a comment can fool. Text the lexer cannot read (an unclosed string) is a
+``syntax`` issue, also of error severity: what cannot be read cannot be shown to be a read.
+
+* KQL (`kql_lex.tokenize`): control commands (a `.` command at the start of the query, of a
+  statement or of a line: `.drop table`, `.set-or-append`); `externaldata` and
+  `external_table`; cross-cluster calls that name another service (`cluster()`, `adx()`); and
+  plugins that reach out or run code (`evaluate http_request`, `sql_request`, `python`, `r`…).
+* SPL (`spl_lex`): commands that write, delete, send or run code, after any pipe and at the
+  start of any subsearch `[ … ]`, however deep (`SPL_FORBIDDEN_COMMANDS`); `| from
+  savedsearch:…`; and macros (`` `name` ``), which are unknown code: a macro can expand to
+  `| delete`. Declared macros are expanded before the guard sees the text
+  (`dialects.spl_macros`); any that is left is refused.
+* SQL (`guard_sql`): one SELECT, checked on the sqlglot tree in its dialect, with each
+  dialect's dangerous functions (`guard_sql_functions`) and executable comments refused.
 """
 
 from __future__ import annotations
 
 import re
 
-from lexiquery.ir import PlanIssue, Severity
+from lexiquery.dialects.guard_sql import check_sql, from_error, issue
+from lexiquery.dialects.kql_lex import Token, tokenize
+from lexiquery.dialects.parsing import line_col
+from lexiquery.dialects.spl_lex import blank_comments, split_commands
+from lexiquery.errors import QueryError
+from lexiquery.ir import PlanIssue
 
-# KQL control commands: a line (or statement after `;`) whose first token starts with a dot.
-_KQL_CONTROL = re.compile(r"(?:^|;)\s*\.[A-Za-z]", re.MULTILINE)
-_KQL_EXTERNAL = re.compile(
-    r"\b(externaldata|external_table|evaluate\s+(?:http_request(?:_post)?|sql_request|"
-    r"cosmosdb_sql_request|mysql_request|postgresql_request|azure_digital_twins_query_request|"
-    r"python|r)\b)",
-    re.IGNORECASE,
-)
+__all__ = ["SPL_FORBIDDEN_COMMANDS", "check_kql", "check_read_only", "check_spl", "check_sql"]
 
-# SPL commands that write, delete, notify or execute. `run`/`script` execute external scripts;
-# `map` runs arbitrary searches per row; `rest` can call REST endpoints on the search head.
+# KQL plugins (`evaluate <name>(…)`) that call another service or run code in the cluster. A
+# call to one of these names is refused wherever it is (after `evaluate hint.x = y` options too):
+# nothing else is spelled that way.
+KQL_PLUGINS = frozenset({
+    "http_request", "http_request_post", "sql_request", "cosmosdb_sql_request",
+    "mysql_request", "postgresql_request", "azure_digital_twins_query_request", "python", "r",
+    "ai_embeddings", "ai_embed_text", "ai_chat_completion", "ai_chat_completion_prompt"})
+# KQL operators and functions that read from outside the workspace.
+_KQL_EXTERNAL = frozenset({"externaldata", "external_table", "cluster", "adx"})
+
+# SPL commands that write, delete, notify or execute. `run`/`script`/`runshellscript` execute
+# external scripts; `map` runs arbitrary searches per row; `rest` calls REST endpoints on the
+# search head; `savedsearch` runs a search whose text is not shown (like a macro); `dump`
+# writes files; `fit` saves models; `dbxquery` runs SQL on another database.
 SPL_FORBIDDEN_COMMANDS = frozenset(
     {
         "delete", "outputlookup", "outputcsv", "outputtext", "collect", "mcollect", "meventcollect",
-        "tscollect", "sendemail", "sendalert", "script", "run", "map", "rest", "dbxoutput",
-        "dbxquery", "sendresults", "summaryindex", "sichart", "sirare", "sistats", "sitimechart",
-        "sitop", "crawl", "localop",
+        "tscollect", "sendemail", "sendalert", "script", "run", "runshellscript", "map", "rest",
+        "dbxoutput", "dbxquery", "sendresults", "summaryindex", "sichart", "sirare", "sistats",
+        "sitimechart", "sitop", "crawl", "localop", "savedsearch", "dump", "fit", "deletemodel",
     }
 )
-_SPL_COMMAND = re.compile(r"(?:^|\|)\s*([A-Za-z_][A-Za-z0-9_]*)")
-_SPL_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"')
-
-
-def _issue(message: str) -> PlanIssue:
-    return PlanIssue(code="read_only", message=message, severity=Severity.error)
-
-
-def check_kql(text: str) -> list[PlanIssue]:
-    issues = []
-    if _KQL_CONTROL.search(_strip_kql_strings(text)):
-        issues.append(_issue("KQL control commands (starting with '.') are not allowed"))
-    m = _KQL_EXTERNAL.search(_strip_kql_strings(text))
-    if m:
-        issues.append(_issue(f"'{m.group(1)}' reaches outside the workspace and is not allowed"))
-    return issues
-
-
-def _strip_kql_strings(text: str) -> str:
-    """Blank out string literals so a value such as ".drop" inside quotes is not a command."""
-    return re.sub(r'@?"(?:[^"\\]|\\.)*"|@?\'(?:[^\'\\]|\\.)*\'', '""', text)
-
-
-def check_spl(text: str) -> list[PlanIssue]:
-    stripped = _SPL_QUOTED.sub('""', text)
-    issues = []
-    # The first segment is the base search (implicit `search`); only later segments are commands.
-    for segment in stripped.split("|")[1:]:
-        m = _SPL_COMMAND.match("|" + segment)
-        if m and m.group(1).lower() in SPL_FORBIDDEN_COMMANDS:
-            issues.append(_issue(f"SPL command '{m.group(1)}' writes, sends or runs code"))
-    return issues
-
-
-def check_sql(text: str, dialect: str) -> list[PlanIssue]:
-    import sqlglot
-    from sqlglot import exp
-
-    try:
-        statements = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
-    except sqlglot.errors.ParseError as e:
-        return [PlanIssue(code="syntax", message=f"SQL does not parse: {e}",
-                          severity=Severity.error)]
-    if len(statements) != 1:
-        return [_issue(f"exactly one SQL statement is allowed, found {len(statements)}")]
-    stmt = statements[0]
-    if not isinstance(stmt, (exp.Select, exp.Union, exp.Intersect, exp.Except)):
-        return [_issue(f"only SELECT is allowed, found {stmt.key.upper()}")]
-    bad = (exp.Insert, exp.Update, exp.Delete, exp.Create, exp.Drop, exp.Alter, exp.Merge,
-           exp.Command, exp.Into)
-    for node in stmt.walk():
-        if isinstance(node, bad):
-            return [_issue(f"{node.key.upper()} inside a query is not allowed")]
-    return []
+_SPL_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"?')
+# A command starts after a pipe or at the opening of a subsearch, at any depth.
+_SPL_COMMAND = re.compile(r"[|\[]\s*([A-Za-z_][A-Za-z0-9_]*)")
+_SPL_FROM_SAVED = re.compile(r"\|\s*from\s+(savedsearch:)", re.IGNORECASE)
+_SPL_MACRO = re.compile(r"`[^`]*`")
 
 
 def check_read_only(platform: str, text: str, *, sql_dialect: str = "postgres") -> list[PlanIssue]:
-    """Issues (code ``read_only``, severity error) for anything that is not a pure read."""
+    """Issues (code ``read_only``, severity error) for anything that is not a pure read, and a
+    ``syntax`` issue when the text cannot be lexed; [] for a read."""
     if platform == "kql":
         return check_kql(text)
     if platform == "spl":
@@ -102,3 +73,69 @@ def check_read_only(platform: str, text: str, *, sql_dialect: str = "postgres") 
     if platform == "sql":
         return check_sql(text, sql_dialect)
     raise ValueError(f"unknown platform {platform!r}")
+
+
+# ------------------------------------------------------------------------------------ KQL
+
+
+def check_kql(text: str) -> list[PlanIssue]:
+    """The KQL checks (see the module docstring) on `kql_lex` tokens."""
+    try:
+        tokens = tokenize(text)
+    except QueryError as e:
+        return [from_error(e)]
+    issues: list[PlanIssue] = []
+    for k, t in enumerate(tokens[:-1]):
+        prev, nxt = (tokens[k - 1] if k else None), tokens[k + 1]
+        found = None
+        if t.is_op(".") and nxt.kind == "ident" and _starts_statement(text, prev, t):
+            found = f"'.{nxt.text}' is a control command; only queries that read are allowed"
+        elif t.kind == "ident" and not (prev is not None and prev.is_op(".")):
+            name = str(t.value).lower()
+            if name in KQL_PLUGINS and nxt.is_op("("):
+                found = f"the plugin '{t.text}' calls another service or runs code"
+            elif name in _KQL_EXTERNAL and (nxt.is_op("(") or name == "externaldata"):
+                found = f"'{t.text}' reaches outside the workspace"
+        if found:
+            line, col = line_col(text, t.offset)
+            issues.append(issue(f"line {line}, column {col}: {found}", line, col))
+    return issues
+
+
+def _starts_statement(text: str, prev: Token | None, dot: Token) -> bool:
+    """A `.` that opens the query, a statement (after `;`) or a line: a control command."""
+    if prev is None or prev.is_op(";"):
+        return True
+    line_start = text.rfind("\n", 0, dot.offset) + 1
+    return not text[line_start:dot.offset].strip()
+
+
+# ------------------------------------------------------------------------------------ SPL
+
+
+def check_spl(text: str) -> list[PlanIssue]:
+    """The SPL checks (see the module docstring): on the text with ```comments``` blanked and
+    its pipeline split by `spl_lex` (which reports unclosed strings, subsearches and macros)."""
+    clean = blank_comments(text)
+    try:
+        split_commands(clean)
+    except QueryError as e:
+        return [from_error(e)]
+    issues: list[PlanIssue] = []
+
+    def refuse(offset: int, message: str) -> None:
+        line, col = line_col(text, offset)
+        issues.append(issue(f"line {line}, column {col}: {message}", line, col))
+
+    # Splunk expands macros before it reads the search, so a macro inside quotes counts too.
+    for m in _SPL_MACRO.finditer(clean):
+        refuse(m.start(), f"the macro {m.group(0)} is not declared in the catalog: its "
+                          "expansion is unknown code (it could write or delete); declare it "
+                          "under a source's spl binding 'macros', or expand it by hand")
+    blanked = _SPL_QUOTED.sub(lambda m: " " * len(m.group(0)), clean)
+    for m in _SPL_COMMAND.finditer(blanked):
+        if m.group(1).lower() in SPL_FORBIDDEN_COMMANDS:
+            refuse(m.start(1), f"the SPL command '{m.group(1)}' writes, sends or runs code")
+    for m in _SPL_FROM_SAVED.finditer(blanked):
+        refuse(m.start(1), "'from savedsearch:' runs a saved search whose text is not shown")
+    return issues
