@@ -23,15 +23,14 @@ bucket and the metrics in that order is no projection; anything else is projecte
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
-import sqlglot
 from pydantic import ValidationError
 from sqlglot import exp
-from sqlglot.errors import ParseError
 
 from lexiquery.catalog.model import Catalog, Platform
-from lexiquery.dialects.guard import check_sql
+from lexiquery.dialects.guard_sql import check_comments, check_statements
 from lexiquery.dialects.parsing import (
     ParsedQuery,
     source_for_table,
@@ -41,11 +40,14 @@ from lexiquery.dialects.parsing import (
 )
 from lexiquery.dialects.sql import idiom_for
 from lexiquery.dialects.sql_parse_expr import Untranslatable, number, unparen
-from lexiquery.dialects.sql_parse_lex import Lexed, check_slips, lex, parse_error, refuse_writes
+from lexiquery.dialects.sql_parse_lex import Lexed, check_slips, lex, read_statements, refuse_writes
 from lexiquery.dialects.sql_parse_select import SelectReader
+from lexiquery.errors import QueryError
 from lexiquery.ir import PlanIssue, QueryPlan
 
 __all__ = ["parse_sql"]
+
+_POSITION = re.compile(r"^line \d+, column \d+: ")  # QueryError writes the position itself
 
 
 def parse_sql(text: str, catalog: Catalog, dialect: str = "postgres") -> ParsedQuery:
@@ -54,17 +56,13 @@ def parse_sql(text: str, catalog: Catalog, dialect: str = "postgres") -> ParsedQ
     each with line and column (see `dialects.parsing` for the contract)."""
     idiom_for(dialect)
     lexed = lex(text, dialect)
+    _refuse(check_comments(lexed))  # the shared guard, on tokens and then on the tree
     refuse_writes(lexed)
     check_slips(lexed)
-    try:
-        trees = [t for t in sqlglot.parse(text, read=dialect) if t is not None]
-    except ParseError as e:
-        raise parse_error(text, dialect, e) from None
+    trees = read_statements(text, dialect)
     if len(trees) != 1:
         raise syntax_error(text, 0, "expected exactly one SELECT statement", code="read_only")
-    for issue in check_sql(text, dialect):  # the shared guard, on the tree
-        if issue.code == "read_only":
-            raise syntax_error(text, 0, issue.message, code="read_only")
+    _refuse(check_statements(lexed, trees))
     tree = trees[0]
     issues: list[PlanIssue] = []
     select = _main_select(tree, lexed, issues)
@@ -89,6 +87,13 @@ def parse_sql(text: str, catalog: Catalog, dialect: str = "postgres") -> ParsedQ
     plan.issues = issues + reader.issues
     return ParsedQuery(platform=Platform.sql, dialect=dialect, text=text, plan=plan,
                        source=source, notes=reader.notes)
+
+
+def _refuse(issues: list[PlanIssue]) -> None:
+    """The guard's first refusal as the parser's `QueryError`, at the guard's position."""
+    for issue in issues:
+        raise QueryError(_POSITION.sub("", issue.message), line=issue.line,
+                         column=issue.column, code=issue.code)
 
 
 def _issue(lexed: Lexed, offset: int, construct: str, why: str = "",
