@@ -299,9 +299,8 @@ class AggregateStages(Stages):
 
     def cmd_top(self, cmd: Command, rare: bool = False) -> None:
         args = Args(self.text, cmd.args, cmd.end)
-        limit = 10
-        if args.peek().kind == "word" and args.peek().text.isdigit():
-            limit = int(args.next().text)
+        limit = args.leading_count(cmd.name)
+        limit = 10 if limit is None else limit
         opts = args.options()
         fields = args.field_names(cmd.name, stop=("by",))
         by = args.field_names(cmd.name + " by") if args.keyword("by") else []
@@ -313,7 +312,8 @@ class AggregateStages(Stages):
         show_perc = True
         for name, (value, pos) in opts.items():
             if name == "limit":
-                limit = int(value) if value.isdigit() else limit
+                n = args.row_count(value, pos, f"{cmd.name} limit=")
+                limit = limit if n is None else n
             elif name == "countfield":
                 count_name = value
             elif name == "showperc":

@@ -122,9 +122,10 @@ class Pipeline(AggregateStages):
             limit, counted = int(args.next().text), True
         opt = args.option()
         if opt is not None:
-            if opt[0] != "limit" or not opt[1].isdigit():
+            limit = args.row_count(opt[1], opt[2], "sort limit=") if opt[0] == "limit" else None
+            if limit is None:
                 raise Unsupported(opt[2], f"the sort option {opt[0]}=")
-            limit, counted = int(opt[1]), True
+            counted = True
         keys: list[SortKey] = []
         sign: str | None = None
         while not args.at_end():
@@ -167,20 +168,18 @@ class Pipeline(AggregateStages):
 
     def cmd_head(self, cmd: Command) -> None:
         args = Args(self.text, cmd.args, cmd.end)
-        n = 10
-        tok = args.peek()
-        if tok.kind == "word" and tok.text.isdigit():
-            n = int(args.next().text)
-        else:
+        n = args.leading_count("head")
+        if n is None:
             opt = args.option()
-            if opt is not None and opt[0] == "limit" and opt[1].isdigit():
-                n = int(opt[1])
-            elif opt is not None or not args.at_end():
+            n = args.row_count(opt[1], opt[2], "head limit=") \
+                if opt is not None and opt[0] == "limit" else None
+            if n is None and (opt is not None or not args.at_end()):
                 raise Unsupported(cmd.pos, "head with a condition or options",
                                   "the IR limits by a row count")
         if not args.at_end():
             raise syntax_error(self.text, args.peek().start, "head takes one number",
                                expected="head 10")
+        n = 10 if n is None else n
         if n < 1:
             raise Unsupported(cmd.pos, "head 0")
         self.limit = min(self.limit, n) if self.limit else n

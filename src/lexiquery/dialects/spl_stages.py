@@ -11,6 +11,7 @@ the results; otherwise it becomes an ``unsupported`` issue at its position (`hea
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -61,6 +62,9 @@ class Command:
     pipe: int
 
 
+_WHOLE = re.compile(r"[+-]?\d+")
+
+
 class Args:
     """Search-mode tokens of a command's arguments, with the small helpers commands need."""
 
@@ -99,6 +103,26 @@ class Args:
                                expected="a value")
         self.sc.pos = save
         return None
+
+    def row_count(self, value: str, pos: int, what: str) -> int | None:
+        """`value` as a row count when it is a whole number, else None. A negative count is a
+        ``syntax`` error rather than a default: `head -5` asks for something, not for 10."""
+        if not _WHOLE.fullmatch(value):
+            return None
+        n = int(value)
+        if n < 0:
+            said = what + ("" if what.endswith("=") else " ") + value
+            raise syntax_error(self.text, pos, f"{said}: a row count cannot be negative",
+                               expected="a row count such as 10")
+        return n
+
+    def leading_count(self, what: str) -> int | None:
+        """A row count as the first argument (`head 5`, `top 3 user`), consumed; else None."""
+        tok = self.peek()
+        n = self.row_count(tok.text, tok.start, what) if tok.kind == "word" else None
+        if n is not None:
+            self.next()
+        return n
 
     def options(self) -> dict[str, tuple[str, int]]:
         out: dict[str, tuple[str, int]] = {}

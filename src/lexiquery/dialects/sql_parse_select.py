@@ -11,7 +11,7 @@ from typing import Any
 
 from sqlglot import exp
 
-from lexiquery.dialects.parsing import unsupported_issue
+from lexiquery.dialects.parsing import syntax_error, unsupported_issue
 from lexiquery.dialects.sql_parse_expr import Untranslatable, number, unparen
 from lexiquery.dialects.sql_parse_time import absolute_time, bucket_of, time_point
 from lexiquery.dialects.sql_parse_where import WhereReader, _flatten, _null_test
@@ -86,7 +86,7 @@ class SelectReader(WhereReader):
                                        after_agg=True)
         sort = self._order(select.args.get("order"))
         data["filters"] = filters
-        data["limit"] = self._limit(select.args.get("limit"))
+        data["limit"] = self._catch(self._limit, select.args.get("limit"))
         if self.aggregated and not (self.metrics or self.group_by or self.bucket):
             self.aggregated = False  # nothing of it could be read: each part is an issue
             data["project"] = []
@@ -397,7 +397,13 @@ class SelectReader(WhereReader):
             return None  # TOP n PERCENT is not n rows (reported as unsupported)
         count = limit.args.get("count") if isinstance(limit, exp.Fetch) else limit.expression
         n = number(count) if count is not None else None
-        return n if isinstance(n, int) and n >= 1 else None
+        if isinstance(n, int) and n < 0:  # never "no limit": the user asked for something else
+            raise syntax_error(self.text, self.offset(count), f"LIMIT {n} is negative",
+                               expected="a row count of 1 or more")
+        if n == 0:
+            raise Untranslatable(self.offset(count), "LIMIT 0", "the query model keeps at "
+                                 "least one row")
+        return n if isinstance(n, int) else None
 
 
 def _is_null_flag(node: exp.Expression) -> bool:
