@@ -5,7 +5,8 @@
         2. the size is checked before a byte is parsed (``too_large``)
         3. the format's reader runs: read_markdown, read_text, read_docx, read_pdf; each checks
            that the content really is what the suffix says (``corrupt``), and DOCX is checked
-           for zip bombs before anything is decompressed (``unsafe_archive``)
+           for zip bombs before anything is decompressed (``unsafe_archive``). DOCX and PDF
+           read within `ReadLimits`: XML unpacked and wall time (``too_large`` past either)
         4. a document without any text is refused (``empty``)
         5. the title: what the format states (front matter, DOCX Title style, PDF metadata), else
            the first level-1 heading, else the file stem
@@ -26,6 +27,7 @@ from pathlib import PurePosixPath
 from lexiquery.errors import DocumentError
 from lexiquery.knowledge.model import BlockKind, DocFormat, ParsedDocument
 from lexiquery.knowledge.read_docx import read_docx
+from lexiquery.knowledge.read_limits import ReadBudget, ReadLimits
 from lexiquery.knowledge.read_markdown import read_markdown
 from lexiquery.knowledge.read_pdf import read_pdf
 from lexiquery.knowledge.read_text import Reading, read_text
@@ -93,9 +95,11 @@ def _size(n: int) -> str:
     return f"{n / (1024 * 1024):.1f} MB"
 
 
-def read_document(name: str, data: bytes, *, max_bytes: int) -> ParsedDocument:
-    """Parse one document (see the module docstring for the steps). Never writes anything and
-    never executes anything in the document."""
+def read_document(name: str, data: bytes, *, max_bytes: int,
+                  limits: ReadLimits | None = None) -> ParsedDocument:
+    """Parse one document (see the module docstring for the steps) within `limits` (default
+    `ReadLimits()`: XML bytes and reading time). Never writes anything and never executes
+    anything in the document."""
     base = base_name(name)
     fmt = document_format(base)
     if len(data) > max_bytes:
@@ -107,14 +111,15 @@ def read_document(name: str, data: bytes, *, max_bytes: int) -> ParsedDocument:
                             hint="add the runbook's text and try again")
 
     reading: Reading
+    budget = ReadBudget(limits or ReadLimits(), base)
     if fmt == "markdown":
         reading = read_markdown(data, base)
     elif fmt == "text":
         reading = read_text(data, base)
     elif fmt == "docx":
-        reading = read_docx(data, base, max_bytes=max_bytes)
+        reading = read_docx(data, base, max_bytes=max_bytes, budget=budget)
     else:
-        reading = read_pdf(data, base)
+        reading = read_pdf(data, base, budget)
 
     blocks = [b for b in reading.blocks if b.text.strip()]
     if not blocks:

@@ -71,7 +71,10 @@ def prepare(name: str, origin: str, data: bytes, sha: str, doc_id: str, tags: Se
     from lexiquery.knowledge.extract import extract_procedures
     from lexiquery.knowledge.injection import injection_line
 
-    doc: ParsedDocument = read_document(name, data, max_bytes=settings.sop_max_bytes)
+    from lexiquery.knowledge.read_limits import ReadLimits
+
+    doc: ParsedDocument = read_document(name, data, max_bytes=settings.sop_max_bytes,
+                                        limits=ReadLimits.from_settings(settings))
     drafts = chunk_document(doc, target_chars=settings.sop_chunk_chars)
     if not drafts:
         raise DocumentError("no text to index", code="empty", document=name)

@@ -12,7 +12,7 @@ re-export the PDF); a PDF that needs a user password → ``encrypted`` (owner-pa
 which anyone may open, are decrypted with the empty password and read). A PDF with pages but no
 text (a scan) is refused as ``empty`` by `read_document` with an OCR hint. At most `MAX_PAGES`
 pages are read; the rest is dropped with a warning. pypdf bounds the decompression of each stream
-itself.
+itself; the reading deadline (`read_limits.ReadBudget`) is checked before every page.
 
 pypdf reports the repairs it makes to a damaged file ("EOF marker not found") on the `pypdf`
 logger, which would print them to stderr in the middle of `lexiquery sop add` output. While a PDF
@@ -32,6 +32,7 @@ from typing import Iterator
 
 from lexiquery.errors import DocumentError
 from lexiquery.knowledge.model import Block
+from lexiquery.knowledge.read_limits import ReadBudget
 from lexiquery.knowledge.read_text import Reading, is_list_line, parse_text
 
 MAX_PAGES = 2_000
@@ -144,16 +145,17 @@ def _page_text(page: object) -> str | None:
     return None
 
 
-def read_pdf(data: bytes, name: str) -> Reading:
+def read_pdf(data: bytes, name: str, budget: ReadBudget | None = None) -> Reading:
+    """Read a PDF into blocks; with `budget`, its deadline is checked before every page."""
     with _pypdf_warnings() as caught:
-        reading = _read(data, name)
+        reading = _read(data, name, budget)
     repairs = _repairs_warning(caught)
     if repairs:
         reading.warnings.append(repairs)
     return reading
 
 
-def _read(data: bytes, name: str) -> Reading:
+def _read(data: bytes, name: str, budget: ReadBudget | None) -> Reading:
     if b"%PDF-" not in data[:1024]:
         hint = "it is not a PDF"
         if data.startswith(b"PK\x03\x04"):
@@ -185,6 +187,8 @@ def _read(data: bytes, name: str) -> Reading:
     texts: list[str | None] = []
     failed: list[int] = []
     for number in range(min(count, MAX_PAGES)):
+        if budget is not None:
+            budget.check_time(f"at page {number + 1:,} of {count:,}")
         texts.append(_page_text(reader.pages[number]))
         if texts[-1] is None:
             texts[-1] = ""
