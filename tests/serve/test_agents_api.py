@@ -34,9 +34,14 @@ def echo() -> Iterator[Served]:
 
 def client(role: str = "all", base_url: str = "http://127.0.0.1:8000",
            bind_host: str | None = None, **overrides: Any) -> TestClient:
-    return TestClient(create_app(get_settings(**overrides), role=role,  # type: ignore[arg-type]
+    """The operator's client: on this machine, with the admin key the server makes."""
+    from lexiquery.serve.admin import ADMIN_HEADER, ensure_admin_key
+
+    settings = get_settings(**overrides)
+    return TestClient(create_app(settings, role=role,  # type: ignore[arg-type]
                                  base_url=base_url, bind_host=bind_host),
-                      raise_server_exceptions=False)
+                      raise_server_exceptions=False, client=("127.0.0.1", 50000),
+                      headers={ADMIN_HEADER: ensure_admin_key(settings.data_dir)})
 
 
 @pytest.fixture
@@ -297,7 +302,7 @@ def test_the_lifespan_checks_agents_health_and_stops_with_the_app() -> None:
                                       url)) as mortal, client("registry") as c:
         register(c, mortal.url)
     app = create_app(get_settings(agents="registry", health_interval_s=0.2), role="core")
-    with TestClient(app) as c:
+    with TestClient(app, client=("127.0.0.1", 50000)) as c:
         deadline = time.monotonic() + 15
         agents: dict[str, Any] = {}
         while time.monotonic() < deadline:

@@ -30,7 +30,8 @@ QUERY = "/api/v1/query"
 
 
 def make_client(**overrides: Any) -> TestClient:
-    return TestClient(create_app(get_settings(**overrides)))
+    # A caller on this machine: /health shows it paths (others see statuses only).
+    return TestClient(create_app(get_settings(**overrides)), client=("127.0.0.1", 50000))
 
 
 @pytest.fixture

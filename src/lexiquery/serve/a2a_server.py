@@ -279,7 +279,8 @@ async def close_agent_routes(app: FastAPI | Starlette) -> None:
 def agent_app(agent: Agent, settings: Settings, base_url: str) -> FastAPI:
     """One agent alone (`lexiquery serve --agent NAME`): its A2A routes at the root and
     ``GET /health`` → ``{"status": "ok", "agent": name}``. Request bodies over
-    `settings.max_request_bytes` are refused with 413. Callers build the agent
+    `settings.max_request_bytes` are refused with 413, and `browser.install` adds the security
+    headers and refuses cross-origin writes, as on the main app. Callers build the agent
     (`agents.local.build_agent(name, settings)`)."""
     from lexiquery.serve.app import BodyLimit
 
@@ -298,8 +299,13 @@ def agent_app(agent: Agent, settings: Settings, base_url: str) -> FastAPI:
     async def health() -> dict[str, str]:
         return {"status": "ok", "agent": agent.name}
 
+    app.add_api_route("/health", health, methods=["HEAD"], include_in_schema=False)
+
     app.state.card = add_agent_routes(app, agent, settings.public_url or base_url)
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
+    from lexiquery.serve.browser import install
+
+    install(app, settings)  # security headers; cross-origin JSON-RPC from a web page refused
     return app
 
 

@@ -12,13 +12,18 @@ Roles (one code base, the fleet's services; `lexiquery serve --role`):
 Every role serves `/health`. Roles with a registry (all, core, registry) check the registered
 agents' health every ``settings.health_interval_s`` in the lifespan.
 
+Every response passes `browser.BrowserSafety` (security headers; state-changing requests from
+another web origin refused with 403 ``cross_origin``; CORS only for configured origins). Roles
+serving the registry routes make the admin key (`admin.ensure_admin_key`) when they start.
+
 Every failure has one body shape, `{error, message, hint?, issues}`:
   * a `LexiQueryError` → the status of `procedures.error_response` (the one mapping), plus the
     `journey_id` when the journey was stored and `closest_sources` for an unanswerable question;
   * a request that does not match its schema → 422 `bad_request` naming each field;
   * a body over ``settings.max_request_bytes`` → 413 `too_large` (uploads under
     `/api/v1/procedures/upload` keep their own, larger limits);
-  * an unknown route or method → 404 / 405 in the same shape;
+  * an unknown route or method → 404 / 405 in the same shape; an admin route refused → 403
+    ``admin_required`` (`admin.AdminRefused`);
   * anything unexpected → 500 `internal_error`, with no traceback in the body (the server log
     has it).
 """
@@ -27,7 +32,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -55,7 +59,7 @@ UPLOAD_PREFIX = "/api/v1/procedures/upload"  # bounded by the procedures router 
 DEFAULT_BASE_URL = "http://127.0.0.1:8000"
 ROLES: tuple[str, ...] = ("all", "core", "registry", "sop")
 _HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 400: "bad_request",
-               413: "too_large"}
+               403: "forbidden", 413: "too_large"}
 
 
 def create_app(settings: Settings | None = None, *, role: AppRole = "all",
@@ -67,6 +71,7 @@ def create_app(settings: Settings | None = None, *, role: AppRole = "all",
     server listens on (``serve --host``; None: the host of `base_url`): `/mcp` accepts the Host
     headers of loopback, `base_url`, the public URL and `bind_host` — and any, when bound to
     every interface (0.0.0.0, ::) with no public URL (see `mcp_server.transport_security`)."""
+    from lexiquery.serve.admin import ensure_admin_key
     from lexiquery.serve.routes_agents import AppAgents
     from lexiquery.serve.routes_query import health_router
 
@@ -92,6 +97,11 @@ def create_app(settings: Settings | None = None, *, role: AppRole = "all",
             if mcp_server is not None:
                 # A mounted Starlette app's own lifespan never runs: ours runs its sessions.
                 await stack.enter_async_context(mcp_server.session_manager.run())
+            if role in ("all", "registry"):  # the admin routes' key exists from the start
+                try:
+                    await asyncio.to_thread(ensure_admin_key, settings.data_dir)
+                except LexiQueryError as e:  # the admin routes say it again, per request
+                    log.warning("the admin key could not be made: %s", e.message)
             checker = None
             if role != "sop":
                 checker = asyncio.create_task(health_loop(agents, settings.health_interval_s))
@@ -148,6 +158,9 @@ def create_app(settings: Settings | None = None, *, role: AppRole = "all",
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _internal_error)
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes, exempt=(UPLOAD_PREFIX,))
+    from lexiquery.serve.browser import install
+
+    install(app, settings)
     return app
 
 
@@ -207,13 +220,14 @@ async def _validation_error(request: Request, error: RequestValidationError) -> 
 
 
 async def _http_error(request: Request, error: StarletteHTTPException) -> JSONResponse:
-    code = _HTTP_CODES.get(error.status_code, "http_error")
+    # An exception of ours (admin.AdminRefused) brings its own code and hint.
+    code = getattr(error, "error_code", None) or _HTTP_CODES.get(error.status_code, "http_error")
     message = str(error.detail) if error.detail else code.replace("_", " ")
     if error.status_code == 404:
         message = f"no route {request.method} {request.url.path}"
     body = {"error": code, "message": message,
-            "issues": [{"code": code, "message": message}], "hint": "the routes are listed "
-                                                                     "at /docs"}
+            "issues": [{"code": code, "message": message}],
+            "hint": getattr(error, "hint", None) or "the routes are listed at /docs"}
     return JSONResponse(body, status_code=error.status_code, headers=error.headers)
 
 
@@ -277,12 +291,9 @@ class BodyLimit:
             await self._refuse(send)
 
     async def _refuse(self, send: Send) -> None:
-        message = f"the request body is larger than the limit of {self.limit:,} bytes"
-        body = json.dumps({"error": "too_large", "message": message,
-                           "issues": [{"code": "too_large", "message": message}],
-                           "hint": "send a shorter question or context; runbooks go to "
-                                   f"{UPLOAD_PREFIX} as multipart"}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})
-        await send({"type": "http.response.body", "body": body})
+        from lexiquery.serve.browser import send_error
+
+        await send_error(send, 413, "too_large",
+                         f"the request body is larger than the limit of {self.limit:,} bytes",
+                         hint="send a shorter question or context; runbooks go to "
+                              f"{UPLOAD_PREFIX} as multipart")

@@ -1,16 +1,21 @@
 """The protocol interface's routes: the agent registry over HTTP and one skill call by name.
 
     GET    /a2a/agents/discover?skill=&platform=&name=&healthy=   → [AgentEntry]
-    POST   /a2a/agents/register   {"url": str}                    → 201 AgentEntry
-    DELETE /a2a/agents/{id}       (id or name)                    → 204
+    POST   /a2a/agents/register   {"url": str}          (admin)   → 201 AgentEntry
+    DELETE /a2a/agents/{id}       (id or name)          (admin)   → 204
     POST   /a2a/task/invoke       {"agent", "skill", "input"}     → the skill's result (JSON)
 
+Registering and removing are admin operations (`admin.require_admin`: a caller on this machine
+with the key of ``<data_dir>/admin.key``), refused with 403 ``admin_required`` otherwise.
+
 Refusals are package errors mapped by `procedures.error_response` (the one mapping): a refused
-registration (bad scheme, host not allowed, card too large or not a card) is 400 with the
-reason, an unknown agent 404, a static agent (from A2A_STATIC_AGENTS_JSON) cannot be deleted:
-409; an agent that cannot be reached is 503, one that is too slow 504, a reply that breaks its
-contract 502. What the agent itself refused (bad input, an unanswerable question) keeps its
-own status (422).
+registration (bad scheme, host not allowed, card too large, too deep or not a card, a card not
+served from the registered origin) is 400 with the reason; a name already held by a static
+agent, by an agent this server runs in-process or by a registered agent at another origin is
+409 ``name_taken``; an unknown agent 404, a static agent (from A2A_STATIC_AGENTS_JSON) cannot be
+deleted: 409; an agent that cannot be reached is 503, one that is too slow 504, a reply that
+breaks its contract 502. What the agent itself refused (bad input, an unanswerable question)
+keeps its own status (422).
 
 Who answers `/a2a/task/invoke`: with ``settings.agents == "local"`` the agent built in this
 process (the single-process server); otherwise — and always in the ``registry`` role, whose job
@@ -26,11 +31,12 @@ import asyncio
 import threading
 from typing import TYPE_CHECKING, Any
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from starlette.concurrency import run_in_threadpool
 
 from lexiquery.config import Settings
 from lexiquery.errors import AgentError
+from lexiquery.serve.admin import require_admin
 from lexiquery.serve.api_models import InvokeRequest, RegisterRequest
 
 if TYPE_CHECKING:
@@ -78,6 +84,17 @@ class AppAgents:
         with self._lock:
             self._local = dict(agents)
 
+    def reserved_names(self) -> frozenset[str]:
+        """The names this app answers in-process (none when it routes through the registry):
+        no registration may take them."""
+        if self.route_to_registry:
+            return frozenset()
+        from lexiquery.agents.contracts import AGENT_NAMES
+
+        with self._lock:
+            built = set(self._local) if self._local is not None else set()
+        return frozenset(AGENT_NAMES) | built
+
     def handle(self, name: str) -> AgentHandle:
         """The handle `/a2a/task/invoke` calls; `AgentError(unknown_agent)` when none."""
         from lexiquery.agents.handles import LocalHandle
@@ -102,6 +119,7 @@ def agents_router(agents: AppAgents) -> APIRouter:
 
     router = APIRouter(prefix="/a2a", tags=["agents"])
     settings = agents.settings
+    admin = [Depends(require_admin(settings))]
 
     @router.get("/agents/discover", summary="Registered agents, filtered",
                 response_model=list[AgentEntry])
@@ -119,15 +137,21 @@ def agents_router(agents: AppAgents) -> APIRouter:
             skill=skill, platform=platform, name=name, healthy_only=healthy))
 
     @router.post("/agents/register", status_code=201, response_model=AgentEntry,
-                 summary="Register an agent by its base URL (its card is fetched and checked)",
-                 responses={400: {"description": "Registration refused, with the reason"}})
+                 summary="Register an agent by its base URL (its card is fetched and checked; "
+                         "admin: this machine and the admin key)", dependencies=admin,
+                 responses={400: {"description": "Registration refused, with the reason"},
+                            403: {"description": "Not from this machine, or no/wrong admin key"},
+                            409: {"description": "The card's agent name is taken"}})
     async def register(body: RegisterRequest) -> Any:
         registry = await run_in_threadpool(agents.registry)
-        return await registry.register(body.url.strip())
+        return await registry.register(body.url.strip(), reserved=agents.reserved_names())
 
     @router.delete("/agents/{agent_id}", status_code=204, response_class=Response,
-                   summary="Remove a registered agent (by id or name)",
-                   responses={404: {"description": "No such agent"},
+                   summary="Remove a registered agent (by id or name; admin)",
+                   dependencies=admin,
+                   responses={403: {"description": "Not from this machine, or no/wrong admin "
+                                                   "key"},
+                              404: {"description": "No such agent"},
                               409: {"description": "A static agent (A2A_STATIC_AGENTS_JSON)"}})
     async def remove(agent_id: str) -> Response:
         registry = await run_in_threadpool(agents.registry)

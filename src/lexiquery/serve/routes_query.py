@@ -22,7 +22,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
@@ -36,6 +36,7 @@ from lexiquery.serve.api_models import (
     query_request_model,
 )
 from lexiquery.agents.resources import Resources
+from lexiquery.serve.local_callers import is_local_client, statuses_only
 from lexiquery.serve.routes_agents import AppAgents
 
 UNKNOWN_JOURNEY_HINT = "GET /api/v1/journeys lists the recent journeys"
@@ -153,9 +154,11 @@ def health_router(settings: Settings, *, role: AppRole = "all",
 
     @router.get("/health", response_model=HealthResponse, tags=["health"],
                 summary="Service and dependency status")
-    def health() -> HealthResponse:
+    def health(request: Request) -> HealthResponse:
         """200 always. `degraded` when a dependency this role needs fails (see `problems`);
-        Ollama is optional (BM25 without it) and is reported, not required."""
+        Ollama is optional (BM25 without it) and is reported, not required. Paths, hosts and
+        errors are shown to callers on this machine only; others see each dependency's
+        status (`local_callers.statuses_only`)."""
         deps: dict[str, dict[str, Any]] = {}
         checks = {"journeys": lambda: _check_journeys(settings),
                   "catalog": lambda: _check_catalog(settings),
@@ -171,8 +174,12 @@ def health_router(settings: Settings, *, role: AppRole = "all",
                 deps[name] = {"ok": False, "reason": _reason(e)}
         problems = [name for name in reported
                     if name in required and deps[name].get("ok") is False]
-        return HealthResponse(status="degraded" if problems else "ok", version=__version__,
-                              role=role, problems=problems, dependencies=deps)
+        answer = HealthResponse(status="degraded" if problems else "ok", version=__version__,
+                                role=role, problems=problems, dependencies=deps)
+        return answer if is_local_client(request.scope) else statuses_only(answer)
+
+    # HEAD answers as GET does, without the body (monitors probe with it).
+    router.add_api_route("/health", health, methods=["HEAD"], include_in_schema=False)
 
     return router
 
