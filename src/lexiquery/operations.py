@@ -167,14 +167,26 @@ def read_query(text: str, platform: Platform | str, *, catalog: Catalog | None =
     settings = settings or get_settings()
     p = _platform(platform)
     dialect = _dialect(p, sql_dialect, settings)
-    q = clean_query(text, settings.max_query_chars)
+    cat = _catalog(catalog, catalog_files, settings)
+    q = expand_declared(clean_query(text, settings.max_query_chars), p, cat)
     # check_read_only also reports SQL it cannot parse: that is the parser's to say, not a refusal
     refused = [i for i in check_read_only(p.value, q, sql_dialect=dialect) if i.code == "read_only"]
     if refused:
         raise QueryError("; ".join(i.message for i in refused), code="read_only",
                          hint="LexiQuery only reads: queries that write, delete, send or run "
                               "code are refused")
-    return parse(q, p, _catalog(catalog, catalog_files, settings), sql_dialect=dialect)
+    return parse(q, p, cat, sql_dialect=dialect)
+
+
+def expand_declared(text: str, platform: Platform, catalog: Catalog) -> str:
+    """SPL with the macros the catalog declares expanded (`dialects.spl_macros`), so the guard
+    and the parser read what Splunk would run; other text as it is. Raises a ``read_only``
+    `QueryError` for macros that nest too deep."""
+    if platform is not Platform.spl:
+        return text
+    from lexiquery.dialects.spl_macros import expand_macros
+
+    return expand_macros(text, catalog.spl_macros())
 
 
 def _require_faithful(parsed: "ParsedQuery", doing: str) -> None:
@@ -394,7 +406,9 @@ def validate_query_text(text: str, platform: Platform | str, *, catalog: Catalog
                         execute_sample: bool = True, settings: Settings | None = None,
                         sandbox: "Sandbox | None" = None) -> Validation:
     """Every check on a pasted query, each reported (never raised): read-only, syntax, names,
-    and execution on sample data. `valid` is false when any check failed."""
+    and execution on sample data. `valid` is false when any check failed or any issue is an
+    error (an ``unsupported`` part of error severity too: what the query does is then not what
+    was checked). SPL macros the catalog declares are expanded first (`expand_declared`)."""
     from lexiquery.agents.validator import check_names
     from lexiquery.dialects import parse
     from lexiquery.dialects.guard import check_read_only
@@ -408,18 +422,25 @@ def validate_query_text(text: str, platform: Platform | str, *, catalog: Catalog
     issues: list[PlanIssue] = []
 
     def done(source: str | None = None, rows: int | None = None) -> Validation:
-        valid = all(c.ok is not False for c in checks)
+        valid = all(c.ok is not False for c in checks) and not any(
+            i.severity is Severity.error for i in issues)
         return Validation(platform=p.value, dialect=dialect, query=q, valid=valid, source=source,
                           checks=checks, issues=issues, rows=rows)
 
-    refused = [i for i in check_read_only(p.value, q, sql_dialect=dialect) if i.code == "read_only"]
+    try:
+        read = expand_declared(q, p, cat)
+        refused = [i for i in check_read_only(p.value, read, sql_dialect=dialect)
+                   if i.code == "read_only"]
+    except QueryError as e:
+        read, refused = q, [PlanIssue(code=e.code, message=e.message, severity=Severity.error,
+                                      line=e.line, column=e.column)]
     checks.append(Check(name="read_only", ok=not refused, message="; ".join(
         i.message for i in refused) or "reads only: no command that writes, deletes or runs code"))
     issues += refused
     if refused:
         return done()
     try:
-        parsed = parse(q, p, cat, sql_dialect=dialect)
+        parsed = parse(read, p, cat, sql_dialect=dialect)
     except QueryError as e:
         syntax = e.code == "syntax"
         checks.append(Check(name="syntax", ok=not syntax, message=e.message if syntax

@@ -15,6 +15,7 @@ reports it; nothing invents a column name.
 
 from __future__ import annotations
 
+import re
 from enum import Enum
 from typing import Iterable
 
@@ -104,13 +105,43 @@ class KqlBinding(_Model):
         return self
 
 
+class SplMacro(_Model):
+    """A Splunk search macro's definition, as in macros.conf: `definition` is pasted in place of
+    the call, with each `$arg$` replaced by the value given for it."""
+
+    definition: str
+    args: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_definition(cls, data: object) -> object:
+        return {"definition": data} if isinstance(data, str) else data
+
+
 class SplBinding(_Model):
     """`search` is the prefix that selects exactly this source's events, e.g.
     ``index=azure sourcetype="azure:aad:signin"``. It may pin a constraint that defines the source
-    (Sysmon ``EventCode=1`` for process creation); question-specific filters belong to the plan."""
+    (Sysmon ``EventCode=1`` for process creation); question-specific filters belong to the plan.
+
+    `macros` declares the search macros queries may use, by name as Splunk writes it (``name``,
+    or ``name(2)`` for one with two `args`), each a definition string or ``{definition, args}``.
+    A macro not declared anywhere in the catalog is unknown code and refused
+    (`dialects.spl_macros`, `dialects.guard`)."""
 
     search: str
     fields: dict[str, str] = Field(default_factory=dict)
+    macros: dict[str, SplMacro] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _macro_arity(self) -> "SplBinding":
+        for name, macro in self.macros.items():
+            m = re.fullmatch(r"[A-Za-z0-9_.:-]+(?:\((\d+)\))?", name)
+            if m is None:
+                raise ValueError(f"macro name {name!r}: write name or name(N)")
+            if int(m.group(1) or 0) != len(macro.args):
+                raise ValueError(f"macro {name!r} takes {m.group(1) or 0} arguments but names "
+                                 f"{len(macro.args)} in args")
+        return self
 
 
 class SqlBinding(_Model):
@@ -221,3 +252,11 @@ class Catalog:
 
     def ids(self) -> list[str]:
         return list(self._sources)
+
+    def spl_macros(self) -> dict[str, SplMacro]:
+        """Every SPL macro the sources declare; a later source's definition of a name wins."""
+        macros: dict[str, SplMacro] = {}
+        for s in self._sources.values():
+            if s.bindings.spl is not None:
+                macros.update(s.bindings.spl.macros)
+        return macros

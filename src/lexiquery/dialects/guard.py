@@ -89,7 +89,8 @@ def check_kql(text: str) -> list[PlanIssue]:
         prev, nxt = (tokens[k - 1] if k else None), tokens[k + 1]
         found = None
         if t.is_op(".") and nxt.kind == "ident" and _starts_statement(text, prev, t):
-            found = f"'.{nxt.text}' is a control command; only queries that read are allowed"
+            found = f"'.{nxt.text}' is a control command: KQL control commands are not " \
+                    "allowed, only queries that read"
         elif t.kind == "ident" and not (prev is not None and prev.is_op(".")):
             name = str(t.value).lower()
             if name in KQL_PLUGINS and nxt.is_op("("):
