@@ -41,9 +41,15 @@ MAX_DIFFERENCES = 8  # per pair of platforms: past that, a count
 
 @dataclass
 class ResultSet:
+    """What one execution returned. `truncated`: rows were left out, so `rows` is a prefix of
+    the query's result; `truncated_by` says which cap cut it — ``"rows"`` (the sandbox's row
+    cap) or ``"bytes"`` (its byte cap, see `result_cap`) — and is None when nothing was cut.
+    A query's own LIMIT is not a truncation."""
+
     columns: list[str]
     rows: list[tuple[Any, ...]]
     truncated: bool = False
+    truncated_by: str | None = None
     elapsed_ms: float = 0.0
     logical: list[str] | None = None  # the logical name of each column, where known
     time_columns: frozenset[str] = frozenset()  # columns holding times (any representation)
@@ -180,7 +186,8 @@ def _compare_pair(la: str, a: ResultSet, lb: str, b: ResultSet, out: Comparison)
         out.differences.append(f"… and {extra} more differences between {la} and {lb}")
     for r, label in ((a, la), (b, lb)):
         if r.truncated:
-            out.notes.append(f"{label}'s result was cut at the sandbox's row cap: only the "
+            cap = "byte" if r.truncated_by == "bytes" else "row"
+            out.notes.append(f"{label}'s result was cut at the sandbox's {cap} cap: only the "
                              f"first {len(r.rows)} rows were compared")
 
 

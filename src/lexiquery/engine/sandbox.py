@@ -5,8 +5,12 @@
     sb.execute_sql(sql_text, "tsql", source)                 → ResultSet (the SQL the user sees)
     sb.use_rows("signin_logs", "rows.csv")                   → the user's rows replace the sample
 
-One in-memory DuckDB connection (time zone UTC, file access off, configuration locked, so a
-query can neither read the machine's files nor change the session). Each source's rows live in
+One in-memory DuckDB connection that cannot reach the host (`duckdb_lockdown`: external access
+off, no allowed directories, a private temp directory removed on `close`, extensions off, a memory
+limit, configuration locked; time zone UTC), and every statement checked before it runs, on its
+whole tree, against an allowlist of tables and functions (`sql_allowlist`, then DuckDB's own
+parse of the final text): a query reads the source's rows with pure functions and nothing else —
+no file, setting, catalog table, extension or SQL text. Each source's rows live in
 table ``sample.<source id>`` with the logical field names as columns, created on first use from
 `sample_data.generate_columns`. A plan is compiled by the SQL renderer itself (`build_select`
 on a copy of the source whose SQL binding maps every field to its own name) — there is no
@@ -17,7 +21,8 @@ binding's column names; every table the text names is resolved as the SQL parser
 `security_events`), and one that is not the source is an error. "Now" is fixed per sandbox:
 every CURRENT_TIMESTAMP, NOW(), GETDATE(), SYSUTCDATETIME(), UTC_TIMESTAMP(), CURRENT_DATE,
 SQLite's 'now' … becomes a literal of it.
-Results are capped (`row_cap`, marked `truncated`) and a query running longer than `timeout_s`
+Results are capped at `row_cap` rows and `result_max_bytes` estimated bytes (`result_cap`;
+marked `truncated`, `truncated_by` says which cap) and a query running longer than `timeout_s`
 is interrupted (`SandboxError`, code ``timeout``).
 
 Platform semantics modelled by `execute_plan(…, semantics=…)` — only differences the renderers
@@ -50,9 +55,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
-import sqlglot
 from sqlglot import exp
-from sqlglot.errors import ParseError
 
 from lexiquery.catalog.model import (
     Catalog,
@@ -64,8 +67,17 @@ from lexiquery.catalog.model import (
 from lexiquery.dialects.base import Names, as_utc
 from lexiquery.dialects.guard import check_sql
 from lexiquery.dialects.sql import SqlBuilder, idiom_for
+from lexiquery.dialects.sql_parse_lex import read_statements
+from lexiquery.engine.duckdb_lockdown import (
+    check_duckdb_parse,
+    close_locked,
+    open_locked,
+    system_names,
+)
+from lexiquery.engine.result_cap import fetch_capped
 from lexiquery.engine.results import ResultSet
 from lexiquery.engine.sample_data import generate_columns
+from lexiquery.engine.sql_allowlist import check_tree
 from lexiquery.engine.sql_compat import MACROS, compat, pin_now
 from lexiquery.engine.sql_tables import binding_parts, bind_tables
 from lexiquery.engine.user_rows import DUCKDB_TYPES, read_user_rows
@@ -101,25 +113,28 @@ class Sandbox:
 
     def __init__(self, catalog: Catalog, *, rows_per_source: int = 2000, seed: int = 0,
                  now: datetime | None = None, row_cap: int = 10_000,
-                 timeout_s: float = 10.0) -> None:
+                 timeout_s: float = 10.0, result_max_bytes: int = 16 * 1024 * 1024,
+                 memory_limit_mb: int = 1024) -> None:
         self.catalog = catalog
         self.rows_per_source = rows_per_source
         self.seed = seed
         self.now = as_utc(now or datetime.now(timezone.utc)).replace(microsecond=0)
         self.row_cap = row_cap
         self.timeout_s = timeout_s
+        self.result_max_bytes = result_max_bytes
         self._lock = threading.RLock()  # one statement at a time on the connection
         self._tables: dict[str, Source] = {}  # source id → the definition its table was made of
         self._kql_views: set[str] = set()
-        self._con = duckdb.connect(":memory:")
-        for stmt in ("SET TimeZone='UTC'", f"CREATE SCHEMA {SAMPLE_SCHEMA}",
-                     f"CREATE SCHEMA {KQL_SCHEMA}", *MACROS,
-                     "SET enable_external_access=false", "SET lock_configuration=true"):
-            self._con.execute(stmt)
+        self._objects: set[tuple[str, ...]] = set()  # lower-case name parts of what we created
+        self._con, self._temp = open_locked(
+            ("SET GLOBAL TimeZone='UTC'", f"CREATE SCHEMA {SAMPLE_SCHEMA}",
+             f"CREATE SCHEMA {KQL_SCHEMA}", *MACROS), memory_limit_mb=memory_limit_mb)
+        self._system = system_names(self._con)
 
     def close(self) -> None:
+        """Close the connection and remove its private temp directory."""
         with self._lock:
-            self._con.close()
+            close_locked(self._con, self._temp)
 
     def __enter__(self) -> "Sandbox":
         return self
@@ -181,6 +196,7 @@ class Sandbox:
             con.execute("ROLLBACK")
             raise
         self._tables[src.id] = src
+        self._objects.add((SAMPLE_SCHEMA, src.id.lower()))
         self._kql_views.discard(src.id)
 
     def _kql_table(self, src: Source) -> str:
@@ -192,6 +208,7 @@ class Sandbox:
             self._con.execute(f"CREATE OR REPLACE VIEW {KQL_SCHEMA}.{_q(src.id)} AS SELECT "
                               f"{cols} FROM {SAMPLE_SCHEMA}.{_q(src.id)}")
             self._kql_views.add(src.id)
+            self._objects.add((KQL_SCHEMA, src.id.lower()))
         return f"{KQL_SCHEMA}.{src.id}"
 
     def _binding_view(self, src: Source, dialect: str) -> None:
@@ -222,6 +239,7 @@ class Sandbox:
             f"AS {_q(binding.columns[f.name])}" for f in src.fields if f.name in binding.columns)
         qualified = ".".join(_q(p) for p in parts)
         self._con.execute(f"CREATE OR REPLACE VIEW {qualified} AS SELECT {cols} FROM {table}")
+        self._objects.add(tuple(p.lower() for p in parts))
 
     # ------------------------------------------------------------------ plans
 
@@ -240,7 +258,7 @@ class Sandbox:
         if semantics is Platform.kql:
             _count_non_empty(tree, source)
         names = Names(plan, source, Platform.sql)
-        result = self._run(tree, plan.limit)
+        result = self._run(tree, plan.limit, tuple(p.lower() for p in table.split(".")))
         logical = list(result.columns)
         result.logical = logical
         result.time_columns = frozenset(c for c in logical if _output_type(names, c)
@@ -267,26 +285,24 @@ class Sandbox:
     def execute_sql(self, text: str, dialect: str, source: Source) -> ResultSet:
         """Run SQL text of `dialect` against views named as the source's SQL binding."""
         idiom_for(dialect)  # DialectError listing the dialects for an unknown one
-        try:
-            statements = [s for s in sqlglot.parse(text, read=dialect) if s is not None]
-        except ParseError as e:
-            err = (e.errors or [{}])[0]
-            raise QueryError(f"cannot read this {dialect} SQL: {err.get('description') or e}",
-                             line=err.get("line"), column=err.get("col")) from e
-        for issue in check_sql(text, dialect):
-            raise QueryError(issue.message, code="read_only", line=issue.line,
-                             column=issue.column)
+        statements = read_statements(text, dialect)  # QueryError with line/column, never raw
+        for issue in check_sql(text, dialect):  # its message may already say where
+            where = f"line {issue.line}, column {issue.column}: "
+            raise QueryError(issue.message.removeprefix(where), code=issue.code,
+                             line=issue.line, column=issue.column)
         if len(statements) != 1 or not isinstance(statements[0], exp.Query):
             raise QueryError(f"expected one SELECT statement, found {len(statements)}",
                              code="read_only")
-        tree = compat(statements[0], dialect)
+        tree = pin_now(compat(statements[0], dialect), self.now)
+        check_tree(tree)  # read_only for system tables and functions before "unknown table"
         with self._lock:
             self._binding_view(source, dialect)
         bind_tables(tree, text, self.catalog, source)
         limit = tree.args.get("limit")
-        result = self._run(tree, _int(limit.expression) if limit is not None else None)
         binding = source.bindings.sql
         assert binding is not None
+        result = self._run(tree, _int(limit.expression) if limit is not None else None,
+                           tuple(p.lower() for p in binding_parts(binding.table)))
         reverse = {col.lower(): logical for logical, col in binding.columns.items()}
         result.logical = [reverse.get(c.lower(), c) for c in result.columns]
         result.time_columns = frozenset(
@@ -305,8 +321,11 @@ class Sandbox:
 
     # ------------------------------------------------------------------ execution
 
-    def _run(self, tree: exp.Expression, limit: int | None) -> ResultSet:
+    def _run(self, tree: exp.Expression, limit: int | None, table: tuple[str, ...]) -> ResultSet:
+        """Check the DuckDB tree against the allowlist (reading only `table`, name parts in lower
+        case), then run it within the row cap, the byte cap and the timeout."""
         tree = pin_now(tree, self.now)
+        check_tree(tree, tables={table})
         cap = self.row_cap + 1
         if isinstance(tree, exp.Select) and (limit is None or limit > cap):
             tree.set("limit", exp.Limit(expression=exp.Literal.number(cap)))
@@ -316,35 +335,39 @@ class Sandbox:
         else:
             sql = f"SELECT * FROM ({tree.sql('duckdb')}) AS _lq_result LIMIT {cap}"
         with self._lock:
-            cur, rows, elapsed = self._timed(sql)
-        truncated = len(rows) > self.row_cap
-        columns = [d[0] for d in cur.description or []]
-        types = [str(d[1]) for d in cur.description or []]
-        uuids = [i for i, t in enumerate(types) if t == "UUID"]
+            reserved = (self._system | {o[-1] for o in self._objects}) - {table[-1]}
+            check_duckdb_parse(self._con, sql, tables={table}, reserved=reserved)
+            description, rows, why, elapsed = self._timed(sql)
+        columns = [d[0] for d in description]
+        uuids = [i for i, d in enumerate(description) if str(d[1]) == "UUID"]
         if uuids:  # GUIDs as text, the form every platform shows them in
             rows = [tuple(str(v) if i in uuids and v is not None else v
                           for i, v in enumerate(r)) for r in rows]
-        return ResultSet(columns, rows[: self.row_cap], truncated, elapsed,
-                         limit=limit, query=sql)
+        return ResultSet(columns, rows, truncated=why is not None, truncated_by=why,
+                         elapsed_ms=elapsed, limit=limit, query=sql)
 
-    def _timed(self, sql: str) -> tuple[Any, list[tuple[Any, ...]], float]:
-        """Execute with a watchdog: `interrupt()` after `timeout_s`, only while it still runs
-        (an interrupt that arrived after the query would hit the next one)."""
+    def _timed(self, sql: str) -> tuple[list[Any], list[tuple[Any, ...]], str | None, float]:
+        """Execute on a cursor of its own and read within the caps (`result_cap`), with a
+        watchdog: `interrupt()` after `timeout_s`, only while it still runs (an interrupt that
+        arrived after the query would hit the next one). The cursor is closed at the end, so a
+        result cut by a cap leaves nothing pending in DuckDB."""
         state = {"running": True}
         guard = threading.Lock()
+        cur = self._con.cursor()
 
         def stop() -> None:
             with guard:
                 if state["running"]:
-                    self._con.interrupt()
+                    cur.interrupt()
 
         timer = threading.Timer(self.timeout_s, stop)
         timer.daemon = True
         start = time.perf_counter()
         timer.start()
         try:
-            cur = self._con.execute(sql)
-            rows = cur.fetchall()
+            cur.execute(sql)
+            description = list(cur.description or [])
+            rows, why = fetch_capped(cur, self.row_cap, self.result_max_bytes)
         except duckdb.InterruptException as e:
             raise SandboxError(f"the query ran longer than the sandbox's {self.timeout_s:g} s "
                                f"and was stopped", code="timeout",
@@ -356,7 +379,8 @@ class Sandbox:
             with guard:
                 state["running"] = False
             timer.cancel()
-        return cur, rows, (time.perf_counter() - start) * 1000
+            cur.close()
+        return description, rows, why, (time.perf_counter() - start) * 1000
 
 
 # ---------------------------------------------------------------------- tree helpers
