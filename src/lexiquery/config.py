@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     sample_check: bool = Field(default=True,
                                description="Execute generated queries on sample data in `ask`.")
     row_cap: int = Field(default=10_000, ge=1, description="Most rows a sandbox query returns.")
+    result_max_bytes: int = Field(default=16 * 1024 * 1024, ge=1024,
+                                  description="Most bytes of values a sandbox query returns; "
+                                              "the rows past it are left out (truncated).")
     query_timeout_s: float = Field(default=10.0, gt=0,
                                    description="A sandbox query running longer is stopped.")
 

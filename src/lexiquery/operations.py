@@ -209,7 +209,8 @@ def make_sandbox(catalog: Catalog, settings: Settings, *,
     from lexiquery.engine.sandbox import Sandbox
 
     box = Sandbox(catalog, rows_per_source=settings.sample_rows, seed=settings.sample_seed,
-                  row_cap=settings.row_cap, timeout_s=settings.query_timeout_s)
+                  row_cap=settings.row_cap, timeout_s=settings.query_timeout_s,
+                  result_max_bytes=settings.result_max_bytes)
     try:
         for key, path in (data or {}).items():
             box.use_rows(_source_id(catalog, key), Path(path))
