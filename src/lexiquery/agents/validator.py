@@ -10,6 +10,9 @@ from __future__ import annotations
 from lexiquery.catalog.model import Platform, Source
 from lexiquery.dialects.base import collection_misuse
 from lexiquery.dialects.guard import check_read_only
+from lexiquery.dialects.spl_macros import expand_macros
+from lexiquery.dialects.sql_parse_lex import read_statements
+from lexiquery.errors import QueryError
 from lexiquery.ir import (
     PlanIssue,
     QueryPlan,
@@ -94,13 +97,12 @@ def check_names(plan: QueryPlan, source: Source, platform: Platform | None = Non
 
 
 def _check_sql_parses(text: str, dialect: str) -> list[PlanIssue]:
-    import sqlglot
-
     try:
-        parsed = sqlglot.parse_one(text, read=dialect)
-    except sqlglot.errors.ParseError as e:
-        return [error_issue("syntax", f"the {dialect} SQL does not parse back: {e}")]
-    if parsed is None:
+        parsed = read_statements(text, dialect)
+    except QueryError as e:
+        return [PlanIssue(code="syntax", message=f"the {dialect} SQL does not parse back: "
+                          f"{e.message}", severity=Severity.error, line=e.line, column=e.column)]
+    if not parsed:
         return [error_issue("syntax", "the SQL is empty")]
     return []
 
@@ -142,15 +144,21 @@ def _check_balanced(text: str, platform: str) -> list[PlanIssue]:
 
 def validate_query(plan: QueryPlan, source: Source, platform: Platform, text: str, *,
                    sql_dialect: str = "postgres") -> list[PlanIssue]:
-    """All v1 checks for one rendered query. Plan-level `unsupported` issues are carried over."""
+    """All v1 checks for one rendered query. Plan-level `unsupported` issues are carried over.
+    SPL macros the source declares are expanded before the read-only guard sees the text (a
+    prefix may call one); any other macro is refused as unknown code."""
     issues = list(plan.issues)
     issues += check_names(plan, source, platform)
-    issues += check_read_only(platform.value, text, sql_dialect=sql_dialect)
-    if platform is Platform.sql:
-        if not any(i.code == "syntax" for i in issues):
-            issues += _check_sql_parses(text, sql_dialect)
-    else:
-        issues += _check_balanced(text, platform.value)
+    guarded = text
+    if platform is Platform.spl and source.bindings.spl is not None:
+        try:
+            guarded = expand_macros(text, source.bindings.spl.macros)
+        except QueryError as e:
+            issues.append(error_issue(e.code, e.message))
+    issues += check_read_only(platform.value, guarded, sql_dialect=sql_dialect)
+    if not any(i.code == "syntax" for i in issues):  # the guard's lexer may have said so
+        issues += _check_sql_parses(text, sql_dialect) if platform is Platform.sql else \
+            _check_balanced(text, platform.value)
     return issues
 
 

@@ -41,6 +41,10 @@ _WRITES: tuple[type[exp.Expression], ...] = (
     exp.Detach, exp.LoadData, exp.Export, exp.Install, exp.Cache, exp.Uncache, exp.Declare,
     exp.Execute, exp.Put, exp.Get, exp.Refresh, exp.Analyze)
 _READS = (exp.Select, exp.Union, exp.Intersect, exp.Except, exp.Subquery)
+# The keyword that opens a refused construct whose tree node has no name of its own.
+_KEYWORD: dict[type[exp.Expression], tuple[str, ...]] = {
+    exp.QueryTransform: ("TRANSFORM",), exp.NextValueFor: ("NEXT",), exp.Select: ("SETTINGS",),
+    exp.Into: ("INTO",), exp.Lock: ("FOR", "LOCK")}
 # Hints that change server settings for the statement (see the module docstring).
 _SETTING_HINT = re.compile(r"\b(?:SET_VAR|RESOURCE_GROUP)\s*\(|\bSet\s*\(", re.IGNORECASE)
 # `/*!`, `/*!50000`, `/*M!`, `/*M!100000`: comment text starting with ! or M! (any case).
@@ -181,6 +185,13 @@ def _node_position(lexed: Lexed, node: exp.Expression) -> tuple[int | None, int 
         meta = getattr(candidate, "meta", None) or {}
         if isinstance(meta.get("start"), int):
             return line_col(lexed.text, meta["start"])
-    word = node.name if isinstance(node, (exp.Func, exp.Table, exp.Column)) else node.key
+    for word in _KEYWORD.get(type(node), ()):
+        tok = lexed.word(word)
+        if tok is not None:
+            return line_col(lexed.text, tok.start)
+    word = node.name
     tok = lexed.word(word) if word else None
-    return line_col(lexed.text, tok.start) if tok is not None else (None, None)
+    if tok is not None:
+        return line_col(lexed.text, tok.start)
+    at = lexed.text.lower().find(word.lower()) if word else -1  # e.g. a stage, @s/file.csv
+    return line_col(lexed.text, at) if at >= 0 else (None, None)
