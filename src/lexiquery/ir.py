@@ -15,7 +15,9 @@ The JSON schema of `QueryPlan` (see `plan_json_schema`) is the schema an LLM mus
 every model here is plain data with a `kind` discriminator where a union is involved.
 
 Where a question needs something the IR cannot hold, the plan carries a `PlanIssue` with code
-``unsupported`` that names it — the feature is never silently dropped.
+``unsupported`` that names it — the feature is never silently dropped. A row limit above
+`limits.MAX_ROWS`, or a time span (range or bucket) beyond `limits.MAX_LOOKBACK_DAYS`, is clamped
+when the plan is built, whoever built it, with a ``clamped`` warning saying so.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from pydantic import (
     field_validator,
     model_validator,
 )
+
+from lexiquery.limits import MAX_LOOKBACK_DAYS, MAX_LOOKBACK_YEARS, MAX_ROWS
 
 Scalar = Union[str, int, float, bool]
 
@@ -59,6 +63,11 @@ UNIT_SECONDS: dict[TimeUnit, int] = {
     TimeUnit.day: 86400,
     TimeUnit.week: 604800,
 }
+
+
+def span_cap(unit: TimeUnit) -> int:
+    """The most `unit`s a plan reaches back or buckets by: `limits.MAX_LOOKBACK_DAYS`."""
+    return MAX_LOOKBACK_DAYS * UNIT_SECONDS[TimeUnit.day] // UNIT_SECONDS[unit]
 
 
 class RelativeTime(_Model):
@@ -389,6 +398,33 @@ class QueryPlan(_Model):
     def _having_needs_aggregation(self) -> "QueryPlan":
         if self.having and self.aggregation is None:
             raise ValueError("'having' filters need an aggregation")
+        return self
+
+    @model_validator(mode="after")
+    def _within_bounds(self) -> "QueryPlan":
+        """Clamp what no platform holds (see the module docstring); each clamp is a warning."""
+        def clamped(what: str) -> None:
+            self.issues.append(PlanIssue(code="clamped", message=what))
+
+        if self.limit is not None and self.limit > MAX_ROWS:
+            clamped(f"a limit of {self.limit:,} rows is above the {MAX_ROWS:,} a query returns "
+                    f"here; limited to {MAX_ROWS:,}")
+            self.limit = MAX_ROWS
+        years = MAX_LOOKBACK_YEARS
+        tr = self.time_range
+        for name in ("start", "end") if tr is not None else ():
+            p = getattr(tr, name)
+            if isinstance(p, RelativeTime) and p.amount > span_cap(p.unit):
+                setattr(tr, name, p.model_copy(update={"amount": span_cap(p.unit)}))
+                clamped(f"a time range reaching {p.amount:,} {p.unit.value}s back is beyond the "
+                        f"{years} years the platforms hold; reading the last "
+                        f"{span_cap(p.unit):,} {p.unit.value}s")
+        b = self.aggregation.time_bucket if self.aggregation is not None else None
+        if b is not None and b.amount > span_cap(b.unit):
+            self.aggregation.time_bucket = b.model_copy(  # type: ignore[union-attr]
+                update={"amount": span_cap(b.unit)})
+            clamped(f"a time bucket of {b.amount:,} {b.unit.value}s is wider than {years} years; "
+                    f"buckets of {span_cap(b.unit):,} {b.unit.value}s")
         return self
 
     def unsupported(self, what: str) -> None:

@@ -8,6 +8,12 @@
 * `MAX_JSON_DEPTH`: JSON from outside (agent cards, LLM answers, uploaded JSON) is measured
   before it is parsed (`loads_bounded`): Python's parser recurses per level, and a bomb of
   nested brackets otherwise costs a traceback or a thread.
+* `MAX_ROWS`: the largest row limit (top N, take, head, LIMIT) a plan holds. A larger one is
+  clamped with a warning on the plan (`ir.QueryPlan`): beyond a million rows an answer is no
+  longer a result to read, and 23-digit numbers do not survive every platform's integers.
+* `MAX_LOOKBACK_DAYS` (`MAX_LOOKBACK_YEARS`): the furthest back (and the widest time bucket)
+  a plan reaches, 100 years. Further is clamped with a warning on the plan: every platform's time arithmetic holds
+  it, while "the last 99999999999 years" overflows DuckDB's and Kusto's.
 """
 
 from __future__ import annotations
@@ -19,6 +25,9 @@ from lexiquery.errors import InputError
 
 MAX_NESTING = 32
 MAX_JSON_DEPTH = 32
+MAX_ROWS = 1_000_000
+MAX_LOOKBACK_YEARS = 100
+MAX_LOOKBACK_DAYS = 36_525  # 100 years of 365.25 days
 
 
 def json_depth_offset(text: str, max_depth: int = MAX_JSON_DEPTH) -> int | None:

@@ -84,7 +84,7 @@ def parse_sql(text: str, catalog: Catalog, dialect: str = "postgres") -> ParsedQ
         first = e.errors()[0]
         raise syntax_error(text, 0, f"the query cannot be held as a plan: {first['msg']}",
                            code="unsupported") from None
-    plan.issues = issues + reader.issues
+    plan.issues = issues + reader.issues + plan.issues  # the plan's own: clamped limits, spans
     return ParsedQuery(platform=Platform.sql, dialect=dialect, text=text, plan=plan,
                        source=source, notes=reader.notes)
 

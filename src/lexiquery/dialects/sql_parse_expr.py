@@ -88,6 +88,8 @@ def number(node: exp.Expression | None) -> int | float | None:
         v = number(node.this)
         return -v if v is not None else None
     if isinstance(node, exp.Literal):
+        if node.this.isascii() and node.this.isdigit():  # exact: float() rounds 23 digits
+            return int(node.this)
         try:
             f = float(node.this)
         except ValueError:

@@ -11,7 +11,14 @@ from __future__ import annotations
 from lexiquery.catalog.model import EntityKind
 from lexiquery.ir import Condition, Metric, MetricFn, Operator, SortKey
 from lexiquery.nl.match import Item
-from lexiquery.nl.preds import field_after, followed_by_value, is_field, number, resolve
+from lexiquery.nl.preds import (
+    field_after,
+    followed_by_value,
+    is_field,
+    number,
+    resolve,
+    row_count,
+)
 from lexiquery.nl.state import State
 from lexiquery.nl.values import pick_fields
 
@@ -147,12 +154,15 @@ def pass_top(st: State) -> None:
         p = st.prv(k)
         n = number(st.at(p))
         j = st.nxt(k)
-        if n is not None:
+        if n is not None and n >= 1:  # "5 top users"; "result code 0 top users" is a value
             st.use(p)
+            n = row_count(st, n, f"{n} {it.text}")
         elif (n2 := number(st.at(j))) is not None:
-            n = n2
+            n = row_count(st, n2, f"{it.text} {n2}")
             st.use(j)
             j = st.nxt(j)  # type: ignore[arg-type]
+        else:
+            n = None
         fj = field_after(st, j - 1) if j is not None else None
         if fj is None:
             fj = next((b for b in range(k - 1, max(-1, k - 5), -1)
@@ -185,7 +195,7 @@ def _rank(st: State, m: Metric | None, desc: bool, n: int | None) -> None:
     m = st.add_metric(m or (st.metrics[0] if st.metrics else Metric(fn=MetricFn.count)))
     st.ranking = True
     st.sort = [_sort(m.name, desc)]
-    st.limit = n if n and n > 0 else 10
+    st.limit = n or 10
     if not n:
         st.notes.append(f"no number given for the ranking: showing {st.limit}")
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from lexiquery.ir import Metric, MetricFn, SortKey
 from lexiquery.nl.aggregate import metric_after
-from lexiquery.nl.preds import followed_by_value, is_field, number, resolve
+from lexiquery.nl.preds import followed_by_value, is_field, number, resolve, row_count
 from lexiquery.nl.state import State
 
 
@@ -41,14 +41,15 @@ def pass_sort_limit(st: State) -> None:
             st.use(k)
             if st.sort:
                 st.sort[-1].descending = it.kw.arg == "desc"
-        elif cat in {"limit", "show"} and (n := number(st.at(j))) is not None and n > 0:
+        elif cat in {"limit", "show"} and (n := number(st.at(j))) is not None and \
+                (n > 0 or cat == "limit"):  # "show -1 codes" may be a value; "limit -1" not
             st.use(k, j)
-            st.limit = n
+            st.limit = row_count(st, n, f"{it.text} {n}")
         elif cat == "latest":
             n = number(st.at(j))
-            if n is not None and n > 0:
+            if n is not None:
                 st.use(k, j)
-                st.limit = n
+                st.limit = row_count(st, n, f"{it.text} {n}")
                 _time_sort(st, True, it.text)
             elif st.group_by or st.question.lower().lstrip().startswith("when"):
                 st.use(k)  # "last sign-in per user", "when did alice last sign in"

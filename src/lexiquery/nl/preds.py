@@ -7,6 +7,8 @@ keeps "by user alice" (a filter) and "by user" (a grouping) consistent.
 from __future__ import annotations
 
 from lexiquery.catalog.model import EntityKind, FieldType
+from lexiquery.errors import QuestionError
+from lexiquery.limits import MAX_ROWS
 from lexiquery.nl.match import Item
 from lexiquery.nl.state import State
 from lexiquery.nl.values import entities_for, pick_fields
@@ -111,3 +113,16 @@ def number(it: Item | None) -> int | None:
             it.tok.kind == "number" and not it.tok.unit and isinstance(it.tok.value, (int, float)):
         return int(it.tok.value) if float(it.tok.value).is_integer() else None
     return None
+
+
+def row_count(st: State, n: int, said: str) -> int:
+    """The row count a question asked for ("top 5", "limit 50"; `said` quotes it): above
+    `limits.MAX_ROWS` it is clamped with a note; zero or less is a `QuestionError`, never a
+    silent default (a ranking of "top -5" is no ranking of 10)."""
+    if n < 1:
+        raise QuestionError(f'"{said}" asks for {"no" if n == 0 else "a negative number of"} '
+                            "rows", hint="ask for 1 row or more, e.g. top 5 or limit 50")
+    if n > MAX_ROWS:
+        st.notes.append(f'"{said}" clamped to {MAX_ROWS:,} rows, the most a query returns here')
+        return MAX_ROWS
+    return n

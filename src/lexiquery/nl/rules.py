@@ -89,6 +89,9 @@ def parse_question(question: str, catalog: Catalog, *, source_hint: str | None =
                      filters.pass_filters, stale_check):
             step(st)
         plan = build_plan(st, now)
+    except QuestionError as e:  # a question asking for something impossible ("top -5")
+        e.closest_sources = e.closest_sources or [chosen.id]
+        raise
     except Exception as e:  # noqa: BLE001 — the contract: a plan or a QuestionError, never a crash
         plan = QueryPlan(source=chosen.id, time_range=tp.range)
         plan.issues.append(PlanIssue(code="internal_error", severity=Severity.error,

@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
-from lexiquery.ir import AbsoluteTime, RelativeTime, TimeBucket, TimeRange, TimeUnit
+from lexiquery.ir import AbsoluteTime, RelativeTime, TimeBucket, TimeRange, TimeUnit, span_cap
+from lexiquery.limits import MAX_LOOKBACK_YEARS
 from lexiquery.nl.dates import DATE, MON, MONTHS, fmt, next_day, parse_date
 from lexiquery.nl.lexicon import NUMBER_WORDS, TIME_UNITS
 
@@ -84,6 +85,17 @@ def _rel(amount: int, unit: TimeUnit, snap: bool = False) -> RelativeTime:
     return RelativeTime(amount=max(0, amount), unit=unit, snap="day" if snap else None)
 
 
+def _span(sc: "_Scanner", amount: int, unit: TimeUnit, m: re.Match[str]) -> int:
+    """`amount` `unit`s as asked in `m`, clamped with a note to the furthest a plan reaches
+    (`ir.span_cap`): "the last 99999999999 years" is a long time, not an overflow."""
+    cap = span_cap(unit)
+    if amount <= cap:
+        return amount
+    sc.out.notes.append(f'"{m.group(0).strip()}" reaches beyond the {MAX_LOOKBACK_YEARS} years '
+                        f"the platforms hold: clamped to {_plural(cap, unit.value)}")
+    return cap
+
+
 def _abs(dt: datetime) -> AbsoluteTime:
     return AbsoluteTime(at=dt)
 
@@ -141,7 +153,8 @@ def _buckets(sc: _Scanner) -> None:
                 continue  # "by m" is not a bucket; "every 5m" is
             mult, unit = _unit(u)
             if sc.out.bucket is None:
-                sc.out.bucket = TimeBucket(amount=max(1, _num(n) * mult), unit=unit)
+                sc.out.bucket = TimeBucket(amount=_span(sc, max(1, _num(n) * mult), unit, m),
+                                           unit=unit)
                 sc.out.notes.append(f"time bucket: {_plural(sc.out.bucket.amount, unit.value)}"
                                     f' (from "{m.group(0).strip()}")')
             sc.consume(m)
@@ -203,14 +216,15 @@ def _relative(sc: _Scanner) -> None:
         if len(u) == 1 and not (n and n[0].isdigit()):
             continue
         mult, unit = _unit(u)
-        amount = _num(n) * mult
+        asked = _num(n) * mult
+        amount = _span(sc, asked, unit, m)
         note = f"last {_plural(amount, unit.value)}"
-        if u.lower().startswith(("month", "year")):
+        if u.lower().startswith(("month", "year")) and amount == asked:
             note += f' ("{u}" taken as {amount} days)'
         sc.found(TimeRange(start=_rel(amount, unit)), note, m)
     for m in list(_PAT_AGO.finditer(sc.text)):
         mult, unit = _unit(m.group(2))
-        amount = _num(m.group(1)) * mult
+        amount = _span(sc, _num(m.group(1)) * mult, unit, m)
         sc.found(TimeRange(start=_rel(amount, unit)), f"since {_plural(amount, unit.value)} ago",
                  m)
     for m in list(_PAT_DAYWORD.finditer(sc.text)):
@@ -244,5 +258,5 @@ def _relative(sc: _Scanner) -> None:
         if re.search(r"\b(per|every|each|by|top|first|limit)\s*$", before):
             continue
         mult, unit = _unit(m.group(2))
-        amount = int(m.group(1)) * mult
+        amount = _span(sc, int(m.group(1)) * mult, unit, m)
         sc.found(TimeRange(start=_rel(amount, unit)), f"last {_plural(amount, unit.value)}", m)
