@@ -2,7 +2,8 @@
 
 One file in the data directory (`Settings.db_path`). Writes are single transactions, so an
 interrupted run leaves either the whole journey or none of it. WAL mode lets `history` read while
-another process writes. The schema is versioned with `PRAGMA user_version`.
+another process writes. The schema is versioned with `PRAGMA user_version`. The file (and its WAL)
+is 0600 in a 0700 directory: questions and answers are the user's own.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from pathlib import Path
 
 from lexiquery.answer import Answer
 from lexiquery.errors import StorageError
+from lexiquery.private_files import private_sqlite
 
 _SCHEMA_VERSION = 1
 _SCHEMA = """
@@ -42,7 +44,7 @@ class JourneyStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
+            private_sqlite(path)  # 0600 in a 0700 directory, before SQLite creates it
             with closing(self._connect()) as db, db:
                 version = db.execute("PRAGMA user_version").fetchone()[0]
                 if version > _SCHEMA_VERSION:

@@ -31,6 +31,7 @@ from lexiquery.catalog.builtin import builtin_catalog
 from lexiquery.catalog.importers import import_catalog_data, import_file
 from lexiquery.catalog.model import Catalog, Source
 from lexiquery.errors import CatalogError, LexiQueryError
+from lexiquery.private_files import private_dir
 
 Warn = Callable[[str], None]
 
@@ -86,7 +87,7 @@ def save_imported(sources: list[Source], catalog_dir: Path, *, name: str | None 
     origins = {s.origin for s in sources}
     name = name or Path(sources[0].origin).stem or "import"
     try:
-        catalog_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(catalog_dir)  # the files themselves are 0600 (mkstemp)
         path = _target(catalog_dir, name, origins)
         _write_yaml(path, {"sources": [s.model_dump(mode="json", exclude_defaults=True) for s in sources]})
     except OSError as e:

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 from lexiquery.cost.model import JourneyCost, UsageRecord
 from lexiquery.cost.summary import from_us, summarize, to_us
 from lexiquery.errors import StorageError
+from lexiquery.private_files import private_dir, private_sqlite
 
 if TYPE_CHECKING:
     from lexiquery.config import Settings
@@ -162,7 +163,7 @@ class SqliteCostStore:
         self._all: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._all_lock = threading.Lock()
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self.path.parent)
         except OSError as e:
             raise StorageError(f"cannot create the directory of the cost store {self.path}: "
                                f"{e}", hint="set LEXIQUERY_DATA_DIR to a writable "
@@ -175,6 +176,7 @@ class SqliteCostStore:
         db: sqlite3.Connection | None = getattr(self._local, "db", None)
         if db is not None and self._local.pid == os.getpid():
             return db
+        private_sqlite(self.path)  # 0600 before SQLite creates it (again, if moved aside)
         db = sqlite3.connect(self.path, timeout=SQLITE_BUSY_MS / 1000,
                              check_same_thread=False)  # used by its thread; closed by close()
         try:

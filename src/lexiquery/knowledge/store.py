@@ -9,7 +9,9 @@ Identity: a document's id comes from its content hash — adding the same bytes 
 ("unchanged"); adding other bytes from the same origin (the same path, or an upload with the same
 file name) replaces the old document ("replaced") in one SQLite transaction; `remove` deletes
 every trace from SQLite, BM25 and Chroma. Ingestion reads, chunks, extracts and embeds everything
-before the one transaction that stores it, so a failure at any step stores nothing.
+before the one transaction that stores it, so a failure at any step stores nothing; vectors of an
+ingestion killed before that transaction are removed on the next open (`store_vectors`). The
+files are 0600 in 0700 directories (`private_files`).
 """
 
 from __future__ import annotations
@@ -27,10 +29,8 @@ from pydantic import BaseModel
 
 from lexiquery.catalog.model import Catalog
 from lexiquery.config import Settings
-from lexiquery.cost.tracker import CostTracker, record_embeddings
 from lexiquery.errors import DocumentError, InputError, StorageError, UnknownDocumentError
 from lexiquery.knowledge.ingest import (  # noqa: F401 — find_documents, document_label: API
-    Prepared,
     document_label,
     find_documents,
     indexed_text,
@@ -44,11 +44,12 @@ from lexiquery.knowledge.model import (
     SearchHit,
     SearchResult,
 )
+from lexiquery.knowledge.store_vectors import StoreVectors, clear_pending
+from lexiquery.private_files import private_dir, private_sqlite
 
 if TYPE_CHECKING:
     from lexiquery.knowledge.embeddings import Embedder
     from lexiquery.knowledge.lexical import LexicalIndex
-    from lexiquery.knowledge.vectors import VectorIndex
 
 AddStatus = Literal["added", "unchanged", "replaced"]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -119,12 +120,10 @@ class ProcedureStore:
         self._lock = threading.RLock()
         self._lexical: tuple[int, LexicalIndex] | None = None
         self._documents: tuple[int, list[DocumentInfo]] | None = None
-        self._vectors: VectorIndex | None = None
         self._errors = None
-        self._costs: CostTracker | None = None  # opened on the first embedded ingestion
         try:
-            self.dir.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.dir / "sop.db", timeout=15,
+            private_dir(self.dir)
+            self._db = sqlite3.connect(private_sqlite(self.dir / "sop.db"), timeout=15,
                                        check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.execute("PRAGMA journal_mode = WAL")
@@ -133,6 +132,8 @@ class ProcedureStore:
             raise StorageError(f"cannot open the procedure store in {self.dir}: {e}",
                                hint="check the permissions and free space of the data "
                                     "directory (LEXIQUERY_DATA_DIR)") from e
+        self.vectors = StoreVectors(settings, self.dir, self.embedder, self._db, self._lock)
+        self.vectors.sweep()  # vectors of an ingestion killed before it committed
 
     def _migrate(self) -> None:
         """Create the schema, or bring an older store up to date (a newer one is refused)."""
@@ -175,16 +176,6 @@ class ProcedureStore:
             self._errors = load_known_errors(self.settings.known_errors_files, self.catalog)
         return self._errors
 
-    def _vector_index(self) -> "VectorIndex | None":
-        """The model's collection when the embedder is usable now, else None."""
-        if self.embedder is None or not self.embedder.available()[0]:
-            return None
-        if self._vectors is None:
-            from lexiquery.knowledge.vectors import VectorIndex
-
-            self._vectors = VectorIndex(self.dir / "chroma", self.embedder.model)
-        return self._vectors
-
     # ---- ingestion -------------------------------------------------------------------------
 
     def add_file(self, path: Path, *, tags: Sequence[str] = ()) -> AddResult:
@@ -225,11 +216,12 @@ class ProcedureStore:
         with self._lock:
             old = [r[0] for r in self._db.execute(
                 "SELECT id FROM documents WHERE origin = ? AND id != ?", (origin, doc_id))]
-            self._embed(prepared)
+            self.vectors.embed(prepared)
 
             raced: list[bool] = []
 
             def store(db: sqlite3.Connection) -> None:
+                clear_pending(db, doc_id)  # with the commit: the vectors are no orphans now
                 if db.execute("SELECT 1 FROM documents WHERE id = ?", (doc_id,)).fetchone():
                     raced.append(True)  # another process stored the same bytes meanwhile
                     return
@@ -250,58 +242,13 @@ class ProcedureStore:
             try:
                 self._write(store)
             except StorageError:
-                self._drop_vectors([doc_id])  # the vectors of a document that was not stored
+                self.vectors.abandon(doc_id)  # the vectors of a document that was not stored
                 raise
             if raced:
                 return AddResult("unchanged", self._row_info(doc_id))  # type: ignore[arg-type]
-            self._drop_vectors(old)
+            self.vectors.drop(old)
         return AddResult("replaced" if old else "added", prepared.info,
                          replaced_id=old[0] if old else None)
-
-    def _embed(self, prepared: Prepared) -> None:
-        """Put the chunks' vectors in Chroma when an embedder serves; otherwise (or when it
-        fails midway) the document is stored for BM25 only, with a warning that says why."""
-        from lexiquery.knowledge.embeddings import EmbeddingUnavailable
-
-        vectors = self._vector_index()
-        if vectors is None:
-            return
-        info = prepared.info
-        calls = self.embedder.calls  # type: ignore[union-attr]
-        seen = len(calls)
-        try:
-            embs = self.embedder.embed_documents(  # type: ignore[union-attr]
-                [indexed_text(c) for c in prepared.chunks])
-            vectors.add([c.id for c in prepared.chunks], embs,
-                        [{"document_id": info.id, "index": c.index} for c in prepared.chunks])
-        except EmbeddingUnavailable as e:
-            info.warnings.append(f"stored for lexical search only: {e.reason}")
-            return
-        except Exception as e:  # noqa: BLE001 — a vector index failure must not lose the document
-            self._drop_vectors([info.id])
-            info.warnings.append(f"stored for lexical search only: the vector index failed ({e})")
-            return
-        finally:
-            if len(calls) > seen:
-                self._costs = self._costs or CostTracker(self.settings)
-                record_embeddings(self.settings, calls[seen:],
-                                  self.embedder.model,  # type: ignore[union-attr]
-                                  service="sop-engine", operation="embed_documents",
-                                  tracker=self._costs)
-        info.embedded = True
-
-    def _drop_vectors(self, document_ids: Sequence[str]) -> None:
-        if not document_ids:
-            return
-        try:
-            if self._vectors is not None:
-                self._vectors.delete_documents(document_ids)
-            else:
-                from lexiquery.knowledge.vectors import delete_from_all
-
-                delete_from_all(self.dir / "chroma", document_ids)
-        except Exception:  # noqa: BLE001 — orphans are harmless: search keeps SQLite's ids only
-            pass
 
     def _write(self, fn) -> None:  # type: ignore[no-untyped-def]
         """Run `fn(db)` in one immediate transaction and bump the generation, or StorageError
@@ -409,7 +356,7 @@ class ProcedureStore:
     def remove(self, ref: str) -> DocumentInfo:
         info = self.resolve(ref)
         self._write(lambda db: db.execute("DELETE FROM documents WHERE id = ?", (info.id,)))
-        self._drop_vectors([info.id])
+        self.vectors.drop([info.id])
         return info
 
     # ---- search ----------------------------------------------------------------------------
@@ -462,7 +409,8 @@ class ProcedureStore:
         allowed_chunks = {cid for cid in lexical.ids if cid.split(":", 1)[0] in allowed_docs} \
             if filtered else None
         lex = lexical.top(text, depth, allowed=allowed_chunks)
-        dense, mode, note = self._dense(text, depth, docs, allowed_docs if filtered else None)
+        dense, mode, note = self.vectors.dense(text, depth, docs,
+                                               allowed_docs if filtered else None)
         ranked = fuse([c for c, _ in lex], dense) if mode == "hybrid" else None
         lex_score = dict(lex)
         order = [(f.chunk_id, f.score, f.lexical_rank, f.dense_rank) for f in ranked] \
@@ -483,40 +431,9 @@ class ProcedureStore:
                     break
         return SearchResult(query=text, mode=mode, hits=hits, note=note)
 
-    def _dense(self, text: str, depth: int, docs: dict[str, DocumentInfo],
-               allowed: set[str] | None) -> tuple[list[str], Literal["hybrid", "bm25"], str | None]:
-        from lexiquery.knowledge.embeddings import EmbeddingUnavailable
-
-        if self.embedder is None:
-            return [], "bm25", "embeddings are switched off (LEXIQUERY_EMBEDDINGS=0)"
-        ok, why = self.embedder.available()
-        if not ok:
-            return [], "bm25", why
-        embedded = [i for i, d in docs.items() if d.embedded]
-        if not embedded:
-            return [], "bm25", ("no stored document has embeddings yet" if docs else
-                                "no documents are stored")
-        vectors = self._vector_index()
-        if vectors is None:
-            return [], "bm25", self.embedder.available()[1]
-        try:
-            qv = self.embedder.embed_query(text)
-            scope = sorted(allowed & set(embedded)) if allowed is not None else None
-            found = vectors.query(qv, depth, document_ids=scope)
-        except EmbeddingUnavailable as e:
-            return [], "bm25", e.reason
-        except Exception as e:  # noqa: BLE001 — a broken vector index degrades to lexical
-            return [], "bm25", f"the vector index failed ({e})"
-        missing = len(docs) - len(embedded)
-        note = f"{missing} document(s) have no embeddings and are ranked lexically only" \
-            if missing else None
-        return [cid for cid, _ in found], "hybrid", note
-
     def close(self) -> None:
         with self._lock:
-            if self._costs is not None:
-                self._costs.close()
-                self._costs = None
+            self.vectors.close()
             try:
                 self._db.close()
             except sqlite3.Error:

@@ -7,6 +7,10 @@ downloads on first use) is never touched. Telemetry is off.
 
 Chroma is imported only when a vector index is opened (it costs ~1.5 s), i.e. when an embedder is
 reachable or when a delete must clean an existing collection.
+
+Chroma writes its own files (a SQLite file, HNSW segment files) whenever it likes, so the
+directory is 0700 and every call that may write runs under `private_umask` (files 0600); a
+directory written by an older version is narrowed when it is opened.
 """
 
 from __future__ import annotations
@@ -14,6 +18,8 @@ from __future__ import annotations
 import re
 from pathlib import Path
 from typing import Any, Sequence
+
+from lexiquery.private_files import narrow_tree, private_dir, private_umask
 
 COLLECTION_PREFIX = "chunks-"
 
@@ -29,24 +35,32 @@ class VectorIndex:
         import chromadb
         from chromadb.config import Settings as ChromaSettings
 
-        path.mkdir(parents=True, exist_ok=True)
-        self._client = chromadb.PersistentClient(
-            path=str(path), settings=ChromaSettings(anonymized_telemetry=False,
-                                                    allow_reset=False))
-        self.model = model
-        self._col = self._client.get_or_create_collection(
-            collection_name(model), embedding_function=None,
-            metadata={"hnsw:space": "cosine", "model": model})
+        private_dir(path)
+        narrow_tree(path)
+        with private_umask():
+            self._client = chromadb.PersistentClient(
+                path=str(path), settings=ChromaSettings(anonymized_telemetry=False,
+                                                        allow_reset=False))
+            self.model = model
+            self._col = self._client.get_or_create_collection(
+                collection_name(model), embedding_function=None,
+                metadata={"hnsw:space": "cosine", "model": model})
 
     def add(self, ids: Sequence[str], vectors: Sequence[Sequence[float]],
             metadatas: Sequence[dict[str, Any]]) -> None:
         if ids:
-            self._col.upsert(ids=list(ids), embeddings=[list(v) for v in vectors],
-                             metadatas=list(metadatas))
+            with private_umask():
+                self._col.upsert(ids=list(ids), embeddings=[list(v) for v in vectors],
+                                 metadatas=list(metadatas))
 
     def delete_documents(self, document_ids: Sequence[str]) -> None:
         if document_ids:
-            self._col.delete(where={"document_id": {"$in": list(document_ids)}})
+            with private_umask():
+                self._col.delete(where={"document_id": {"$in": list(document_ids)}})
+
+    def document_ids(self) -> set[str]:
+        """The documents that have vectors here (from the chunk ids, "<document id>:<index>")."""
+        return {cid.split(":", 1)[0] for cid in self._col.get(include=[])["ids"]}
 
     def count(self) -> int:
         return int(self._col.count())
@@ -73,13 +87,14 @@ def delete_from_all(path: Path, document_ids: Sequence[str]) -> None:
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
-    client = chromadb.PersistentClient(path=str(path),
-                                       settings=ChromaSettings(anonymized_telemetry=False))
-    for col in client.list_collections():
-        name = col if isinstance(col, str) else col.name
-        if name.startswith(COLLECTION_PREFIX):
-            client.get_collection(name, embedding_function=None).delete(
-                where={"document_id": {"$in": list(document_ids)}})
+    with private_umask():
+        client = chromadb.PersistentClient(path=str(path),
+                                           settings=ChromaSettings(anonymized_telemetry=False))
+        for col in client.list_collections():
+            name = col if isinstance(col, str) else col.name
+            if name.startswith(COLLECTION_PREFIX):
+                client.get_collection(name, embedding_function=None).delete(
+                    where={"document_id": {"$in": list(document_ids)}})
 
 
 __all__ = ["VectorIndex", "collection_name", "delete_from_all"]
