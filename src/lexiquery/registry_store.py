@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from lexiquery.errors import StorageError
+from lexiquery.private_files import private_dir
 
 FILE_VERSION = 1
 
@@ -58,7 +59,7 @@ class RegistryFile:
     @contextlib.contextmanager
     def _locked(self) -> Iterator[None]:
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
+            private_dir(self.path.parent)  # 0700, like every store's directory
             fd = os.open(self.lock_path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as e:
             raise StorageError(f"cannot open the registry lock {self.lock_path}: {e}") from e
