@@ -134,6 +134,7 @@ def serve(
     import uvicorn
 
     from lexiquery.config import get_settings
+    from lexiquery.errors import LexiQueryError
 
     try:
         # The core service has no agents of its own: its orchestrator goes through the registry.
@@ -148,6 +149,9 @@ def serve(
             from lexiquery.serve.app import create_app
 
             application = create_app(settings, role=role, base_url=base_url)
+    except LexiQueryError as e:  # a bad setting (an origin, static agents): one line, exit 2
+        sock.close()
+        _refuse(e.message, e.hint or "fix the setting, then start again")
     except Exception:
         sock.close()
         raise
@@ -156,12 +160,18 @@ def serve(
     typer.echo(f"LexiQuery {what + ' ' if what else ''}serving on http://{shown}:{port} "
                + ("(card at /.well-known/agent-card.json)" if agent else "(API docs at /docs)")
                + "; Ctrl-C to stop", err=True)
+    if agent is None and role in ("all", "registry"):
+        from lexiquery.serve.admin import admin_key_path
+
+        typer.echo("registering agents over HTTP needs the admin key in "
+                   f"{admin_key_path(settings.data_dir)} (from this machine only)", err=True)
     if host in ("0.0.0.0", "::") and not settings.public_url:
         typer.echo(f"note: agent cards advertise {base_url}; set LEXIQUERY_PUBLIC_URL to the "
                    "address other machines use", err=True)
-    # A bounded graceful shutdown: `lexiquery up` SIGKILLs a child still running after 10 s.
-    server = uvicorn.Server(uvicorn.Config(application, log_level=level, lifespan="on",
-                                           timeout_graceful_shutdown=5))
+    # Header and body read deadlines, a connection limit, a bounded graceful shutdown.
+    from lexiquery.serve.slow_clients import server_config
+
+    server = uvicorn.Server(server_config(application, settings, log_level=level))
     try:
         server.run(sockets=[sock])
     finally:

@@ -104,9 +104,9 @@ class Settings(BaseSettings):
     http_body_timeout_s: float = Field(default=60.0, gt=0,
                                        description="A request body not received in full within "
                                                    "this is abandoned (the connection closed).")
-    http_keep_alive_s: float = Field(default=5.0, gt=0,
-                                     description="An idle keep-alive connection is closed after "
-                                                 "this.")
+    http_keep_alive_s: int = Field(default=5, ge=1,
+                                   description="An idle keep-alive connection is closed after "
+                                               "this many seconds.")
     http_max_connections: int = Field(default=256, ge=2,
                                       description="Open connections beyond this are closed at "
                                                   "once; requests at the limit get 503.")

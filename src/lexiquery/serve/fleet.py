@@ -5,7 +5,8 @@ docker-compose.yml describes the same services (a test keeps the two in step). `
 is what `lexiquery up` drives:
 
     bind every port ─► spawn the children ─► wait for GET /health (agents: and their card)
-        ─► register each agent with the registry service ─► ready ─► watch ─► stop
+        ─► register each agent with the registry service (with the data directory's admin
+           key, `serve.admin`) ─► ready ─► watch ─► stop
 
 Ports are bound here, by the supervisor, and each listening socket is handed to its child
 (`serve --fd N`): a port in use is found before anything starts, and `--free-ports` has no
@@ -342,7 +343,13 @@ class Supervisor:
         agents = [c for c in self.children if c.spec.is_agent]
         if registry is None or not agents:
             return True  # nothing to register with, or nothing to register
-        with httpx.Client(timeout=30.0, trust_env=False) as http:
+        from lexiquery.serve.admin import ADMIN_HEADER, ensure_admin_key
+
+        try:  # registering is an admin operation: the key of the shared data directory
+            key = ensure_admin_key(self.data_dir)
+        except LexiQueryError as e:
+            raise FleetError(e.message, service="registry", hint=e.hint) from e
+        with httpx.Client(timeout=30.0, trust_env=False, headers={ADMIN_HEADER: key}) as http:
             for child in agents:
                 if self.stop_event.is_set():
                     return False
