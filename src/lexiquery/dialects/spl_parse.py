@@ -56,7 +56,7 @@ UNSUPPORTED_COMMANDS = frozenset({
     "reltime", "require", "mstats", "mcatalog", "eventcount", "dbinspect", "addcoltotals",
     "rtorder", "sort", "inputcsv", "xmlunescape", "makecontinuous", "timewrap", "bucketdir",
     "fieldformat", "predict", "x11", "search", "where", "eval",
-}) - HANDLED
+}) - HANDLED - SPL_FORBIDDEN_COMMANDS  # refused as read_only, not "unsupported"
 _DISPLAY_ONLY = frozenset({"highlight", "iconify"})
 _GENERATORS = frozenset({"tstats", "datamodel", "search"})
 # Words that, met bare in the base search, are almost surely a command missing its pipe.
