@@ -126,6 +126,31 @@ def test_schema_invalid_plan_names_the_problem(ollama: FakeOllama) -> None:
     assert "limit" in ollama.chat_requests()[1]["messages"][-1]["content"]
 
 
+def test_an_oversized_answer_is_repaired_and_only_its_start_echoed(ollama: FakeOllama) -> None:
+    """A runaway model's answer is refused by size before pydantic sees it; the repair request
+    quotes its beginning, not all of it."""
+    runaway = '{"source": "signin_logs", "notes": "' + "la " * 30_000 + '"}'
+    ollama.chat_script = [runaway, GOOD]
+    out, calls = run(QUESTION, settings_for(ollama))
+    assert out.engine == "llm" and out.repairs == 1
+    assert [op for _, op, _ in calls] == ["plan", "repair"]
+    assistant, repair = ollama.chat_requests()[1]["messages"][-2:]
+    assert len(assistant["content"]) < 3_000 and "[cut: the answer was 90," in assistant["content"]
+    assert "at most 65,536" in repair["content"]
+
+
+def test_deeply_nested_answers_fall_back_with_the_reason(ollama: FakeOllama) -> None:
+    """Nesting past MAX_JSON_DEPTH is refused before parsing (no RecursionError), three times:
+    the rules engine answers and the reason says why."""
+    deep = '{"source": "signin_logs", "filters": ' + "[" * 5_000 + "]" * 5_000 + "}"
+    ollama.chat_script = [deep, deep, deep]
+    out, calls = run(QUESTION, settings_for(ollama))
+    assert out.parsed is None and out.engine == "rules" and out.calls == 3
+    assert "still invalid after 2 repairs" in (out.reason or "")
+    assert "nests deeper than 32 levels" in (out.reason or "")
+    assert all(err is None for _, _, err in calls)
+
+
 def test_model_404_during_chat_is_model_missing(ollama: FakeOllama) -> None:
     ollama.chat_script = [{"status": 404, "error": "model 'llama3' not found"}]
     settings = settings_for(ollama)

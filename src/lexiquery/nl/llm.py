@@ -20,11 +20,14 @@ Contract:
   cost tracker's rows).
 * Confidence of an LLM plan is fixed and moderate (0.8), minus 0.1 per repair: the model's
   answer passed every check we have, but nothing measured how well it read the question.
+* The answer is JSON from outside: it is size- and depth-bounded (`limits.loads_bounded`,
+  `MAX_ANSWER_CHARS`, `limits.MAX_JSON_DEPTH`) before pydantic parses it. An answer past either
+  bound takes the path of any unreadable answer (a repair, then the rules fallback with the
+  reason), and only its beginning is echoed back to the model in the repair request.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -33,7 +36,9 @@ from pydantic import ValidationError
 
 from lexiquery.catalog.model import Catalog
 from lexiquery.config import Settings
+from lexiquery.errors import InputError
 from lexiquery.ir import QueryPlan, Severity
+from lexiquery.limits import loads_bounded
 from lexiquery.llm.client import ChatFailed, ChatReply, OllamaChat
 from lexiquery.nl.examples import Example, select_examples
 from lexiquery.nl.narrow import narrow
@@ -43,6 +48,8 @@ from lexiquery.nl.rules import ParsedQuestion
 BASE_CONFIDENCE = 0.8
 REPAIR_PENALTY = 0.1
 MAX_ISSUES = 8  # sent back per repair: enough to fix, short enough for a small model
+MAX_ANSWER_CHARS = 64 * 1024  # a plan is a few hundred characters; far more is a runaway model
+ECHO_CHARS = 2_000  # of an oversized answer, what the repair request quotes back
 
 OnCall = Callable[[ChatReply | None, str, str | None], None]
 _TIMES = {1: "once", 2: "twice"}
@@ -71,9 +78,9 @@ def check_answer(content: str, catalog: Catalog, allowed: Sequence[str],
                  hint: str | None = None) -> tuple[QueryPlan | None, list[str]]:
     """(plan, []) when `content` is a valid plan over `catalog`; else (plan or None, issues)."""
     try:
-        json.loads(content)
-    except ValueError as e:
-        return None, [f"the answer is not valid JSON ({e}); answer with one JSON object"]
+        loads_bounded(content, what="the answer", max_bytes=MAX_ANSWER_CHARS)
+    except InputError as e:
+        return None, [f"{e.message}; answer with one JSON object, the plan only"]
     try:
         plan = QueryPlan.model_validate_json(content)
     except ValidationError as e:
@@ -133,7 +140,7 @@ async def plan_with_llm(question: str, catalog: Catalog, *, chat: OllamaChat,
             return out
         first_issues = first_issues or issues
         src = catalog.get(plan.source) if plan is not None else None
-        messages = [*messages, {"role": "assistant", "content": reply.content},
+        messages = [*messages, {"role": "assistant", "content": _echo(reply.content)},
                     {"role": "user", "content": repair_message(
                         issues, [f.name for f in src.fields] if src else None,
                         src.id if src else None)}]
@@ -141,6 +148,13 @@ async def plan_with_llm(question: str, catalog: Catalog, *, chat: OllamaChat,
     out.reason = (f"the LLM's plan was still invalid after {n} repair{'s' if n != 1 else ''}: "
                   + "; ".join(issues[:3]))
     return out
+
+
+def _echo(content: str) -> str:
+    """The answer as the repair request quotes it: an oversized one only by its beginning."""
+    if len(content) <= MAX_ANSWER_CHARS:
+        return content
+    return f"{content[:ECHO_CHARS]} … [cut: the answer was {len(content):,} characters]"
 
 
 def _parsed(plan: QueryPlan, model: str, repairs: int, first_issues: list[str],
