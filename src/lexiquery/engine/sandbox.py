@@ -290,9 +290,13 @@ class Sandbox:
             where = f"line {issue.line}, column {issue.column}: "
             raise QueryError(issue.message.removeprefix(where), code=issue.code,
                              line=issue.line, column=issue.column)
-        if len(statements) != 1 or not isinstance(statements[0], exp.Query):
+        if len(statements) != 1:
             raise QueryError(f"expected one SELECT statement, found {len(statements)}",
                              code="read_only")
+        if not isinstance(statements[0], exp.Query):
+            raise QueryError(f"only a SELECT runs in the sandbox, not "
+                             f"{statements[0].key.upper()}", code="read_only",
+                             hint="LexiQuery only reads: write a SELECT")
         tree = pin_now(compat(statements[0], dialect), self.now)
         check_tree(tree)  # read_only for system tables and functions before "unknown table"
         with self._lock:

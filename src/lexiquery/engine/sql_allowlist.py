@@ -121,5 +121,9 @@ def _refuse(node: exp.Expression, message: str) -> QueryError:
     meta = node.meta if isinstance(node.meta, dict) else {}
     if "line" not in meta and isinstance(node.this, exp.Expression):
         meta = node.this.meta  # a table's position is its name's
-    return QueryError(message, code="read_only", line=meta.get("line"), column=meta.get("col"),
+    column = meta.get("col")
+    if isinstance(column, int) and isinstance(meta.get("start"), int) and \
+            isinstance(meta.get("end"), int):
+        column -= meta["end"] - meta["start"]  # sqlglot's column is the token's last character
+    return QueryError(message, code="read_only", line=meta.get("line"), column=column,
                       hint=HINT)
