@@ -202,6 +202,7 @@ def test_sql_other_dialect_variants_refused(dialect: str, text: str) -> None:
     ("mysql", "SELECT * FROM signin_logs /*M!100000 INTO OUTFILE '/tmp/x.csv' */"),
     ("mysql", "/*! DROP TABLE signin_logs; */ SELECT * FROM signin_logs"),
     ("mysql", "SELECT * FROM signin_logs WHERE 1 = 1 /*!*/"),
+    ("mariadb", "SELECT * FROM signin_logs /*M! INTO OUTFILE '/tmp/x.csv' */"),
     ("postgres", "SELECT * FROM signin_logs /*! INTO OUTFILE '/tmp/x.csv' */"),
     ("mysql", "SELECT /*+ SET_VAR(sql_mode = '') */ * FROM signin_logs"),
     ("mysql", "SELECT /*+ RESOURCE_GROUP(admin) */ * FROM signin_logs"),

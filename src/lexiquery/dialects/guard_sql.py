@@ -65,7 +65,9 @@ def from_error(e: QueryError) -> PlanIssue:
 
 def check_sql(text: str, dialect: str) -> list[PlanIssue]:
     """Issues (``read_only``; ``syntax`` when the text cannot be read) for anything in `text`
-    that is not a pure read in `dialect`; [] for a plain SELECT."""
+    that is not a pure read in `dialect` (a sqlglot dialect name, or ``mariadb``, read as
+    MySQL); [] for a plain SELECT."""
+    dialect = "mysql" if dialect == "mariadb" else dialect
     try:
         lexed = lex(text, dialect)
     except QueryError as e:
