@@ -303,7 +303,9 @@ def _core_title(package: Package, warnings: list[str]) -> str | None:
             raise
         warnings.append("the document properties could not be read")
         return None
-    return (el.text or "").strip() or None if el is not None else None
+    if el is None:
+        return None
+    return (el.text or "").strip() or None
 
 
 def read_docx(data: bytes, name: str, *, max_bytes: int,
