@@ -14,13 +14,15 @@ each statement by DuckDB's own parser.
 * then `setup` (time zone, schemas, macros) and `lock_configuration=true`: no query can
   change any of this afterwards.
 
-`check_duckdb_parse(con, sql, tables=…, reserved=…)` serialises the statement with DuckDB's
+`check_duckdb_parse(con, sql, tables=…)` serialises the statement with DuckDB's
 `json_serialize_sql` (which only accepts a single SELECT) and walks DuckDB's own tree: every
 function called must be in `sql_pure_functions` (an allowlist of DuckDB names), every table
-function must be `unnest`, every table read must be one of `tables` or a CTE of the statement,
-and no CTE may take the name of an existing table (`reserved`), since a CTE body that names a
-later CTE reads the catalog's table of that name. It is the backstop behind
-`sql_allowlist.check_tree`: what it checks is exactly what DuckDB will run.
+function must be `unnest`, no other kind of table reference (DESCRIBE, SHOW, SUMMARIZE…) is
+allowed, and every table read must be one of `tables` or a CTE *in scope where it is named*, as
+DuckDB scopes them: a CTE body sees the CTEs before it (and itself when recursive), so in
+`WITH a AS (SELECT * FROM tables), tables AS (…)` the first `tables` is the catalog's and is
+refused. It is the backstop behind `sql_allowlist.check_tree`: what it checks is exactly what
+DuckDB will run.
 """
 
 from __future__ import annotations
@@ -83,14 +85,8 @@ def close_locked(con: duckdb.DuckDBPyConnection, temp: Path) -> None:
     shutil.rmtree(temp, ignore_errors=True)
 
 
-def system_names(con: duckdb.DuckDBPyConnection) -> frozenset[str]:
-    """Lower-case names of the catalog's own views (`tables`, `duckdb_settings`, `pg_class`…)."""
-    return frozenset(r[0] for r in con.execute(
-        "SELECT DISTINCT lower(view_name) FROM duckdb_views() WHERE internal").fetchall())
-
-
 def check_duckdb_parse(con: duckdb.DuckDBPyConnection, sql: str, *,
-                       tables: Collection[tuple[str, ...]], reserved: Collection[str]) -> None:
+                       tables: Collection[tuple[str, ...]]) -> None:
     """Refuse `sql` (``read_only`` `QueryError`) unless DuckDB parses it as one SELECT that calls
     only allowed functions and reads only `tables` (lower-case name parts) and its own CTEs."""
     raw = con.execute("SELECT json_serialize_sql(?::VARCHAR)", [sql]).fetchone()
@@ -99,14 +95,8 @@ def check_duckdb_parse(con: duckdb.DuckDBPyConnection, sql: str, *,
         detail = tree.get("error_message") or "not a single SELECT"
         raise QueryError(f"the sandbox runs a single SELECT only ({detail})", code="read_only",
                          hint=HINT)
-    nodes = list(_dicts(tree["statements"][0]))
-    ctes = {str(c.get("key", "")).lower() for n in nodes
-            for c in (n.get("cte_map") or {}).get("map", []) if isinstance(c, dict)}
-    hidden = ctes & set(reserved)
-    if hidden:
-        raise _refuse(f"a WITH clause may not take the name of the table {sorted(hidden)[0]}")
     allowed = DUCKDB_PURE_FUNCTIONS | MACRO_NAMES
-    for node in nodes:
+    for node, ctes in _scoped(tree["statements"][0]):
         name = node.get("function_name")
         if isinstance(name, str) and any(c.isalnum() or c == "_" for c in name) and (
                 name.lower() not in allowed or node.get("schema") or node.get("catalog")):
@@ -130,16 +120,26 @@ def check_duckdb_parse(con: duckdb.DuckDBPyConnection, sql: str, *,
                               f"this query")
 
 
-def _dicts(node: Any) -> Iterator[dict[str, Any]]:
-    """Every object of DuckDB's JSON tree, without recursion (the tree can be deep)."""
-    stack = [node]
+def _scoped(root: Any) -> Iterator[tuple[dict[str, Any], frozenset[str]]]:
+    """Every object of DuckDB's JSON tree with the CTE names in scope where it sits (without
+    recursion: the tree can be deep). A query node's CTEs are in scope in its body; the body of
+    its i-th CTE sees the ones before it, and itself when it is recursive."""
+    stack: list[tuple[Any, frozenset[str]]] = [(root, frozenset())]
     while stack:
-        item = stack.pop()
-        if isinstance(item, dict):
-            yield item
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
+        item, scope = stack.pop()
+        if isinstance(item, list):
+            stack.extend((v, scope) for v in item)
+        if not isinstance(item, dict):
+            continue
+        yield item, scope
+        entries = [e for e in (item.get("cte_map") or {}).get("map", []) if isinstance(e, dict)]
+        names = [str(e.get("key", "")).lower() for e in entries]
+        for i, entry in enumerate(entries):
+            body = entry.get("value") or {}
+            recursive = (body.get("query_node") or {}).get("type") == "RECURSIVE_CTE_NODE"
+            stack.append((body, scope | set(names[:i + 1] if recursive else names[:i])))
+        inner = scope | set(names)
+        stack.extend((v, inner) for k, v in item.items() if k != "cte_map")
 
 
 def _refuse(message: str) -> QueryError:

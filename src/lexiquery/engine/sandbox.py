@@ -68,12 +68,7 @@ from lexiquery.dialects.base import Names, as_utc
 from lexiquery.dialects.guard import check_sql
 from lexiquery.dialects.sql import SqlBuilder, idiom_for
 from lexiquery.dialects.sql_parse_lex import read_statements
-from lexiquery.engine.duckdb_lockdown import (
-    check_duckdb_parse,
-    close_locked,
-    open_locked,
-    system_names,
-)
+from lexiquery.engine.duckdb_lockdown import check_duckdb_parse, close_locked, open_locked
 from lexiquery.engine.result_cap import fetch_capped
 from lexiquery.engine.results import ResultSet
 from lexiquery.engine.sample_data import generate_columns
@@ -125,11 +120,9 @@ class Sandbox:
         self._lock = threading.RLock()  # one statement at a time on the connection
         self._tables: dict[str, Source] = {}  # source id → the definition its table was made of
         self._kql_views: set[str] = set()
-        self._objects: set[tuple[str, ...]] = set()  # lower-case name parts of what we created
         self._con, self._temp = open_locked(
             ("SET GLOBAL TimeZone='UTC'", f"CREATE SCHEMA {SAMPLE_SCHEMA}",
              f"CREATE SCHEMA {KQL_SCHEMA}", *MACROS), memory_limit_mb=memory_limit_mb)
-        self._system = system_names(self._con)
 
     def close(self) -> None:
         """Close the connection and remove its private temp directory."""
@@ -196,7 +189,6 @@ class Sandbox:
             con.execute("ROLLBACK")
             raise
         self._tables[src.id] = src
-        self._objects.add((SAMPLE_SCHEMA, src.id.lower()))
         self._kql_views.discard(src.id)
 
     def _kql_table(self, src: Source) -> str:
@@ -208,7 +200,6 @@ class Sandbox:
             self._con.execute(f"CREATE OR REPLACE VIEW {KQL_SCHEMA}.{_q(src.id)} AS SELECT "
                               f"{cols} FROM {SAMPLE_SCHEMA}.{_q(src.id)}")
             self._kql_views.add(src.id)
-            self._objects.add((KQL_SCHEMA, src.id.lower()))
         return f"{KQL_SCHEMA}.{src.id}"
 
     def _binding_view(self, src: Source, dialect: str) -> None:
@@ -239,7 +230,6 @@ class Sandbox:
             f"AS {_q(binding.columns[f.name])}" for f in src.fields if f.name in binding.columns)
         qualified = ".".join(_q(p) for p in parts)
         self._con.execute(f"CREATE OR REPLACE VIEW {qualified} AS SELECT {cols} FROM {table}")
-        self._objects.add(tuple(p.lower() for p in parts))
 
     # ------------------------------------------------------------------ plans
 
@@ -339,8 +329,7 @@ class Sandbox:
         else:
             sql = f"SELECT * FROM ({tree.sql('duckdb')}) AS _lq_result LIMIT {cap}"
         with self._lock:
-            reserved = (self._system | {o[-1] for o in self._objects}) - {table[-1]}
-            check_duckdb_parse(self._con, sql, tables={table}, reserved=reserved)
+            check_duckdb_parse(self._con, sql, tables={table})
             description, rows, why, elapsed = self._timed(sql)
         columns = [d[0] for d in description]
         uuids = [i for i, d in enumerate(description) if str(d[1]) == "UUID"]
