@@ -63,18 +63,25 @@ class Prepared:
     procedures: list[Procedure]
 
 
-def prepare(name: str, origin: str, data: bytes, sha: str, doc_id: str, tags: Sequence[str], *,
-            settings: Settings, catalog: Catalog, errors: "KnownErrorBase") -> Prepared:
-    """Read, chunk, flag and extract — everything that can fail on the content."""
-    from lexiquery.knowledge.chunking import chunk_document
+def read_runbook(name: str, data: bytes, settings: Settings) -> ParsedDocument:
+    """Read a document within the settings' bounds (size, unpacked XML, reading time). The first
+    step of ingestion, so a refused document costs no catalog or known-errors load."""
     from lexiquery.knowledge.documents import read_document
+    from lexiquery.knowledge.read_limits import ReadLimits
+
+    return read_document(name, data, max_bytes=settings.sop_max_bytes,
+                         limits=ReadLimits.from_settings(settings))
+
+
+def prepare(doc: ParsedDocument, origin: str, data: bytes, sha: str, doc_id: str,
+            tags: Sequence[str], *, settings: Settings, catalog: Catalog,
+            errors: "KnownErrorBase") -> Prepared:
+    """Chunk, flag and extract a read document — everything else that can fail on it."""
+    from lexiquery.knowledge.chunking import chunk_document
     from lexiquery.knowledge.extract import extract_procedures
     from lexiquery.knowledge.injection import injection_line
 
-    from lexiquery.knowledge.read_limits import ReadLimits
-
-    doc: ParsedDocument = read_document(name, data, max_bytes=settings.sop_max_bytes,
-                                        limits=ReadLimits.from_settings(settings))
+    name = doc.name
     drafts = chunk_document(doc, target_chars=settings.sop_chunk_chars)
     if not drafts:
         raise DocumentError("no text to index", code="empty", document=name)
@@ -114,4 +121,4 @@ def flag_injection(draft: ChunkDraft) -> ChunkDraft:
 
 
 __all__ = ["Prepared", "document_label", "find_documents", "flag_injection", "indexed_text",
-           "prepare"]
+           "prepare", "read_runbook"]

@@ -35,6 +35,7 @@ from lexiquery.knowledge.ingest import (  # noqa: F401 — find_documents, docum
     find_documents,
     indexed_text,
     prepare,
+    read_runbook,
 )
 from lexiquery.knowledge.lexical import tokenize
 from lexiquery.knowledge.model import (
@@ -211,7 +212,8 @@ class ProcedureStore:
                         "UPDATE documents SET body = ? WHERE id = ?",
                         (existing.model_dump_json(), doc_id)))
                 return AddResult("unchanged", existing)
-        prepared = prepare(name, origin, data, sha, doc_id, tags, settings=self.settings,
+        doc = read_runbook(name, data, self.settings)  # refused before the catalog is loaded
+        prepared = prepare(doc, origin, data, sha, doc_id, tags, settings=self.settings,
                            catalog=self.catalog, errors=self.known_errors())
         with self._lock:
             old = [r[0] for r in self._db.execute(
