@@ -49,6 +49,8 @@ class RunResult(BaseModel):
     columns: list[str]
     rows: list[list[Any]]
     truncated: bool = False
+    truncated_by: str | None = Field(default=None, description="Which sandbox cap cut the "
+                                     "rows: 'rows' or 'bytes' (None: nothing was cut)")
     elapsed_ms: float = 0.0
     executed: str = Field(description="'query' (SQL text run as written) or 'plan'")
     data: str = Field(description="Which rows the query ran on")
@@ -324,7 +326,8 @@ def run_query(text: str, platform: Platform | str, *, catalog: Catalog | None = 
     return RunResult(platform=parsed.platform.value, dialect=parsed.dialect,
                      source=parsed.source.id, query=parsed.text, plan=parsed.plan,
                      columns=list(result.columns), rows=[list(r) for r in result.rows],
-                     truncated=result.truncated, elapsed_ms=round(result.elapsed_ms, 2),
+                     truncated=result.truncated, truncated_by=result.truncated_by,
+                     elapsed_ms=round(result.elapsed_ms, 2),
                      executed=how, data=_data_label(settings, keyed, parsed.source.id),
                      issues=list(parsed.plan.issues))
 

@@ -44,8 +44,9 @@ def print_run(result: RunResult, *, show: int = 20, console: Console | None = No
     con.print(Text(f"{n}{more} row{'s' if n != 1 else ''}{tail} · {result.source} · "
                    f"{result.data} · {how} · {result.elapsed_ms:.1f} ms", style="dim"))
     if result.truncated:
-        con.print(Text("the row cap was reached: raise LEXIQUERY_ROW_CAP to see more",
-                       style="yellow"))
+        cap = ("byte cap", "LEXIQUERY_RESULT_MAX_BYTES") if result.truncated_by == "bytes" \
+            else ("row cap", "LEXIQUERY_ROW_CAP")
+        con.print(Text(f"the {cap[0]} was reached: raise {cap[1]} to see more", style="yellow"))
     for line in _issue_lines(result.issues):
         con.print(line)
 

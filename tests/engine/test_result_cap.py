@@ -120,3 +120,19 @@ def test_200_rows_of_a_megabyte_stay_far_below_a_gigabyte() -> None:
                          timeout=120, check=True).stdout.split()
     assert out[:2] == ["16", "bytes"]
     assert int(out[2]) < 600 * 1024  # KiB: well under the 1.09 GB seen before
+
+
+def test_run_says_the_byte_cap_cut_the_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    from rich.console import Console
+
+    from lexiquery.operations import run_query
+    from lexiquery.render_ops import print_run
+
+    monkeypatch.setenv("LEXIQUERY_RESULT_MAX_BYTES", "4096")
+    monkeypatch.setenv("LEXIQUERY_SAMPLE_ROWS", "50")
+    result = run_query("SELECT repeat('x', 1000) AS big FROM signin_logs", "sql",
+                       sql_dialect="duckdb")
+    assert result.truncated and result.truncated_by == "bytes" and len(result.rows) == 4
+    console = Console(record=True, width=200)
+    print_run(result, console=console)
+    assert "byte cap was reached: raise LEXIQUERY_RESULT_MAX_BYTES" in console.export_text()

@@ -12,6 +12,7 @@ the other. The DuckDB settings are tested on the raw connection, with no check i
 
 from __future__ import annotations
 
+import gc
 import stat
 import tempfile
 from pathlib import Path
@@ -202,6 +203,12 @@ def test_closing_removes_the_private_temp_directory(catalog: Catalog) -> None:
     assert temp.is_dir()
     sb.close()
     assert not temp.exists()
+    sb.close()  # a second close is harmless
+    forgotten = Sandbox(catalog, rows_per_source=10)
+    temp = forgotten._temp
+    del forgotten
+    gc.collect()
+    assert not temp.exists()  # a sandbox never closed still cleans up when collected
 
 
 # ── every escape, through the whole stack and through the sandbox's own checks ──────────────

@@ -50,6 +50,7 @@ from __future__ import annotations
 
 import threading
 import time
+import weakref
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -123,11 +124,13 @@ class Sandbox:
         self._con, self._temp = open_locked(
             ("SET GLOBAL TimeZone='UTC'", f"CREATE SCHEMA {SAMPLE_SCHEMA}",
              f"CREATE SCHEMA {KQL_SCHEMA}", *MACROS), memory_limit_mb=memory_limit_mb)
+        # closed and its temp directory removed on `close`, or when collected or at exit
+        self._cleanup = weakref.finalize(self, close_locked, self._con, self._temp)
 
     def close(self) -> None:
         """Close the connection and remove its private temp directory."""
         with self._lock:
-            close_locked(self._con, self._temp)
+            self._cleanup()
 
     def __enter__(self) -> "Sandbox":
         return self
