@@ -11,6 +11,7 @@ import lexiquery
 from lexiquery.errors import QuestionError
 from lexiquery.ir import QueryPlan, RelativeTime, TimeUnit
 from lexiquery.limits import MAX_LOOKBACK_DAYS, MAX_ROWS
+from lexiquery.nl.preds import BAD_ROW_COUNT
 from lexiquery.nl.rules import parse_question
 
 CATALOG = golden_catalog()
@@ -75,6 +76,13 @@ def test_zero_or_negative_row_counts_are_question_errors(question: str, says: st
         ask(question)
     assert e.value.message == says and e.value.hint and "1 row or more" in e.value.hint
     assert e.value.closest_sources == ["signin_logs"]  # the source the question was about
+    assert [i["code"] for i in e.value.issues] == [BAD_ROW_COUNT]
+
+
+def test_runbooks_cannot_rescue_a_negative_row_count() -> None:
+    """The planner lets runbooks name a source the question lacks; this is not that."""
+    with pytest.raises(QuestionError, match="negative number of rows"):
+        lexiquery.ask("top -5 users by failed sign-ins", store=False)
 
 
 def test_a_number_before_top_that_is_a_value_is_left_alone() -> None:

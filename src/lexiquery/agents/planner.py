@@ -17,7 +17,9 @@ from lexiquery.errors import QuestionError
 
 
 def create_plan(req: PlanRequest, res: Resources) -> PlanResult:
-    """Raises `QuestionError` when no source fits and the runbooks may not supply one."""
+    """Raises `QuestionError` when no source fits and the runbooks may not supply one, and when
+    the question asks for zero or fewer rows ("top -5")."""
+    from lexiquery.nl.preds import BAD_ROW_COUNT
     from lexiquery.nl.rules import parse_question
 
     catalog = res.catalog()
@@ -33,6 +35,8 @@ def create_plan(req: PlanRequest, res: Resources) -> PlanResult:
     try:
         rules = parse_question(req.question, catalog, source_hint=req.source)
     except QuestionError as e:
+        if any(i.get("code") == BAD_ROW_COUNT for i in e.issues):
+            raise  # "top -5": no runbook or model makes that answerable
         refusal = e
     llm, why, calls = llm_draft(req, rules, res)
     if llm is not None:

@@ -115,13 +115,19 @@ def number(it: Item | None) -> int | None:
     return None
 
 
+# The issue code of the `QuestionError` for a row count below 1: no runbook or model can answer
+# such a question, so the planner refuses it whatever else could supply a source.
+BAD_ROW_COUNT = "bad_row_count"
+
+
 def row_count(st: State, n: int, said: str) -> int:
     """The row count a question asked for ("top 5", "limit 50"; `said` quotes it): above
-    `limits.MAX_ROWS` it is clamped with a note; zero or less is a `QuestionError`, never a
-    silent default (a ranking of "top -5" is no ranking of 10)."""
+    `limits.MAX_ROWS` it is clamped with a note; zero or less is a `QuestionError` (issue code
+    `BAD_ROW_COUNT`), never a silent default (a ranking of "top -5" is no ranking of 10)."""
     if n < 1:
-        raise QuestionError(f'"{said}" asks for {"no" if n == 0 else "a negative number of"} '
-                            "rows", hint="ask for 1 row or more, e.g. top 5 or limit 50")
+        message = f'"{said}" asks for {"no" if n == 0 else "a negative number of"} rows'
+        raise QuestionError(message, hint="ask for 1 row or more, e.g. top 5 or limit 50",
+                            issues=[{"code": BAD_ROW_COUNT, "message": message}])
     if n > MAX_ROWS:
         st.notes.append(f'"{said}" clamped to {MAX_ROWS:,} rows, the most a query returns here')
         return MAX_ROWS
