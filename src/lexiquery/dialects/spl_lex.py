@@ -90,49 +90,39 @@ def _skip_quoted(text: str, i: int, quote: str, full: str) -> int:
                             "close it)")
 
 
-def _brackets(text: str) -> Iterator[tuple[int, int]]:
-    """(offset, +1/-1) of every `(`, `)`, `[`, `]` outside "strings" and `macros`."""
+def _unquoted(text: str) -> Iterator[tuple[int, str]]:
+    """(offset, character) of every character outside "strings" and `macros`; an unclosed
+    string or macro is a syntax error where it opens."""
     i = 0
     while i < len(text):
         ch = text[i]
         if ch == '"':
             i = _skip_quoted(text, i, '"', text)
-            continue
-        if ch == "`":
+        elif ch == "`":
             close = text.find("`", i + 1)
-            i = len(text) if close < 0 else close + 1
-            continue
-        if ch in "([":
-            yield i, 1
-        elif ch in ")]":
-            yield i, -1
-        i += 1
+            if close < 0:
+                raise syntax_error(text, i, "this macro is never closed", expected="a closing `",
+                                   hint="macros are written `name` or `name(args)`")
+            i = close + 1
+        else:
+            yield i, ch
+            i += 1
 
 
 def check_depth(text: str) -> None:
     """Parentheses and subsearch brackets nested deeper than `limits.MAX_NESTING` are a
     ``syntax`` error at the bracket that went too deep. `text` has its comments blanked."""
-    check_nesting(text, _brackets(text))
+    check_nesting(text, ((i, 1 if ch in "([" else -1) for i, ch in _unquoted(text)
+                         if ch in "()[]"))
 
 
 def split_commands(text: str) -> list[Segment]:
     """The pipeline's commands. Pipes inside "strings", [subsearches] and `macros` do not
     split; an unclosed string or bracket is reported where it opens."""
     segments: list[Segment] = []
-    start, pipe, i, depth = 0, -1, 0, 0
+    start, pipe, depth = 0, -1, 0
     opened: list[int] = []
-    while i < len(text):
-        ch = text[i]
-        if ch == '"':
-            i = _skip_quoted(text, i, '"', text)
-            continue
-        if ch == "`":
-            close = text.find("`", i + 1)
-            if close < 0:
-                raise syntax_error(text, i, "this macro is never closed", expected="a closing `",
-                                   hint="macros are written `name` or `name(args)`")
-            i = close + 1
-            continue
+    for i, ch in _unquoted(text):
         if ch == "[":
             depth += 1
             opened.append(i)
@@ -145,7 +135,6 @@ def split_commands(text: str) -> list[Segment]:
         elif ch == "|" and depth == 0:
             segments.append(Segment(start, i, pipe))
             start, pipe = i + 1, i
-        i += 1
     if depth:
         raise syntax_error(text, opened[-1], "this subsearch '[' is never closed",
                            expected="a closing ]", hint="add the missing ']'")
