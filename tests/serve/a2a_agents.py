@@ -75,18 +75,19 @@ def echo_agent(name: str = "echo", platform: str | None = None) -> Agent:
 
 
 class Served:
-    """`build(base_url)` → ASGI app, served on 127.0.0.1:<free port> until `stop()`."""
+    """`build(base_url)` → ASGI app, served on 127.0.0.1:<free port> until `stop()`;
+    `config(app)`, when given, is the uvicorn configuration to serve it with."""
 
-    def __init__(self, build: Callable[[str], Any]) -> None:
+    def __init__(self, build: Callable[[str], Any],
+                 config: Callable[[Any], uvicorn.Config] | None = None) -> None:
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self.sock.bind(("127.0.0.1", 0))
         self.port = self.sock.getsockname()[1]
         self.url = f"http://127.0.0.1:{self.port}"
         self.app = build(self.url)
-        config = uvicorn.Config(self.app, log_level="warning", lifespan="auto",
-                                timeout_graceful_shutdown=2)
-        self.server = uvicorn.Server(config)
+        self.server = uvicorn.Server(config(self.app) if config else uvicorn.Config(
+            self.app, log_level="warning", lifespan="auto", timeout_graceful_shutdown=2))
         self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
                                        daemon=True)
 

@@ -16,14 +16,12 @@ import select
 import socket
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-import uvicorn
 from fastapi.testclient import TestClient
 
 from lexiquery.config import get_settings
@@ -31,7 +29,7 @@ from lexiquery.serve.a2a_server import agent_app
 from lexiquery.serve.app import create_app
 from lexiquery.serve.local_callers import is_local_client
 from lexiquery.serve.slow_clients import MAX_HEADER_BYTES, server_config
-from serve.a2a_agents import echo_agent
+from serve.a2a_agents import Served, echo_agent
 
 UPLOAD = "/api/v1/procedures/upload"
 RUNBOOK = b"# SOP-999 Failed sign-ins\n\nFailed sign-ins are result codes 12345.\n"
@@ -252,32 +250,11 @@ def _protocols() -> list[Any]:
     return [HttpToolsProtocol, H11Protocol]
 
 
-class _Server:
+def serve_sop(base: Any, **overrides: Any) -> Served:
     """create_app(role="sop") under `server_config` (as `serve` runs it) on a free port."""
-
-    def __init__(self, base: Any, **overrides: Any) -> None:
-        settings = get_settings(embeddings=False, **overrides)
-        self.sock = socket.socket()
-        self.sock.bind(("127.0.0.1", 0))
-        self.sock.listen(512)
-        self.port = self.sock.getsockname()[1]
-        config = server_config(create_app(settings, role="sop"), settings, base=base)
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, kwargs={"sockets": [self.sock]},
-                                       daemon=True)
-
-    def __enter__(self) -> _Server:
-        self.thread.start()
-        deadline = time.monotonic() + 15
-        while not self.server.started:
-            assert time.monotonic() < deadline and self.thread.is_alive(), "no server"
-            time.sleep(0.02)
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.server.should_exit = True
-        self.thread.join(timeout=10)
-        self.sock.close()
+    settings = get_settings(embeddings=False, **overrides)
+    return Served(lambda url: create_app(settings, role="sop", base_url=url),
+                  config=lambda app: server_config(app, settings, base=base))
 
 
 def connect(port: int, first: bytes = b"") -> socket.socket:
@@ -320,7 +297,7 @@ def http_get(port: int, path: str = "/health") -> bytes:
 
 @pytest.mark.parametrize("base", _protocols(), ids=["httptools", "h11"])
 def test_slow_clients_are_closed_at_the_deadlines(base: Any) -> None:
-    with _Server(base, http_header_timeout_s=0.6, http_body_timeout_s=1.0,
+    with serve_sop(base, http_header_timeout_s=0.6, http_body_timeout_s=1.0,
                  http_keep_alive_s=1) as srv:
         silent = [connect(srv.port) for _ in range(10)]
         partial = [connect(srv.port, b"GET /health HTTP/1.1\r\nHost: x\r\n") for _ in range(10)]
@@ -343,7 +320,7 @@ def test_slow_clients_are_closed_at_the_deadlines(base: Any) -> None:
 
 @pytest.mark.parametrize("base", _protocols(), ids=["httptools", "h11"])
 def test_headers_over_the_limit_are_refused(base: Any) -> None:
-    with _Server(base) as srv:
+    with serve_sop(base) as srv:
         s = connect(srv.port, b"GET /health HTTP/1.1\r\nHost: x\r\n")
         try:
             for _ in range(MAX_HEADER_BYTES // 1000 + 2):
@@ -355,7 +332,7 @@ def test_headers_over_the_limit_are_refused(base: Any) -> None:
 
 
 def test_connections_beyond_the_limit_are_closed_at_once() -> None:
-    with _Server(None, http_max_connections=20, http_header_timeout_s=5.0) as srv:
+    with serve_sop(None, http_max_connections=20, http_header_timeout_s=5.0) as srv:
         held = [connect(srv.port) for _ in range(20)]
         time.sleep(0.2)
         extra = [connect(srv.port) for _ in range(5)]
