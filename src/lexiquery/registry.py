@@ -272,7 +272,7 @@ class Registry:
         return entry
 
     def remove(self, id_or_name: str) -> AgentEntry:
-        """Forget a registered agent (by id, or the newest of that name) and return it."""
+        """Forget a registered agent (by id, or by name: the one `get` finds) and return it."""
         entry = self.get(id_or_name)
         if entry.origin == "static":
             raise AgentError(f"{entry.name} ({entry.url}) is a static agent: it comes from "
