@@ -256,20 +256,33 @@ def test_negative_row_counts_are_syntax_errors(language: str, text: str, says: s
     assert e.value.code == "syntax" and says in e.value.message and e.value.column
 
 
+@pytest.mark.parametrize("language, text, column", [
+    ("kql", "SigninLogs | where TimeGenerated > ago(1e308d)", 40),
+    ("kql", "SigninLogs | summarize count() by bin(TimeGenerated, 1.5e400h)", 54),
+    ("kql", "SigninLogs | where ResultType > 1e400", 33),
+    ("spl", SPL + "| eval y = 1e400", len(SPL) + 12),
+])
+def test_numbers_past_a_double_are_syntax_errors(language: str, text: str, column: int) -> None:
+    with pytest.raises(QueryError, match="too large") as e:
+        parse(text, language, CATALOG)
+    assert (e.value.code, e.value.line, e.value.column) == ("syntax", 1, column)
+
+
 def test_sql_limit_0_is_reported_not_dropped() -> None:
     plan = parse("SELECT * FROM signin_logs LIMIT 0", "sql", CATALOG).plan
     assert plan.limit is None and [i.code for i in plan.issues] == ["unsupported"]
 
 
 @pytest.mark.parametrize("language, text", [
-    ("kql", "SigninLogs | where TimeGenerated > ago(99999999999d)"),
-    ("sql", "SELECT * FROM signin_logs WHERE time_generated > NOW() - INTERVAL '99999999999 days'"),
+    ("kql", f"SigninLogs | where TimeGenerated > ago({HUGE}d)"),  # exact, not via a float
+    ("spl", SPL + f"earliest=-{HUGE}d"),
+    ("sql", f"SELECT * FROM signin_logs WHERE time_generated > NOW() - INTERVAL '{HUGE} days'"),
 ])
 def test_time_ranges_beyond_the_platforms_are_clamped(language: str, text: str) -> None:
     plan = parse(text, language, CATALOG).plan
     assert plan.time_range is not None and plan.time_range.start == RelativeTime(
         amount=MAX_LOOKBACK_DAYS, unit=TimeUnit.day)
-    assert ["99,999,999,999 days" in m and "100 years" in m for m in clamped(plan)] == [True]
+    assert [f"{int(HUGE):,} days" in m and "100 years" in m for m in clamped(plan)] == [True]
 
 
 def test_a_clamped_time_range_runs() -> None:

@@ -16,6 +16,7 @@ line).
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Literal
@@ -160,8 +161,14 @@ def _number(text: str, i: int) -> Token:
         if unit not in SPAN_UNITS:
             raise syntax_error(text, i, f"'{raw}{w.group()}' is not a number or a timespan",
                                expected="a number, or a timespan such as 30s, 5m, 1h, 7d, 1ms")
-        return Token("timespan", float(raw) * SPAN_UNITS[unit], i, w.end(), text[i:w.end()])
-    value: object = float(raw) if any(c in raw for c in ".eE") else int(raw)
+        seconds = float(raw) * SPAN_UNITS[unit]
+        if not math.isfinite(seconds):
+            raise syntax_error(text, i, f"the timespan '{raw}{w.group()}' is too large",
+                               expected="a timespan such as 30d")
+        return Token("timespan", seconds, i, w.end(), text[i:w.end()])
+    value: int | float = float(raw) if any(c in raw for c in ".eE") else int(raw)
+    if not math.isfinite(value):
+        raise syntax_error(text, i, f"the number '{raw}' is too large", expected="a number")
     return Token("number", value, i, end, raw)
 
 
@@ -336,7 +343,8 @@ def to_amount_unit(seconds: float, written: str) -> tuple[int, str] | None:
     (`24h` stays 24 hours), else the largest unit that divides it; None below a second."""
     m = re.match(r"(\d+(?:\.\d+)?)([A-Za-z]+)$", written.lstrip("-"))
     if m and m.group(2).lower() in _SPAN_TO_UNIT and float(m.group(1)).is_integer():
-        return int(float(m.group(1))), _SPAN_TO_UNIT[m.group(2).lower()]
+        whole_amount = m.group(1).split(".")[0]  # exact, however many digits
+        return int(whole_amount), _SPAN_TO_UNIT[m.group(2).lower()]
     whole = round(seconds)
     if abs(seconds - whole) > 1e-9 or whole <= 0:
         return None

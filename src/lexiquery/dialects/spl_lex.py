@@ -22,6 +22,7 @@ macros; Splunk's comments (```` ```…``` ````) are blanked first, keeping offse
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from typing import Any, Iterator
@@ -239,6 +240,9 @@ class Scanner:
         if m and (ch != "." or m.end() > i + 1):
             raw = m.group(0)
             num: int | float = float(raw) if any(c in raw for c in ".eE") else int(raw)
+            if not math.isfinite(num):
+                raise syntax_error(text, i, f"the number '{raw}' is too large",
+                                   expected="a number")
             return Tok("num", raw, num, i, m.end())
         m = _IDENT.match(text, i, self.end)
         if m:
