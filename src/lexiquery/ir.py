@@ -335,18 +335,21 @@ class QueryPlan(_Model):
                     f"here; limited to {MAX_ROWS:,}")
             self.limit = MAX_ROWS
         years = MAX_LOOKBACK_YEARS
-        tr = self.time_range
+        tr, points = self.time_range, {}  # copies: the caller's objects are left as they were
         for name in ("start", "end") if tr is not None else ():
             p = getattr(tr, name)
             if isinstance(p, RelativeTime) and p.amount > span_cap(p.unit):
-                setattr(tr, name, p.model_copy(update={"amount": span_cap(p.unit)}))
+                points[name] = p.model_copy(update={"amount": span_cap(p.unit)})
                 clamped(f"a time range reaching {p.amount:,} {p.unit.value}s back is beyond the "
                         f"{years} years the platforms hold; reading the last "
                         f"{span_cap(p.unit):,} {p.unit.value}s")
-        b = self.aggregation.time_bucket if self.aggregation is not None else None
-        if b is not None and b.amount > span_cap(b.unit):
-            self.aggregation.time_bucket = b.model_copy(  # type: ignore[union-attr]
-                update={"amount": span_cap(b.unit)})
+        if tr is not None and points:
+            self.time_range = tr.model_copy(update=points)
+        agg = self.aggregation
+        b = agg.time_bucket if agg is not None else None
+        if agg is not None and b is not None and b.amount > span_cap(b.unit):
+            self.aggregation = agg.model_copy(update={"time_bucket": b.model_copy(
+                update={"amount": span_cap(b.unit)})})
             clamped(f"a time bucket of {b.amount:,} {b.unit.value}s is wider than {years} years; "
                     f"buckets of {span_cap(b.unit):,} {b.unit.value}s")
         return self

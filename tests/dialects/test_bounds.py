@@ -299,10 +299,11 @@ def test_time_buckets_beyond_the_platforms_are_clamped() -> None:
 
 
 def test_the_plan_clamps_once_whoever_builds_it() -> None:
-    plan = QueryPlan(source="signin_logs", limit=10**30, time_range=TimeRange(
-        start=RelativeTime(amount=10**12, unit=TimeUnit.second),
-        end=RelativeTime(amount=10**12 - 5, unit=TimeUnit.second)))
+    asked = TimeRange(start=RelativeTime(amount=10**12, unit=TimeUnit.second),
+                      end=RelativeTime(amount=10**12 - 5, unit=TimeUnit.second))
+    plan = QueryPlan(source="signin_logs", limit=10**30, time_range=asked)
     assert plan.limit == MAX_ROWS and len(clamped(plan)) == 3
+    assert asked.start.amount == 10**12  # the caller's range is not changed behind its back
     assert plan.time_range is not None and plan.time_range.start.amount == MAX_LOOKBACK_DAYS * 86400
     again = QueryPlan.model_validate(plan.model_dump())
     assert again == plan  # already within bounds: no second warning
