@@ -36,14 +36,17 @@ RUNBOOK = b"# SOP-999 Failed sign-ins\n\nFailed sign-ins are result codes 12345.
 LOCAL = ("127.0.0.1", 50000)
 ELSEWHERE = ("203.0.113.9", 41000)  # TEST-NET-3: a caller on another machine
 EVIL = "http://evil.invalid"
+OWN = "http://127.0.0.1:8000"
 HEADERS = {"x-content-type-options": "nosniff", "x-frame-options": "DENY",
            "referrer-policy": "no-referrer", "cross-origin-resource-policy": "same-origin"}
 
 
 def client(role: str = "all", *, peer: tuple[str, int] = LOCAL, **overrides: Any) -> TestClient:
     settings = get_settings(embeddings=False, **overrides)
+    # A browser on the server's own address (TestClient's default host, "testserver", is a DNS
+    # name the server was not configured with: see the rebinding tests).
     return TestClient(create_app(settings, role=role), client=peer,  # type: ignore[arg-type]
-                      raise_server_exceptions=False)
+                      raise_server_exceptions=False, base_url=OWN)
 
 
 def upload(c: TestClient, **headers: str) -> Any:
@@ -75,14 +78,14 @@ def test_the_cross_site_runbook_upload_is_refused_and_stores_nothing() -> None:
         assert r.status_code == 403
         assert upload(c, origin="null").status_code == 403  # sandboxed frame, file: page
         assert upload(c, **{"sec-fetch-site": "cross-site"}).status_code == 403
-        assert upload(c, origin="http://testserver.invalid:80").status_code == 403
+        assert upload(c, origin="http://127.0.0.1:8001").status_code == 403
         assert stored(c) == 0
 
 
 @pytest.mark.parametrize("headers", [
     {},  # curl, the SDKs: no Origin
-    {"origin": "http://testserver"},  # the server's own page (Host: testserver)
-    {"origin": "http://testserver", "sec-fetch-site": "same-origin"},
+    {"origin": OWN},  # the server's own page (Host: 127.0.0.1:8000)
+    {"origin": OWN, "sec-fetch-site": "same-origin"},
     {"sec-fetch-site": "none"},  # typed into the address bar
 ])
 def test_own_pages_and_tools_may_upload(headers: dict[str, str]) -> None:
@@ -126,12 +129,56 @@ def test_every_state_changing_surface_refuses_other_origins() -> None:
         assert c.delete("/a2a/agents/planner", headers=evil).status_code == 403
         assert c.get("/api/v1/journeys", headers=evil).status_code == 200  # reading is safe
     agent = agent_app(echo_agent(), get_settings(), "http://127.0.0.1:9020")
-    with TestClient(agent) as c:
+    with TestClient(agent, base_url="http://127.0.0.1:9020") as c:
         r = c.post("/", json={"jsonrpc": "2.0", "id": 1, "method": "SendMessage"},
                    headers={**evil, "A2A-Version": "1.0"})
         assert r.status_code == 403 and r.json()["error"] == "cross_origin"
         assert_secured(c.get("/.well-known/agent-card.json"))
         assert c.head("/health").status_code == 200
+
+
+# ── DNS rebinding ────────────────────────────────────────────────────────────────────────────
+
+def rebound(role: str = "sop", **overrides: Any) -> TestClient:
+    """A browser whose page's name was re-pointed at this server: Host and Origin agree, and
+    name a host the server was never given."""
+    settings = get_settings(embeddings=False, **overrides)
+    return TestClient(create_app(settings, role=role), client=LOCAL,  # type: ignore[arg-type]
+                      raise_server_exceptions=False, base_url="http://rebound.invalid:8000")
+
+
+def test_a_rebound_page_can_neither_write_nor_read() -> None:
+    page = "http://rebound.invalid:8000"
+    with rebound() as c:
+        r = upload(c, origin=page, **{"sec-fetch-site": "same-origin"})
+        assert r.status_code == 403 and r.json()["error"] == "unknown_host", r.text
+        assert "rebound.invalid" in r.json()["message"] and "LEXIQUERY_PUBLIC_URL" in \
+            r.json()["hint"]
+        assert_secured(r)
+        r = c.get("/api/v1/procedures", headers={"sec-fetch-site": "same-origin",
+                                                 "sec-fetch-mode": "cors"})
+        assert r.status_code == 403 and r.json()["error"] == "unknown_host"
+        # Not a browser (no Origin, no Fetch Metadata): not a rebinding victim, served as before.
+        assert c.get("/api/v1/procedures").status_code == 200
+        assert stored(c) == 0
+
+
+@pytest.mark.parametrize("base", ["http://localhost:8000", "http://127.0.0.1:8000",
+                                  "http://[::1]:8000", "http://app.localhost:8000",
+                                  "http://192.0.2.10:8000"])
+def test_addresses_and_loopback_names_are_never_rebound(base: str) -> None:
+    settings = get_settings(embeddings=False)
+    with TestClient(create_app(settings, role="sop"), client=LOCAL,  # type: ignore[arg-type]
+                    base_url=base) as c:
+        assert upload(c, origin=base, **{"sec-fetch-site": "same-origin"}).status_code == 200
+
+
+def test_configured_names_are_served_to_browsers() -> None:
+    page = "http://rebound.invalid:8000"
+    for overrides in ({"public_url": page}, {"allowed_origins": [page]}):
+        with rebound(**overrides) as c:
+            r = upload(c, origin=page, **{"sec-fetch-site": "same-origin"})
+            assert r.status_code == 200, (overrides, r.text)
 
 
 # ── CORS ─────────────────────────────────────────────────────────────────────────────────────
@@ -143,7 +190,7 @@ def preflight(c: TestClient, origin: str) -> Any:
 def test_cors_is_off_by_default() -> None:
     with client("sop") as c:
         for r in (preflight(c, EVIL), c.get("/health", headers={"origin": EVIL}),
-                  upload(c, origin="http://testserver")):
+                  upload(c, origin=OWN)):
             assert not [h for h in r.headers if h.lower().startswith("access-control-")], \
                 dict(r.headers)
 

@@ -305,7 +305,7 @@ def agent_app(agent: Agent, settings: Settings, base_url: str) -> FastAPI:
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
     from lexiquery.serve.browser import install
 
-    install(app, settings)  # security headers; cross-origin JSON-RPC from a web page refused
+    install(app, settings, base_url)  # security headers; cross-origin JSON-RPC from a web page refused
     return app
 
 

@@ -160,7 +160,7 @@ def create_app(settings: Settings | None = None, *, role: AppRole = "all",
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes, exempt=(UPLOAD_PREFIX,))
     from lexiquery.serve.browser import install
 
-    install(app, settings)
+    install(app, settings, base_url, bind_host)
     return app
 
 

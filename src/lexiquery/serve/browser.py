@@ -22,6 +22,17 @@ headers) and does two things:
   inline bootstrap script allowed by its SHA-256 hash (computed from the page as served), never
   by ``'unsafe-inline'``.
 
+* **A browser must name this server by a name it was given (DNS rebinding).** A page on
+  ``http://attacker.example:8000`` whose name is then re-pointed at 127.0.0.1 is "same-origin"
+  with this server in the browser's eyes: its Origin equals its Host, so the origin check above
+  lets it write and read. A request a browser sent (it carries ``Origin`` or ``Sec-Fetch-*``
+  headers, which every current browser sends and a page cannot remove) is therefore refused
+  with 403 ``unknown_host`` unless its ``Host`` is an IP address (which cannot be re-pointed),
+  ``localhost``, or a name this server was configured with (`served_names`: the address served
+  on, `Settings.public_url`, the allowed and CORS origins). Clients that are not browsers —
+  curl, the SDKs, the agents — cannot be rebinding victims and are not checked; `/mcp` has the
+  SDK's own Host check besides.
+
 CORS stays off — no ``Access-Control-*`` header on any response — unless `cors_origins` lists
 origins; then Starlette's `CORSMiddleware` answers for exactly those.
 """
@@ -30,6 +41,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import ipaddress
 import json
 import re
 from collections.abc import Iterable
@@ -131,6 +143,54 @@ def trusted_origins(settings: Settings) -> frozenset[str]:
     return frozenset(url_origin(u) for u in urls)
 
 
+def served_names(settings: Settings, *urls: str | None) -> frozenset[str]:
+    """The DNS names a browser may use for this server: ``localhost`` and the hosts of `urls`
+    (the address served on, the bind host), the public URL and the configured origins."""
+    names = {"localhost"}
+    for value in (*urls, settings.public_url, *settings.allowed_origins, *settings.cors_origins):
+        if not value:
+            continue
+        try:
+            host = httpx.URL(value if "://" in value else f"http://{value}").host
+        except (httpx.InvalidURL, ValueError):
+            continue
+        if host:
+            names.add(host.lower().rstrip("."))
+    return frozenset(names)
+
+
+def _request_host(host_header: str) -> str | None:
+    """The host part of a Host header, lower-cased, without port or brackets; None if it is
+    not a plain host[:port]."""
+    if not host_header or any(c in host_header for c in "/@?#\\ "):
+        return None
+    try:
+        host = httpx.URL(f"http://{host_header}").host
+    except (httpx.InvalidURL, ValueError):
+        return None
+    return host.lower().rstrip(".") or None
+
+
+def rebinding_refusal(scope: Scope, names: frozenset[str]) -> str | None:
+    """Why this browser request must be refused as a possible DNS rebinding, or None."""
+    browser = any(key in (b"origin", b"sec-fetch-site", b"sec-fetch-mode")
+                  for key, _ in scope.get("headers") or ())
+    if not browser:
+        return None
+    host = _request_host(_header(scope, b"host") or "")
+    if host is None:
+        return "a browser request without a readable Host header"
+    try:
+        ipaddress.ip_address(host)
+        return None  # an address cannot be re-pointed by DNS
+    except ValueError:
+        pass
+    if host in names or host.endswith(".localhost"):
+        return None
+    return f"a browser request for the host name {host[:100]!r}, which this server was not " \
+           "configured with (a page may have re-pointed that name at this server)"
+
+
 def _header(scope: Scope, name: bytes) -> str | None:
     for key, value in scope.get("headers") or ():
         if key == name:
@@ -193,8 +253,9 @@ def docs_csp(html: bytes) -> str:
 class BrowserSafety:
     """The ASGI layer described in the module docstring."""
 
-    def __init__(self, app: ASGIApp, *, trusted: frozenset[str] = frozenset()) -> None:
-        self.app, self.trusted = app, trusted
+    def __init__(self, app: ASGIApp, *, trusted: frozenset[str] = frozenset(),
+                 names: frozenset[str] = frozenset({"localhost"})) -> None:
+        self.app, self.trusted, self.names = app, trusted, names
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -207,6 +268,14 @@ class BrowserSafety:
                 message = _with_headers(message, API_CSP)
             await send(message)
 
+        rebinding = rebinding_refusal(scope, self.names)
+        if rebinding is not None:
+            await send_error(secured, 403, "unknown_host",
+                             f"refused {rebinding}",
+                             hint="open the server by its address (http://127.0.0.1:PORT), or "
+                                  "set LEXIQUERY_PUBLIC_URL or LEXIQUERY_ALLOWED_ORIGINS to the "
+                                  "name users browse to")
+            return
         refusal = cross_origin_refusal(scope, self.trusted)
         if refusal is not None:
             await send_error(secured, 403, "cross_origin",
@@ -241,11 +310,13 @@ class _DocsPage:
         await self.send({"type": "http.response.body", "body": bytes(self.body)})
 
 
-def install(app: FastAPI, settings: Settings) -> None:
+def install(app: FastAPI, settings: Settings, *served: str | None) -> None:
     """Browser safety on `app`: `BrowserSafety` around its whole middleware stack, and CORS for
-    `settings.cors_origins` when there are any. Call before the app serves its first request.
+    `settings.cors_origins` when there are any. `served` are the URLs or hosts the server is
+    reached on and bound to (see `served_names`). Call before the app serves its first request.
     `InputError` for a malformed origin setting."""
     trusted = trusted_origins(settings)
+    names = served_names(settings, *served)
     cors = configured_origins(settings, "cors_origins", settings.cors_origins)
     if cors:
         from starlette.middleware.cors import CORSMiddleware
@@ -257,8 +328,8 @@ def install(app: FastAPI, settings: Settings) -> None:
     # Outside Starlette's ServerErrorMiddleware (the outermost layer `add_middleware` reaches):
     # its 500 answers get the headers too.
     app.build_middleware_stack = (  # type: ignore[method-assign]
-        lambda: BrowserSafety(build(), trusted=trusted))
+        lambda: BrowserSafety(build(), trusted=trusted, names=names))
 
 
 __all__ = ["BrowserSafety", "cross_origin_refusal", "docs_csp", "error_body", "install",
-           "send_error", "trusted_origins"]
+           "rebinding_refusal", "send_error", "served_names", "trusted_origins"]
