@@ -112,9 +112,11 @@ def _cost(settings: Settings) -> dict[str, Any]:
 
 
 def _data_dir(settings: Settings) -> dict[str, Any]:
+    from lexiquery.private_files import private_dir
+
     path = settings.data_dir
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        private_dir(path)
         with tempfile.NamedTemporaryFile(dir=path, prefix=".doctor-", delete=True) as f:
             f.write(b"ok")
         return {"path": str(path), "writable": True, "error": None}

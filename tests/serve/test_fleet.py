@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import stat
 import socket
 import subprocess
 import sys
@@ -288,6 +289,10 @@ def test_up_answers_then_survives_a_killed_data_agent_then_stops_cleanly(
     assert wait_gone(pids) == [], "children outlived `up`"
     assert read_state(data_dir)["state"] == "stopped"  # type: ignore[index]
     assert "Traceback" not in err, err
+    # The children's logs quote questions: private like every other store.
+    assert stat.S_IMODE((data_dir / "fleet").stat().st_mode) == 0o700
+    assert {stat.S_IMODE(p.stat().st_mode) for p in (data_dir / "fleet").glob("*.log")} == {0o600}
+    assert stat.S_IMODE((data_dir / "fleet.json").stat().st_mode) == 0o600
 
 
 def test_up_refuses_a_bad_setting_before_starting_anything(data_dir: Path) -> None:

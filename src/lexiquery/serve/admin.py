@@ -33,6 +33,7 @@ from starlette.requests import Request
 
 from lexiquery.config import Settings
 from lexiquery.errors import StorageError
+from lexiquery.private_files import private_dir
 from lexiquery.serve.local_callers import is_local_client
 
 ADMIN_KEY_FILE = "admin.key"
@@ -79,7 +80,7 @@ def ensure_admin_key(data_dir: Path) -> str:
     if key is not None:
         return key
     try:
-        data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        private_dir(data_dir)
         fd, tmp = tempfile.mkstemp(dir=data_dir, prefix=".admin.key.")  # mode 0600
     except OSError as e:
         raise StorageError(f"cannot create the admin key in {data_dir}: {e}") from e

@@ -36,6 +36,7 @@ from pathlib import Path
 from typing import Any
 
 from lexiquery.errors import LexiQueryError
+from lexiquery.private_files import private_dir, private_file
 
 
 @dataclass(frozen=True)
@@ -222,8 +223,7 @@ class Supervisor:
         """Bind every service's port now. A port in use is a FleetError (exit 2) naming it."""
         from lexiquery.cli_serve import bind_socket
 
-        log_dir = self.data_dir / "fleet"
-        log_dir.mkdir(parents=True, exist_ok=True)
+        log_dir = private_dir(self.data_dir / "fleet")  # the logs quote questions: 0700/0600
         for spec in self.services:
             port = 0 if self.free_ports and spec.name not in self.ports \
                 else self.ports.get(spec.name, spec.port)
@@ -278,7 +278,7 @@ class Supervisor:
         # Own process group: a terminal's Ctrl-C reaches the supervisor alone, which stops the
         # children itself. The preexec function only calls prctl and getppid (no imports, no
         # locks), and `up` spawns from its only thread.
-        with open(child.log_path, "wb") as log:
+        with open(private_file(child.log_path), "wb") as log:
             child.process = subprocess.Popen(
                 cmd, env=self.child_env(child.spec), stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT, pass_fds=(fd,), process_group=0,
@@ -437,7 +437,7 @@ class Supervisor:
 
     def _write_state(self) -> None:
         """Replace fleet.json atomically: a reader never sees half a file."""
-        self.data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(self.data_dir)
         fd, tmp = tempfile.mkstemp(dir=self.data_dir, prefix=".fleet-", suffix=".json")
         try:
             with os.fdopen(fd, "w", encoding="utf-8") as f:
