@@ -78,3 +78,45 @@ def loads_bounded(data: str | bytes, *, what: str, max_bytes: int,
         return json.loads(text)
     except (ValueError, RecursionError) as e:
         raise InputError(f"{what} is not valid JSON: {e}") from e
+
+
+MAX_DOCUMENT_NODES = 1_000_000  # values in one parsed YAML/JSON document from outside
+
+
+def check_document(data: Any, *, what: str, max_depth: int = MAX_JSON_DEPTH,
+                   max_nodes: int = MAX_DOCUMENT_NODES) -> Any:
+    """`data` (parsed YAML or JSON) if it nests at most `max_depth` levels and holds at most
+    `max_nodes` values counted as a reader will meet them: a YAML alias is counted each time it
+    is reached, so an alias bomb ("billion laughs", a few hundred bytes that expand to billions
+    of values) is refused here, before validation walks it. Iterative: safe on any input."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    seen = 0
+    while stack:
+        value, depth = stack.pop()
+        seen += 1
+        if seen > max_nodes:
+            raise InputError(f"{what} holds more than {max_nodes:,} values (counting each YAML "
+                             "alias where it is used)", hint="split the document")
+        if isinstance(value, (dict, list)):
+            if depth > max_depth:
+                raise InputError(f"{what} nests deeper than {max_depth} levels",
+                                 hint="flatten the document")
+            children = value.values() if isinstance(value, dict) else value
+            stack.extend((child, depth + 1) for child in children)
+    return data
+
+
+def load_yaml_bounded(text: str, *, what: str, max_depth: int = MAX_JSON_DEPTH,
+                      max_nodes: int = MAX_DOCUMENT_NODES) -> Any:
+    """`yaml.safe_load` for text from outside: libyaml's loader where it is installed (it
+    refuses deep nesting itself instead of recursing in Python), then `check_document`.
+    Raises `yaml.YAMLError` for malformed YAML (callers report its line), `InputError` for a
+    document too deep or too large."""
+    import yaml
+
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    try:
+        data = yaml.load(text, Loader=loader)  # noqa: S506 — a safe loader, chosen above
+    except RecursionError as e:  # the pure-Python loader on deep nesting
+        raise InputError(f"{what} nests too deeply to read", hint="flatten the document") from e
+    return check_document(data, what=what, max_depth=max_depth, max_nodes=max_nodes)

@@ -30,7 +30,8 @@ from lexiquery.catalog.model import Source
 from lexiquery.catalog.sql_ddl import import_sql_ddl
 from lexiquery.catalog.tables import problem as _problem
 from lexiquery.catalog.tables import snake
-from lexiquery.errors import CatalogError
+from lexiquery.errors import CatalogError, InputError
+from lexiquery.limits import check_document, load_yaml_bounded
 
 __all__ = [
     "MAX_CATALOG_BYTES",
@@ -116,10 +117,16 @@ def _read_text(path: Path) -> str:
 
 
 def _load_structured(text: str, name: str, *, as_json: bool) -> Any:
+    """The file's data, bounded in depth and size (`limits`): a catalog file may come from
+    anywhere, and a nesting or alias bomb must be a CatalogError, not a traceback or a hang."""
     try:
         if as_json:
-            return json.loads(text)
-        return yaml.safe_load(text)
+            return check_document(json.loads(text), what=name)
+        return load_yaml_bounded(text, what=name)
+    except RecursionError as e:  # json.loads on brackets nested past the interpreter's limit
+        raise CatalogError(f"{name} nests too deeply to read") from e
+    except InputError as e:
+        raise CatalogError(e.message, hint=e.hint) from e
     except (json.JSONDecodeError, yaml.YAMLError) as e:
         mark = getattr(e, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else \

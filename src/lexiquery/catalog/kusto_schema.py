@@ -14,7 +14,8 @@ from typing import Any
 
 from lexiquery.catalog.model import FieldType, Source
 from lexiquery.catalog.tables import distinct_ids, source_from_columns
-from lexiquery.errors import CatalogError
+from lexiquery.errors import CatalogError, InputError
+from lexiquery.limits import check_document
 
 CSL_TYPES = {"string": FieldType.string, "int": FieldType.int, "long": FieldType.long,
              "real": FieldType.real, "double": FieldType.real, "decimal": FieldType.real,
@@ -63,8 +64,8 @@ def _unwrap_kusto_result(data: Any) -> Any:
     for cell in (c for r in rows if isinstance(r, list) for c in r):
         if isinstance(cell, str) and cell.lstrip().startswith("{"):
             try:
-                doc = json.loads(cell)
-            except json.JSONDecodeError:
+                doc = check_document(json.loads(cell), what="a schema cell")
+            except (json.JSONDecodeError, RecursionError, InputError):
                 continue
             if isinstance(doc, dict) and ("Databases" in doc or "OrderedColumns" in doc):
                 return doc

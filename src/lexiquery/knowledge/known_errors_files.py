@@ -22,6 +22,7 @@ from pydantic import ValidationError
 
 from lexiquery.catalog.model import Catalog, FieldType
 from lexiquery.errors import InputError
+from lexiquery.limits import load_yaml_bounded
 from lexiquery.ir import LIST_OPERATORS, UNARY_OPERATORS, Operator, Scalar
 
 if TYPE_CHECKING:
@@ -102,8 +103,11 @@ def _read(path: Path, catalog: Catalog | None, *, origin: str) -> list[KnownErro
 
 def _yaml_rows(path: Path, text: str) -> list[tuple[str, dict[str, Any]]]:
     try:
-        # The C loader when libyaml is there: the built-in files are read at every start.
-        data = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+        # The C loader when libyaml is there (the built-in files are read at every start),
+        # bounded in depth and size: an uploaded file may be a nesting or alias bomb.
+        data = load_yaml_bounded(text, what=path.name)
+    except InputError as exc:
+        raise _fail(path, None, exc.message) from None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}" if mark is not None else None
