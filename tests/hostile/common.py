@@ -63,6 +63,16 @@ def question_of(spec: dict[str, Any]) -> str:
     return spec["question"] if "question" in spec else "failed sign-ins by user"
 
 
+def ask_arguments(spec: dict[str, Any], *, dialect: bool = True) -> dict[str, Any]:
+    """The question and the options a case gives, under the names the API, MCP and the Python
+    API share (the planner agent takes no SQL dialect: `dialect=False`)."""
+    names = (("platforms", "platforms"), ("dialect", "sql_dialect"), ("source", "source"),
+             ("context", "context"))
+    return {"question": question_of(spec),
+            **{field: spec[key] for key, field in names
+               if spec.get(key) is not None and (dialect or key != "dialect")}}
+
+
 def issue_codes(issues: Any) -> set[str]:
     """Codes of issues given as dicts ({code: …}) or as MCP's "error code: message" texts."""
     out: set[str] = set()
@@ -86,8 +96,12 @@ def judge_result(surface: str, data: Any, texts: list[str]) -> Outcome:
     if not isinstance(data, dict):
         return out
     queries = [q for q in data.get("queries") or [] if isinstance(q, dict)]
+    vouched = [q for q in queries if q.get("valid") is True]  # what LexiQuery calls valid
+    if isinstance(data.get("query"), dict):  # a data agent's rendering: read-only by construction
+        queries.append(data["query"])
+        vouched.append(data["query"])
     out.queries = [(str(q.get("platform")), str(q.get("dialect")), str(q.get("query") or ""))
-                   for q in queries if q.get("valid") is True]  # what LexiQuery vouches for
+                   for q in vouched]
     if data.get("query") and "to_platform" in data and data.get("valid"):  # a translation
         out.queries.append((str(data["to_platform"]), str(data.get("to_dialect")),
                             str(data["query"])))

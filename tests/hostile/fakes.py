@@ -8,7 +8,6 @@ and answered 503.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -95,6 +94,3 @@ def fake_servers() -> Iterator[tuple[FakeAgents, FakeAgents]]:
         one.served, two.served = s1, s2
         yield one, two
 
-
-def dumps(value: Any) -> str:
-    return json.dumps(value)

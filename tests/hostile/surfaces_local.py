@@ -15,8 +15,8 @@ from typing import Any
 
 from typer.testing import CliRunner
 
-from hostile.common import (WILDCARD, Overtime, deadline, issue_codes, judge_result,
-                            question_of, strings)
+from hostile.common import (WILDCARD, Overtime, ask_arguments, deadline, issue_codes,
+                            judge_result, strings)
 from hostile.env import Outcome, Paths
 from hostile.files import write_inputs
 
@@ -135,10 +135,7 @@ def _python_call(op: str, spec: dict[str, Any], paths: Paths, ctx: Any) -> Any:
                                              from_dialect=dialect)
         return lexiquery.explain_query(text, platform, sql_dialect=dialect)
     if op in ("ask", "source"):
-        kwargs = {k: spec[k] for k in ("platforms", "source", "context") if spec.get(k)}
-        if spec.get("dialect"):
-            kwargs["sql_dialect"] = spec["dialect"]
-        return lexiquery.ask(question_of(spec), **kwargs)
+        return lexiquery.ask(**ask_arguments(spec))
     if op == "upload":
         from lexiquery.config import get_settings
         from lexiquery.knowledge.store import ProcedureStore

@@ -15,8 +15,8 @@ import json
 from typing import Any
 from urllib.parse import quote
 
-from hostile.common import (INTERNAL_CODES, POSITION, WILDCARD, Overtime, deadline,
-                            issue_codes, judge_result, question_of, strings, validator_input)
+from hostile.common import (INTERNAL_CODES, POSITION, WILDCARD, Overtime, ask_arguments,
+                            deadline, issue_codes, judge_result, strings, validator_input)
 from hostile.env import Outcome, Paths
 from hostile.files import file_specs, make_file
 
@@ -31,12 +31,7 @@ def _http_request(op: str, spec: dict[str, Any], ctx: Any) -> list[tuple[str, st
             spec, sample_check=not spec.get("no_execute"))}
         return [("POST", "/a2a/task/invoke", {"json": body, "headers": headers})]
     if op in ("ask", "source"):
-        body = {"question": question_of(spec)}
-        for key, field in (("platforms", "platforms"), ("dialect", "sql_dialect"),
-                           ("source", "source"), ("context", "context")):
-            if spec.get(key) is not None:
-                body[field] = spec[key]
-        return [("POST", "/api/v1/query", {"json": body, "headers": headers})]
+        return [("POST", "/api/v1/query", {"json": ask_arguments(spec), "headers": headers})]
     if op == "history":
         jid = ctx.stored_journey(spec["question"])
         return [("GET", "/api/v1/journeys", {}), ("GET", f"/api/v1/journeys/{jid}", {})]
@@ -172,12 +167,7 @@ def _mcp_call(op: str, spec: dict[str, Any], ctx: Any) -> tuple[str, dict[str, A
             q["from_platform"] = q.pop("platform")
         return "translate_query", q
     if op in ("ask", "source"):
-        args = {"question": question_of(spec)}
-        for key, field in (("platforms", "platforms"), ("dialect", "sql_dialect"),
-                           ("source", "source"), ("context", "context")):
-            if spec.get(key) is not None:
-                args[field] = spec[key]
-        return "generate_query", args
+        return "generate_query", ask_arguments(spec)
     if op == "history":
         return "get_journey", {"journey_id": ctx.stored_journey(spec["question"])}
     if op == "journey":
@@ -211,11 +201,7 @@ def _a2a_call(op: str, spec: dict[str, Any]) -> tuple[str, str, Any]:
         return "validator", "validate_queries", validator_input(
             spec, sample_check=not spec.get("no_execute"))
     if op in ("ask", "source"):
-        body = {"question": question_of(spec)}
-        for key in ("platforms", "source", "context"):
-            if spec.get(key) is not None:
-                body[key] = spec[key]
-        return "planner", "create_plan", body
+        return "planner", "create_plan", ask_arguments(spec, dialect=False)
     if op == "search":
         return "knowledge-sop", "search_procedures", {"text": spec["search"]}
     if op == "skill":
