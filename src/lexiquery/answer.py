@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from enum import Enum
+from typing import Literal
 
 from pydantic import BaseModel, Field
 
@@ -116,7 +117,8 @@ class Knowledge(BaseModel):
 class GeneratedQuery(BaseModel):
     """One platform's query, checked before anyone sees it."""
 
-    platform: str = Field(description="kql, spl or sql")
+    # A Literal, not free text: a peer's query for "cobol" is refused where it is read.
+    platform: Literal["kql", "spl", "sql"] = Field(description="kql, spl or sql")
     dialect: str = Field(description="'kql', 'spl', or the SQL dialect (postgres, tsql, …)")
     query: str
     valid: bool

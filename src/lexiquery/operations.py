@@ -121,7 +121,7 @@ def _platform(value: Platform | str) -> Platform:
 
 def clean_query(text: object, max_chars: int) -> str:
     """The pasted query, or `InputError` when it is empty, binary or over `max_chars`."""
-    from lexiquery.orchestrator import user_text
+    from lexiquery.user_input import user_text
 
     q = user_text(text, "query", max_chars, long_hint="raise LEXIQUERY_MAX_QUERY_CHARS")
     if any(unicodedata.category(ch) == "Cc" and ch not in "\t\n\r" for ch in q):

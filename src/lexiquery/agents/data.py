@@ -16,6 +16,7 @@ from lexiquery.answer import GeneratedQuery
 from lexiquery.catalog.model import Platform, Source
 from lexiquery.errors import PlanError, QuestionError
 from lexiquery.ir import PlanIssue, QueryPlan, Severity
+from lexiquery.user_input import clean_question
 
 
 def render_query(plan: QueryPlan, source: Source, platform: Platform, *,
@@ -47,6 +48,9 @@ def generate(req: GenerateRequest, platform: Platform, res: Resources) -> Genera
     from lexiquery.knowledge.guidance import apply_knowledge, rescue_source
     from lexiquery.nl.rules import ParsedQuestion, parse_question
 
+    # A remote peer may call this agent directly: its question is checked as the API's is.
+    req = req.model_copy(update={"question": clean_question(req.question,
+                                                            res.settings.max_question_chars)})
     catalog = res.catalog()
     ctx = to_context(req.knowledge, res) if req.knowledge is not None else None
     if req.draft is not None:

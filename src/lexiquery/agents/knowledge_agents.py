@@ -23,11 +23,19 @@ from lexiquery.agents.resources import Resources
 from lexiquery.cost.tracker import record_embeddings
 from lexiquery.errors import StorageError
 from lexiquery.knowledge.guidance import Context, Relevant
+from lexiquery.user_input import user_text
+
+
+def _search_text(text: str, res: Resources) -> str:
+    """The text to search, checked as the API checks its input (a peer may call directly)."""
+    return user_text(text, "search text", res.settings.max_query_chars,
+                     long_hint="search with the question, not a document")
 
 
 def search_procedures(req: SearchRequest, res: Resources) -> ProcedureSearch:
     from lexiquery.knowledge.guidance import gather
 
+    req = req.model_copy(update={"text": _search_text(req.text, res)})
     try:
         store = res.procedures()
     except StorageError as e:
@@ -58,7 +66,7 @@ def search_procedures(req: SearchRequest, res: Resources) -> ProcedureSearch:
 
 
 def lookup_known_errors(req: LookupRequest, res: Resources) -> KnownErrorLookup:
-    return KnownErrorLookup(mentions=list(res.known_errors().find(req.text)))
+    return KnownErrorLookup(mentions=list(res.known_errors().find(_search_text(req.text, res))))
 
 
 def to_context(k: KnowledgeContext, res: Resources) -> Context:

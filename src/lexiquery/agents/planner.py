@@ -14,6 +14,7 @@ from lexiquery.agents.llm_planning import llm_draft
 from lexiquery.agents.resources import Resources
 from lexiquery.catalog.model import Platform
 from lexiquery.errors import QuestionError
+from lexiquery.user_input import clean_question, user_text
 
 
 def create_plan(req: PlanRequest, res: Resources) -> PlanResult:
@@ -22,6 +23,12 @@ def create_plan(req: PlanRequest, res: Resources) -> PlanResult:
     from lexiquery.nl.preds import BAD_ROW_COUNT
     from lexiquery.nl.rules import parse_question
 
+    # A remote peer may call the planner directly: the question is checked as the API's is.
+    req = req.model_copy(update={"question": clean_question(req.question,
+                                                            res.settings.max_question_chars)})
+    if req.context is not None:
+        user_text(req.context, "context", res.settings.max_question_chars,
+                  long_hint="shorten the context")
     catalog = res.catalog()
     if req.source is not None and req.source not in catalog:
         from lexiquery.dialects.parsing import closest
