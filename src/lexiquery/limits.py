@@ -25,6 +25,9 @@ from lexiquery.errors import InputError
 
 MAX_NESTING = 32
 MAX_JSON_DEPTH = 32
+# HTTP request bodies: an A2A envelope (jsonrpc › params › message › parts › data › input)
+# around a plan whose filter groups follow a query's brackets (`MAX_NESTING`) needs more room.
+MAX_BODY_JSON_DEPTH = 200
 MAX_ROWS = 1_000_000
 MAX_LOOKBACK_YEARS = 100
 MAX_LOOKBACK_DAYS = 36_525  # 100 years of 365.25 days

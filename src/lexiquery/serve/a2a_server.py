@@ -282,7 +282,7 @@ def agent_app(agent: Agent, settings: Settings, base_url: str) -> FastAPI:
     `settings.max_request_bytes` are refused with 413, and `browser.install` adds the security
     headers and refuses cross-origin writes, as on the main app. Callers build the agent
     (`agents.local.build_agent(name, settings)`)."""
-    from lexiquery.serve.app import BodyLimit
+    from lexiquery.serve.request_limits import add_request_limits
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -302,7 +302,7 @@ def agent_app(agent: Agent, settings: Settings, base_url: str) -> FastAPI:
     app.add_api_route("/health", health, methods=["HEAD"], include_in_schema=False)
 
     app.state.card = add_agent_routes(app, agent, settings.public_url or base_url)
-    app.add_middleware(BodyLimit, limit=settings.max_request_bytes)
+    add_request_limits(app, settings.max_request_bytes)
     from lexiquery.serve.browser import install
 
     install(app, settings, base_url)  # security headers; cross-origin JSON-RPC from a web page refused

@@ -21,7 +21,8 @@ Every failure has one body shape, `{error, message, hint?, issues}`:
     `journey_id` when the journey was stored and `closest_sources` for an unanswerable question;
   * a request that does not match its schema → 422 `bad_request` naming each field;
   * a body over ``settings.max_request_bytes`` → 413 `too_large` (uploads under
-    `/api/v1/procedures/upload` keep their own, larger limits);
+    `/api/v1/procedures/upload` keep their own, larger limits), and a JSON body nesting deeper
+    than `limits.MAX_BODY_JSON_DEPTH` → 400 `bad_request` (`serve/request_limits.py`);
   * an unknown route or method → 404 / 405 in the same shape; an admin route refused → 403
     ``admin_required`` (`admin.AdminRefused`);
   * anything unexpected → 500 `internal_error`, with no traceback in the body (the server log
@@ -41,12 +42,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lexiquery import __version__
 from lexiquery.config import Settings, get_settings
 from lexiquery.errors import LexiQueryError
 from lexiquery.serve.api_models import AppRole
+from lexiquery.serve.request_limits import add_request_limits
 
 if TYPE_CHECKING:
     from lexiquery.agents.resources import Resources
@@ -157,7 +158,7 @@ def create_app(settings: Settings | None = None, *, role: AppRole = "all",
     app.add_exception_handler(RequestValidationError, _validation_error)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _internal_error)
-    app.add_middleware(BodyLimit, limit=settings.max_request_bytes, exempt=(UPLOAD_PREFIX,))
+    add_request_limits(app, settings.max_request_bytes, exempt=(UPLOAD_PREFIX,))
     from lexiquery.serve.browser import install
 
     install(app, settings, base_url, bind_host)
@@ -238,62 +239,3 @@ async def _internal_error(request: Request, error: Exception) -> JSONResponse:
     return JSONResponse({"error": "internal_error", "message": message,
                          "issues": [{"code": "internal_error", "message": message}]},
                         status_code=500)
-
-
-# ── request size guard ───────────────────────────────────────────────────────────────────────
-
-class _TooLarge(Exception):
-    pass
-
-
-class BodyLimit:
-    """Refuses request bodies over `limit` bytes with 413, before the app parses them: a
-    declared Content-Length over the limit is refused before a byte is read, and the body
-    stream is counted as it arrives (a chunked request declares nothing). Paths starting with
-    an `exempt` prefix pass untouched (they bound their own bodies)."""
-
-    def __init__(self, app: ASGIApp, limit: int, exempt: tuple[str, ...] = ()) -> None:
-        self.app, self.limit, self.exempt = app, limit, exempt
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or str(scope.get("path", "")).startswith(self.exempt):
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope.get("headers") or [])
-        declared = headers.get(b"content-length", b"").decode("latin-1").strip()
-        if declared.isdigit() and int(declared) > self.limit:
-            await self._refuse(send)
-            return
-        total, exceeded, started = 0, False, False
-
-        async def counted() -> Message:
-            nonlocal total, exceeded
-            message = await receive()
-            if message["type"] == "http.request":
-                total += len(message.get("body", b""))
-                if total > self.limit:
-                    exceeded = True
-                    raise _TooLarge
-            return message
-
-        async def guarded(message: Message) -> None:
-            nonlocal started
-            if exceeded and not started:
-                return  # the app's answer to a half-read body; ours replaces it
-            started = started or message["type"] == "http.response.start"
-            await send(message)
-
-        try:
-            await self.app(scope, counted, guarded)
-        except _TooLarge:
-            pass
-        if exceeded and not started:
-            await self._refuse(send)
-
-    async def _refuse(self, send: Send) -> None:
-        from lexiquery.serve.browser import send_error
-
-        await send_error(send, 413, "too_large",
-                         f"the request body is larger than the limit of {self.limit:,} bytes",
-                         hint="send a shorter question or context; runbooks go to "
-                              f"{UPLOAD_PREFIX} as multipart")
