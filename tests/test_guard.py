@@ -301,7 +301,7 @@ def test_kql_lookalikes_pass(text: str) -> None:
     "index=main | savedsearch hidden_search",
     "| from savedsearch:hidden_search",
     "index=main `evil_macro`",
-    "index=main user=\"`evil_macro`\"",
+    "index=main user=\"quoted\" `evil_macro` x=\"`not_this`\"",
     "index=main | stats count by `evil(a, b)`",
 ])
 def test_spl_refusals(text: str) -> None:
@@ -312,6 +312,9 @@ def test_spl_refusals(text: str) -> None:
 @pytest.mark.parametrize("text", [
     "index=main ```a comment with `macro` and | delete``` | stats count",
     'index=main [search index=x "| delete" | fields user]',
+    # Splunk's manual: "Macros inside of quoted values are not expanded" ("foo`bar`baz").
+    'index=main user="`evil_macro`"',
+    'index=main CommandLine="powershell -c Write-Host `\\"hi`\\"" | stats count',
 ])
 def test_spl_lookalikes_pass(text: str) -> None:
     assert check_read_only("spl", text) == []

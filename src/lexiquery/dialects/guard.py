@@ -14,8 +14,8 @@ string (`@"x\\"`) or a comment can fool. Text the lexer cannot read (an unclosed
   plugins that reach out or run code (`evaluate http_request`, `sql_request`, `python`, `r`…).
 * SPL (`spl_lex`): commands that write, delete, send or run code, after any pipe and at the
   start of any subsearch `[ … ]`, however deep (`SPL_FORBIDDEN_COMMANDS`); `| from
-  savedsearch:…`; and macros (`` `name` ``), which are unknown code: a macro can expand to
-  `| delete`. Declared macros are expanded before the guard sees the text
+  savedsearch:…`; and macros (`` `name` `` outside quoted values, where Splunk expands them),
+  which are unknown code: a macro can expand to `| delete`. Declared macros are expanded before the guard sees the text
   (`dialects.spl_macros`); any that is left is refused.
 * SQL (`guard_sql`): one SELECT, checked on the sqlglot tree in its dialect, with each
   dialect's dangerous functions (`guard_sql_functions`) and executable comments refused.
@@ -28,7 +28,7 @@ import re
 from lexiquery.dialects.guard_sql import check_sql, from_error, issue
 from lexiquery.dialects.kql_lex import Token, tokenize
 from lexiquery.dialects.parsing import line_col
-from lexiquery.dialects.spl_lex import blank_comments, split_commands
+from lexiquery.dialects.spl_lex import blank_comments, blank_quoted, split_commands
 from lexiquery.errors import QueryError
 from lexiquery.ir import PlanIssue
 
@@ -56,7 +56,6 @@ SPL_FORBIDDEN_COMMANDS = frozenset(
         "sitimechart", "sitop", "crawl", "localop", "savedsearch", "dump", "fit", "deletemodel",
     }
 )
-_SPL_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*"?')
 # A command starts after a pipe or at the opening of a subsearch, at any depth.
 _SPL_COMMAND = re.compile(r"[|\[]\s*([A-Za-z_][A-Za-z0-9_]*)")
 _SPL_FROM_SAVED = re.compile(r"\|\s*from\s+(savedsearch:)", re.IGNORECASE)
@@ -128,12 +127,13 @@ def check_spl(text: str) -> list[PlanIssue]:
         line, col = line_col(text, offset)
         issues.append(issue(f"line {line}, column {col}: {message}", line, col))
 
-    # Splunk expands macros before it reads the search, so a macro inside quotes counts too.
-    for m in _SPL_MACRO.finditer(clean):
-        refuse(m.start(), f"the macro {m.group(0)} is not declared in the catalog: its "
-                          "expansion is unknown code (it could write or delete); declare it "
+    # Splunk does not expand macros inside quoted values ("foo`bar`baz" is text): only the
+    # backticks outside strings call macros.
+    blanked = blank_quoted(clean)
+    for m in _SPL_MACRO.finditer(blanked):
+        refuse(m.start(), f"the macro {text[m.start():m.end()]} is not declared in the catalog: "
+                          "its expansion is unknown code (it could write or delete); declare it "
                           "under a source's spl binding 'macros', or expand it by hand")
-    blanked = _SPL_QUOTED.sub(lambda m: " " * len(m.group(0)), clean)
     for m in _SPL_COMMAND.finditer(blanked):
         if m.group(1).lower() in SPL_FORBIDDEN_COMMANDS:
             refuse(m.start(1), f"the SPL command '{m.group(1)}' writes, sends or runs code")

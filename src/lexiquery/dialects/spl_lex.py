@@ -68,9 +68,21 @@ class Segment:
     pipe: int
 
 
+_QUOTED = re.compile(r'"(?:[^"\\]|\\.)*(?:"|$)', re.DOTALL)
+
+
 def blank_comments(text: str) -> str:
     """The text with ```comments``` replaced by spaces (offsets are kept)."""
     return _COMMENT.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
+
+
+def blank_quoted(text: str) -> str:
+    """The text with the inside of every "quoted string" replaced by spaces (offsets are kept;
+    an unclosed string runs to the end). Splunk does not expand `macros` inside quoted values,
+    so macro finders look at this text."""
+    return _QUOTED.sub(lambda m: '"' + " " * (len(m.group(0)) - 2) + '"'
+                       if m.group(0).endswith('"') and len(m.group(0)) > 1
+                       else " " * len(m.group(0)), text)
 
 
 def _skip_quoted(text: str, i: int, quote: str, full: str) -> int:

@@ -16,7 +16,8 @@ does it, so the guard and the parser see what Splunk would run:
   rounds (a macro that calls itself is refused as ``read_only``, never expanded forever), and
   the text may not grow past `MAX_EXPANDED_CHARS`;
 * an undeclared macro (or one called with another number of values) is left as written, for
-  the guard to refuse; ```comments``` are never expanded.
+  the guard to refuse; ```comments``` and "quoted values" are never expanded (Splunk's
+  manual: "Macros inside of quoted values are not expanded").
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Mapping
 
 from lexiquery.catalog.model import SplMacro
 from lexiquery.dialects.parsing import syntax_error
-from lexiquery.dialects.spl_lex import blank_comments
+from lexiquery.dialects.spl_lex import blank_comments, blank_quoted
 
 __all__ = ["MAX_EXPANDED_CHARS", "MAX_MACRO_DEPTH", "expand_macros"]
 
@@ -44,11 +45,11 @@ def expand_macros(text: str, macros: Mapping[str, SplMacro]) -> str:
         return text
     original = text
     for _round in range(MAX_MACRO_DEPTH + 1):
-        clean = blank_comments(text)
+        clean = blank_quoted(blank_comments(text))  # no expansion inside quoted values
         parts: list[str] = []
         last = 0
         for m in _CALL.finditer(clean):
-            expansion = _expand(m.group(1), macros)
+            expansion = _expand(text[m.start(1):m.end(1)], macros)  # args as written
             if expansion is None:
                 continue
             parts += [text[last:m.start()], expansion]
