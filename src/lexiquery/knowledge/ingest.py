@@ -69,8 +69,11 @@ def read_runbook(name: str, data: bytes, settings: Settings) -> ParsedDocument:
     from lexiquery.knowledge.documents import read_document
     from lexiquery.knowledge.read_limits import ReadLimits
 
-    return read_document(name, data, max_bytes=settings.sop_max_bytes,
-                         limits=ReadLimits.from_settings(settings))
+    doc = read_document(name, data, max_bytes=settings.sop_max_bytes,
+                        limits=ReadLimits.from_settings(settings))
+    # `name` is already a bare file name (the store strips an upload's directories); a local
+    # file's name may hold a backslash, which is a character on Linux, not a separator.
+    return doc if doc.name == name else doc.model_copy(update={"name": name})
 
 
 def prepare(doc: ParsedDocument, origin: str, data: bytes, sha: str, doc_id: str,
