@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from lexiquery.cli import app
@@ -111,3 +112,18 @@ def test_ask_shows_the_sample_check_and_agreement() -> None:
     assert r.exit_code == 0, r.output
     assert "checked on sample data" in r.output
     assert "identical results on the sample data" in r.output
+
+
+def test_run_shortens_huge_cells_in_the_table_and_json_keeps_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "1000")  # the cell on one line, so its note is one string
+    rows = tmp_path / "rows.csv"
+    huge = "A" * 100_000
+    rows.write_text(f"time,user,result_code\n2024-01-01T00:00:00Z,{huge},0\n", encoding="utf-8")
+    query = "SigninLogs | project UserPrincipalName"
+    shown = cli("run", "-p", "kql", "--data", f"signin_logs={rows}", query)
+    assert shown.exit_code == 0, shown.output
+    assert "+99,500 characters; --json shows all" in shown.output
+    assert huge not in shown.output
+    whole = cli("run", "-p", "kql", "--data", f"signin_logs={rows}", "--json", query)
+    assert json.loads(whole.stdout)["rows"][0][0] == huge

@@ -1,7 +1,9 @@
 """Terminal output of `lexiquery run | translate | explain | validate` (rich).
 
 Queries are printed unboxed and never wrapped by us, like `render.print_answer`, so they copy
-exactly; result tables fold long cells instead of cutting them.
+exactly; result tables fold long cells instead of cutting them, up to `MAX_CELL_CHARS` a cell
+(a 1 MB value folded into a terminal table took 14 s to print and is no use to read there;
+`--json` keeps every value whole).
 """
 
 from __future__ import annotations
@@ -15,6 +17,17 @@ from rich.text import Text
 from lexiquery.console import terminal
 from lexiquery.operations import Explanation, RunResult, Translation, Validation
 from lexiquery.render import _issue_lines, _syntax, _table
+
+
+MAX_CELL_CHARS = 500
+
+
+def _shown(v: Any) -> str:
+    """A cell as the table shows it: at most `MAX_CELL_CHARS`, the cut said."""
+    text = _cell(v)
+    if len(text) <= MAX_CELL_CHARS:
+        return text
+    return f"{text[:MAX_CELL_CHARS]}… (+{len(text) - MAX_CELL_CHARS:,} characters; --json shows all)"
 
 
 def _cell(v: Any) -> str:
@@ -34,7 +47,7 @@ def print_run(result: RunResult, *, show: int = 20, console: Console | None = No
     if result.columns:
         table = _table(*result.columns)
         for row in result.rows[:show]:
-            table.add_row(*(_cell(v) for v in row))
+            table.add_row(*(_shown(v) for v in row))
         con.print(table)
     n = len(result.rows)
     more = "+" if result.truncated else ""
