@@ -11,7 +11,6 @@ from lexiquery.catalog.model import Platform, Source
 from lexiquery.dialects.base import collection_misuse
 from lexiquery.dialects.guard import check_read_only
 from lexiquery.dialects.spl_macros import expand_macros
-from lexiquery.dialects.sql_parse_lex import read_statements
 from lexiquery.errors import QueryError
 from lexiquery.ir import (
     PlanIssue,
@@ -96,17 +95,6 @@ def check_names(plan: QueryPlan, source: Source, platform: Platform | None = Non
     return issues
 
 
-def _check_sql_parses(text: str, dialect: str) -> list[PlanIssue]:
-    try:
-        parsed = read_statements(text, dialect)
-    except QueryError as e:
-        return [PlanIssue(code="syntax", message=f"the {dialect} SQL does not parse back: "
-                          f"{e.message}", severity=Severity.error, line=e.line, column=e.column)]
-    if not parsed:
-        return [error_issue("syntax", "the SQL is empty")]
-    return []
-
-
 def _check_balanced(text: str, platform: str) -> list[PlanIssue]:
     """A cheap structural check until the full KQL/SPL parsers exist: quotes and brackets.
 
@@ -156,9 +144,10 @@ def validate_query(plan: QueryPlan, source: Source, platform: Platform, text: st
         except QueryError as e:
             issues.append(error_issue(e.code, e.message))
     issues += check_read_only(platform.value, guarded, sql_dialect=sql_dialect)
-    if not any(i.code == "syntax" for i in issues):  # the guard's lexer may have said so
-        issues += _check_sql_parses(text, sql_dialect) if platform is Platform.sql else \
-            _check_balanced(text, platform.value)
+    # The SQL guard reads the text into trees (a failure is its `syntax` issue), so SQL is not
+    # parsed a second time here; KQL and SPL get the structural check.
+    if platform is not Platform.sql and not any(i.code == "syntax" for i in issues):
+        issues += _check_balanced(text, platform.value)
     return issues
 
 

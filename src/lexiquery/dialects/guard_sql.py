@@ -77,7 +77,7 @@ def check_sql(text: str, dialect: str) -> list[PlanIssue]:
         return found
     try:
         refuse_writes(lexed)
-        trees = read_statements(text, dialect)
+        trees = read_statements(text, dialect, lexed)
     except QueryError as e:
         return [from_error(e)]
     return check_statements(lexed, trees)

@@ -59,7 +59,7 @@ def parse_sql(text: str, catalog: Catalog, dialect: str = "postgres") -> ParsedQ
     _refuse(check_comments(lexed))  # the shared guard, on tokens and then on the tree
     refuse_writes(lexed)
     check_slips(lexed)
-    trees = read_statements(text, dialect)
+    trees = read_statements(text, dialect, lexed)
     if len(trees) != 1:
         raise syntax_error(text, 0, "expected exactly one SELECT statement", code="read_only")
     _refuse(check_statements(lexed, trees))

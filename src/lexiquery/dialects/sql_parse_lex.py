@@ -102,17 +102,20 @@ def lex(text: str, dialect: str) -> Lexed:
     return Lexed(text, dialect, tokens)
 
 
-def read_statements(text: str, dialect: str) -> list[sqlglot.exp.Expression]:
+def read_statements(text: str, dialect: str,
+                    lexed: Lexed | None = None) -> list[sqlglot.exp.Expression]:
     """Every statement of `text` as sqlglot trees, read within bounds: an unclosed quote or
     comment, brackets nested deeper than `limits.MAX_NESTING`, or a parse error is a ``syntax``
     `QueryError` with line and column — never a sqlglot exception or a RecursionError. Every
-    reader of pasted SQL (parser, guard, sandbox, validator) goes through here."""
-    lexed = lex(text, dialect)
+    reader of pasted SQL (parser, guard, sandbox, validator) goes through here. A caller that
+    has `lex`ed the text already passes `lexed`: the tokens are parsed, not the text again."""
+    lexed = lexed if lexed is not None else lex(text, dialect)
     check_nesting(text, ((t.start, 1 if t.token_type is TokenType.L_PAREN else -1)
                          for t in lexed.tokens
                          if t.token_type in (TokenType.L_PAREN, TokenType.R_PAREN)))
     try:
-        return [s for s in sqlglot.parse(text, read=dialect) if s is not None]
+        parser = sqlglot.Dialect.get_or_raise(dialect).parser()
+        return [s for s in parser.parse(list(lexed.tokens), text) if s is not None]
     except ParseError as e:
         raise parse_error(text, dialect, e) from None
     except RecursionError:  # a backstop: check_nesting keeps real queries far from this
