@@ -74,6 +74,19 @@ def check_read_only(platform: str, text: str, *, sql_dialect: str = "postgres") 
     raise ValueError(f"unknown platform {platform!r}")
 
 
+_POSITION = re.compile(r"^line \d+, column \d+: ")  # QueryError writes the position itself
+
+
+def raise_first(issues: list[PlanIssue]) -> None:
+    """The guard's first refusal as a parser's `QueryError`, at the guard's position (the
+    parsers refuse what the guard refuses, with the same words)."""
+    for found in issues:
+        raise QueryError(_POSITION.sub("", found.message), line=found.line,
+                         column=found.column, code=found.code,
+                         hint="only queries that read are accepted"
+                         if found.code == "read_only" else None)
+
+
 # ------------------------------------------------------------------------------------ KQL
 
 
@@ -83,6 +96,11 @@ def check_kql(text: str) -> list[PlanIssue]:
         tokens = tokenize(text)
     except QueryError as e:
         return [from_error(e)]
+    return kql_token_issues(text, tokens)
+
+
+def kql_token_issues(text: str, tokens: list[Token]) -> list[PlanIssue]:
+    """The KQL checks on tokens the caller has (the KQL parser refuses with the first)."""
     issues: list[PlanIssue] = []
     for k, t in enumerate(tokens[:-1]):
         prev, nxt = (tokens[k - 1] if k else None), tokens[k + 1]

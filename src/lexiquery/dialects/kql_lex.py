@@ -222,25 +222,6 @@ def check_balance(text: str, tokens: list[Token]) -> None:
                            hint="parentheses must be balanced")
 
 
-def check_read_only(text: str, tokens: list[Token]) -> None:
-    """Control commands and calls that reach outside the workspace are refused outright: this
-    tool only reads, and a query that writes must not look half-understood."""
-    starts = True
-    for k, t in enumerate(tokens):
-        if starts and t.is_op(".") and tokens[k + 1].kind == "ident":
-            raise syntax_error(text, t.offset, f"'.{tokens[k + 1].text}' is a control command; "
-                               "only read-only queries are accepted", code="read_only")
-        starts = t.is_op(";")
-        if t.is_word("externaldata"):
-            raise syntax_error(text, t.offset, "externaldata reads from outside the workspace; "
-                               "only queries over catalog tables are accepted", code="read_only")
-        if t.is_word("evaluate") and tokens[k + 1].kind == "ident" \
-                and str(tokens[k + 1].value).lower().startswith("http_request"):
-            raise syntax_error(text, tokens[k + 1].offset, "evaluate http_request calls out to "
-                               "the network; only read-only queries are accepted",
-                               code="read_only")
-
-
 def _statements(tokens: list[Token]) -> list[list[Token]]:
     out: list[list[Token]] = [[]]
     depth = 0
@@ -290,8 +271,8 @@ def _substitute(text: str, tokens: list[Token], lets: dict[str, list[Token]],
 
 
 def main_statement(text: str, tokens: list[Token]) -> MainStatement:
-    """Check the whole text, then return the tabular statement to read (see `MainStatement`)."""
-    check_read_only(text, tokens)  # first: a write is refused as such, whatever follows
+    """Check the whole text, then return the tabular statement to read (see `MainStatement`).
+    The read-only guard runs before this (`kql_parse.parse_kql`)."""
     check_depth(text, tokens)
     check_balance(text, tokens)
     lets: dict[str, list[Token]] = {}

@@ -32,6 +32,7 @@ from lexiquery.dialects.kql_ast import (
     Stage,
     node_offset,
 )
+from lexiquery.dialects.guard import kql_token_issues, raise_first
 from lexiquery.dialects.kql_lex import main_statement, tokenize
 from lexiquery.dialects.kql_parse_expr import ExprParser
 from lexiquery.dialects.kql_stages import bind
@@ -243,7 +244,9 @@ def parse_kql(text: str, catalog: Catalog) -> ParsedQuery:
 
     Raises `QueryError` with the line and column: ``syntax``, ``unknown_source``,
     ``unknown_field``, ``read_only``."""
-    stmt = main_statement(text, tokenize(text))
+    tokens = tokenize(text)
+    raise_first(kql_token_issues(text, tokens))  # first: a write is refused as such
+    stmt = main_statement(text, tokens)
     try:
         query = Parser(text, stmt.tokens, stmt.opaque).query()
         query.issues += [(off, "a second query statement", "only the first is read", True)

@@ -23,13 +23,13 @@ bucket and the metrics in that order is no projection; anything else is projecte
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from pydantic import ValidationError
 from sqlglot import exp
 
 from lexiquery.catalog.model import Catalog, Platform
+from lexiquery.dialects.guard import raise_first
 from lexiquery.dialects.guard_sql import check_comments, check_statements
 from lexiquery.dialects.parsing import (
     ParsedQuery,
@@ -47,7 +47,6 @@ from lexiquery.ir import PlanIssue, QueryPlan
 
 __all__ = ["parse_sql"]
 
-_POSITION = re.compile(r"^line \d+, column \d+: ")  # QueryError writes the position itself
 
 
 def parse_sql(text: str, catalog: Catalog, dialect: str = "postgres") -> ParsedQuery:
@@ -56,13 +55,13 @@ def parse_sql(text: str, catalog: Catalog, dialect: str = "postgres") -> ParsedQ
     each with line and column (see `dialects.parsing` for the contract)."""
     idiom_for(dialect)
     lexed = lex(text, dialect)
-    _refuse(check_comments(lexed))  # the shared guard, on tokens and then on the tree
+    raise_first(check_comments(lexed))  # the shared guard, on tokens and then on the tree
     refuse_writes(lexed)
     check_slips(lexed)
     trees = read_statements(text, dialect, lexed)
     if len(trees) != 1:
         raise syntax_error(text, 0, "expected exactly one SELECT statement", code="read_only")
-    _refuse(check_statements(lexed, trees))
+    raise_first(check_statements(lexed, trees))
     tree = trees[0]
     issues: list[PlanIssue] = []
     select = _main_select(tree, lexed, issues)
@@ -87,13 +86,6 @@ def parse_sql(text: str, catalog: Catalog, dialect: str = "postgres") -> ParsedQ
     plan.issues = issues + reader.issues + plan.issues  # the plan's own: clamped limits, spans
     return ParsedQuery(platform=Platform.sql, dialect=dialect, text=text, plan=plan,
                        source=source, notes=reader.notes)
-
-
-def _refuse(issues: list[PlanIssue]) -> None:
-    """The guard's first refusal as the parser's `QueryError`, at the guard's position."""
-    for issue in issues:
-        raise QueryError(_POSITION.sub("", issue.message), line=issue.line,
-                         column=issue.column, code=issue.code)
 
 
 def _issue(lexed: Lexed, offset: int, construct: str, why: str = "",
