@@ -120,6 +120,10 @@ class Settings(BaseSettings):
     llm_timeout_s: float = Field(default=60.0, gt=0,
                                  description="One chat request running longer falls back to "
                                              "the rules engine.")
+    llm_max_tokens: int = Field(default=4096, ge=256, le=65536,
+                                description="Most tokens the chat model may generate for one "
+                                            "answer (Ollama's num_predict): a plan is a few "
+                                            "hundred; a model stuck repeating itself stops here.")
     llm_repairs: int = Field(default=2, ge=0, le=5,
                              description="Times an invalid LLM plan is sent back with its issues.")
     llm_examples: int = Field(default=4, ge=0, le=20,

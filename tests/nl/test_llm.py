@@ -71,6 +71,8 @@ def test_good_plan_first_time(ollama: FakeOllama) -> None:
     assert reply.model == "llama3" and reply.latency_ms > 0
     # Structured output: the plan's JSON schema is the format.
     assert req["format"]["title"] == "QueryPlan" and req["model"] == "llama3"
+    # A runaway model is stopped at the source: the answer's length is capped in tokens.
+    assert req["options"] == {"temperature": 0, "num_predict": 4096}
     assert out.prompt_chars == [sum(len(m["content"]) for m in req["messages"])]
 
 

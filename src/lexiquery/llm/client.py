@@ -163,7 +163,9 @@ class OllamaChat:
             # wait_for bounds the whole exchange (httpx's timeout is per read, not total).
             resp = await asyncio.wait_for(
                 self._ollama().chat(model=self.model, messages=list(messages), format=format,
-                                    stream=False, options={"temperature": 0}),
+                                    stream=False,
+                                    options={"temperature": 0,
+                                             "num_predict": self.settings.llm_max_tokens}),
                 timeout=self.timeout_s)
         except (TimeoutError, httpx.TimeoutException) as e:
             raise ChatFailed(f"the chat model {self.model} did not answer within "
