@@ -22,8 +22,8 @@ import duckdb
 import pytest
 
 from lexiquery.catalog.model import Catalog
-from lexiquery.engine import sandbox as sandbox_module
 from lexiquery.dialects.sql_parse_lex import read_statements
+from lexiquery.engine import sandbox as sandbox_module
 from lexiquery.engine.duckdb_lockdown import check_duckdb_parse
 from lexiquery.engine.sandbox import Sandbox, SandboxError
 from lexiquery.engine.sql_allowlist import check_tree
@@ -220,7 +220,7 @@ def test_duckdb_escapes_are_refused(box: Sandbox, catalog: Catalog, in_workdir: 
                                     monkeypatch: pytest.MonkeyPatch, sql: str,
                                     guard: bool) -> None:
     if not guard:
-        monkeypatch.setattr(sandbox_module, "check_sql", lambda text, dialect: [])
+        monkeypatch.setattr(sandbox_module, "read_guarded", read_statements)  # guard off
     err = _refused(box.execute_sql, sql.format(cwd=in_workdir), "duckdb",
                    catalog.get("signin_logs"))
     assert err.code in {"read_only", "unknown_source", "syntax"}, err.message
@@ -232,7 +232,7 @@ def test_other_dialects_never_reach_duckdb(box: Sandbox, catalog: Catalog, in_wo
                                            monkeypatch: pytest.MonkeyPatch, dialect: str,
                                            sql: str, guard: bool) -> None:
     if not guard:
-        monkeypatch.setattr(sandbox_module, "check_sql", lambda text, dialect: [])
+        monkeypatch.setattr(sandbox_module, "read_guarded", read_statements)  # guard off
     err = _refused(box.execute_sql, sql, dialect, catalog.get("signin_logs"))
     assert err.code in {"read_only", "unknown_source", "syntax"}, err.message
 
@@ -286,7 +286,7 @@ def test_ctes_in_scope_may_take_any_name(box: Sandbox, catalog: Catalog, sql: st
 
 def test_refusals_name_the_function_and_its_position(box: Sandbox, catalog: Catalog,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(sandbox_module, "check_sql", lambda text, dialect: [])
+    monkeypatch.setattr(sandbox_module, "read_guarded", read_statements)  # guard off
     err = _refused(box.execute_sql, "SELECT a\nFROM signin_logs\nWHERE x IN (SELECT * FROM "
                    "query('SELECT 1'))", "duckdb", catalog.get("signin_logs"))
     assert err.code == "read_only" and "query()" in err.message

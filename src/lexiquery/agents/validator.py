@@ -10,6 +10,7 @@ from __future__ import annotations
 from lexiquery.catalog.model import Platform, Source
 from lexiquery.dialects.base import collection_misuse
 from lexiquery.dialects.guard import check_read_only
+from lexiquery.dialects.kql_lex import check_balance, tokenize
 from lexiquery.dialects.spl_macros import expand_macros
 from lexiquery.errors import QueryError
 from lexiquery.ir import (
@@ -96,28 +97,27 @@ def check_names(plan: QueryPlan, source: Source, platform: Platform | None = Non
 
 
 def _check_balanced(text: str, platform: str) -> list[PlanIssue]:
-    """A cheap structural check until the full KQL/SPL parsers exist: quotes and brackets.
-
-    Backslash escapes inside quotes, except in KQL verbatim strings (``@"C:\\dir\\"``), where a
-    doubled quote is the escape."""
+    """Quotes and brackets close, read by the language's own lexer for KQL (verbatim,
+    multi-line and obfuscated strings), and with backslash escapes for SPL."""
+    if platform == "kql":
+        try:
+            check_balance(text, tokenize(text))
+        except QueryError:
+            return [error_issue("syntax", "unbalanced quotes or brackets in the KQL query")]
+        return []
     depth = 0
     quote: str | None = None
-    verbatim = False
     i = 0
     while i < len(text):
         ch = text[i]
         if quote:
-            if not verbatim and ch == "\\":
+            if ch == "\\":
                 i += 2
                 continue
             if ch == quote:
-                if verbatim and text[i + 1:i + 2] == quote:
-                    i += 2
-                    continue
                 quote = None
         elif ch in "\"'":
             quote = ch
-            verbatim = platform == "kql" and i > 0 and text[i - 1] == "@"
         elif ch in "([":
             depth += 1
         elif ch in ")]":

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 
-from lexiquery.dialects.guard_sql import check_sql, from_error, issue
+from lexiquery.dialects.guard_sql import check_sql, from_error, issue, raise_first
 from lexiquery.dialects.kql_lex import Token, tokenize
 from lexiquery.dialects.parsing import line_col
 from lexiquery.dialects.spl_lex import blank_comments, blank_quoted, split_commands
@@ -72,19 +72,6 @@ def check_read_only(platform: str, text: str, *, sql_dialect: str = "postgres") 
     if platform == "sql":
         return check_sql(text, sql_dialect)
     raise ValueError(f"unknown platform {platform!r}")
-
-
-_POSITION = re.compile(r"^line \d+, column \d+: ")  # QueryError writes the position itself
-
-
-def raise_first(issues: list[PlanIssue]) -> None:
-    """The guard's first refusal as a parser's `QueryError`, at the guard's position (the
-    parsers refuse what the guard refuses, with the same words)."""
-    for found in issues:
-        raise QueryError(_POSITION.sub("", found.message), line=found.line,
-                         column=found.column, code=found.code,
-                         hint="only queries that read are accepted"
-                         if found.code == "read_only" else None)
 
 
 # ------------------------------------------------------------------------------------ KQL

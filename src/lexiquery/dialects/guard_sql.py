@@ -1,6 +1,7 @@
 """The SQL read-only guard, on tokens and on the sqlglot tree.
 
     check_sql(text, dialect) → [PlanIssue]      every check below, never raises
+    read_guarded(text, dialect) → trees          the same checks, the first refusal raised
     check_statements(lexed, trees) → [PlanIssue] the tree checks, for a reader that parsed already
 
 The passes, each on what the database itself would see (never a regular expression on text):
@@ -67,20 +68,45 @@ def check_sql(text: str, dialect: str) -> list[PlanIssue]:
     """Issues (``read_only``; ``syntax`` when the text cannot be read) for anything in `text`
     that is not a pure read in `dialect` (a sqlglot dialect name, or ``mariadb``, read as
     MySQL); [] for a plain SELECT."""
+    return _guarded(text, dialect)[0]
+
+
+def read_guarded(text: str, dialect: str) -> list[exp.Expression]:
+    """The statements of `text`, read once and guarded; the first refusal is raised as a
+    `QueryError` (see `raise_first`)."""
+    issues, trees = _guarded(text, dialect)
+    raise_first(issues)
+    return trees
+
+
+def _guarded(text: str, dialect: str) -> tuple[list[PlanIssue], list[exp.Expression]]:
     dialect = "mysql" if dialect == "mariadb" else dialect
     try:
         lexed = lex(text, dialect)
     except QueryError as e:
-        return [from_error(e)]
+        return [from_error(e)], []
     found = check_comments(lexed)
     if found:
-        return found
+        return found, []
     try:
         refuse_writes(lexed)
         trees = read_statements(text, dialect, lexed)
     except QueryError as e:
-        return [from_error(e)]
-    return check_statements(lexed, trees)
+        return [from_error(e)], []
+    return check_statements(lexed, trees), trees
+
+
+_POSITION = re.compile(r"^line \d+, column \d+: ")  # QueryError writes the position itself
+
+
+def raise_first(issues: list[PlanIssue]) -> None:
+    """The guard's first refusal as a reader's `QueryError`, at the guard's position (the
+    parsers and the sandbox refuse what the guard refuses, with the same words)."""
+    for found in issues:
+        raise QueryError(_POSITION.sub("", found.message), line=found.line,
+                         column=found.column, code=found.code,
+                         hint="only queries that read are accepted"
+                         if found.code == "read_only" else None)
 
 
 def check_comments(lexed: Lexed) -> list[PlanIssue]:

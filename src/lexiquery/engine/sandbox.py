@@ -66,9 +66,8 @@ from lexiquery.catalog.model import (
     SqlBinding,
 )
 from lexiquery.dialects.base import Names, as_utc
-from lexiquery.dialects.guard import check_sql
+from lexiquery.dialects.guard_sql import read_guarded
 from lexiquery.dialects.sql import SqlBuilder, idiom_for
-from lexiquery.dialects.sql_parse_lex import read_statements
 from lexiquery.engine.duckdb_lockdown import check_duckdb_parse, close_locked, open_locked
 from lexiquery.engine.result_cap import fetch_capped
 from lexiquery.engine.results import ResultSet
@@ -278,11 +277,7 @@ class Sandbox:
     def execute_sql(self, text: str, dialect: str, source: Source) -> ResultSet:
         """Run SQL text of `dialect` against views named as the source's SQL binding."""
         idiom_for(dialect)  # DialectError listing the dialects for an unknown one
-        statements = read_statements(text, dialect)  # QueryError with line/column, never raw
-        for issue in check_sql(text, dialect):  # its message may already say where
-            where = f"line {issue.line}, column {issue.column}: "
-            raise QueryError(issue.message.removeprefix(where), code=issue.code,
-                             line=issue.line, column=issue.column)
+        statements = read_guarded(text, dialect)  # QueryError with line/column, never raw
         if len(statements) != 1:
             raise QueryError(f"expected one SELECT statement, found {len(statements)}",
                              code="read_only")

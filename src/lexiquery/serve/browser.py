@@ -159,16 +159,23 @@ def served_names(settings: Settings, *urls: str | None) -> frozenset[str]:
     return frozenset(names)
 
 
-def _request_host(host_header: str) -> str | None:
-    """The host part of a Host header, lower-cased, without port or brackets; None if it is
-    not a plain host[:port]."""
+def _host_url(host_header: str, scheme: str = "http") -> httpx.URL | None:
+    """The Host header as a URL with `scheme`; None unless it is a plain host[:port]."""
     if not host_header or any(c in host_header for c in "/@?#\\ "):
         return None
     try:
-        host = httpx.URL(f"http://{host_header}").host
+        target = httpx.URL(f"{scheme}://{host_header}")
     except (httpx.InvalidURL, ValueError):
         return None
-    return host.lower().rstrip(".") or None
+    return target if target.host else None
+
+
+def _request_host(host_header: str) -> str | None:
+    """The host part of a Host header, lower-cased, without port or brackets."""
+    target = _host_url(host_header)
+    if target is None:
+        return None
+    return target.host.lower().rstrip(".") or None
 
 
 def rebinding_refusal(scope: Scope, names: frozenset[str]) -> str | None:
@@ -223,13 +230,8 @@ def cross_origin_refusal(scope: Scope, trusted: frozenset[str]) -> str | None:
 def _is_own(origin: httpx.URL, host_header: str) -> bool:
     """The Origin names the host and port the request was sent to (the Host header, read with
     the Origin's scheme, so a TLS proxy in front keeps working)."""
-    if not host_header or any(c in host_header for c in "/@?#\\ "):
-        return False
-    try:
-        target = httpx.URL(f"{origin.scheme}://{host_header}")
-    except (httpx.InvalidURL, ValueError):
-        return False
-    return bool(target.host) and url_origin(target) == url_origin(origin)
+    target = _host_url(host_header, origin.scheme)
+    return target is not None and url_origin(target) == url_origin(origin)
 
 
 # ── the middleware ───────────────────────────────────────────────────────────────────────────
