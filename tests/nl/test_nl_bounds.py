@@ -103,3 +103,14 @@ def test_the_answer_to_a_huge_top_n_round_trips() -> None:
     answer = lexiquery.ask("top 99999999999999999999999 users by failed sign-ins", store=False)
     assert answer.queries and all(q.valid for q in answer.queries)
     assert all(str(MAX_ROWS) in q.query for q in answer.queries)
+
+
+@pytest.mark.parametrize("clamped, plain", [
+    ("failed sign-ins in the last 99999999999 years", "failed sign-ins in the last 50 years"),
+    ("top 99999999999 users by failed sign-ins", "top 10 users by failed sign-ins"),
+])
+def test_a_clamped_question_is_answered_less_confidently(clamped: str, plain: str) -> None:
+    """The query does not do exactly what the question said: it must not look as certain."""
+    low = parse_question(clamped, CATALOG, now=NOW).confidence
+    high = parse_question(plain, CATALOG, now=NOW).confidence
+    assert low <= high - 0.15, (low, high)

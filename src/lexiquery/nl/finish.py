@@ -180,8 +180,10 @@ def unknown_field_refs(st: State) -> list[str]:
 
 
 def confidence(st: State, plan: QueryPlan, chosen: Candidate, runner: Candidate | None, *,
-               hinted: bool, n_time: int) -> float:
-    """0..1: the share of meaningful words understood, lowered by ambiguity and gaps."""
+               hinted: bool, n_time: int, clamps: int = 0) -> float:
+    """0..1: the share of meaningful words understood, lowered by ambiguity and gaps, and by
+    each number the question stated that had to be clamped (`clamps`): the query does not
+    do exactly what was asked, so it must not look certain."""
     content = understood = n_time
     for it in st.items:
         if it.is_filler or (it.kind == "kw" and it.kw and not it.used and
@@ -199,6 +201,7 @@ def confidence(st: State, plan: QueryPlan, chosen: Candidate, runner: Candidate 
         conf -= 0.1  # another source fits almost as well
     conf -= 0.1 * sum(1 for i in plan.issues if i.code == "unsupported")
     conf -= 0.15 * sum(1 for i in plan.issues if i.code == "ambiguous")
+    conf -= 0.2 * clamps
     if any(i.code == "internal_error" for i in plan.issues):
         conf = 0.05
     return round(min(0.99, max(0.05, conf)), 2)

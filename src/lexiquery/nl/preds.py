@@ -129,6 +129,7 @@ def row_count(st: State, n: int, said: str) -> int:
         raise QuestionError(message, hint="ask for 1 row or more, e.g. top 5 or limit 50",
                             issues=[{"code": BAD_ROW_COUNT, "message": message}])
     if n > MAX_ROWS:
+        st.clamps += 1
         st.notes.append(f'"{said}" clamped to {MAX_ROWS:,} rows, the most a query returns here')
         return MAX_ROWS
     return n

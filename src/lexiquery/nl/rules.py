@@ -116,7 +116,7 @@ def parse_question(question: str, catalog: Catalog, *, source_hint: str | None =
                     and c.score >= 0.5 * max(chosen.score, MIN_SCORE)][:3]
     runner = next((c for c in ranked if c is not chosen), None)
     conf = confidence(st, plan, chosen, runner, hinted=source_hint is not None,
-                      n_time=len(tp.spans))
+                      n_time=len(tp.spans), clamps=st.clamps + tp.clamps)
     return ParsedQuestion(plan=plan, confidence=conf, notes=list(dict.fromkeys(notes)),
                           alternatives=alternatives)
 

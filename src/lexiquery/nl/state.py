@@ -35,6 +35,7 @@ class State:
     unsupported: list[str] = field(default_factory=list)
     issues: list[PlanIssue] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    clamps: int = 0  # numbers cut to what a query holds (`preds.row_count`)
     ranking: bool = False  # top/bottom N asked for
 
     @property

@@ -62,6 +62,7 @@ class TimeParse:
     spans: list[tuple[int, int]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     text: str = ""
+    clamps: int = 0  # spans cut to what the platforms hold: each lowers the confidence
 
 
 def _num(s: str | None) -> int:
@@ -91,6 +92,7 @@ def _span(sc: "_Scanner", amount: int, unit: TimeUnit, m: re.Match[str]) -> int:
     cap = span_cap(unit)
     if amount <= cap:
         return amount
+    sc.out.clamps += 1
     sc.out.notes.append(f'"{m.group(0).strip()}" reaches beyond the {MAX_LOOKBACK_YEARS} years '
                         f"the platforms hold: clamped to {_plural(cap, unit.value)}")
     return cap
