@@ -11,7 +11,11 @@ docx_builders.py) and prints
 * the same file with its central directory lying (1 MB declared): the stream stops just past the
   declared size;
 * reading throughput (MB of XML per second) and peak RSS for legitimate documents of
-  `--read-mb` MB of XML, with the reading time limit lifted.
+  `--read-mb` MB of XML, with the reading time limit lifted;
+* the baseline in the same run: python-docx's full DOM parse and each paragraph's style and
+  text (what the reader before issue 12 did) of a
+  `--baseline-mb` MB document, the streamed reader on the same bytes, and their ratio
+  (python-docx is a test dependency; the line is skipped without it).
 
 Always exits 0: this is a measurement, not a test.
 """
@@ -24,6 +28,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -49,6 +54,7 @@ def main() -> int:
     parser.add_argument("--xml-mb", type=int, default=190)
     parser.add_argument("--read-mb", type=int, nargs="*", default=[5, 20])
     parser.add_argument("--repeat", type=int, default=20)
+    parser.add_argument("--baseline-mb", type=int, default=2)
     args = parser.parse_args()
 
     from knowledge.docx_builders import MB, bulky_docx  # type: ignore[import-not-found]
@@ -77,7 +83,34 @@ def main() -> int:
         rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         print(f"read {mb} MB of XML: {elapsed:.2f} s ({mb / elapsed:.1f} MB/s), "
               f"{len(reading.blocks):,} blocks, peak RSS so far {rss:.0f} MB")
+    _baseline(args.baseline_mb, bulky_docx, MB)
     return 0
+
+
+def _baseline(mb: int, bulky_docx: Any, unit: int) -> None:
+    """python-docx (the old reader's parse) against the streamed reader on the same document."""
+    try:
+        import docx
+    except ImportError:
+        print("baseline skipped: python-docx is not installed (pip install -e '.[test]')")
+        return
+    import io
+
+    from lexiquery.knowledge.read_docx import read_docx
+    from lexiquery.knowledge.read_limits import ReadBudget, ReadLimits
+
+    doc = bulky_docx(mb * unit)
+    started = time.perf_counter()
+    # What the old reader did with it: each paragraph's style and text.
+    paragraphs = len([(p.style.name if p.style is not None else "", p.text)
+                      for p in docx.Document(io.BytesIO(doc)).paragraphs])
+    old = time.perf_counter() - started
+    budget = ReadBudget(ReadLimits(max_xml_bytes=(mb + 1) * unit, seconds=3600), "b.docx")
+    started = time.perf_counter()
+    read_docx(doc, "b.docx", max_bytes=25 * unit, budget=budget)
+    new = time.perf_counter() - started
+    print(f"baseline, {mb} MB of XML: python-docx {old:.2f} s ({paragraphs:,} paragraphs), "
+          f"streamed {new:.2f} s, ratio {old / new:.1f}x")
 
 
 if __name__ == "__main__":
