@@ -36,7 +36,7 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 def _refusal_ms(data: bytes, repeat: int) -> tuple[list[float], str]:
     from lexiquery.errors import DocumentError
-    from lexiquery.knowledge.documents import read_document
+    from lexiquery.knowledge.readers.documents import read_document
 
     times, outcome = [], "read (not refused!)"
     for _ in range(repeat):
@@ -60,8 +60,8 @@ def main() -> int:
     from knowledge.docx_builders import MB, bulky_docx  # type: ignore[import-not-found]
     from knowledge.test_documents import _patch_declared_size  # type: ignore[import-not-found]
 
-    from lexiquery.knowledge.read_docx import read_docx
-    from lexiquery.knowledge.read_limits import ReadBudget, ReadLimits
+    from lexiquery.knowledge.readers.docx import read_docx
+    from lexiquery.knowledge.readers.limits import ReadBudget, ReadLimits
 
     started = time.perf_counter()
     data = bulky_docx(args.xml_mb * MB)
@@ -96,8 +96,8 @@ def _baseline(mb: int, bulky_docx: Any, unit: int) -> None:
         return
     import io
 
-    from lexiquery.knowledge.read_docx import read_docx
-    from lexiquery.knowledge.read_limits import ReadBudget, ReadLimits
+    from lexiquery.knowledge.readers.docx import read_docx
+    from lexiquery.knowledge.readers.limits import ReadBudget, ReadLimits
 
     doc = bulky_docx(mb * unit)
     started = time.perf_counter()

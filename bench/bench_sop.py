@@ -147,7 +147,7 @@ def main() -> int:
             sys.path.insert(0, str(ROOT / "tests"))
             from ollama_server import FakeOllama
 
-            from lexiquery.knowledge.embeddings import OllamaEmbedder
+            from lexiquery.llm.embeddings import OllamaEmbedder
 
             print("\nhybrid (BM25 + Chroma, embeddings from the Ollama stand-in on 127.0.0.1)")
             print(f"{'chunks':>8} {'embed+ingest docs/s':>20} {'p50 ms':>8} {'p95 ms':>8} "

@@ -17,7 +17,7 @@ from lexiquery.agents.contracts import AGENT_NAMES
 from lexiquery.cli import app
 from lexiquery.config import get_settings
 from lexiquery.errors import AgentError, InputError
-from lexiquery.registry import AgentEntry, Registry
+from lexiquery.registry.registry import AgentEntry, Registry
 from lexiquery.serve.a2a_server import agent_app
 
 runner = CliRunner()

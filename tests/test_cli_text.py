@@ -25,9 +25,9 @@ from typer.testing import CliRunner
 from cost.records import rec
 from lexiquery.cli import app
 from lexiquery.config import get_settings
-from lexiquery.console import TextTable, progress_description, terminal
+from lexiquery.render.console import TextTable, progress_description, terminal
 from lexiquery.cost.store import open_cost_store
-from lexiquery.render import print_history
+from lexiquery.render.answer import print_history
 
 runner = CliRunner()
 

@@ -12,7 +12,7 @@ import pytest
 
 from lexiquery.catalog.importers import import_file
 from lexiquery.errors import CatalogError, InputError
-from lexiquery.knowledge.known_errors_files import read_known_errors_file
+from lexiquery.knowledge.known_errors.files import read_known_errors_file
 from lexiquery.limits import MAX_JSON_DEPTH, check_document, load_yaml_bounded
 
 # Nine levels of nine aliases: ~400 bytes that a reader would meet as 9**9 (387 million) values.

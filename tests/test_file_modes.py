@@ -23,7 +23,7 @@ from lexiquery.cost.store import SqliteCostStore
 from lexiquery.journeys import JourneyStore
 from lexiquery.knowledge.store import ProcedureStore
 from lexiquery.private_files import private_sqlite, private_umask
-from lexiquery.registry_store import RegistryFile
+from lexiquery.registry.store import RegistryFile
 from ollama_server import FakeOllama
 
 

@@ -23,8 +23,8 @@ from google.protobuf.json_format import MessageToDict
 
 from lexiquery.config import get_settings
 from lexiquery.errors import AgentError, InputError, StorageError
-from lexiquery.registry import AgentEntry, Registry, entry_id
-from lexiquery.registry_fetch import HostPolicy
+from lexiquery.registry.registry import AgentEntry, Registry, entry_id
+from lexiquery.registry.fetch import HostPolicy
 
 CARD = "/.well-known/agent-card.json"
 SKILLS: dict[str, list[tuple[str, list[str]]]] = {
@@ -475,7 +475,7 @@ def test_remove_by_id_and_name(server: CardServer) -> None:
 
 
 def test_handle_is_an_a2a_handle_on_the_newest_usable_agent(server: CardServer) -> None:
-    from lexiquery.serve.a2a_client import A2AHandle
+    from lexiquery.registry.a2a_client import A2AHandle
 
     reg = registry(agent_timeout_s=3.0)
     assert reg.handle("data-kql") is None

@@ -186,7 +186,7 @@ def expand_declared(text: str, platform: Platform, catalog: Catalog) -> str:
     `QueryError` for macros that nest too deep."""
     if platform is not Platform.spl:
         return text
-    from lexiquery.dialects.spl_macros import expand_macros
+    from lexiquery.dialects.spl.macros import expand_macros
 
     return expand_macros(text, catalog.spl_macros())
 
@@ -279,7 +279,7 @@ def execute(parsed: "ParsedQuery", box: "Sandbox") -> tuple["ResultSet", str]:
 
 def platform_columns(parsed: "ParsedQuery", columns: Sequence[str]) -> list[str]:
     """Logical output names → the platform's names for the source fields among them."""
-    from lexiquery.dialects.kql_text import output_name
+    from lexiquery.dialects.kql.text import output_name
 
     plan, src = parsed.plan, parsed.source
     own = {c.name for c in plan.computed}

@@ -44,7 +44,7 @@ if TYPE_CHECKING:
     from lexiquery.agents.resources import Resources
     from lexiquery.cost.model import JourneyCost
     from lexiquery.engine.sandbox import Sandbox
-    from lexiquery.knowledge.known_errors import KnownErrorBase
+    from lexiquery.knowledge.known_errors.base import KnownErrorBase
     from lexiquery.knowledge.store import ProcedureStore
 
 log = logging.getLogger(__name__)
@@ -203,7 +203,7 @@ class _Journey:
     async def run(self, text: str, extra: str | None, wanted: list[Platform],
                   source: str | None, dialect: str, *, sop: bool, sample_check: bool) -> None:
         from lexiquery.agents import contracts as c
-        from lexiquery.agents.directory import agent_handles
+        from lexiquery.registry.directory import agent_handles
         from lexiquery.engine.explain import describe_plan
 
         answer = self.answer

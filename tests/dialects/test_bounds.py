@@ -15,7 +15,7 @@ from lexiquery.catalog.builtin import builtin_catalog
 from lexiquery.cli import app
 from lexiquery.dialects import parse
 from lexiquery.dialects.guard import check_read_only
-from lexiquery.dialects.kql_lex import tokenize
+from lexiquery.dialects.kql.lex import tokenize
 from lexiquery.errors import QueryError
 from lexiquery.ir import QueryPlan, RelativeTime, TimeRange, TimeUnit
 from lexiquery.limits import MAX_LOOKBACK_DAYS, MAX_NESTING, MAX_ROWS

@@ -17,7 +17,7 @@ from lexiquery.agents.validator import is_valid, validate_query
 from lexiquery.catalog.model import Platform
 from lexiquery.dialects import SQL_DIALECTS, render
 from lexiquery.dialects.guard import check_read_only
-from lexiquery.dialects.sql import build_select
+from lexiquery.dialects.sql.render import build_select
 from lexiquery.errors import PlanError
 from lexiquery.ir import Condition, MetricFn, Operator, QueryPlan, iter_conditions
 

@@ -20,7 +20,7 @@ import lexiquery
 from lexiquery.catalog.importers import import_catalog_data
 from lexiquery.catalog.model import Catalog
 from lexiquery.cli import app
-from lexiquery.dialects.spl_macros import MAX_MACRO_DEPTH, expand_macros
+from lexiquery.dialects.spl.macros import MAX_MACRO_DEPTH, expand_macros
 from lexiquery.errors import CatalogError, QueryError
 from lexiquery.serve.mcp_server import create_mcp_server
 

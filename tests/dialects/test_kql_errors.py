@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from lexiquery.catalog.builtin import builtin_catalog
-from lexiquery.dialects.kql_parse import parse_kql
+from lexiquery.dialects.kql.parse import parse_kql
 from lexiquery.errors import QueryError
 
 from .kql_queries import QUERIES

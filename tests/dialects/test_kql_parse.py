@@ -9,8 +9,8 @@ import pytest
 from lexiquery.catalog.builtin import builtin_catalog
 from lexiquery.catalog.model import Catalog, Platform
 from lexiquery.dialects import parse, render
-from lexiquery.dialects.kql_lex import to_amount_unit, tokenize
-from lexiquery.dialects.kql_parse import parse_kql
+from lexiquery.dialects.kql.lex import to_amount_unit, tokenize
+from lexiquery.dialects.kql.parse import parse_kql
 from lexiquery.dialects.parsing import line_col
 from lexiquery.dialects.roundtrip import plan_diff, same_plan
 from lexiquery.ir import MetricFn, QueryPlan, Severity

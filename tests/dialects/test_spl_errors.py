@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from lexiquery.catalog.builtin import builtin_catalog
 from lexiquery.catalog.model import Catalog, Source
 from lexiquery.dialects.parsing import line_col
-from lexiquery.dialects.spl_parse import UNSUPPORTED_COMMANDS, parse_spl
+from lexiquery.dialects.spl.parse import UNSUPPORTED_COMMANDS, parse_spl
 from lexiquery.errors import QueryError
 
 from .cases import SIGNIN, TEST_SOURCE

@@ -12,7 +12,7 @@ from lexiquery.catalog.builtin import builtin_catalog
 from lexiquery.catalog.model import Catalog, Platform, Source
 from lexiquery.dialects import parse, render
 from lexiquery.dialects.roundtrip import plan_diff, same_plan
-from lexiquery.dialects.spl_parse import parse_spl
+from lexiquery.dialects.spl.parse import parse_spl
 from lexiquery.ir import QueryPlan
 
 from .cases import CASES, SIGNIN, SOURCES, TEST_SOURCE, plan_body

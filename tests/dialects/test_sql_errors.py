@@ -8,7 +8,7 @@ import pytest
 
 from lexiquery.catalog.builtin import builtin_catalog
 from lexiquery.dialects import parse
-from lexiquery.dialects.sql_parse import parse_sql
+from lexiquery.dialects.sql.parse import parse_sql
 from lexiquery.errors import QueryError
 
 CATALOG = builtin_catalog()

@@ -16,7 +16,7 @@ import pytest
 from lexiquery.catalog.model import Catalog, Platform, Source
 from lexiquery.dialects import SQL_DIALECTS, render
 from lexiquery.dialects.roundtrip import plan_diff, same_plan
-from lexiquery.dialects.sql_parse import parse_sql
+from lexiquery.dialects.sql.parse import parse_sql
 from lexiquery.errors import PlanError
 from lexiquery.ir import QueryPlan
 

@@ -126,7 +126,7 @@ def test_run_says_the_byte_cap_cut_the_rows(monkeypatch: pytest.MonkeyPatch) -> 
     from rich.console import Console
 
     from lexiquery.operations import run_query
-    from lexiquery.render_ops import print_run
+    from lexiquery.render.ops import print_run
 
     monkeypatch.setenv("LEXIQUERY_RESULT_MAX_BYTES", "4096")
     monkeypatch.setenv("LEXIQUERY_SAMPLE_ROWS", "50")

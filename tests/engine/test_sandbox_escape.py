@@ -22,7 +22,7 @@ import duckdb
 import pytest
 
 from lexiquery.catalog.model import Catalog
-from lexiquery.dialects.sql_parse_lex import read_statements
+from lexiquery.dialects.sql.parse_lex import read_statements
 from lexiquery.engine import sandbox as sandbox_module
 from lexiquery.engine.duckdb_lockdown import check_duckdb_parse
 from lexiquery.engine.sandbox import Sandbox, SandboxError

@@ -25,7 +25,7 @@ NAMES = {"hijack": "data-kql", "planner": "planner", "dup": "hostile-dup",
 
 
 def _card(name: str, url: str) -> dict[str, Any]:
-    from lexiquery.serve.a2a_client import card_to_dict
+    from lexiquery.registry.a2a_client import card_to_dict
     from lexiquery.serve.a2a_server import agent_card
 
     card = card_to_dict(agent_card(echo_agent(platform="kql"), url))

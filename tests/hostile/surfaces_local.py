@@ -178,7 +178,7 @@ def register_first(url: str) -> None:
     """Register `url` directly in the registry (a case's precondition; errors are ignored)."""
     from lexiquery.config import get_settings
     from lexiquery.errors import LexiQueryError
-    from lexiquery.registry import Registry
+    from lexiquery.registry.registry import Registry
 
     try:
         asyncio.run(Registry(get_settings()).register(url))

@@ -18,9 +18,9 @@ from fpdf import FPDF
 
 from lexiquery.config import get_settings
 from lexiquery.errors import DocumentError
-from lexiquery.knowledge.documents import read_document
-from lexiquery.knowledge.read_docx import MAX_ITEM_XML_BYTES
-from lexiquery.knowledge.read_limits import ReadBudget, ReadLimits, stream_member
+from lexiquery.knowledge.readers.documents import read_document
+from lexiquery.knowledge.readers.docx import MAX_ITEM_XML_BYTES
+from lexiquery.knowledge.readers.limits import ReadBudget, ReadLimits, stream_member
 from lexiquery.knowledge.store import ProcedureStore
 
 from .docx_builders import HEAD, MB, bulky_docx, docx_with_body

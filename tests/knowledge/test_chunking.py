@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from fpdf import FPDF
 
-from lexiquery.knowledge.chunking import chunk_document, normalise_language, render_blocks
-from lexiquery.knowledge.documents import read_document
+from lexiquery.knowledge.readers.chunking import chunk_document, normalise_language, render_blocks
+from lexiquery.knowledge.readers.documents import read_document
 from lexiquery.knowledge.model import Block, BlockKind, ChunkDraft, ParsedDocument
 
 

@@ -19,7 +19,7 @@ from fpdf import FPDF
 from pypdf import PdfReader, PdfWriter
 
 from lexiquery.errors import DocumentError
-from lexiquery.knowledge.documents import SUPPORTED_SUFFIXES, document_format, read_document
+from lexiquery.knowledge.readers.documents import SUPPORTED_SUFFIXES, document_format, read_document
 from lexiquery.knowledge.model import BlockKind, ParsedDocument
 
 MB = 1024 * 1024
@@ -614,7 +614,7 @@ def test_text_renamed_to_pdf_is_corrupt() -> None:
 
 
 def test_pdf_page_limit_warns(pdf_bytes: bytes, monkeypatch: pytest.MonkeyPatch) -> None:
-    from lexiquery.knowledge import read_pdf
+    from lexiquery.knowledge.readers import pdf as read_pdf
 
     monkeypatch.setattr(read_pdf, "MAX_PAGES", 2)  # our own limit, lowered to keep the test small
     doc = read("long.pdf", pdf_bytes)

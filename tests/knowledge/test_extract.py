@@ -11,8 +11,8 @@ import pytest
 from lexiquery.catalog.builtin import builtin_catalog
 from lexiquery.catalog.model import Catalog
 from lexiquery.ir import Operator
-from lexiquery.knowledge.extract import MAX_QUERY_CHARS, extract_procedures
-from lexiquery.knowledge.injection import injection_line
+from lexiquery.knowledge.extract.procedures import MAX_QUERY_CHARS, extract_procedures
+from lexiquery.nl.injection import injection_line
 from lexiquery.knowledge.model import Block, BlockKind, ParsedDocument, Procedure
 
 CATALOG = builtin_catalog()
@@ -646,7 +646,7 @@ def test_codes_come_from_find_codes_over_the_procedure_text() -> None:
 
 
 def test_codes_with_the_known_errors_base() -> None:
-    from lexiquery.knowledge.known_errors import load_known_errors
+    from lexiquery.knowledge.known_errors.base import load_known_errors
 
     base = load_known_errors()
     p = one([H("Runbook", 1), H("Errors"), L("Sign-ins fail with AADSTS50126; the server logs "

@@ -11,7 +11,7 @@ from lexiquery.catalog.model import FieldType, Platform
 from lexiquery.dialects import render
 from lexiquery.errors import InputError
 from lexiquery.ir import Condition, Operator, QueryPlan
-from lexiquery.knowledge.known_errors import (
+from lexiquery.knowledge.known_errors.base import (
     SYSTEMS,
     KnownError,
     KnownErrorBase,

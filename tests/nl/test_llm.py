@@ -16,7 +16,7 @@ from ollama_server import FakeOllama
 from lexiquery.agents.validator import check_names
 from lexiquery.catalog.builtin import builtin_catalog
 from lexiquery.config import Settings, get_settings
-from lexiquery.knowledge.embeddings import EmbedderStatus
+from lexiquery.llm.embeddings import EmbedderStatus
 from lexiquery.llm.client import ChatFailed, ChatReply, OllamaChat
 from lexiquery.nl.examples import _builtin_raw, builtin_examples, select_examples
 from lexiquery.nl.llm import LlmPlan, plan_with_llm

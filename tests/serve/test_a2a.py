@@ -24,7 +24,7 @@ from starlette.routing import Route
 from lexiquery.agents.handles import AgentHandle, LocalHandle
 from lexiquery.config import get_settings
 from lexiquery.errors import AgentError, InputError, QuestionError
-from lexiquery.serve.a2a_client import (A2AHandle, card_from_dict, card_platforms, card_skills,
+from lexiquery.registry.a2a_client import (A2AHandle, card_from_dict, card_platforms, card_skills,
                                         card_to_dict)
 from lexiquery.serve.a2a_server import add_agent_routes, agent_app, agent_card
 from serve.a2a_agents import Served, closed_port_url, echo_agent
@@ -370,7 +370,7 @@ async def test_handle_card_that_is_not_a_card() -> None:
 
 
 async def test_handles_share_one_pool_per_loop(served: Served) -> None:
-    from lexiquery.serve.a2a_client import close_shared_http, shared_http
+    from lexiquery.registry.a2a_client import close_shared_http, shared_http
 
     first, second = (A2AHandle("echo", served.url, timeout_s=10) for _ in range(2))
     await first.call("echo", {"text": "1"})
@@ -391,7 +391,7 @@ def test_sdk_telemetry_is_off_once_the_transport_is_imported() -> None:
     import sys
 
     env = {k: v for k, v in os.environ.items() if k != "OTEL_INSTRUMENTATION_A2A_SDK_ENABLED"}
-    code = ("import lexiquery.serve.a2a_client, a2a.utils.telemetry as t; "
+    code = ("import lexiquery.registry.a2a_client, a2a.utils.telemetry as t; "
             "print(t.otel_enabled)")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          timeout=60)

@@ -30,7 +30,7 @@ READ_ONLY = TOOLS - {"generate_query"}
 SPL_FAILED = ('index=azure sourcetype="azure:aad:signin" status.errorCode!="0" '
               '| stats count by user')
 KQL_FAILED = 'SigninLogs | where ResultType != "0" | summarize count() by UserPrincipalName'
-SERVE = [sys.executable, "-c", "import lexiquery.cli_mcp; from lexiquery.cli import main; main()",
+SERVE = [sys.executable, "-c", "import lexiquery.cli.mcp; from lexiquery.cli import main; main()",
          "mcp"]
 
 SOP = """\
@@ -318,7 +318,7 @@ def echo_url() -> Any:
 
 async def test_list_agents_in_local_mode_lists_this_process_and_the_registry(
         echo_url: str) -> None:
-    from lexiquery.registry import Registry
+    from lexiquery.registry.registry import Registry
 
     listed = ok(await call("list_agents"))
     assert listed["mode"] == "local" and listed["note"] is None
@@ -337,7 +337,7 @@ async def test_list_agents_in_local_mode_lists_this_process_and_the_registry(
 
 async def test_list_agents_in_registry_mode_lists_the_registry_only(echo_url: str,
                                                                      data_dir: Any) -> None:
-    from lexiquery.registry import Registry
+    from lexiquery.registry.registry import Registry
 
     settings = get_settings(agents="registry")
     await Registry(settings).register(echo_url)

@@ -24,9 +24,9 @@ from lexiquery import cli_agents  # noqa: F401  (registers `agents` on the app)
 from lexiquery.cli import app as cli_app
 from lexiquery.config import get_settings
 from lexiquery.errors import AgentError
-from lexiquery.registry import Registry
-from lexiquery.registry_fetch import CARD_PATH
-from lexiquery.serve.a2a_client import card_to_dict
+from lexiquery.registry.registry import Registry
+from lexiquery.registry.fetch import CARD_PATH
+from lexiquery.registry.a2a_client import card_to_dict
 from lexiquery.serve.a2a_server import add_agent_routes, agent_app, agent_card
 from lexiquery.serve.admin import ADMIN_HEADER, ADMIN_KEY_FILE, ensure_admin_key
 from lexiquery.serve.app import create_app

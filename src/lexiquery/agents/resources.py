@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from lexiquery.catalog.model import Catalog
     from lexiquery.cost.tracker import CostTracker
     from lexiquery.engine.sandbox import Sandbox
-    from lexiquery.knowledge.known_errors import KnownErrorBase
+    from lexiquery.knowledge.known_errors.base import KnownErrorBase
     from lexiquery.knowledge.store import ProcedureStore
 
 
@@ -98,7 +98,7 @@ class Resources:
     def known_errors(self) -> "KnownErrorBase":
         with self._lock:
             if self._errors is None:
-                from lexiquery.knowledge.known_errors import load_known_errors
+                from lexiquery.knowledge.known_errors.base import load_known_errors
 
                 self._errors = load_known_errors(self.settings.known_errors_files,
                                                  self.catalog())

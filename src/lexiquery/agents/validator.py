@@ -10,8 +10,8 @@ from __future__ import annotations
 from lexiquery.catalog.model import Platform, Source
 from lexiquery.dialects.base import collection_misuse
 from lexiquery.dialects.guard import check_read_only
-from lexiquery.dialects.kql_lex import check_balance, tokenize
-from lexiquery.dialects.spl_macros import expand_macros
+from lexiquery.dialects.kql.lex import check_balance, tokenize
+from lexiquery.dialects.spl.macros import expand_macros
 from lexiquery.errors import QueryError
 from lexiquery.ir import (
     PlanIssue,

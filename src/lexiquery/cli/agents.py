@@ -3,7 +3,7 @@
 The same registry the protocol interface serves (`/a2a/agents/*`): one file in the data
 directory, shared by every process, so an agent registered here is seen by a running server and
 the other way round. Conventions of `cli_sop`: every command takes `--json` (entries exactly as
-`GET /a2a/agents/discover` returns them), package errors go through `cli._fail` and exit with
+`GET /a2a/agents/discover` returns them), package errors go through `cli.fail` and exit with
 their code (6 for a refused registration, an unknown or a static agent). Registered on the main
 app by `lexiquery.cli`.
 """
@@ -15,12 +15,12 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from lexiquery.cli import _err_console, _fail, app
-from lexiquery.cli_sop import JSON_HELP, _echo_json
+from lexiquery.cli.app import app, err_console, fail
+from lexiquery.cli.sop import JSON_HELP, _echo_json
 
 if TYPE_CHECKING:
     from lexiquery.config import Settings
-    from lexiquery.registry import Registry
+    from lexiquery.registry.registry import Registry
 
 agents_app = typer.Typer(
     help="The agent registry: list the agents LexiQuery knows (static ones from "
@@ -33,7 +33,7 @@ app.add_typer(agents_app, name="agents")
 def _open() -> tuple[Settings, Registry]:
     """The settings and their registry (a malformed A2A_STATIC_AGENTS_JSON is an InputError)."""
     from lexiquery.config import get_settings
-    from lexiquery.registry import Registry
+    from lexiquery.registry.registry import Registry
 
     settings = get_settings()
     return settings, Registry(settings)
@@ -41,10 +41,10 @@ def _open() -> tuple[Settings, Registry]:
 
 def _mode_note(settings: Settings, *, to_stderr: bool) -> None:
     from lexiquery.agents.contracts import AGENT_NAMES
-    from lexiquery.render_agents import print_mode_note
+    from lexiquery.render.agents import print_mode_note
 
     print_mode_note(settings.agents, AGENT_NAMES,
-                    console=_err_console() if to_stderr else None)
+                    console=err_console() if to_stderr else None)
 
 
 @agents_app.command("list")
@@ -73,13 +73,13 @@ def agents_list(
         settings, registry = _open()
         entries = registry.discover(skill=skill, platform=platform, healthy_only=healthy)
     except LexiQueryError as e:
-        _fail(e, as_json)
+        fail(e, as_json)
         return
     if as_json:
         _echo_json(entries)
         _mode_note(settings, to_stderr=True)  # stdout stays the API's JSON
         return
-    from lexiquery.render_agents import print_entries
+    from lexiquery.render.agents import print_entries
 
     print_entries(entries)
     _mode_note(settings, to_stderr=False)
@@ -106,16 +106,16 @@ def agents_register(
         settings, registry = _open()
         entry = asyncio.run(registry.register(url.strip()))
     except LexiQueryError as e:
-        _fail(e, as_json)
+        fail(e, as_json)
         return
     if as_json:
         _echo_json(entry)
     else:
-        from lexiquery.render_agents import print_entries
+        from lexiquery.render.agents import print_entries
 
         print_entries([entry])
     if settings.agents == "local":  # registered, but journeys will not call it: say so
-        _err_console().print(
+        err_console().print(
             "note: journeys use the in-process agents until LEXIQUERY_AGENTS=registry",
             markup=False, highlight=False)
 
@@ -135,14 +135,14 @@ def agents_rm(
         _, registry = _open()
         entry = registry.remove(id_or_name.strip())
     except LexiQueryError as e:
-        _fail(e, as_json)
+        fail(e, as_json)
         return
     if as_json:
         _echo_json(entry)
         return
     from rich.text import Text
 
-    _err_console().print(Text(f"removed {entry.name} ({entry.id}, {entry.url})"))
+    err_console().print(Text(f"removed {entry.name} ({entry.id}, {entry.url})"))
 
 
 @agents_app.command("check")
@@ -158,12 +158,12 @@ def agents_check(
         settings, registry = _open()
         entries = asyncio.run(registry.check_health())
     except LexiQueryError as e:
-        _fail(e, as_json)
+        fail(e, as_json)
         return
     if as_json:
         _echo_json(entries)
     else:
-        from lexiquery.render_agents import print_entries
+        from lexiquery.render.agents import print_entries
 
         print_entries(entries)
         _mode_note(settings, to_stderr=False)
@@ -186,12 +186,12 @@ def agents_card(
         settings, registry = _open()
         card, source = _card(settings, registry, target.strip())
     except LexiQueryError as e:
-        _fail(e, as_json)
+        fail(e, as_json)
         return
     if as_json:
         _echo_json(card)
         return
-    from lexiquery.render_agents import print_card
+    from lexiquery.render.agents import print_card
 
     print_card(card, source=source)
 
@@ -199,7 +199,7 @@ def agents_card(
 def _card(settings: Settings, registry: Registry, target: str) -> tuple[dict[str, Any], str]:
     """(card, where it came from): the stored card of a known agent, else a fresh fetch (a
     static agent not checked yet has none stored; a URL is always fetched)."""
-    from lexiquery.registry_fetch import fetch_card
+    from lexiquery.registry.fetch import fetch_card
 
     if "://" in target:
         url, source = target, f"fetched from {target}"

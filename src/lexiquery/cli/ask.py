@@ -1,87 +1,15 @@
-"""The `lexiquery` command.
-
-Only typer is imported at module level: everything else loads inside the command that needs it,
-so `lexiquery --help` starts in a fraction of a second. Errors from the package become one red
-line on stderr (plus a hint) and the error's exit code; `--json` prints the error as JSON on
-stdout instead so scripts always get an object.
-
-Exit codes: 0 ok · 1 a query came out invalid · 2 bad input / unanswerable question ·
-3 catalog error · 4 plan/dialect error · 5 storage error.
-"""
+"""`lexiquery ask` (one question, or a file of them with `--batch`) and `lexiquery history`."""
 
 from __future__ import annotations
 
 import json
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Optional
+from typing import Any, Optional
 
 import typer
 
-if TYPE_CHECKING:
-    pass
-
-app = typer.Typer(
-    name="lexiquery",
-    help="Turn a plain-English question into checked KQL, SPL and SQL queries — on your machine.",
-    no_args_is_help=True,
-    add_completion=False,
-    rich_markup_mode=None,
-    pretty_exceptions_enable=False,
-)
-catalog_app = typer.Typer(help="List, inspect and import data sources.", no_args_is_help=True)
-app.add_typer(catalog_app, name="catalog")
-
-PLATFORM_HELP = "Platform to write a query for: kql, spl or sql (repeatable; default: every " \
-                "platform the source is bound to)."
-
-
-def _err_console():  # type: ignore[no-untyped-def]
-    """stderr, with markup and emoji codes off: what it prints is text (`console.terminal`)."""
-    from lexiquery.console import terminal
-
-    return terminal(stderr=True)
-
-
-def _fail(error: Exception, as_json: bool) -> None:
-    """Report a LexiQueryError and exit with its code; re-raise anything else."""
-    from lexiquery.errors import LexiQueryError
-
-    if not isinstance(error, LexiQueryError):
-        raise error
-    if as_json:
-        payload = error.to_dict()
-        if getattr(error, "journey_id", None):
-            payload["journey_id"] = error.journey_id  # type: ignore[attr-defined]
-        typer.echo(json.dumps(payload))
-    else:
-        from rich.text import Text
-
-        con = _err_console()
-        # soft_wrap: paths and names in errors are printed whole, never broken by us. A message
-        # quotes user text ("no source '[/x]'"): it is Text, never markup.
-        con.print(Text.assemble(("error:", "bold red"), " ", error.message), soft_wrap=True)
-        closest = getattr(error, "closest_sources", None)
-        if closest:
-            con.print(Text(f"closest sources: {', '.join(closest)} "
-                           "(see `lexiquery catalog show SOURCE`)"), soft_wrap=True)
-        if error.hint:
-            con.print(Text(f"hint: {error.hint}"), soft_wrap=True)
-    raise typer.Exit(error.exit_code)
-
-
-def _parse_platforms(values: list[str] | None) -> list[str]:
-    from lexiquery.errors import InputError
-
-    out = []
-    for v in values or []:
-        for p in v.split(","):
-            p = p.strip().lower()
-            if p not in {"kql", "spl", "sql"}:
-                raise InputError(f"unknown platform {p!r}; choose kql, spl or sql")
-            out.append(p)
-    return out
-
+from lexiquery.cli.app import PLATFORM_HELP, app, err_console, fail, parse_platforms
 
 @app.command()
 def ask(
@@ -112,7 +40,7 @@ def ask(
     from lexiquery.errors import InputError, LexiQueryError
 
     try:
-        platforms = _parse_platforms(platform)
+        platforms = parse_platforms(platform)
         opts: dict[str, Any] = dict(platforms=platforms or None, sql_dialect=sql_dialect,
                                     catalog_files=catalog or [], source=source)
         if no_sample_check:
@@ -129,12 +57,12 @@ def ask(
 
         answer = run_ask(question, **opts)
     except LexiQueryError as e:
-        _fail(e, as_json)
+        fail(e, as_json)
         return
     if as_json:
         typer.echo(answer.model_dump_json(indent=2))
     else:
-        from lexiquery.render import print_answer
+        from lexiquery.render.answer import print_answer
 
         print_answer(answer)
     raise typer.Exit(0 if all(q.valid for q in answer.queries) else 1)
@@ -159,7 +87,7 @@ def _run_batch(path: Path, opts: dict[str, Any]) -> int:
 
         opts["sandbox"] = make_sandbox(catalog, settings)  # one sandbox for every question
     if opts.get("sop", settings.sop):
-        from lexiquery.knowledge.known_errors import load_known_errors
+        from lexiquery.knowledge.known_errors.base import load_known_errors
         from lexiquery.orchestrator import open_procedures
 
         opts["known_errors"] = load_known_errors(settings.known_errors_files, catalog)
@@ -180,7 +108,7 @@ def _answer_all(questions: list[str], catalog: Any, settings: Any, opts: dict[st
     from lexiquery.orchestrator import ask as run_ask
 
     all_ok = True
-    with Progress(console=_err_console(), transient=True) as progress:
+    with Progress(console=err_console(), transient=True) as progress:
         task = progress.add_task("answering", total=len(questions))
         for q in questions:
             try:
@@ -219,177 +147,17 @@ def history(
             if as_json:
                 typer.echo(answer.model_dump_json(indent=2))
             else:
-                from lexiquery.render import print_answer
+                from lexiquery.render.answer import print_answer
 
                 print_answer(answer, show_transitions=True)
             return
         rows = store.recent(limit)
     except LexiQueryError as e:
-        _fail(e, as_json)
+        fail(e, as_json)
         return
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
-    from lexiquery.render import print_history
+    from lexiquery.render.answer import print_history
 
     print_history(rows)
-
-
-@catalog_app.command("list")
-def catalog_list(
-    catalog: Optional[list[Path]] = typer.Option(None, "--catalog", "-c",
-                                                 help="Extra catalog file; repeatable."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-) -> None:
-    """List the data sources LexiQuery knows and where each one lives."""
-    from lexiquery.config import get_settings
-    from lexiquery.errors import LexiQueryError
-    from lexiquery.orchestrator import load_catalog
-
-    try:
-        cat = load_catalog(get_settings(), catalog or [])
-    except LexiQueryError as e:
-        _fail(e, as_json)
-        return
-    from lexiquery.render import print_catalog
-
-    if as_json:
-        typer.echo(json.dumps([{"id": s.id, "name": s.name, "origin": s.origin,
-                                "platforms": [p.value for p in s.bindings.platforms()]}
-                               for s in cat], indent=2))
-    else:
-        print_catalog(cat)
-
-
-@catalog_app.command("show")
-def catalog_show(
-    source: str = typer.Argument(..., help="Source id, e.g. signin_logs."),
-    catalog: Optional[list[Path]] = typer.Option(None, "--catalog", "-c",
-                                                 help="Extra catalog file; repeatable."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-) -> None:
-    """Show one source: fields, known values, concepts and platform bindings."""
-    from lexiquery.config import get_settings
-    from lexiquery.errors import LexiQueryError, UnknownSourceError
-    from lexiquery.orchestrator import load_catalog
-
-    try:
-        cat = load_catalog(get_settings(), catalog or [])
-        src = cat.get(source)
-        if src is None:
-            import difflib
-
-            close = difflib.get_close_matches(source, cat.ids(), n=3, cutoff=0.3)
-            raise UnknownSourceError(
-                f"no source {source!r}", hint="`lexiquery catalog list` shows them all"
-                + (f"; did you mean {', '.join(close)}?" if close else ""))
-    except LexiQueryError as e:
-        _fail(e, as_json)
-        return
-    if as_json:
-        typer.echo(src.model_dump_json(indent=2))
-        return
-    from lexiquery.render import print_source
-
-    print_source(src)
-
-
-@catalog_app.command("import")
-def catalog_import(
-    files: list[Path] = typer.Argument(..., help="YAML/JSON catalog, Kusto `.show database "
-                                                 "schema as json` output, or SQL DDL."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-) -> None:
-    """Import sources and keep them in the data directory for every later run."""
-    from lexiquery.catalog.importers import import_file
-    from lexiquery.catalog.store import add_source, load_catalog, save_imported
-    from lexiquery.config import get_settings
-    from lexiquery.errors import LexiQueryError
-
-    settings = get_settings()
-    imported = []
-    try:
-        # Parse every file first: one bad file imports nothing, so a half-done import never lands.
-        parsed = [(f, import_file(f)) for f in files]
-        catalog = load_catalog(settings.catalog_dir)
-        for f, sources in parsed:
-            save_imported(sources, settings.catalog_dir, name=f.stem)
-            # Report the id each source will answer to (a schema table named like a built-in
-            # gets a platform suffix).
-            imported += [(add_source(catalog, s), f.name,
-                          [p.value for p in s.bindings.platforms()]) for s in sources]
-    except LexiQueryError as e:
-        _fail(e, as_json)
-        return
-    if as_json:
-        typer.echo(json.dumps([{"id": i, "file": f, "platforms": p} for i, f, p in imported]))
-        return
-    from rich.text import Text
-
-    con = _err_console()
-    for sid, fname, plats in imported:
-        con.print(Text.assemble("imported ", (sid, "bold"), f" from {fname} ({', '.join(plats)})"))
-    con.print(Text(f"{len(imported)} source(s) saved in {settings.catalog_dir}"))
-
-
-@catalog_app.command("remove")
-def catalog_remove(
-    source: str = typer.Argument(..., help="Id of an imported source."),
-) -> None:
-    """Remove an imported source from the data directory (built-ins cannot be removed)."""
-    from lexiquery.catalog.store import remove_imported
-    from lexiquery.config import get_settings
-    from lexiquery.errors import LexiQueryError, UnknownSourceError
-
-    settings = get_settings()
-    try:
-        if not remove_imported(source, settings.catalog_dir):
-            raise UnknownSourceError(f"no imported source {source!r}",
-                                     hint="`lexiquery catalog list` shows where each comes from")
-    except LexiQueryError as e:
-        _fail(e, False)
-    _err_console().print(f"removed {source}")  # a plain console: the id prints as typed
-
-
-@app.command()
-def schema(
-    output: Optional[Path] = typer.Option(None, "--output", "-o",
-                                          help="Write to this file instead of stdout."),
-) -> None:
-    """Print the JSON schema of the QueryPlan (the IR every query is rendered from)."""
-    from lexiquery.ir import plan_json_schema
-
-    text = json.dumps(plan_json_schema(), indent=2, sort_keys=True) + "\n"
-    if output:
-        output.write_text(text, encoding="utf-8")
-    else:
-        typer.echo(text, nl=False)
-
-
-@app.command()
-def version() -> None:
-    """Print the version."""
-    from lexiquery import __version__
-
-    typer.echo(__version__)
-
-
-# The query commands (run, translate, explain, validate) live in their own module.
-from lexiquery import cli_query  # noqa: E402,F401  (registers its commands on `app`)
-# The SOP commands (`sop add|search|list|show|rm`) likewise, and `errors show|list|find`.
-from lexiquery import cli_sop  # noqa: E402,F401
-from lexiquery import cli_errors  # noqa: E402,F401
-from lexiquery import cli_agents  # noqa: E402,F401
-from lexiquery import cli_doctor  # noqa: E402,F401
-from lexiquery import cli_cost  # noqa: E402,F401
-from lexiquery import cli_mcp  # noqa: E402,F401
-from lexiquery import cli_serve  # noqa: E402,F401
-from lexiquery import cli_up  # noqa: E402,F401
-
-
-def main() -> None:
-    app()
-
-
-if __name__ == "__main__":
-    main()

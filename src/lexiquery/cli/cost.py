@@ -13,7 +13,7 @@ from typing import Optional
 
 import typer
 
-from lexiquery.cli import _fail, app
+from lexiquery.cli.app import app, fail
 
 NO_JOURNEY_HINT = "`lexiquery cost` lists the journeys with model calls (a journey the rules " \
                   "engine answered without Ollama has none); `lexiquery history` lists them all"
@@ -54,7 +54,7 @@ def cost(
         finally:
             store.close()
     except LexiQueryError as e:
-        _fail(e, as_json)
+        fail(e, as_json)
         return
     from lexiquery.cost.summary import summarize
 
@@ -62,7 +62,7 @@ def cost(
         if as_json:
             typer.echo(json.dumps([c.model_dump(mode="json") for c in recent], indent=2))
             return
-        from lexiquery.render_cost import print_recent_costs
+        from lexiquery.render.cost import print_recent_costs
 
         print_recent_costs(recent)
         return
@@ -72,6 +72,6 @@ def cost(
                                "records": [r.model_dump(mode="json") for r in records]},
                               indent=2))
         return
-    from lexiquery.render_cost import print_journey_cost
+    from lexiquery.render.cost import print_journey_cost
 
     print_journey_cost(summary, records)

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from lexiquery.cli import app
+from lexiquery.cli.app import app
 
 if TYPE_CHECKING:  # `lexiquery --help` must not import pydantic
     from lexiquery.config import Settings
@@ -131,7 +131,7 @@ def _print(report: dict[str, Any]) -> None:
     machine: they are printed as `Text`, styled only by the mark in front."""
     from rich.text import Text
 
-    from lexiquery.console import terminal
+    from lexiquery.render.console import terminal
 
     con = terminal(soft_wrap=True)
 

@@ -1,7 +1,7 @@
 """`lexiquery errors show|list|find`: the known-errors base from the terminal.
 
 Conventions of `cli_sop` (whose `--json` printing this shares): every command takes `--json`,
-package errors go through `_fail` and exit with their code. Registered on the main app by
+package errors go through `fail` and exit with their code. Registered on the main app by
 `lexiquery.cli`.
 """
 
@@ -13,8 +13,8 @@ from typing import Any, Optional
 
 import typer
 
-from lexiquery.cli import _fail, app
-from lexiquery.cli_sop import JSON_HELP, _echo_json
+from lexiquery.cli.app import app, fail
+from lexiquery.cli.sop import JSON_HELP, _echo_json
 
 errors_app = typer.Typer(
     help="Look up known error codes (sign-in, Windows, HTTP, …): what they mean, what to do, "
@@ -28,7 +28,7 @@ ERRFILE_HELP = "An extra known-errors file (YAML or CSV) for this call; repeatab
 
 def _known_errors(files: list[Path] | None) -> Any:
     from lexiquery.config import get_settings
-    from lexiquery.knowledge.known_errors import load_known_errors
+    from lexiquery.knowledge.known_errors.base import load_known_errors
     from lexiquery.orchestrator import load_catalog
 
     settings = get_settings()
@@ -66,12 +66,12 @@ def errors_show(
                              + "`lexiquery errors list` shows them all; add your own with "
                                "--file or LEXIQUERY_KNOWN_ERRORS_FILES")
     except LexiQueryError as e:
-        _fail(e, as_json)
+        fail(e, as_json)
         return
     if as_json:
         _echo_json(error)
         return
-    from lexiquery.render_sop import print_known_error
+    from lexiquery.render.sop import print_known_error
 
     print_known_error(error)
 
@@ -99,12 +99,12 @@ def errors_list(
             errors = [e for e in errors if e.system == match[0]]
         errors.sort(key=lambda e: (e.system, e.code))
     except LexiQueryError as e:
-        _fail(e, as_json)
+        fail(e, as_json)
         return
     if as_json:
         _echo_json(errors)
         return
-    from lexiquery.render_sop import print_known_errors
+    from lexiquery.render.sop import print_known_errors
 
     print_known_errors(errors)
 
@@ -128,11 +128,11 @@ def errors_find(
     try:
         mentions = _known_errors(file).find(text)
     except LexiQueryError as e:
-        _fail(e, as_json)
+        fail(e, as_json)
         return
     if as_json:
         _echo_json(mentions)
         return
-    from lexiquery.render_sop import print_mentions
+    from lexiquery.render.sop import print_mentions
 
     print_mentions(mentions)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 import sys
 
-from lexiquery.cli import app
+from lexiquery.cli.app import app
 
 
 @app.command("mcp")

@@ -15,7 +15,7 @@ from typing import Any, Optional
 
 import typer
 
-from lexiquery.cli import _fail, app
+from lexiquery.cli.app import app, fail, parse_platforms
 
 QUERY_HELP = "The query text (or use --file)."
 FILE_HELP = "Read the query from this file ('-' for stdin)."
@@ -103,12 +103,12 @@ def run(
                            data=_data_option(data), catalog_files=catalog or [],
                            settings=_settings(rows, seed))
     except LexiQueryError as e:
-        _fail(e, as_json)
+        fail(e, as_json)
         return
     if as_json:
         _echo_json(result)
         return
-    from lexiquery.render_ops import print_run
+    from lexiquery.render.ops import print_run
 
     print_run(result, show=show)
 
@@ -130,7 +130,6 @@ def translate(
     as_json: bool = typer.Option(False, "--json", help="Print the translation(s) as JSON."),
 ) -> None:
     """Translate a query between KQL, SPL and SQL (any direction, any SQL dialect)."""
-    from lexiquery.cli import _parse_platforms
     from lexiquery.errors import LexiQueryError
     from lexiquery.operations import translate_query
 
@@ -140,15 +139,15 @@ def translate(
         results = [translate_query(text, source_platform, target, from_dialect=from_dialect,
                                    to_dialect=sql_dialect, check=not no_check,
                                    catalog_files=catalog or [])
-                   for target in _parse_platforms(to)]
+                   for target in parse_platforms(to)]
     except LexiQueryError as e:
-        _fail(e, as_json)
+        fail(e, as_json)
         return
     if as_json:
         payload = [r.model_dump(mode="json") for r in results]
         typer.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2))
     else:
-        from lexiquery.render_ops import print_translation
+        from lexiquery.render.ops import print_translation
 
         for r in results:
             print_translation(r)
@@ -173,12 +172,12 @@ def explain(
         result = explain_query(text, _platform(platform, text), sql_dialect=sql_dialect,
                                catalog_files=catalog or [])
     except LexiQueryError as e:
-        _fail(e, as_json)
+        fail(e, as_json)
         return
     if as_json:
         _echo_json(result)
         return
-    from lexiquery.render_ops import print_explanation
+    from lexiquery.render.ops import print_explanation
 
     print_explanation(result)
 
@@ -205,12 +204,12 @@ def validate(
         result = validate_query_text(text, _platform(platform, text), sql_dialect=sql_dialect,
                                      catalog_files=catalog or [], execute_sample=not no_execute)
     except LexiQueryError as e:
-        _fail(e, as_json)
+        fail(e, as_json)
         return
     if as_json:
         _echo_json(result)
     else:
-        from lexiquery.render_ops import print_validation
+        from lexiquery.render.ops import print_validation
 
         print_validation(result)
     raise typer.Exit(0 if result.valid else 1)

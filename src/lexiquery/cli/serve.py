@@ -14,7 +14,7 @@ from typing import NoReturn
 
 import typer
 
-from lexiquery.cli import app
+from lexiquery.cli.app import app
 
 LOG_LEVELS = ["critical", "error", "warning", "info", "debug", "trace"]
 USAGE_EXIT = 2  # bad input, as every other refused input of the CLI

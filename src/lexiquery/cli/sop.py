@@ -2,7 +2,7 @@
 
 The runbook store from the terminal. Conventions of `cli_query`: every
 command takes `--json` (one JSON value on stdout, errors as JSON too), package errors go through
-`_fail` and exit with their code. `sop add` is the exception that proves the rule: one bad file
+`fail` and exit with their code. `sop add` is the exception that proves the rule: one bad file
 must not stop a folder of good ones, so per-file failures are reported in the results and only
 the exit code (2) says that something failed. Registered on the main app by `lexiquery.cli`.
 """
@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from lexiquery.cli import _err_console, _fail, app
+from lexiquery.cli.app import app, err_console, fail
 
 if TYPE_CHECKING:
     from lexiquery.config import Settings
@@ -118,7 +118,7 @@ class _Plan:
 
 
 def _skip_reason(path: Path) -> str:
-    from lexiquery.knowledge.documents import SUPPORTED_SUFFIXES
+    from lexiquery.knowledge.readers.documents import SUPPORTED_SUFFIXES
 
     return f"not a supported type: {path.suffix.lower() or 'no extension'}; supported: " \
            + " ".join(SUPPORTED_SUFFIXES)
@@ -161,7 +161,7 @@ def _add_one(store: "ProcedureStore", path: Path, tags: list[str]) -> _Outcome:
 def _outcome_line(o: _Outcome) -> Any:
     from rich.text import Text
 
-    from lexiquery.render_sop import plural
+    from lexiquery.render.sop import plural
 
     t = Text()
     t.append(f"{o.status:<10} ", style={"added": "green", "replaced": "cyan",
@@ -198,7 +198,7 @@ def _summary(outcomes: list[_Outcome], store: "ProcedureStore") -> dict[str, Any
 def _summary_line(s: dict[str, Any]) -> Any:
     from rich.text import Text
 
-    from lexiquery.render_sop import plural
+    from lexiquery.render.sop import plural
 
     t = Text(f"{s['added']} added, {s['unchanged']} unchanged, {s['replaced']} replaced, ")
     t.append(f"{s['failed']} failed", style="bold red" if s["failed"] else "")
@@ -237,7 +237,7 @@ def sop_add(
     from rich.text import Text
 
     from lexiquery.config import get_settings
-    from lexiquery.console import progress_description, terminal
+    from lexiquery.render.console import progress_description, terminal
     from lexiquery.errors import InputError, LexiQueryError
 
     settings = get_settings()
@@ -252,7 +252,7 @@ def sop_add(
         outcomes = [_Outcome(p, "failed",
                              error=InputError(f"{p}: no such file or folder").to_dict())
                     for p in plan.missing]
-        out, err = terminal(), _err_console()
+        out, err = terminal(), err_console()
         if not as_json:
             for o in outcomes:
                 out.print(_outcome_line(o), soft_wrap=True)
@@ -271,7 +271,7 @@ def sop_add(
                 progress.advance(task)
             summary = _summary(outcomes, store)
     except LexiQueryError as e:
-        _fail(e, as_json)
+        fail(e, as_json)
         return
     if as_json:
         _echo_json({"results": [o.to_json() for o in outcomes],
@@ -335,16 +335,16 @@ def sop_search(
                                   since=t0, until=t1)
             empty = not result.hits and not store.list_documents()
     except LexiQueryError as e:
-        _fail(e, as_json)
+        fail(e, as_json)
         return
     if as_json:
         typer.echo(result.model_dump_json(indent=2))
         return
-    from lexiquery.render_sop import print_search
+    from lexiquery.render.sop import print_search
 
     print_search(result)
     if empty:
-        _err_console().print("hint: no documents are stored yet; add some with "
+        err_console().print("hint: no documents are stored yet; add some with "
                              "`lexiquery sop add ./runbooks`", highlight=False, markup=False)
 
 
@@ -363,12 +363,12 @@ def sop_list(
         with _open_store(get_settings()) as store:
             docs = store.list_documents(tag=tag)
     except LexiQueryError as e:
-        _fail(e, as_json)
+        fail(e, as_json)
         return
     if as_json:
         _echo_json([d.model_dump(mode="json") for d in docs])
         return
-    from lexiquery.render_sop import print_documents
+    from lexiquery.render.sop import print_documents
 
     print_documents(docs)
 
@@ -397,12 +397,12 @@ def sop_show(
         with _open_store(get_settings()) as store:
             detail = store.get(ref)
     except LexiQueryError as e:
-        _fail(e, as_json)
+        fail(e, as_json)
         return
     if as_json:
         typer.echo(detail.model_dump_json(indent=2))
         return
-    from lexiquery.render_sop import print_detail
+    from lexiquery.render.sop import print_detail
 
     print_detail(detail, chunks=chunks)
 
@@ -424,7 +424,7 @@ def sop_rm(
     from rich.text import Text
 
     from lexiquery.config import get_settings
-    from lexiquery.console import terminal
+    from lexiquery.render.console import terminal
     from lexiquery.errors import LexiQueryError
 
     try:
@@ -432,7 +432,7 @@ def sop_rm(
             ids = list(dict.fromkeys(store.resolve(r).id for r in refs))
             removed = [store.remove(i) for i in ids]
     except LexiQueryError as e:
-        _fail(e, as_json)
+        fail(e, as_json)
         return
     if as_json:
         _echo_json([d.model_dump(mode="json") for d in removed])

@@ -15,7 +15,7 @@ from typing import Any, NoReturn
 
 import typer
 
-from lexiquery.cli import app
+from lexiquery.cli.app import app
 
 _STYLE = {"starting": "yellow", "healthy": "cyan", "registered": "cyan", "ready": "green",
           "exited": "red", "stopped": "dim"}
@@ -30,7 +30,7 @@ def _table(children: list[Any], title: str) -> Any:
     """The fleet's services. A status detail quotes a child's error: text, never markup."""
     from rich.text import Text
 
-    from lexiquery.console import TextTable
+    from lexiquery.render.console import TextTable
 
     table = TextTable("service", "url", "pid", "status", title=title, title_justify="left")
     for c in children:
@@ -76,7 +76,7 @@ def up(
     from rich.text import Text
 
     from lexiquery.config import get_settings
-    from lexiquery.console import terminal
+    from lexiquery.render.console import terminal
     from lexiquery.serve.fleet import (
         FleetError,
         Supervisor,

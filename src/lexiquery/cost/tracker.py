@@ -34,7 +34,7 @@ from lexiquery.errors import StorageError
 if TYPE_CHECKING:
     from lexiquery.config import Settings
     from lexiquery.cost.store import CostStore
-    from lexiquery.knowledge.embeddings import EmbedCall
+    from lexiquery.llm.embeddings import EmbedCall
 
 LOGGER_NAME = "lexiquery.cost"
 EVENT = "model_call"

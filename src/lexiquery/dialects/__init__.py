@@ -4,7 +4,7 @@
     render(plan, source, Platform.spl)                       → SPL text
     render(plan, source, Platform.sql, sql_dialect="tsql")   → T-SQL text
     SQL_DIALECTS                                             → the sqlglot dialect names accepted
-    lexiquery.dialects.sql.build_select(plan, source)        → the SQL as a sqlglot tree
+    lexiquery.dialects.sql.render.build_select(plan, source)        → the SQL as a sqlglot tree
 
 Raises `PlanError` when the plan cannot be written for that platform — issue codes
 ``unknown_field`` (not a field of the source, nor an output of an earlier stage), ``not_bound``
@@ -27,7 +27,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from lexiquery.catalog.model import Platform, Source
-from lexiquery.dialects.sql import SQL_DIALECTS, idiom_for
+from lexiquery.dialects.sql.render import SQL_DIALECTS, idiom_for
 from lexiquery.errors import PlanError
 from lexiquery.ir import QueryPlan
 
@@ -50,14 +50,14 @@ def render(plan: QueryPlan, source: Source, platform: Platform, *,
                                  "message": f"{source.name} has no {platform.value} binding",
                                  "field": None}])
     if platform is Platform.kql:
-        from lexiquery.dialects.kql import render_kql
+        from lexiquery.dialects.kql.render import render_kql
 
         return render_kql(plan, source)
     if platform is Platform.spl:
-        from lexiquery.dialects.spl import render_spl
+        from lexiquery.dialects.spl.render import render_spl
 
         return render_spl(plan, source)
-    from lexiquery.dialects.sql import render_sql
+    from lexiquery.dialects.sql.render import render_sql
 
     return render_sql(plan, source, sql_dialect)
 
@@ -69,14 +69,14 @@ def parse(text: str, platform: Platform | str, catalog: "Catalog", *,
     Raises `QueryError` (syntax, unknown_source, unknown_field, read_only) with the position."""
     platform = Platform(platform)
     if platform is Platform.kql:
-        from lexiquery.dialects.kql_parse import parse_kql
+        from lexiquery.dialects.kql.parse import parse_kql
 
         return parse_kql(text, catalog)
     if platform is Platform.spl:
-        from lexiquery.dialects.spl_parse import parse_spl
+        from lexiquery.dialects.spl.parse import parse_spl
 
         return parse_spl(text, catalog)
     idiom_for(sql_dialect)
-    from lexiquery.dialects.sql_parse import parse_sql
+    from lexiquery.dialects.sql.parse import parse_sql
 
     return parse_sql(text, catalog, dialect=sql_dialect)

@@ -66,8 +66,8 @@ from lexiquery.catalog.model import (
     SqlBinding,
 )
 from lexiquery.dialects.base import Names, as_utc
-from lexiquery.dialects.guard_sql import read_guarded
-from lexiquery.dialects.sql import SqlBuilder, idiom_for
+from lexiquery.dialects.sql.guard import read_guarded
+from lexiquery.dialects.sql.render import SqlBuilder, idiom_for
 from lexiquery.engine.duckdb_lockdown import check_duckdb_parse, close_locked, open_locked
 from lexiquery.engine.result_cap import fetch_capped
 from lexiquery.engine.results import ResultSet

@@ -49,7 +49,7 @@ from lexiquery.knowledge.store_vectors import StoreVectors, clear_pending
 from lexiquery.private_files import private_dir, private_sqlite
 
 if TYPE_CHECKING:
-    from lexiquery.knowledge.embeddings import Embedder
+    from lexiquery.llm.embeddings import Embedder
     from lexiquery.knowledge.lexical import LexicalIndex
 
 AddStatus = Literal["added", "unchanged", "replaced"]
@@ -111,7 +111,7 @@ class ProcedureStore:
 
     def __init__(self, settings: Settings, *, catalog: Catalog | None = None,
                  embedder: "Embedder | None | str" = "auto") -> None:
-        from lexiquery.knowledge.embeddings import embedder_for
+        from lexiquery.llm.embeddings import embedder_for
 
         self.settings = settings
         self._catalog = catalog
@@ -172,7 +172,7 @@ class ProcedureStore:
 
     def known_errors(self):  # type: ignore[no-untyped-def]
         if self._errors is None:
-            from lexiquery.knowledge.known_errors import load_known_errors
+            from lexiquery.knowledge.known_errors.base import load_known_errors
 
             self._errors = load_known_errors(self.settings.known_errors_files, self.catalog)
         return self._errors

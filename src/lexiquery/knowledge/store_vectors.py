@@ -38,7 +38,7 @@ from lexiquery.knowledge.ingest import Prepared, indexed_text
 from lexiquery.knowledge.model import DocumentInfo
 
 if TYPE_CHECKING:
-    from lexiquery.knowledge.embeddings import Embedder
+    from lexiquery.llm.embeddings import Embedder
     from lexiquery.knowledge.vectors import VectorIndex
 
 PENDING = "pending_vectors:"
@@ -148,7 +148,7 @@ class StoreVectors:
     def embed(self, prepared: Prepared) -> None:
         """Put the chunks' vectors in Chroma when an embedder serves; otherwise (or when it
         fails midway) the document is stored for BM25 only, with a warning that says why."""
-        from lexiquery.knowledge.embeddings import EmbeddingUnavailable
+        from lexiquery.llm.embeddings import EmbeddingUnavailable
 
         vectors = self.index()
         if vectors is None or self.embedder is None:
@@ -203,7 +203,7 @@ class StoreVectors:
     def dense(self, text: str, depth: int, docs: dict[str, DocumentInfo],
               allowed: set[str] | None) -> tuple[list[str], Literal["hybrid", "bm25"], str | None]:
         """Chunk ids nearest to `text` among `allowed` documents, with the mode and a note."""
-        from lexiquery.knowledge.embeddings import EmbeddingUnavailable
+        from lexiquery.llm.embeddings import EmbeddingUnavailable
 
         if self.embedder is None:
             return [], "bm25", "embeddings are switched off (LEXIQUERY_EMBEDDINGS=0)"

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lexiquery.config import Settings
-from lexiquery.knowledge.embeddings import Availability, EmbedderStatus
+from lexiquery.llm.embeddings import Availability, EmbedderStatus
 
 AVAILABILITY_TTL_S = 30.0
 

@@ -119,7 +119,7 @@ def runbook_examples(procedures: Any, catalog: Catalog) -> list[Example]:
         items = procedures.procedures()
     except Exception:  # noqa: BLE001 — an unreadable store means no runbook examples, not a failure
         return []
-    from lexiquery.knowledge.injection import injection_line
+    from lexiquery.nl.injection import injection_line
 
     out = []
     for doc_id, proc in items:

@@ -34,7 +34,7 @@ def agent_handles(settings: Settings, resources: Resources) -> dict[str, AgentHa
 
         return {name: LocalHandle(agent)
                 for name, agent in build_agents(settings, resources).items()}
-    from lexiquery.registry import Registry
+    from lexiquery.registry.registry import Registry
 
     registry = Registry(settings)
     return {name: registry.handle(name) or MissingHandle(name) for name in AGENT_NAMES}

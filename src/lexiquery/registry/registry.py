@@ -43,7 +43,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from lexiquery.config import Settings
 from lexiquery.errors import AgentError, InputError, LexiQueryError, StorageError
-from lexiquery.registry_fetch import (
+from lexiquery.registry.fetch import (
     FetchedCard,
     HostPolicy,
     base_url,
@@ -51,7 +51,7 @@ from lexiquery.registry_fetch import (
     index_card,
     url_origin,
 )
-from lexiquery.registry_store import RegistryFile
+from lexiquery.registry.store import RegistryFile
 
 if TYPE_CHECKING:
     from lexiquery.agents.handles import AgentHandle
@@ -223,7 +223,7 @@ class Registry:
             return None
         entry = _holder(named)
         # Imported here: the A2A client (a2a-sdk) loads only when a remote agent is used.
-        from lexiquery.serve.a2a_client import A2AHandle
+        from lexiquery.registry.a2a_client import A2AHandle
 
         return A2AHandle(entry.name, entry.url, entry.card,
                          timeout_s=self.settings.agent_timeout_s)

@@ -18,7 +18,7 @@ from rich.text import Text as RichText
 
 from lexiquery.answer import Answer
 from lexiquery.catalog.model import Catalog, Source
-from lexiquery.console import TextTable, terminal
+from lexiquery.render.console import TextTable, terminal
 from lexiquery.ir import Severity
 
 

@@ -115,7 +115,7 @@ def create_app(settings: Settings | None = None, *, role: AppRole = "all",
                     with contextlib.suppress(asyncio.CancelledError):
                         await checker
                 # Drain the mounted agents' tasks and close the pooled A2A connections.
-                from lexiquery.serve.a2a_client import close_shared_http
+                from lexiquery.registry.a2a_client import close_shared_http
                 from lexiquery.serve.a2a_server import close_agent_routes
 
                 await close_agent_routes(served)

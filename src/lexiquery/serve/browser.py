@@ -52,7 +52,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from lexiquery.config import Settings
 from lexiquery.errors import InputError
-from lexiquery.registry_fetch import url_origin
+from lexiquery.registry.fetch import url_origin
 
 if TYPE_CHECKING:
     from fastapi import FastAPI

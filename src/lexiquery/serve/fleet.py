@@ -221,7 +221,7 @@ class Supervisor:
 
     def bind(self) -> None:
         """Bind every service's port now. A port in use is a FleetError (exit 2) naming it."""
-        from lexiquery.cli_serve import bind_socket
+        from lexiquery.cli.serve import bind_socket
 
         log_dir = private_dir(self.data_dir / "fleet")  # the logs quote questions: 0700/0600
         for spec in self.services:

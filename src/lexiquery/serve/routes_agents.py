@@ -42,7 +42,7 @@ from lexiquery.serve.api_models import InvokeRequest, RegisterRequest
 if TYPE_CHECKING:
     from lexiquery.agents.base import Agent
     from lexiquery.agents.handles import AgentHandle
-    from lexiquery.registry import Registry
+    from lexiquery.registry.registry import Registry
 
 DISCOVER_HINT = "GET /a2a/agents/discover lists the registered agents"
 # The local agents get the same bound as a remote call, plus a little for the thread hop: an
@@ -63,7 +63,7 @@ class AppAgents:
         self._lock = threading.Lock()
 
     def registry(self) -> Registry:
-        from lexiquery.registry import Registry
+        from lexiquery.registry.registry import Registry
 
         with self._lock:
             if self._registry is None:
@@ -115,7 +115,7 @@ class AppAgents:
 
 def agents_router(agents: AppAgents) -> APIRouter:
     """The `/a2a/*` routes over `agents`' registry and handles."""
-    from lexiquery.registry import AgentEntry
+    from lexiquery.registry.registry import AgentEntry
 
     router = APIRouter(prefix="/a2a", tags=["agents"])
     settings = agents.settings

@@ -140,7 +140,7 @@ def health_router(settings: Settings, *, role: AppRole = "all",
                   agents: AppAgents | None = None) -> APIRouter:
     """`GET /health` for an app of `role`. It reads, never probes agents: their health is the
     registry's record, refreshed by the app's lifespan (`Registry.check_health`)."""
-    from lexiquery.knowledge.embeddings import embedder_for
+    from lexiquery.llm.embeddings import embedder_for
 
     router = APIRouter()
     agents = agents or AppAgents(settings)
@@ -216,7 +216,7 @@ def _check_catalog(settings: Settings) -> dict[str, Any]:
 def _check_ollama(settings: Settings, embedder: Any) -> dict[str, Any]:
     """The embedder's status (`EmbedderStatus`: ok, off, unreachable, model_missing, failed)
     with the booleans older clients read."""
-    from lexiquery.knowledge.embeddings import EmbedderStatus, embedding_status
+    from lexiquery.llm.embeddings import EmbedderStatus, embedding_status
 
     a = embedding_status(embedder)
     reachable = {EmbedderStatus.off: None, EmbedderStatus.unreachable: False}.get(a.status, True)

@@ -18,7 +18,7 @@ from datetime import datetime
 from typing import Any
 
 from lexiquery.catalog.model import Catalog, FieldType, Platform
-from lexiquery.dialects import kql_ast as syn
+from lexiquery.dialects.kql import ast as syn
 from lexiquery.dialects.base import (
     Names,
     coerce,
@@ -27,7 +27,7 @@ from lexiquery.dialects.base import (
     iso_seconds,
     parse_datetime,
 )
-from lexiquery.dialects.kql_text import TO_SCALAR, is_path
+from lexiquery.dialects.kql.text import TO_SCALAR, is_path
 from lexiquery.dialects.parsing import (
     line_col,
     reverse_columns,

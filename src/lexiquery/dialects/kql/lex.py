@@ -21,7 +21,7 @@ import re
 from dataclasses import dataclass
 from typing import Literal
 
-from lexiquery.dialects.kql_lex_strings import string_at
+from lexiquery.dialects.kql.lex_strings import string_at
 from lexiquery.dialects.parsing import check_nesting, syntax_error
 
 TokenKind = Literal["ident", "string", "number", "timespan", "op", "eof"]

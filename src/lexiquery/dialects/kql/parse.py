@@ -21,7 +21,7 @@ with `.` (control commands), `externaldata` and `evaluate http_request` are refu
 from __future__ import annotations
 
 from lexiquery.catalog.model import Catalog
-from lexiquery.dialects.kql_ast import (
+from lexiquery.dialects.kql.ast import (
     DISPLAY_ONLY,
     SUPPORTED,
     UNSUPPORTED,
@@ -33,9 +33,9 @@ from lexiquery.dialects.kql_ast import (
     node_offset,
 )
 from lexiquery.dialects.guard import kql_token_issues, raise_first
-from lexiquery.dialects.kql_lex import main_statement, tokenize
-from lexiquery.dialects.kql_parse_expr import ExprParser
-from lexiquery.dialects.kql_stages import bind
+from lexiquery.dialects.kql.lex import main_statement, tokenize
+from lexiquery.dialects.kql.parse_expr import ExprParser
+from lexiquery.dialects.kql.stages import bind
 from lexiquery.dialects.parsing import ParsedQuery, closest, syntax_error
 
 _KNOWN_OPERATORS = tuple(SUPPORTED) + tuple(UNSUPPORTED)

@@ -10,8 +10,8 @@ parser cannot substitute reads as `Opaque`, for the binder to report.
 
 from __future__ import annotations
 
-from lexiquery.dialects.kql_ast import Between, Bin, Call, InList, Lit, Name, Node, Opaque
-from lexiquery.dialects.kql_lex import Token
+from lexiquery.dialects.kql.ast import Between, Bin, Call, InList, Lit, Name, Node, Opaque
+from lexiquery.dialects.kql.lex import Token
 from lexiquery.dialects.parsing import syntax_error
 from lexiquery.errors import QueryError
 

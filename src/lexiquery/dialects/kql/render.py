@@ -35,7 +35,7 @@ from lexiquery.dialects.base import (
     parse_datetime,
     walk_filter,
 )
-from lexiquery.dialects.kql_text import (
+from lexiquery.dialects.kql.text import (
     TO_SCALAR,
     datetime_literal,
     expr_literal,

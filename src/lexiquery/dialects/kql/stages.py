@@ -15,11 +15,11 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from lexiquery.catalog.model import Catalog, Platform
-from lexiquery.dialects import kql_ast as syn
-from lexiquery.dialects.kql_bind import Binder, Unsupported
-from lexiquery.dialects.kql_lex import to_amount_unit
-from lexiquery.dialects.kql_text import is_path
-from lexiquery.dialects.kql_time import time_bound, time_range
+from lexiquery.dialects.kql import ast as syn
+from lexiquery.dialects.kql.bind import Binder, Unsupported
+from lexiquery.dialects.kql.lex import to_amount_unit
+from lexiquery.dialects.kql.text import is_path
+from lexiquery.dialects.kql.time import time_bound, time_range
 from lexiquery.dialects.parsing import ParsedQuery
 from lexiquery.ir import (
     Aggregation,

@@ -9,10 +9,10 @@ them into the plan's `TimeRange` once every stage is read.
 
 from __future__ import annotations
 
-from lexiquery.dialects import kql_ast as syn
+from lexiquery.dialects.kql import ast as syn
 from lexiquery.dialects.base import parse_datetime
-from lexiquery.dialects.kql_bind import Binder, Unsupported, iso_utc
-from lexiquery.dialects.kql_lex import to_amount_unit
+from lexiquery.dialects.kql.bind import Binder, Unsupported, iso_utc
+from lexiquery.dialects.kql.lex import to_amount_unit
 from lexiquery.ir import (
     UNIT_SECONDS,
     AbsoluteTime,

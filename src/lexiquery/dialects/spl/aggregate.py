@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from lexiquery.catalog.model import FieldType, Platform
 from lexiquery.dialects.parsing import syntax_error
-from lexiquery.dialects.spl_bind import Ref, Scope, Unsupported
-from lexiquery.dialects.spl_lex import Tok
-from lexiquery.dialects.spl_source import span_bucket
-from lexiquery.dialects.spl_stages import Args, Command, Stages
+from lexiquery.dialects.spl.bind import Ref, Scope, Unsupported
+from lexiquery.dialects.spl.lex import Tok
+from lexiquery.dialects.spl.source import span_bucket
+from lexiquery.dialects.spl.stages import Args, Command, Stages
 from lexiquery.ir import Aggregation, Metric, MetricFn, SortKey
 
 _SIMPLE_METRICS = {"count": MetricFn.count, "c": MetricFn.count, "dc": MetricFn.count_distinct,

@@ -27,7 +27,7 @@ from typing import Any
 from lexiquery.catalog.model import FieldType, Platform, Source
 from lexiquery.dialects.base import coerce, has_letters, iso_seconds
 from lexiquery.dialects.parsing import unknown_field_error
-from lexiquery.dialects.spl_search import SGroup, SNode, SNot, SOpaque, STerm, SValue
+from lexiquery.dialects.spl.search import SGroup, SNode, SNot, SOpaque, STerm, SValue
 from lexiquery.ir import And, Condition, Not, Operator, Or
 
 _REGEX_SPECIAL = set("\\^$.|?*+()[]{}")

@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from typing import Any, Union
 
 from lexiquery.dialects.parsing import syntax_error
-from lexiquery.dialects.spl_lex import EVAL, Scanner, Tok
-from lexiquery.dialects.spl_search import too_deep
+from lexiquery.dialects.spl.lex import EVAL, Scanner, Tok
+from lexiquery.dialects.spl.search import too_deep
 
 # Deeper nesting than any real expression is refused, well before Python's recursion limit (an
 # eval level costs about ten frames of the descent).

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lexiquery.dialects.base import coerce, has_letters
-from lexiquery.dialects.spl_bind import (
+from lexiquery.dialects.spl.bind import (
     CMP_OPS,
     FLIP,
     Ref,
@@ -31,7 +31,7 @@ from lexiquery.dialects.spl_bind import (
     regex_condition,
     regex_literal,
 )
-from lexiquery.dialects.spl_eval import EBin, ECall, EField, EIn, ELit, ENode, EUnary
+from lexiquery.dialects.spl.eval import EBin, ECall, EField, EIn, ELit, ENode, EUnary
 from lexiquery.ir import (
     And,
     Call,

@@ -27,7 +27,7 @@ from typing import Mapping
 
 from lexiquery.catalog.model import SplMacro
 from lexiquery.dialects.parsing import syntax_error
-from lexiquery.dialects.spl_lex import blank_comments, blank_quoted
+from lexiquery.dialects.spl.lex import blank_comments, blank_quoted
 
 __all__ = ["MAX_EXPANDED_CHARS", "MAX_MACRO_DEPTH", "expand_macros"]
 

@@ -11,11 +11,11 @@
 from __future__ import annotations
 
 from lexiquery.dialects.parsing import syntax_error
-from lexiquery.dialects.spl_aggregate import AggregateStages
-from lexiquery.dialects.spl_bind import Ref, Unsupported
-from lexiquery.dialects.spl_eval import ECall, EField, ELit, parse_assignments
-from lexiquery.dialects.spl_stages import Args, Command
-from lexiquery.dialects.spl_text import TIME_FORMAT
+from lexiquery.dialects.spl.aggregate import AggregateStages
+from lexiquery.dialects.spl.bind import Ref, Unsupported
+from lexiquery.dialects.spl.eval import ECall, EField, ELit, parse_assignments
+from lexiquery.dialects.spl.stages import Args, Command
+from lexiquery.dialects.spl.text import TIME_FORMAT
 from lexiquery.ir import MetricFn, SortKey
 
 

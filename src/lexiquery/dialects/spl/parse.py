@@ -24,9 +24,9 @@ from dataclasses import dataclass
 from lexiquery.catalog.model import Catalog, Platform
 from lexiquery.dialects.guard import SPL_FORBIDDEN_COMMANDS
 from lexiquery.dialects.parsing import ParsedQuery, closest, sources_on, syntax_error
-from lexiquery.dialects.spl_bind import Scope
-from lexiquery.dialects.spl_output import Pipeline
-from lexiquery.dialects.spl_source import (
+from lexiquery.dialects.spl.bind import Scope
+from lexiquery.dialects.spl.output import Pipeline
+from lexiquery.dialects.spl.source import (
     BoundPrefix,
     SourceMatch,
     bound_prefix,
@@ -35,9 +35,9 @@ from lexiquery.dialects.spl_source import (
     normalise_command,
     prefix_values,
 )
-from lexiquery.dialects.spl_lex import Segment, blank_comments, check_depth, split_commands
-from lexiquery.dialects.spl_search import SNode, STerm, SValue, parse_search
-from lexiquery.dialects.spl_stages import HANDLED, Args, Command
+from lexiquery.dialects.spl.lex import Segment, blank_comments, check_depth, split_commands
+from lexiquery.dialects.spl.search import SNode, STerm, SValue, parse_search
+from lexiquery.dialects.spl.stages import HANDLED, Args, Command
 from lexiquery.errors import QueryError
 
 __all__ = ["parse_spl"]

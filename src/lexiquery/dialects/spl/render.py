@@ -38,7 +38,7 @@ from lexiquery.dialects.base import (
     parse_datetime,
     walk_filter,
 )
-from lexiquery.dialects.spl_text import (
+from lexiquery.dialects.spl.text import (
     TIME_FORMAT,
     epoch,
     eval_field,

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Union
 
 from lexiquery.dialects.parsing import syntax_error
-from lexiquery.dialects.spl_lex import SEARCH, Scanner, Tok
+from lexiquery.dialects.spl.lex import SEARCH, Scanner, Tok
 
 
 # ------------------------------------------------------------------ search trees

@@ -16,8 +16,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from lexiquery.catalog.model import Source
-from lexiquery.dialects.spl_bind import Unsupported
-from lexiquery.dialects.spl_search import SGroup, SNode, SNot, STerm, SValue, parse_search
+from lexiquery.dialects.spl.bind import Unsupported
+from lexiquery.dialects.spl.search import SGroup, SNode, SNot, STerm, SValue, parse_search
 from lexiquery.errors import QueryError
 from lexiquery.ir import AbsoluteTime, RelativeTime, TimeBucket, TimeUnit
 

@@ -23,8 +23,8 @@ from lexiquery.dialects.base import (
     parse_datetime,
     plan_error,
 )
-from lexiquery.dialects.sql_idioms import Idiom, lit
-from lexiquery.dialects.sql_text import literal
+from lexiquery.dialects.sql.idioms import Idiom, lit
+from lexiquery.dialects.sql.text import literal
 from lexiquery.ir import (
     ORDER_COMPLEMENT,
     And,

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlglot import exp
 
 from lexiquery.dialects.base import iso_seconds
-from lexiquery.dialects.sql_idioms import (
+from lexiquery.dialects.sql.idioms import (
     _UNIT_SECONDS,
     EPOCH,
     Idiom,

@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlglot import exp
 
 from lexiquery.dialects.base import iso_seconds
-from lexiquery.dialects.sql_idioms import (
+from lexiquery.dialects.sql.idioms import (
     _UNIT_SECONDS,
     EPOCH,
     Idiom,
@@ -20,7 +20,7 @@ from lexiquery.dialects.sql_idioms import (
     num,
     unit_var,
 )
-from lexiquery.dialects.sql_idioms_db import Postgres
+from lexiquery.dialects.sql.idioms_db import Postgres
 from lexiquery.ir import TimeBucket, TimeUnit
 
 

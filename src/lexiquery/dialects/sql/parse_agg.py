@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from lexiquery.dialects.sql_parse_expr import (
+from lexiquery.dialects.sql.parse_expr import (
     TEXT_TYPES,
     ExprReader,
     Untranslatable,

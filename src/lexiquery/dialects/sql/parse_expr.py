@@ -23,7 +23,7 @@ from sqlglot import exp
 
 from lexiquery.catalog.model import FieldType, Platform, Source
 from lexiquery.dialects.parsing import logical_field, unknown_field_error
-from lexiquery.dialects.sql_parse_lex import DOUBLE_QUOTE_IDENTIFIERS, Lexed
+from lexiquery.dialects.sql.parse_lex import DOUBLE_QUOTE_IDENTIFIERS, Lexed
 from lexiquery.ir import (
     Call,
     Compare,

@@ -12,9 +12,9 @@ from typing import Any
 from sqlglot import exp
 
 from lexiquery.dialects.parsing import syntax_error, unsupported_issue
-from lexiquery.dialects.sql_parse_expr import Untranslatable, number, unparen
-from lexiquery.dialects.sql_parse_time import absolute_time, bucket_of, time_point
-from lexiquery.dialects.sql_parse_where import WhereReader, _flatten, _null_test
+from lexiquery.dialects.sql.parse_expr import Untranslatable, number, unparen
+from lexiquery.dialects.sql.parse_time import absolute_time, bucket_of, time_point
+from lexiquery.dialects.sql.parse_where import WhereReader, _flatten, _null_test
 from lexiquery.ir import AbsoluteTime, FieldRef, Metric, SortKey, TimeBucket
 
 # Dialects that resolve a GROUP BY / ORDER BY name to an input column before a SELECT alias.

@@ -31,7 +31,7 @@ from typing import Callable
 from sqlglot import exp
 
 from lexiquery.dialects.base import parse_datetime
-from lexiquery.dialects.sql_parse_expr import fn_name, number, type_name, unparen
+from lexiquery.dialects.sql.parse_expr import fn_name, number, type_name, unparen
 from lexiquery.ir import UNIT_SECONDS, AbsoluteTime, RelativeTime, TimeBucket, TimeUnit
 
 IsTimeCol = Callable[[exp.Column], bool]  # does this column name the source's time field?

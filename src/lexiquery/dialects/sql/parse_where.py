@@ -27,9 +27,9 @@ from sqlglot import exp
 
 from lexiquery.catalog.model import FieldType
 from lexiquery.dialects.base import has_letters, iso_seconds
-from lexiquery.dialects.sql import idiom_for
-from lexiquery.dialects.sql_parse_agg import AggReader
-from lexiquery.dialects.sql_parse_expr import (
+from lexiquery.dialects.sql.render import idiom_for
+from lexiquery.dialects.sql.parse_agg import AggReader
+from lexiquery.dialects.sql.parse_expr import (
     TEXT_TYPES,
     Untranslatable,
     fn_name,
@@ -37,7 +37,7 @@ from lexiquery.dialects.sql_parse_expr import (
     type_name,
     unparen,
 )
-from lexiquery.dialects.sql_parse_time import absolute_time
+from lexiquery.dialects.sql.parse_time import absolute_time
 from lexiquery.ir import And, Compare, Condition, FieldRef, Literal_, Not, Operator, Or
 
 _EQ_IGNORES_CASE = {"tsql", "mysql"}

@@ -36,10 +36,10 @@ from sqlglot import exp
 
 from lexiquery.catalog.model import Platform, Source
 from lexiquery.dialects.base import Names, plan_error
-from lexiquery.dialects.sql_filters import SqlPredicates, all_of
-from lexiquery.dialects.sql_idioms import NEUTRAL, Idiom
-from lexiquery.dialects.sql_idioms_db import MySql, Postgres, Sqlite, TSql
-from lexiquery.dialects.sql_idioms_dw import (
+from lexiquery.dialects.sql.filters import SqlPredicates, all_of
+from lexiquery.dialects.sql.idioms import NEUTRAL, Idiom
+from lexiquery.dialects.sql.idioms_db import MySql, Postgres, Sqlite, TSql
+from lexiquery.dialects.sql.idioms_dw import (
     BigQuery,
     ClickHouse,
     Databricks,
@@ -49,7 +49,7 @@ from lexiquery.dialects.sql_idioms_dw import (
     Spark,
     Trino,
 )
-from lexiquery.dialects.sql_text import emit, identifier
+from lexiquery.dialects.sql.text import emit, identifier
 from lexiquery.errors import DialectError
 from lexiquery.ir import (
     AbsoluteTime,

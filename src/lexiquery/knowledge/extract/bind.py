@@ -13,9 +13,9 @@ import re
 
 from lexiquery.catalog.model import Catalog, FieldDef, FieldType, Source
 from lexiquery.ir import Operator, Scalar, Severity
-from lexiquery.knowledge import extract_definitions as defs
-from lexiquery.knowledge import extract_rules as rules
-from lexiquery.knowledge.extract_names import _Lexicon
+from lexiquery.knowledge.extract import definitions as defs
+from lexiquery.knowledge.extract import rules
+from lexiquery.knowledge.extract.names import _Lexicon
 from lexiquery.knowledge.model import Definition, EmbeddedQuery
 
 MAX_QUERY_CHARS = 20_000  # a code block longer than this is recorded, not parsed

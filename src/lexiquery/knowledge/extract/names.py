@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Iterable
 
 from lexiquery.catalog.model import Catalog, Platform
-from lexiquery.knowledge import extract_rules as rules
+from lexiquery.knowledge.extract import rules
 
 # Single words (and a few phrases) that catalog synonyms use but runbook prose uses for other
 # things: "follow the process", "raise an alert", "log in to Sentinel", "the event", "when".

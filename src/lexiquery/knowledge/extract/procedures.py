@@ -48,11 +48,11 @@ from typing import Callable, Iterable
 
 from lexiquery.catalog.model import Catalog
 from lexiquery.ir import Operator
-from lexiquery.knowledge import extract_definitions as defs
-from lexiquery.knowledge import extract_rules as rules
-from lexiquery.knowledge.extract_bind import (MAX_QUERY_CHARS, bind_definition, query_language,
+from lexiquery.knowledge.extract import definitions as defs
+from lexiquery.knowledge.extract import rules
+from lexiquery.knowledge.extract.bind import (MAX_QUERY_CHARS, bind_definition, query_language,
                                               read_query)
-from lexiquery.knowledge.extract_names import GENERIC_WORDS, _add, _lexicon
+from lexiquery.knowledge.extract.names import GENERIC_WORDS, _add, _lexicon
 from lexiquery.knowledge.model import (Block, BlockKind, Definition, EmbeddedQuery, ParsedDocument,
                                        Procedure, Threshold, TimeWindow)
 

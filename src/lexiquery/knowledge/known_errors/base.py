@@ -32,7 +32,7 @@ from lexiquery.catalog.model import Catalog
 from lexiquery.ir import LIST_OPERATORS, UNARY_OPERATORS, Condition, Operator, Scalar
 # The file-reading half; it imports this module's models only inside its functions, so either
 # module may be imported first without a cycle.
-from lexiquery.knowledge.known_errors_files import (BUILTIN_DIR, CSV_COLUMNS, builtin_errors,
+from lexiquery.knowledge.known_errors.files import (BUILTIN_DIR, CSV_COLUMNS, builtin_errors,
                                                     read_known_errors_file)
 
 SYSTEMS = ("entra", "windows", "ntstatus", "http", "splunk", "kusto", "custom")
@@ -215,7 +215,7 @@ class KnownErrorBase:
     def find(self, text: str) -> list[ErrorMention]:
         """The known codes `text` mentions, in order of appearance, each code once. Ordinary
         numbers ("last 24 hours", "port 443", "more than 500 requests") are not codes."""
-        from lexiquery.knowledge.known_errors_find import ErrorFinder
+        from lexiquery.knowledge.known_errors.find import ErrorFinder
 
         if self._finder is None:
             self._finder = ErrorFinder(self)

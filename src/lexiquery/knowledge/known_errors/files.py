@@ -26,9 +26,9 @@ from lexiquery.limits import load_yaml_bounded
 from lexiquery.ir import LIST_OPERATORS, UNARY_OPERATORS, Operator, Scalar
 
 if TYPE_CHECKING:
-    from lexiquery.knowledge.known_errors import KnownError, KnownErrorBase
+    from lexiquery.knowledge.known_errors.base import KnownError, KnownErrorBase
 
-BUILTIN_DIR = Path(__file__).with_name("known_errors")
+BUILTIN_DIR = Path(__file__).parent  # the YAML files sit next to this module
 # Reading order of the built-in files: a later file's entry would replace an earlier one's.
 BUILTIN_FILES = ("entra.yaml", "windows.yaml", "http.yaml", "splunk.yaml", "kusto.yaml")
 CSV_COLUMNS = ("code", "system", "title", "meaning", "action", "aliases", "source", "field", "op",
@@ -79,7 +79,7 @@ def _read(path: Path, catalog: Catalog | None, *, origin: str) -> list[KnownErro
     except OSError as exc:
         raise _fail(path, None, f"cannot be read ({exc.strerror or exc})") from None
     rows = _csv_rows(path, text) if suffix == ".csv" else _yaml_rows(path, text)
-    from lexiquery.knowledge.known_errors import KnownErrorBase
+    from lexiquery.knowledge.known_errors.base import KnownErrorBase
 
     builtin = None if origin == "builtin" else KnownErrorBase(_builtin())
     if catalog is not None:
@@ -199,7 +199,7 @@ def _entry(path: Path, where: str, row: dict[str, Any], catalog: Catalog | None,
     data = {"code": code, "system": str(system), "title": str(row.get("title") or code),
             "meaning": str(row["meaning"]), "action": str(row.get("action") or ""),
             "aliases": [str(a) for a in aliases], "filter": filt, "origin": origin}
-    from lexiquery.knowledge.known_errors import KnownError
+    from lexiquery.knowledge.known_errors.base import KnownError
 
     try:
         return KnownError.model_validate(data)

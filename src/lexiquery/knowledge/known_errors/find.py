@@ -28,10 +28,10 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING
 
-from lexiquery.knowledge.known_errors import ErrorMention, KnownError, SuggestedFilter
+from lexiquery.knowledge.known_errors.base import ErrorMention, KnownError, SuggestedFilter
 
 if TYPE_CHECKING:
-    from lexiquery.knowledge.known_errors import KnownErrorBase
+    from lexiquery.knowledge.known_errors.base import KnownErrorBase
 
 # Words after which a number is a quantity, a port or a year, not a code.
 _QUANTITY = re.compile(

@@ -26,11 +26,11 @@ import re
 from pathlib import PurePosixPath
 from lexiquery.errors import DocumentError
 from lexiquery.knowledge.model import BlockKind, DocFormat, ParsedDocument
-from lexiquery.knowledge.read_docx import read_docx
-from lexiquery.knowledge.read_limits import ReadBudget, ReadLimits
-from lexiquery.knowledge.read_markdown import read_markdown
-from lexiquery.knowledge.read_pdf import read_pdf
-from lexiquery.knowledge.read_text import Reading, read_text
+from lexiquery.knowledge.readers.docx import read_docx
+from lexiquery.knowledge.readers.limits import ReadBudget, ReadLimits
+from lexiquery.knowledge.readers.markdown import read_markdown
+from lexiquery.knowledge.readers.pdf import read_pdf
+from lexiquery.knowledge.readers.text import Reading, read_text
 
 _FORMATS: dict[str, DocFormat] = {
     ".md": "markdown", ".markdown": "markdown",

@@ -33,8 +33,8 @@ from typing import Any
 
 from lexiquery.errors import DocumentError
 from lexiquery.knowledge.model import Block, BlockKind
-from lexiquery.knowledge.read_docx_package import Package
-from lexiquery.knowledge.read_docx_styles import (
+from lexiquery.knowledge.readers.docx_package import Package
+from lexiquery.knowledge.readers.docx_styles import (
     W,
     Numbering,
     Style,
@@ -44,8 +44,8 @@ from lexiquery.knowledge.read_docx_styles import (
     run_font,
     val,
 )
-from lexiquery.knowledge.read_limits import ReadBudget, ReadLimits
-from lexiquery.knowledge.read_text import Reading
+from lexiquery.knowledge.readers.limits import ReadBudget, ReadLimits
+from lexiquery.knowledge.readers.text import Reading
 
 MAX_ITEM_XML_BYTES = 8 * 1024 * 1024  # one paragraph or table row; real ones are kilobytes
 

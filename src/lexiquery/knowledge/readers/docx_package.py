@@ -31,7 +31,7 @@ from typing import Any
 from lxml import etree
 
 from lexiquery.errors import DocumentError
-from lexiquery.knowledge.read_limits import IN_PIECE, ReadBudget, stream_member
+from lexiquery.knowledge.readers.limits import IN_PIECE, ReadBudget, stream_member
 
 MAX_ENTRIES = 10_000
 MIN_TOTAL_BYTES = 200 * 1024 * 1024

@@ -32,8 +32,8 @@ from typing import Iterator
 
 from lexiquery.errors import DocumentError
 from lexiquery.knowledge.model import Block
-from lexiquery.knowledge.read_limits import ReadBudget
-from lexiquery.knowledge.read_text import Reading, is_list_line, parse_text
+from lexiquery.knowledge.readers.limits import ReadBudget
+from lexiquery.knowledge.readers.text import Reading, is_list_line, parse_text
 
 MAX_PAGES = 2_000
 MAX_PYPDF_WARNINGS = 3  # distinct pypdf messages quoted in the document's warning

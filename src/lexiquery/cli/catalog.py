@@ -1,0 +1,131 @@
+"""`lexiquery catalog list | show | import | remove`: the data sources LexiQuery knows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from lexiquery.cli.app import app, err_console, fail
+
+catalog_app = typer.Typer(help="List, inspect and import data sources.", no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
+
+
+
+@catalog_app.command("list")
+def catalog_list(
+    catalog: Optional[list[Path]] = typer.Option(None, "--catalog", "-c",
+                                                 help="Extra catalog file; repeatable."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List the data sources LexiQuery knows and where each one lives."""
+    from lexiquery.config import get_settings
+    from lexiquery.errors import LexiQueryError
+    from lexiquery.orchestrator import load_catalog
+
+    try:
+        cat = load_catalog(get_settings(), catalog or [])
+    except LexiQueryError as e:
+        fail(e, as_json)
+        return
+    from lexiquery.render.answer import print_catalog
+
+    if as_json:
+        typer.echo(json.dumps([{"id": s.id, "name": s.name, "origin": s.origin,
+                                "platforms": [p.value for p in s.bindings.platforms()]}
+                               for s in cat], indent=2))
+    else:
+        print_catalog(cat)
+
+
+@catalog_app.command("show")
+def catalog_show(
+    source: str = typer.Argument(..., help="Source id, e.g. signin_logs."),
+    catalog: Optional[list[Path]] = typer.Option(None, "--catalog", "-c",
+                                                 help="Extra catalog file; repeatable."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show one source: fields, known values, concepts and platform bindings."""
+    from lexiquery.config import get_settings
+    from lexiquery.errors import LexiQueryError, UnknownSourceError
+    from lexiquery.orchestrator import load_catalog
+
+    try:
+        cat = load_catalog(get_settings(), catalog or [])
+        src = cat.get(source)
+        if src is None:
+            import difflib
+
+            close = difflib.get_close_matches(source, cat.ids(), n=3, cutoff=0.3)
+            raise UnknownSourceError(
+                f"no source {source!r}", hint="`lexiquery catalog list` shows them all"
+                + (f"; did you mean {', '.join(close)}?" if close else ""))
+    except LexiQueryError as e:
+        fail(e, as_json)
+        return
+    if as_json:
+        typer.echo(src.model_dump_json(indent=2))
+        return
+    from lexiquery.render.answer import print_source
+
+    print_source(src)
+
+
+@catalog_app.command("import")
+def catalog_import(
+    files: list[Path] = typer.Argument(..., help="YAML/JSON catalog, Kusto `.show database "
+                                                 "schema as json` output, or SQL DDL."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Import sources and keep them in the data directory for every later run."""
+    from lexiquery.catalog.importers import import_file
+    from lexiquery.catalog.store import add_source, load_catalog, save_imported
+    from lexiquery.config import get_settings
+    from lexiquery.errors import LexiQueryError
+
+    settings = get_settings()
+    imported = []
+    try:
+        # Parse every file first: one bad file imports nothing, so a half-done import never lands.
+        parsed = [(f, import_file(f)) for f in files]
+        catalog = load_catalog(settings.catalog_dir)
+        for f, sources in parsed:
+            save_imported(sources, settings.catalog_dir, name=f.stem)
+            # Report the id each source will answer to (a schema table named like a built-in
+            # gets a platform suffix).
+            imported += [(add_source(catalog, s), f.name,
+                          [p.value for p in s.bindings.platforms()]) for s in sources]
+    except LexiQueryError as e:
+        fail(e, as_json)
+        return
+    if as_json:
+        typer.echo(json.dumps([{"id": i, "file": f, "platforms": p} for i, f, p in imported]))
+        return
+    from rich.text import Text
+
+    con = err_console()
+    for sid, fname, plats in imported:
+        con.print(Text.assemble("imported ", (sid, "bold"), f" from {fname} ({', '.join(plats)})"))
+    con.print(Text(f"{len(imported)} source(s) saved in {settings.catalog_dir}"))
+
+
+@catalog_app.command("remove")
+def catalog_remove(
+    source: str = typer.Argument(..., help="Id of an imported source."),
+) -> None:
+    """Remove an imported source from the data directory (built-ins cannot be removed)."""
+    from lexiquery.catalog.store import remove_imported
+    from lexiquery.config import get_settings
+    from lexiquery.errors import LexiQueryError, UnknownSourceError
+
+    settings = get_settings()
+    try:
+        if not remove_imported(source, settings.catalog_dir):
+            raise UnknownSourceError(f"no imported source {source!r}",
+                                     hint="`lexiquery catalog list` shows where each comes from")
+    except LexiQueryError as e:
+        fail(e, False)
+    err_console().print(f"removed {source}")  # a plain console: the id prints as typed
