@@ -39,8 +39,9 @@ def bench_ask(rounds: int, sample_check: bool) -> dict[str, float]:
 
     from lexiquery.config import get_settings
     from lexiquery.errors import LexiQueryError
-    from lexiquery.operations import make_sandbox
-    from lexiquery.orchestrator import ask as _ask, load_catalog
+    from lexiquery.engine.execute import make_sandbox
+    from lexiquery.orchestrator import ask as _ask
+    from lexiquery.catalog.store import load_user_catalog as load_catalog
 
     settings = get_settings(data_dir=Path(tempfile.mkdtemp()), sample_check=sample_check)
     catalog = load_catalog(settings)

@@ -91,7 +91,8 @@ def _timed(fn: Callable[[], Any]) -> float:
 
 def bench_language(lang: str, queries: list[tuple[str, str]], catalog: Any, box: Any,
                    rounds: int) -> dict[str, Any]:
-    from lexiquery.agents.validator import check_names, validate_query
+    from lexiquery.dialects.name_check import check_names
+    from lexiquery.agents.validator import validate_query
     from lexiquery.catalog.model import Platform
     from lexiquery.dialects import parse
     from lexiquery.errors import LexiQueryError

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 import lexiquery
-from lexiquery.agents.validator import check_names
+from lexiquery.dialects.name_check import check_names
 from lexiquery.answer import JourneyState
 from lexiquery.catalog.builtin import builtin_catalog
 from lexiquery.catalog.model import Platform

@@ -12,7 +12,6 @@ import pytest
 from serve.a2a_agents import Served, closed_port_url, echo_agent
 from typer.testing import CliRunner
 
-from lexiquery import cli_agents  # noqa: F401  (registers `agents` on the app until cli.py does)
 from lexiquery.agents.contracts import AGENT_NAMES
 from lexiquery.cli import app
 from lexiquery.config import get_settings

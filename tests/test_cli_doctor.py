@@ -9,7 +9,6 @@ import pytest
 from ollama_server import FakeOllama
 from typer.testing import CliRunner
 
-import lexiquery.cli.doctor  # noqa: F401 — registers `doctor` on the app (cli.py imports it too)
 from lexiquery.cli import app
 
 runner = CliRunner()

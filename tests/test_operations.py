@@ -12,13 +12,8 @@ import lexiquery
 from lexiquery.catalog.builtin import builtin_catalog
 from lexiquery.config import get_settings
 from lexiquery.errors import InputError, QueryError
-from lexiquery.operations import (
-    explain_query,
-    guess_platform,
-    run_query,
-    translate_query,
-    validate_query_text,
-)
+from lexiquery.operations import explain_query, run_query, translate_query, validate_query_text
+from lexiquery.dialects.reading import guess_platform
 
 FAILED_BY_USER_KQL = """SigninLogs
 | where TimeGenerated >= ago(7d)

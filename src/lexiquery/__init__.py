@@ -18,10 +18,12 @@ from typing import TYPE_CHECKING, Any
 # cost ~25 % of an A2A call's CPU. Set before any module imports a2a; the user's choice wins.
 os.environ.setdefault("OTEL_INSTRUMENTATION_A2A_SDK_ENABLED", "false")
 
-__version__ = "0.1.0"
+from lexiquery.version import __version__  # noqa: E402  (after the telemetry switch)
 
 if TYPE_CHECKING:
     from lexiquery.answer import Answer
+
+__all__ = ["__version__", "ask", "explain_query", "run_query", "translate_query", "validate_query"]
 
 
 def ask(question: str, **kwargs: Any) -> "Answer":

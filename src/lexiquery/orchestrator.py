@@ -36,6 +36,7 @@ from lexiquery.errors import (
     UnknownFieldError,
 )
 from lexiquery.ir import PlanIssue, Severity
+from lexiquery.dialects import sql_dialect_name
 from lexiquery.user_input import clean_question, user_text
 
 if TYPE_CHECKING:
@@ -49,35 +50,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 M = TypeVar("M", bound=BaseModel)
-
-
-def sql_dialect_name(value: str) -> str:
-    """The SQL dialect, lower-cased, or `InputError` naming the ones there are."""
-    from lexiquery.dialects import SQL_DIALECTS
-
-    dialect = value.lower()
-    if dialect not in SQL_DIALECTS:
-        raise InputError(f"unknown SQL dialect {dialect!r}; choose one of: "
-                         f"{', '.join(SQL_DIALECTS)}")
-    return dialect
-
-
-def load_catalog(settings: Settings, catalog_files: Sequence[Path] = ()) -> Catalog:
-    """Built-in sources, then the user's persisted imports, then `--catalog` files."""
-    from lexiquery.catalog.store import load_catalog as _load
-
-    return _load(settings.catalog_dir, list(catalog_files))
-
-
-def open_procedures(settings: Settings, catalog: Catalog) -> "ProcedureStore | None":
-    """The runbook store when one exists (asking never creates an empty one)."""
-    from lexiquery.knowledge.store import ProcedureStore
-
-    if not (settings.sop_dir / "sop.db").exists():
-        return None
-    return ProcedureStore(settings, catalog=catalog)
-
-
 
 
 # ---- the journey ------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from lexiquery.agents.validator import check_names
+from lexiquery.dialects.name_check import check_names
 from lexiquery.catalog.builtin import builtin_catalog
 from lexiquery.catalog.model import Platform
 from lexiquery.dialects import render

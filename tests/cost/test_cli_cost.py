@@ -8,7 +8,6 @@ import socket
 import pytest
 from typer.testing import CliRunner
 
-import lexiquery.cli.cost  # noqa: F401  (registers `cost` even before cli.py imports it)
 from cost.records import embed, rec
 from lexiquery.cli import app
 from lexiquery.config import get_settings

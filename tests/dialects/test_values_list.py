@@ -13,7 +13,7 @@ from typing import Any
 import duckdb
 import pytest
 
-from lexiquery.agents.validator import check_names
+from lexiquery.dialects.name_check import check_names
 from lexiquery.catalog.model import FieldType, Platform
 from lexiquery.dialects import SQL_DIALECTS, render
 from lexiquery.dialects.base import Names

@@ -92,7 +92,7 @@ def test_a_comparison_says_which_cap_cut_a_result() -> None:
 
 def test_the_setting_reaches_the_sandbox(monkeypatch: pytest.MonkeyPatch,
                                          catalog: Catalog) -> None:
-    from lexiquery.operations import make_sandbox
+    from lexiquery.engine.execute import make_sandbox
 
     monkeypatch.setenv("LEXIQUERY_RESULT_MAX_BYTES", "4096")
     box = make_sandbox(catalog, Settings())

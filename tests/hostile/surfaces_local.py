@@ -119,7 +119,7 @@ def _cli_failure(op: str, output: str, exit_code: int, texts: list[str],
 
 def _python_call(op: str, spec: dict[str, Any], paths: Paths, ctx: Any) -> Any:
     import lexiquery
-    from lexiquery.operations import guess_platform
+    from lexiquery.dialects.reading import guess_platform
 
     text = spec.get("text")
     if op in ("run", "validate", "translate", "explain"):

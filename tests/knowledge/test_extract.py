@@ -646,7 +646,7 @@ def test_codes_come_from_find_codes_over_the_procedure_text() -> None:
 
 
 def test_codes_with_the_known_errors_base() -> None:
-    from lexiquery.knowledge.known_errors.base import load_known_errors
+    from lexiquery.knowledge.known_errors.files import load_known_errors
 
     base = load_known_errors()
     p = one([H("Runbook", 1), H("Errors"), L("Sign-ins fail with AADSTS50126; the server logs "

@@ -11,15 +11,10 @@ from lexiquery.catalog.model import FieldType, Platform
 from lexiquery.dialects import render
 from lexiquery.errors import InputError
 from lexiquery.ir import Condition, Operator, QueryPlan
-from lexiquery.knowledge.known_errors.base import (
-    SYSTEMS,
-    KnownError,
-    KnownErrorBase,
-    SuggestedFilter,
-    builtin_errors,
-    load_known_errors,
-    read_known_errors_file,
-)
+from lexiquery.knowledge.known_errors.base import KnownErrorBase
+from lexiquery.knowledge.known_errors.files import (builtin_errors, load_known_errors,
+                                                    read_known_errors_file)
+from lexiquery.knowledge.known_errors.model import SYSTEMS, KnownError, SuggestedFilter
 
 BUILTIN = builtin_errors()
 BASE = KnownErrorBase(BUILTIN)

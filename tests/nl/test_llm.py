@@ -13,7 +13,7 @@ import pytest
 from llm_plans import GOOD, QUESTION, UNKNOWN_FIELD
 from ollama_server import FakeOllama
 
-from lexiquery.agents.validator import check_names
+from lexiquery.dialects.name_check import check_names
 from lexiquery.catalog.builtin import builtin_catalog
 from lexiquery.config import Settings, get_settings
 from lexiquery.llm.embeddings import EmbedderStatus

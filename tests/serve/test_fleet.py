@@ -21,7 +21,6 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-import lexiquery.cli.up  # registers `up` on the app (until cli.py imports it)
 from lexiquery.agents.contracts import AGENT_NAMES
 from lexiquery.cli import app as cli_app
 from lexiquery.serve.fleet import (

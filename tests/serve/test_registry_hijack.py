@@ -20,7 +20,6 @@ from fastapi.testclient import TestClient
 from starlette.responses import RedirectResponse, Response
 from typer.testing import CliRunner
 
-from lexiquery import cli_agents  # noqa: F401  (registers `agents` on the app)
 from lexiquery.cli import app as cli_app
 from lexiquery.config import get_settings
 from lexiquery.errors import AgentError

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from lexiquery.answer import Agreement, Citation, GeneratedQuery, KnownErrorNote
 from lexiquery.catalog.model import Platform
 from lexiquery.ir import QueryPlan
-from lexiquery.knowledge.known_errors.base import ErrorMention
+from lexiquery.knowledge.known_errors.model import ErrorMention
 from lexiquery.knowledge.model import DocumentInfo, Procedure, SearchHit
 
 PLANNER = "planner"

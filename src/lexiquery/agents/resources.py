@@ -98,7 +98,7 @@ class Resources:
     def known_errors(self) -> "KnownErrorBase":
         with self._lock:
             if self._errors is None:
-                from lexiquery.knowledge.known_errors.base import load_known_errors
+                from lexiquery.knowledge.known_errors.files import load_known_errors
 
                 self._errors = load_known_errors(self.settings.known_errors_files,
                                                  self.catalog())
@@ -110,7 +110,7 @@ class Resources:
         for a store that cannot be opened."""
         with self._lock:
             if self._procedures is None and self._own_store:
-                from lexiquery.orchestrator import open_procedures
+                from lexiquery.knowledge.store import open_procedures
 
                 self._procedures = open_procedures(self.settings, self.catalog())
             return self._procedures
@@ -118,7 +118,7 @@ class Resources:
     def sandbox(self) -> "Sandbox":
         with self._lock:
             if self._sandbox is None:
-                from lexiquery.operations import make_sandbox
+                from lexiquery.engine.execute import make_sandbox
 
                 self._sandbox = make_sandbox(self.catalog(), self.settings)
             return self._sandbox

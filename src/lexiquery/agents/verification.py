@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 from lexiquery.answer import Agreement, GeneratedQuery, SampleCheck
 from lexiquery.catalog.model import Catalog, Platform, Source
 from lexiquery.errors import LexiQueryError
-from lexiquery.agents.validator import error_issue
+from lexiquery.dialects.name_check import error_issue
 from lexiquery.ir import PlanIssue, QueryPlan, Severity
 
 if TYPE_CHECKING:
@@ -49,7 +49,7 @@ def verify_query(query: GeneratedQuery, plan: QueryPlan, source: Source,
         issues.append(error_issue(
             "round_trip", f"the {platform.value.upper()} query reads back as a different plan: "
                           f"{'; '.join(diff)}"))
-    from lexiquery.operations import execute
+    from lexiquery.engine.execute import execute
 
     try:
         result, how = execute(back, box)

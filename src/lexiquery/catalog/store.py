@@ -21,7 +21,7 @@ import os
 import re
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +30,7 @@ import yaml
 from lexiquery.catalog.builtin import builtin_catalog
 from lexiquery.catalog.importers import import_catalog_data, import_file
 from lexiquery.catalog.model import Catalog, Source
+from lexiquery.config import Settings
 from lexiquery.errors import CatalogError, LexiQueryError
 from lexiquery.private_files import private_dir
 
@@ -190,3 +191,9 @@ def remove_imported(source_id: str, catalog_dir: Path, *,
         except OSError as e:
             raise CatalogError(f"cannot update {path}: {e.strerror or e}") from e
     return removed
+
+
+def load_user_catalog(settings: Settings, catalog_files: Sequence[Path] = ()) -> Catalog:
+    """Built-in sources, then the user's persisted imports (under the settings' catalog
+    directory), then `--catalog` files."""
+    return load_catalog(settings.catalog_dir, list(catalog_files))

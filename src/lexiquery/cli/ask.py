@@ -73,7 +73,7 @@ def _run_batch(path: Path, opts: dict[str, Any]) -> int:
     question produced only valid queries, else 1."""
     from lexiquery.config import get_settings
     from lexiquery.errors import InputError
-    from lexiquery.orchestrator import load_catalog
+    from lexiquery.catalog.store import load_user_catalog
 
     try:
         text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")
@@ -81,14 +81,14 @@ def _run_batch(path: Path, opts: dict[str, Any]) -> int:
         raise InputError(f"cannot read the batch file {path}: {e}") from e
     questions = [line for line in text.splitlines() if line.strip()]
     settings = get_settings()
-    catalog = load_catalog(settings, opts.pop("catalog_files"))
+    catalog = load_user_catalog(settings, opts.pop("catalog_files"))
     if opts.get("sample_check", settings.sample_check):
-        from lexiquery.operations import make_sandbox
+        from lexiquery.engine.execute import make_sandbox
 
         opts["sandbox"] = make_sandbox(catalog, settings)  # one sandbox for every question
     if opts.get("sop", settings.sop):
-        from lexiquery.knowledge.known_errors.base import load_known_errors
-        from lexiquery.orchestrator import open_procedures
+        from lexiquery.knowledge.known_errors.files import load_known_errors
+        from lexiquery.knowledge.store import open_procedures
 
         opts["known_errors"] = load_known_errors(settings.known_errors_files, catalog)
         opts["procedures"] = open_procedures(settings, catalog)  # one store, one BM25 build

@@ -24,10 +24,10 @@ def catalog_list(
     """List the data sources LexiQuery knows and where each one lives."""
     from lexiquery.config import get_settings
     from lexiquery.errors import LexiQueryError
-    from lexiquery.orchestrator import load_catalog
+    from lexiquery.catalog.store import load_user_catalog
 
     try:
-        cat = load_catalog(get_settings(), catalog or [])
+        cat = load_user_catalog(get_settings(), catalog or [])
     except LexiQueryError as e:
         fail(e, as_json)
         return
@@ -51,10 +51,10 @@ def catalog_show(
     """Show one source: fields, known values, concepts and platform bindings."""
     from lexiquery.config import get_settings
     from lexiquery.errors import LexiQueryError, UnknownSourceError
-    from lexiquery.orchestrator import load_catalog
+    from lexiquery.catalog.store import load_user_catalog
 
     try:
-        cat = load_catalog(get_settings(), catalog or [])
+        cat = load_user_catalog(get_settings(), catalog or [])
         src = cat.get(source)
         if src is None:
             import difflib

@@ -28,12 +28,12 @@ ERRFILE_HELP = "An extra known-errors file (YAML or CSV) for this call; repeatab
 
 def _known_errors(files: list[Path] | None) -> Any:
     from lexiquery.config import get_settings
-    from lexiquery.knowledge.known_errors.base import load_known_errors
-    from lexiquery.orchestrator import load_catalog
+    from lexiquery.knowledge.known_errors.files import load_known_errors
+    from lexiquery.catalog.store import load_user_catalog
 
     settings = get_settings()
     return load_known_errors([*settings.known_errors_files, *(files or [])],
-                             catalog=load_catalog(settings, []))
+                             catalog=load_user_catalog(settings, []))
 
 
 @errors_app.command("show")

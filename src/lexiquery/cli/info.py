@@ -28,6 +28,6 @@ def schema(
 @app.command()
 def version() -> None:
     """Print the version."""
-    from lexiquery import __version__
+    from lexiquery.version import __version__
 
     typer.echo(__version__)

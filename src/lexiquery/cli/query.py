@@ -44,7 +44,7 @@ def _query_text(query: str | None, file: Path | None) -> str:
 
 
 def _platform(platform: str | None, text: str) -> str:
-    from lexiquery.operations import guess_platform
+    from lexiquery.dialects.reading import guess_platform
 
     return platform.lower() if platform else guess_platform(text)
 

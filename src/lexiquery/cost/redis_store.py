@@ -36,7 +36,7 @@ from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from lexiquery.cost.model import JourneyCost, UsageRecord
-from lexiquery.cost.store import Retention
+from lexiquery.cost.contract import Retention
 from lexiquery.cost.summary import summarize, to_us, utc
 from lexiquery.errors import StorageError
 

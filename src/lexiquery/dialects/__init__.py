@@ -28,14 +28,14 @@ from typing import TYPE_CHECKING
 
 from lexiquery.catalog.model import Platform, Source
 from lexiquery.dialects.sql.render import SQL_DIALECTS, idiom_for
-from lexiquery.errors import PlanError
+from lexiquery.errors import InputError, PlanError
 from lexiquery.ir import QueryPlan
 
 if TYPE_CHECKING:
     from lexiquery.catalog.model import Catalog
     from lexiquery.dialects.parsing import ParsedQuery
 
-__all__ = ["render", "parse", "SQL_DIALECTS"]
+__all__ = ["render", "parse", "sql_dialect_name", "SQL_DIALECTS"]
 
 
 def render(plan: QueryPlan, source: Source, platform: Platform, *,
@@ -80,3 +80,12 @@ def parse(text: str, platform: Platform | str, catalog: "Catalog", *,
     from lexiquery.dialects.sql.parse import parse_sql
 
     return parse_sql(text, catalog, dialect=sql_dialect)
+
+
+def sql_dialect_name(value: str) -> str:
+    """The SQL dialect, lower-cased, or `InputError` naming the ones there are."""
+    dialect = value.lower()
+    if dialect not in SQL_DIALECTS:
+        raise InputError(f"unknown SQL dialect {dialect!r}; choose one of: "
+                         f"{', '.join(SQL_DIALECTS)}")
+    return dialect

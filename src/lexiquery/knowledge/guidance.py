@@ -58,7 +58,8 @@ from lexiquery.knowledge.model import (
 from lexiquery.knowledge.relevance import RELEVANT, STRONG, coverage
 
 if TYPE_CHECKING:
-    from lexiquery.knowledge.known_errors.base import ErrorMention, KnownErrorBase
+    from lexiquery.knowledge.known_errors.base import KnownErrorBase
+    from lexiquery.knowledge.known_errors.model import ErrorMention
     from lexiquery.knowledge.store import ProcedureStore
     from lexiquery.nl.rules import ParsedQuestion
 

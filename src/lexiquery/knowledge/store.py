@@ -165,14 +165,14 @@ class ProcedureStore:
     @property
     def catalog(self) -> Catalog:
         if self._catalog is None:
-            from lexiquery.orchestrator import load_catalog
+            from lexiquery.catalog.store import load_user_catalog
 
-            self._catalog = load_catalog(self.settings)
+            self._catalog = load_user_catalog(self.settings)
         return self._catalog
 
     def known_errors(self):  # type: ignore[no-untyped-def]
         if self._errors is None:
-            from lexiquery.knowledge.known_errors.base import load_known_errors
+            from lexiquery.knowledge.known_errors.files import load_known_errors
 
             self._errors = load_known_errors(self.settings.known_errors_files, self.catalog)
         return self._errors
@@ -454,3 +454,10 @@ def _aware(t: datetime) -> datetime:
 
 
 __all__ = ["AddResult", "DocumentDetail", "ProcedureStore", "document_label", "find_documents"]
+
+
+def open_procedures(settings: Settings, catalog: Catalog) -> ProcedureStore | None:
+    """The runbook store when one exists (asking never creates an empty one)."""
+    if not (settings.sop_dir / "sop.db").exists():
+        return None
+    return ProcedureStore(settings, catalog=catalog)

@@ -95,7 +95,7 @@ def _builtin_raw() -> tuple[tuple[str, QueryPlan], ...]:
 def builtin_examples(catalog: Catalog) -> list[Example]:
     """The built-in examples that fit `catalog` (their source and names check out); cached
     per catalog object and its sources, like `nl.index` — treat the plans as read-only."""
-    from lexiquery.agents.validator import check_names
+    from lexiquery.dialects.name_check import check_names
 
     key = tuple(id(s) for s in catalog)
     with _parsed_lock:
@@ -137,7 +137,7 @@ def runbook_examples(procedures: Any, catalog: Catalog) -> list[Example]:
 def journey_examples(journeys: Any, catalog: Catalog, *,
                      limit: int = JOURNEY_LIMIT) -> list[Example]:
     """Plans of recent journeys whose every query was valid, one per distinct question."""
-    from lexiquery.agents.validator import check_names
+    from lexiquery.dialects.name_check import check_names
 
     out: list[Example] = []
     seen: set[str] = set()

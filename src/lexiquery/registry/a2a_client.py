@@ -35,8 +35,6 @@ from typing import Any
 
 import httpx
 
-from lexiquery.serve.a2a_server import HTTP_JSON, JSONRPC, json_numbers  # first: telemetry off
-
 from a2a.client import A2AClientTimeoutError, ClientCallContext, ClientConfig, ClientFactory
 from a2a.client.card_resolver import A2ACardResolver, parse_agent_card
 from a2a.client.client import Client
@@ -46,6 +44,7 @@ from a2a.utils.errors import A2AError
 from google.protobuf.json_format import MessageToDict
 
 from lexiquery.errors import AgentError, LexiQueryError, error_from_payload
+from lexiquery.registry.a2a_wire import HTTP_JSON, JSONRPC, json_numbers
 
 PLATFORM_TAG = "platform:"
 _RETRYABLE_STATUS = {408, 429}

@@ -1,6 +1,7 @@
 """An `Agent` served over A2A 1.0 (a2a-sdk): its card, the JSON-RPC and HTTP+JSON bindings.
 
-The wire contract (what `serve.a2a_client.A2AHandle` sends and reads):
+The wire contract (what `registry.a2a_client.A2AHandle` sends and reads; the constants both
+sides share are in `registry.a2a_wire`):
 
 * request: a message with one data part ``{"skill": <id>, "input": {...}}``; a data part
   without ``"skill"`` is the input of the agent's text skill; plain text goes to
@@ -53,33 +54,18 @@ from google.protobuf.json_format import MessageToDict
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
 
-from lexiquery import __version__
+from lexiquery.version import __version__
 from lexiquery.agents.base import Agent
 from lexiquery.config import Settings
 from lexiquery.errors import AgentError, InputError, LexiQueryError, error_payload
+from lexiquery.registry.a2a_wire import (CARD_PATH, HTTP_JSON, JSONRPC, MODES, PROTOCOL_VERSION,
+                                         json_numbers)
 
 logger = logging.getLogger(__name__)
 
-PROTOCOL_VERSION = "1.0"
-JSONRPC = "JSONRPC"
-HTTP_JSON = "HTTP+JSON"
-CARD_PATH = "/.well-known/agent-card.json"
-MODES = ["application/json", "text/plain"]
 MAX_TASKS = 1000  # finished tasks kept per agent for GetTask; older ones are forgotten
 STREAMING = True  # SendStreamingMessage and POST /message:stream are served (SSE)
 
-
-def json_numbers(value: Any) -> Any:
-    """`value` with integral floats turned back into ints (protobuf `Value` has only doubles;
-    JSON and pydantic read ``5`` and ``5.0`` alike, but `==` on dicts and ``int`` fields of
-    ``dict[str, Any]`` data do not)."""
-    if isinstance(value, float):
-        return int(value) if value.is_integer() and abs(value) < 2**53 else value
-    if isinstance(value, dict):
-        return {k: json_numbers(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [json_numbers(v) for v in value]
-    return value
 
 
 def agent_url(base_url: str, prefix: str = "") -> str:

@@ -43,7 +43,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from lexiquery import __version__
+from lexiquery.version import __version__
 from lexiquery.config import Settings, get_settings
 from lexiquery.errors import LexiQueryError
 from lexiquery.serve.api_models import AppRole

@@ -37,6 +37,7 @@ from typing import Any
 
 from lexiquery.errors import LexiQueryError
 from lexiquery.private_files import private_dir, private_file
+from lexiquery.serve.sockets import bind_socket
 
 
 @dataclass(frozen=True)
@@ -221,7 +222,6 @@ class Supervisor:
 
     def bind(self) -> None:
         """Bind every service's port now. A port in use is a FleetError (exit 2) naming it."""
-        from lexiquery.cli.serve import bind_socket
 
         log_dir = private_dir(self.data_dir / "fleet")  # the logs quote questions: 0700/0600
         for spec in self.services:

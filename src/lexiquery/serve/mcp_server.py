@@ -116,7 +116,7 @@ def tool_errors() -> Iterator[None]:
 
 
 def _platform_of(query: str, platform: str | None) -> str:
-    from lexiquery.operations import guess_platform
+    from lexiquery.dialects.reading import guess_platform
 
     if platform is not None:
         return platform
@@ -208,7 +208,8 @@ def create_mcp_server(settings: Settings | None = None, *,
     module-level instance. `agents` is the app's registry and in-process agents (default: its
     own), which `list_agents` lists."""
     from lexiquery import operations
-    from lexiquery.orchestrator import ask, load_catalog
+    from lexiquery.orchestrator import ask
+    from lexiquery.catalog.store import load_user_catalog
     from lexiquery.serve.routes_agents import AppAgents
 
     settings = settings or get_settings()
@@ -216,7 +217,7 @@ def create_mcp_server(settings: Settings | None = None, *,
     server = MCPServer(name="lexiquery", instructions=INSTRUCTIONS, log_level="WARNING")
 
     def catalog() -> Catalog:
-        return load_catalog(settings)
+        return load_user_catalog(settings)
 
     @server.tool(annotations=WRITES_JOURNEY)
     def generate_query(

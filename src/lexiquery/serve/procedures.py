@@ -420,7 +420,8 @@ def errors_router(settings: Settings) -> APIRouter:
     """The known-errors base, read-only: built-in plus `settings.known_errors_files`. It is
     loaded once, on first use, and shared: it is immutable data, safe across threads."""
     from lexiquery.catalog.store import load_catalog
-    from lexiquery.knowledge.known_errors.base import KnownError, load_known_errors
+    from lexiquery.knowledge.known_errors.model import KnownError
+    from lexiquery.knowledge.known_errors.files import load_known_errors
 
     router = APIRouter(prefix="/api/v1/known-errors", tags=["known errors"],
                        route_class=_EdgeRoute)

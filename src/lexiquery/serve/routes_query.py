@@ -26,7 +26,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from lexiquery import __version__
+from lexiquery.version import __version__
 from lexiquery.answer import Answer
 from lexiquery.config import Settings
 from lexiquery.serve.api_models import (
@@ -61,11 +61,11 @@ def query_router(settings: Settings, resources: Resources | None = None) -> APIR
             return journeys_opened[0]
 
     def hints(body: Any) -> tuple[str | None, list[str]]:
-        from lexiquery.orchestrator import load_catalog
+        from lexiquery.catalog.store import load_user_catalog
 
         if body.source is not None or not body.schema_hints:
             return body.source, []
-        catalog = load_catalog(settings)
+        catalog = load_user_catalog(settings)
         known = [h for h in body.schema_hints if h in catalog]
         return (known[0] if known else None), [h for h in body.schema_hints if h not in catalog]
 
@@ -205,10 +205,10 @@ def _check_journeys(settings: Settings) -> dict[str, Any]:
 
 
 def _check_catalog(settings: Settings) -> dict[str, Any]:
-    from lexiquery.orchestrator import load_catalog
+    from lexiquery.catalog.store import load_user_catalog
 
     try:
-        return {"ok": True, "sources": len(load_catalog(settings))}
+        return {"ok": True, "sources": len(load_user_catalog(settings))}
     except Exception as e:  # noqa: BLE001
         return {"ok": False, "sources": 0, "reason": _reason(e)}
 

@@ -57,7 +57,7 @@ def query_language(lang: str | None, text: str, lex: _Lexicon) -> tuple[str, str
     if label not in _UNLABELLED:
         return None
     from lexiquery.errors import InputError
-    from lexiquery.operations import guess_platform
+    from lexiquery.dialects.reading import guess_platform
 
     try:
         guess = guess_platform(text)

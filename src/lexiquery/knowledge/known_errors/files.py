@@ -2,9 +2,8 @@
 YAML or CSV files, checked entry by entry with messages that name the file, the entry or line,
 and the fault (and, for a misspelt key or column, the closest allowed one).
 
-The models and the base are in `known_errors.py`, which re-exports `builtin_errors` and
-`read_known_errors_file`; they are imported here inside functions, so that either module can be
-imported first.
+`load_known_errors` builds the base (`known_errors.base`) of the built-in entries with the user's
+files on top.
 """
 
 from __future__ import annotations
@@ -15,7 +14,7 @@ import io
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Sequence
+from typing import Any, Sequence
 
 import yaml
 from pydantic import ValidationError
@@ -25,8 +24,8 @@ from lexiquery.errors import InputError
 from lexiquery.limits import load_yaml_bounded
 from lexiquery.ir import LIST_OPERATORS, UNARY_OPERATORS, Operator, Scalar
 
-if TYPE_CHECKING:
-    from lexiquery.knowledge.known_errors.base import KnownError, KnownErrorBase
+from lexiquery.knowledge.known_errors.base import KnownErrorBase
+from lexiquery.knowledge.known_errors.model import KnownError
 
 BUILTIN_DIR = Path(__file__).parent  # the YAML files sit next to this module
 # Reading order of the built-in files: a later file's entry would replace an earlier one's.
@@ -79,8 +78,6 @@ def _read(path: Path, catalog: Catalog | None, *, origin: str) -> list[KnownErro
     except OSError as exc:
         raise _fail(path, None, f"cannot be read ({exc.strerror or exc})") from None
     rows = _csv_rows(path, text) if suffix == ".csv" else _yaml_rows(path, text)
-    from lexiquery.knowledge.known_errors.base import KnownErrorBase
-
     builtin = None if origin == "builtin" else KnownErrorBase(_builtin())
     if catalog is not None:
         typing = catalog
@@ -199,8 +196,6 @@ def _entry(path: Path, where: str, row: dict[str, Any], catalog: Catalog | None,
     data = {"code": code, "system": str(system), "title": str(row.get("title") or code),
             "meaning": str(row["meaning"]), "action": str(row.get("action") or ""),
             "aliases": [str(a) for a in aliases], "filter": filt, "origin": origin}
-    from lexiquery.knowledge.known_errors.base import KnownError
-
     try:
         return KnownError.model_validate(data)
     except ValidationError as exc:
@@ -292,3 +287,23 @@ def _typed(value: Any, ftype: FieldType) -> Scalar:
 
 __all__ = ["BUILTIN_DIR", "BUILTIN_FILES", "CSV_COLUMNS", "ENTRY_KEYS", "FILTER_KEYS",
            "builtin_errors", "read_known_errors_file"]
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_known_errors(files: Sequence[Path] = (), catalog: Catalog | None = None) -> KnownErrorBase:
+    """The built-in base with the user's files on top, in the order given. Without files the
+    base is built once per process (it and its compiled finder cost ~10 ms, paid by every
+    `ask`); treat it as read-only. User files are read each time: they may have changed."""
+    if not files:
+        return _builtin_base()
+    errors = builtin_errors()
+    for path in files:
+        errors += read_known_errors_file(Path(path), catalog)
+    return KnownErrorBase(errors)
+
+
+@lru_cache(maxsize=1)
+def _builtin_base() -> KnownErrorBase:
+    return KnownErrorBase(builtin_errors())

@@ -26,12 +26,17 @@ appears.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING
+from typing import Iterator, Protocol
 
-from lexiquery.knowledge.known_errors.base import ErrorMention, KnownError, SuggestedFilter
+from lexiquery.knowledge.known_errors.model import ErrorMention, KnownError, SuggestedFilter
 
-if TYPE_CHECKING:
-    from lexiquery.knowledge.known_errors.base import KnownErrorBase
+
+class CodeLookup(Protocol):
+    """What the finder needs of a base (`base.KnownErrorBase`): its entries and a lookup."""
+
+    def get(self, code: str) -> KnownError | None: ...
+
+    def __iter__(self) -> Iterator[KnownError]: ...
 
 # Words after which a number is a quantity, a port or a year, not a code.
 _QUANTITY = re.compile(
@@ -90,7 +95,7 @@ _Candidate = tuple[int, int, str, KnownError]
 class ErrorFinder:
     """The matching rules compiled for one base (built once, on the first `find`)."""
 
-    def __init__(self, base: "KnownErrorBase") -> None:
+    def __init__(self, base: CodeLookup) -> None:
         self.base = base
         self.windows = {e.code for e in base if e.system == "windows"}
         self.http = {e.code for e in base if e.system == "http"}
