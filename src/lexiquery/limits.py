@@ -115,6 +115,7 @@ def load_yaml_bounded(text: str, *, what: str, max_depth: int = MAX_JSON_DEPTH,
     refuses deep nesting itself instead of recursing in Python), then `check_document`.
     Raises `yaml.YAMLError` for malformed YAML (callers report its line), `InputError` for a
     document too deep or too large."""
+    # deferred: PyYAML loads only when a YAML document is read
     import yaml
 
     loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)

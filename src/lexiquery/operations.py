@@ -24,15 +24,22 @@ from pydantic import BaseModel, Field
 
 from lexiquery.agents.checking import check_query
 from lexiquery.agents.data import render_query
-from lexiquery.dialects.name_check import check_names
 from lexiquery.answer import Agreement
 from lexiquery.catalog.model import Catalog, Platform
 from lexiquery.config import Settings, get_settings
 from lexiquery.dialects import parse
 from lexiquery.dialects.guard import check_read_only
+from lexiquery.dialects.name_check import check_names
 from lexiquery.dialects.parsing import ParsedQuery
-from lexiquery.dialects.reading import (catalog_or_load, clean_query, dialect_for, expand_declared,
-                                        platform_of, read_query, require_faithful)
+from lexiquery.dialects.reading import (
+    catalog_or_load,
+    clean_query,
+    dialect_for,
+    expand_declared,
+    platform_of,
+    read_query,
+    require_faithful,
+)
 from lexiquery.engine.execute import data_label, execute, sandbox_for, source_id
 from lexiquery.engine.explain import describe_plan
 from lexiquery.engine.results import compare_results

@@ -24,9 +24,14 @@ from typing import TYPE_CHECKING, Any, Iterable, Sequence, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from lexiquery.agents import contracts as c
+from lexiquery.agents.resources import Resources
 from lexiquery.answer import AgentCall, Answer, GeneratedQuery, JourneyState, Knowledge
 from lexiquery.catalog.model import Catalog, Platform
 from lexiquery.config import Settings, get_settings
+from lexiquery.cost.model import JourneyCost
+from lexiquery.dialects import sql_dialect_name
+from lexiquery.engine.explain import describe_plan
 from lexiquery.errors import (
     AgentError,
     InputError,
@@ -36,14 +41,13 @@ from lexiquery.errors import (
     UnknownFieldError,
 )
 from lexiquery.ir import PlanIssue, Severity
-from lexiquery.dialects import sql_dialect_name
+from lexiquery.journeys import JourneyStore
+from lexiquery.registry.directory import agent_handles
 from lexiquery.user_input import clean_question, user_text
 
 if TYPE_CHECKING:
     from lexiquery.agents.contracts import GenerateResult, KnowledgeContext, PlanResult
     from lexiquery.agents.handles import AgentHandle
-    from lexiquery.agents.resources import Resources
-    from lexiquery.cost.model import JourneyCost
     from lexiquery.engine.sandbox import Sandbox
     from lexiquery.knowledge.known_errors.base import KnownErrorBase
     from lexiquery.knowledge.store import ProcedureStore
@@ -103,8 +107,6 @@ async def ask_async(question: str, *, platforms: Iterable[Platform | str] | None
     question's reading. `catalog` / `catalog_files` are used by in-process agents; remote agents
     read the persisted catalog of their own data directory. A server passes its long-lived
     `resources` instead (then `catalog`, `procedures`, `known_errors` and `sandbox` are its)."""
-    from lexiquery.agents.resources import Resources
-
     settings = settings or get_settings()
     text = clean_question(question, settings.max_question_chars)
     extra = None if not context or not context.strip() else \
@@ -152,7 +154,6 @@ async def ask_async(question: str, *, platforms: Iterable[Platform | str] | None
 
 
 def _open_journeys(settings: Settings, answer: Answer):  # type: ignore[no-untyped-def]
-    from lexiquery.journeys import JourneyStore
 
     try:
         return JourneyStore(settings.db_path)
@@ -174,10 +175,6 @@ class _Journey:
 
     async def run(self, text: str, extra: str | None, wanted: list[Platform],
                   source: str | None, dialect: str, *, sop: bool, sample_check: bool) -> None:
-        from lexiquery.agents import contracts as c
-        from lexiquery.registry.directory import agent_handles
-        from lexiquery.engine.explain import describe_plan
-
         answer = self.answer
         answer.move(JourneyState.DISCOVERING)
         catalog = self.res.catalog()
@@ -248,8 +245,6 @@ class _Journey:
     async def gather(self, plan: "PlanResult") -> "KnowledgeContext":
         """GATHERING_KNOWLEDGE: both knowledge agents at once. A knowledge agent that fails
         costs the answer its knowledge, not the answer."""
-        from lexiquery.agents import contracts as c
-
         async def nothing() -> None:
             return None
 
@@ -273,8 +268,6 @@ class _Journey:
             note="; ".join(notes) or None)
 
     async def generate(self, platform: Platform, request: BaseModel) -> "GenerateResult | LexiQueryError":
-        from lexiquery.agents import contracts as c
-
         try:
             return await self.call(c.data_agent(platform.value), "generate_query", request,
                                    c.GenerateResult)
@@ -285,8 +278,6 @@ class _Journey:
                        sample_check: bool) -> list[GeneratedQuery]:
         """VALIDATING. A validator that cannot be reached leaves the queries unvalidated (and
         says so) rather than withholding them."""
-        from lexiquery.agents import contracts as c
-
         if not queries:
             return []
         try:
@@ -329,6 +320,7 @@ class _Journey:
     async def call(self, name: str, skill: str, request: BaseModel, output: type[M]) -> M:
         """One agent call with its timeout, retries and trace entry; the reply checked against
         the skill's contract. Raises the agent's own LexiQueryError, or AgentError."""
+        # deferred: tenacity loads only when a call is retried
         from tenacity import AsyncRetrying, retry_if_exception, stop_after_attempt, wait_exponential
 
         handle = self.handles[name]
@@ -384,8 +376,6 @@ class _Journey:
 
 
 def _no_cost(journey_id: str) -> "JourneyCost":
-    from lexiquery.cost.model import JourneyCost
-
     return JourneyCost(journey_id=journey_id)
 
 

@@ -8,8 +8,11 @@ from __future__ import annotations
 from lexiquery.agents.base import Agent, SkillSpec
 from lexiquery.agents.contracts import VALIDATOR, ValidateRequest, ValidateResult
 from lexiquery.agents.resources import Resources
+from lexiquery.agents.validator import is_valid, validate_query
+from lexiquery.agents.verification import verify_all
 from lexiquery.answer import GeneratedQuery
 from lexiquery.catalog.model import Platform, Source
+from lexiquery.engine.explain import explain_for_platform
 from lexiquery.errors import QuestionError
 from lexiquery.ir import QueryPlan, Severity
 
@@ -17,9 +20,6 @@ from lexiquery.ir import QueryPlan, Severity
 def check_query(query: GeneratedQuery, plan: QueryPlan, source: Source, *,
                 confidence: float) -> GeneratedQuery:
     """One rendered query's issues, validity, confidence and explanation."""
-    from lexiquery.agents.validator import is_valid, validate_query
-    from lexiquery.engine.explain import explain_for_platform
-
     if not query.query:
         return query  # could not be written; its issues already say why
     platform = Platform(query.platform)
@@ -33,8 +33,6 @@ def check_query(query: GeneratedQuery, plan: QueryPlan, source: Source, *,
 
 
 def validate_queries(req: ValidateRequest, res: Resources) -> ValidateResult:
-    from lexiquery.agents.verification import verify_all
-
     catalog = res.catalog()
     source = catalog.get(req.plan.source)
     if source is None:

@@ -11,11 +11,15 @@ from __future__ import annotations
 
 from lexiquery.agents.base import Agent, SkillSpec
 from lexiquery.agents.contracts import GenerateRequest, GenerateResult, data_agent
+from lexiquery.agents.knowledge_agents import to_context
 from lexiquery.agents.resources import Resources
 from lexiquery.answer import GeneratedQuery
 from lexiquery.catalog.model import Platform, Source
+from lexiquery.dialects import render
 from lexiquery.errors import PlanError, QuestionError
 from lexiquery.ir import PlanIssue, QueryPlan, Severity
+from lexiquery.knowledge.guidance import apply_knowledge, rescue_source
+from lexiquery.nl.rules import ParsedQuestion, parse_question
 from lexiquery.user_input import clean_question
 
 
@@ -23,8 +27,6 @@ def render_query(plan: QueryPlan, source: Source, platform: Platform, *,
                  sql_dialect: str) -> GeneratedQuery:
     """One platform's query text, or an invalid query whose issues say why it could not be
     written. Never raises for plan problems."""
-    from lexiquery.dialects import render
-
     dialect = sql_dialect if platform is Platform.sql else platform.value
     base = dict(platform=platform.value, dialect=dialect, source=source.id,
                 target=source.target(platform), confidence=0.0)
@@ -44,10 +46,6 @@ def render_query(plan: QueryPlan, source: Source, platform: Platform, *,
 
 def generate(req: GenerateRequest, platform: Platform, res: Resources) -> GenerateResult:
     """Raises `QuestionError` when there is no draft and the knowledge names no source."""
-    from lexiquery.agents.knowledge_agents import to_context
-    from lexiquery.knowledge.guidance import apply_knowledge, rescue_source
-    from lexiquery.nl.rules import ParsedQuestion, parse_question
-
     # A remote peer may call this agent directly: its question is checked as the API's is.
     req = req.model_copy(update={"question": clean_question(req.question,
                                                             res.settings.max_question_chars)})

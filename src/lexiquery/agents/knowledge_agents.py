@@ -22,7 +22,7 @@ from lexiquery.agents.contracts import (
 from lexiquery.agents.resources import Resources
 from lexiquery.cost.tracker import record_embeddings
 from lexiquery.errors import StorageError
-from lexiquery.knowledge.guidance import Context, Relevant
+from lexiquery.knowledge.guidance import Context, Relevant, gather
 from lexiquery.user_input import user_text
 
 
@@ -33,8 +33,6 @@ def _search_text(text: str, res: Resources) -> str:
 
 
 def search_procedures(req: SearchRequest, res: Resources) -> ProcedureSearch:
-    from lexiquery.knowledge.guidance import gather
-
     req = req.model_copy(update={"text": _search_text(req.text, res)})
     try:
         store = res.procedures()

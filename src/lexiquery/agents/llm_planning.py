@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING
 from lexiquery.agents.contracts import PLANNER, Draft, PlanRequest
 from lexiquery.agents.resources import Resources
 from lexiquery.cost.model import UsageRecord
+from lexiquery.journeys import JourneyStore
+from lexiquery.llm.client import OllamaChat
+from lexiquery.nl.llm import plan_with_llm
 
 if TYPE_CHECKING:
     from lexiquery.llm.client import ChatReply
@@ -29,8 +32,6 @@ def llm_draft(req: PlanRequest, rules: "ParsedQuestion | None",
     settings = res.settings
     if settings.llm == "off":
         return None, "rules engine (the LLM is off: LEXIQUERY_LLM=off)", 0
-    from lexiquery.llm.client import OllamaChat
-    from lexiquery.nl.llm import plan_with_llm
 
     chat = OllamaChat(settings)
     available = chat.availability()
@@ -44,7 +45,6 @@ def llm_draft(req: PlanRequest, rules: "ParsedQuestion | None",
     tracker = res.costs()
     journeys = None
     if settings.db_path.exists():  # past journeys whose queries all validated are examples too
-        from lexiquery.journeys import JourneyStore
 
         try:
             journeys = JourneyStore(settings.db_path)

@@ -13,16 +13,16 @@ from lexiquery.agents.contracts import PLANNER, PLATFORMS, Draft, PlanRequest, P
 from lexiquery.agents.llm_planning import llm_draft
 from lexiquery.agents.resources import Resources
 from lexiquery.catalog.model import Platform
+from lexiquery.dialects.parsing import closest
 from lexiquery.errors import QuestionError
+from lexiquery.nl.preds import BAD_ROW_COUNT
+from lexiquery.nl.rules import parse_question
 from lexiquery.user_input import clean_question, user_text
 
 
 def create_plan(req: PlanRequest, res: Resources) -> PlanResult:
     """Raises `QuestionError` when no source fits and the runbooks may not supply one, and when
     the question asks for zero or fewer rows ("top -5")."""
-    from lexiquery.nl.preds import BAD_ROW_COUNT
-    from lexiquery.nl.rules import parse_question
-
     # A remote peer may call the planner directly: the question is checked as the API's is.
     req = req.model_copy(update={"question": clean_question(req.question,
                                                             res.settings.max_question_chars)})
@@ -31,8 +31,6 @@ def create_plan(req: PlanRequest, res: Resources) -> PlanResult:
                   long_hint="shorten the context")
     catalog = res.catalog()
     if req.source is not None and req.source not in catalog:
-        from lexiquery.dialects.parsing import closest
-
         raise QuestionError(f"unknown source {req.source!r}",
                             closest_sources=closest(req.source, catalog.ids())[:5]
                             or catalog.ids()[:5])

@@ -17,11 +17,15 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
+from lexiquery.catalog.store import load_catalog
 from lexiquery.config import Settings
+from lexiquery.cost.tracker import CostTracker
+from lexiquery.engine.execute import make_sandbox
+from lexiquery.knowledge.known_errors.files import load_known_errors
+from lexiquery.knowledge.store import open_procedures
 
 if TYPE_CHECKING:
     from lexiquery.catalog.model import Catalog
-    from lexiquery.cost.tracker import CostTracker
     from lexiquery.engine.sandbox import Sandbox
     from lexiquery.knowledge.known_errors.base import KnownErrorBase
     from lexiquery.knowledge.store import ProcedureStore
@@ -90,16 +94,12 @@ class Resources:
         with self._lock:
             self._refresh()
             if self._catalog is None:
-                from lexiquery.catalog.store import load_catalog
-
                 self._catalog = load_catalog(self.settings.catalog_dir, self._catalog_files)
             return self._catalog
 
     def known_errors(self) -> "KnownErrorBase":
         with self._lock:
             if self._errors is None:
-                from lexiquery.knowledge.known_errors.files import load_known_errors
-
                 self._errors = load_known_errors(self.settings.known_errors_files,
                                                  self.catalog())
             return self._errors
@@ -110,16 +110,12 @@ class Resources:
         for a store that cannot be opened."""
         with self._lock:
             if self._procedures is None and self._own_store:
-                from lexiquery.knowledge.store import open_procedures
-
                 self._procedures = open_procedures(self.settings, self.catalog())
             return self._procedures
 
     def sandbox(self) -> "Sandbox":
         with self._lock:
             if self._sandbox is None:
-                from lexiquery.engine.execute import make_sandbox
-
                 self._sandbox = make_sandbox(self.catalog(), self.settings)
             return self._sandbox
 
@@ -127,8 +123,6 @@ class Resources:
         """Where this process's model calls are recorded (the configured cost store)."""
         with self._lock:
             if self._costs is None:
-                from lexiquery.cost.tracker import CostTracker
-
                 self._costs = CostTracker(self.settings)
             return self._costs
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 from lexiquery.catalog.model import Platform, Source
 from lexiquery.dialects.guard import check_read_only
 from lexiquery.dialects.kql.lex import check_balance, tokenize
+from lexiquery.dialects.name_check import check_names, error_issue
 from lexiquery.dialects.spl.macros import expand_macros
 from lexiquery.errors import QueryError
-from lexiquery.dialects.name_check import check_names, error_issue
 from lexiquery.ir import PlanIssue, QueryPlan, Severity
 
 

@@ -19,8 +19,12 @@ from typing import TYPE_CHECKING
 
 from lexiquery.answer import Agreement, GeneratedQuery, SampleCheck
 from lexiquery.catalog.model import Catalog, Platform, Source
-from lexiquery.errors import LexiQueryError
+from lexiquery.dialects import parse
 from lexiquery.dialects.name_check import error_issue
+from lexiquery.dialects.roundtrip import plan_diff
+from lexiquery.engine.execute import execute
+from lexiquery.engine.results import compare_results
+from lexiquery.errors import LexiQueryError
 from lexiquery.ir import PlanIssue, QueryPlan, Severity
 
 if TYPE_CHECKING:
@@ -31,9 +35,6 @@ if TYPE_CHECKING:
 def verify_query(query: GeneratedQuery, plan: QueryPlan, source: Source,
                  box: "Sandbox") -> tuple[GeneratedQuery, "ResultSet | None"]:
     """The query with its round-trip and execution results; the result set when it ran."""
-    from lexiquery.dialects import parse
-    from lexiquery.dialects.roundtrip import plan_diff
-
     if not query.valid or not query.query:
         return query, None
     platform = Platform(query.platform)
@@ -49,7 +50,6 @@ def verify_query(query: GeneratedQuery, plan: QueryPlan, source: Source,
         issues.append(error_issue(
             "round_trip", f"the {platform.value.upper()} query reads back as a different plan: "
                           f"{'; '.join(diff)}"))
-    from lexiquery.engine.execute import execute
 
     try:
         result, how = execute(back, box)
@@ -74,8 +74,6 @@ def verify_query(query: GeneratedQuery, plan: QueryPlan, source: Source,
 def verify_all(queries: list[GeneratedQuery], plan: QueryPlan, source: Source,
                box: "Sandbox") -> tuple[list[GeneratedQuery], Agreement | None]:
     """Verify every query and compare the platforms' results (None with fewer than two)."""
-    from lexiquery.engine.results import compare_results
-
     out: list[GeneratedQuery] = []
     results: dict[str, "ResultSet"] = {}
     for q in queries:

@@ -45,6 +45,7 @@ def guess_dialects(text: str) -> tuple[str, ...]:
 def _sql_type(dt: Any) -> FieldType:
     """FieldType of a sqlglot `DataType`. A user-defined name (an enum, a domain, a T-SQL type
     read by another dialect) falls back to its spelling, else string."""
+    # deferred: sqlglot (~0.1 s) loads only when SQL DDL is read
     from sqlglot import exp
 
     T = exp.DataType.Type
@@ -124,6 +125,7 @@ def _quiet_sqlglot() -> Iterator[None]:
 def _keeps_tables(statements: list[Any]) -> bool:
     """False when a dialect kept a CREATE TABLE as an opaque command (its columns would be
     lost)."""
+    # deferred: sqlglot (~0.1 s) loads only when SQL DDL is read
     from sqlglot import exp
 
     return not any(isinstance(s, exp.Command) and _CREATE_TABLE.match(s.sql())
@@ -135,7 +137,10 @@ def _parse_sql(text: str, origin: str, dialects: tuple[str, ...]) -> list[Any]:
     CREATE TABLE and COMMENT ON statements are read one by one (a dump with a procedure body
     sqlglot cannot read still yields its tables); one of those that no dialect reads is an error
     naming its line."""
+    # deferred: sqlglot (~0.1 s) loads only when SQL DDL is read
     import sqlglot
+
+    # deferred: sqlglot (~0.1 s) loads only when SQL DDL is read
     from sqlglot.errors import ParseError, SqlglotError
 
     with _quiet_sqlglot():
@@ -176,6 +181,7 @@ def _parse_sql(text: str, origin: str, dialects: tuple[str, ...]) -> list[Any]:
 def _comments(statements: list[Any]) -> dict[tuple[str, str], str]:
     """``COMMENT ON TABLE/COLUMN`` texts keyed by (table, column or "") in lower case; a
     table is keyed both qualified and bare."""
+    # deferred: sqlglot (~0.1 s) loads only when SQL DDL is read
     from sqlglot import exp
 
     out: dict[tuple[str, str], str] = {}
@@ -200,6 +206,7 @@ def _comments(statements: list[Any]) -> dict[tuple[str, str], str]:
 def _table(stmt: Any, comments: dict[tuple[str, str], str],
            origin: str) -> tuple[str, Source] | None:
     """(qualified name, source) of one CREATE TABLE with a column list, else None."""
+    # deferred: sqlglot (~0.1 s) loads only when SQL DDL is read
     from sqlglot import exp
 
     if not isinstance(stmt, exp.Create) or str(stmt.args.get("kind") or "").upper() != "TABLE":

@@ -11,6 +11,7 @@ import typer
 
 from lexiquery.cli.app import PLATFORM_HELP, app, err_console, fail, parse_platforms
 
+
 @app.command()
 def ask(
     question: Optional[str] = typer.Argument(None, help="The question, in plain English."),
@@ -71,9 +72,9 @@ def ask(
 def _run_batch(path: Path, opts: dict[str, Any]) -> int:
     """One JSON line per non-blank input line; errors become JSON lines too. Exit 0 when every
     question produced only valid queries, else 1."""
+    from lexiquery.catalog.store import load_user_catalog
     from lexiquery.config import get_settings
     from lexiquery.errors import InputError
-    from lexiquery.catalog.store import load_user_catalog
 
     try:
         text = sys.stdin.read() if str(path) == "-" else path.read_text(encoding="utf-8")

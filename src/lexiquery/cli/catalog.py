@@ -22,9 +22,9 @@ def catalog_list(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List the data sources LexiQuery knows and where each one lives."""
+    from lexiquery.catalog.store import load_user_catalog
     from lexiquery.config import get_settings
     from lexiquery.errors import LexiQueryError
-    from lexiquery.catalog.store import load_user_catalog
 
     try:
         cat = load_user_catalog(get_settings(), catalog or [])
@@ -49,9 +49,9 @@ def catalog_show(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """Show one source: fields, known values, concepts and platform bindings."""
+    from lexiquery.catalog.store import load_user_catalog
     from lexiquery.config import get_settings
     from lexiquery.errors import LexiQueryError, UnknownSourceError
-    from lexiquery.catalog.store import load_user_catalog
 
     try:
         cat = load_user_catalog(get_settings(), catalog or [])

@@ -27,9 +27,9 @@ ERRFILE_HELP = "An extra known-errors file (YAML or CSV) for this call; repeatab
 
 
 def _known_errors(files: list[Path] | None) -> Any:
+    from lexiquery.catalog.store import load_user_catalog
     from lexiquery.config import get_settings
     from lexiquery.knowledge.known_errors.files import load_known_errors
-    from lexiquery.catalog.store import load_user_catalog
 
     settings = get_settings()
     return load_known_errors([*settings.known_errors_files, *(files or [])],

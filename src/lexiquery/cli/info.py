@@ -10,6 +10,7 @@ import typer
 
 from lexiquery.cli.app import app
 
+
 @app.command()
 def schema(
     output: Optional[Path] = typer.Option(None, "--output", "-o",

@@ -237,8 +237,8 @@ def sop_add(
     from rich.text import Text
 
     from lexiquery.config import get_settings
-    from lexiquery.render.console import progress_description, terminal
     from lexiquery.errors import InputError, LexiQueryError
+    from lexiquery.render.console import progress_description, terminal
 
     settings = get_settings()
     tags = _tags(tag)
@@ -424,8 +424,8 @@ def sop_rm(
     from rich.text import Text
 
     from lexiquery.config import get_settings
-    from lexiquery.render.console import terminal
     from lexiquery.errors import LexiQueryError
+    from lexiquery.render.console import terminal
 
     try:
         with _open_store(get_settings()) as store:

@@ -35,8 +35,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from lexiquery.cost.model import JourneyCost, UsageRecord
 from lexiquery.cost.contract import Retention
+from lexiquery.cost.model import JourneyCost, UsageRecord
 from lexiquery.cost.summary import summarize, to_us, utc
 from lexiquery.errors import StorageError
 

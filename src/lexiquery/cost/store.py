@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from lexiquery.cost.contract import CostStore, Retention
 from lexiquery.cost.model import JourneyCost, UsageRecord
+from lexiquery.cost.redis_store import RedisCostStore
 from lexiquery.cost.summary import from_us, summarize, to_us
 from lexiquery.errors import StorageError
 from lexiquery.private_files import private_dir, private_sqlite
@@ -225,7 +226,6 @@ def open_cost_store(settings: "Settings") -> CostStore:
     unusable store fails here, as a `StorageError` with a hint)."""
     if settings.cost_backend == "redis":
         # deferred: the redis client is loaded only when the Redis backend is configured
-        from lexiquery.cost.redis_store import RedisCostStore
 
         return RedisCostStore(settings.redis_url, retention_days=settings.cost_retention_days)
     return SqliteCostStore(settings.cost_db_path, retention_days=settings.cost_retention_days)

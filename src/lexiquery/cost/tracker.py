@@ -25,9 +25,11 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
 
 from lexiquery.cost.model import JourneyCost, UsageRecord
+from lexiquery.cost.store import open_cost_store
 from lexiquery.cost.summary import summarize as _summarize
 from lexiquery.errors import StorageError
 
@@ -55,6 +57,7 @@ def event_logger() -> Any:
     global _event_logger
     with _event_lock:
         if _event_logger is None:
+            # deferred: structlog loads only when a record is logged
             import structlog
 
             _event_logger = structlog.wrap_logger(
@@ -140,8 +143,6 @@ class CostTracker:
                     return None
                 self._failed_at = None
             if self._store is None:
-                from lexiquery.cost.store import open_cost_store
-
                 try:
                     self._store = open_cost_store(self.settings)
                 except StorageError as e:
@@ -219,7 +220,6 @@ def record_embeddings(settings: "Settings", calls: "Sequence[EmbedCall]", model:
     a query embedding costed to its journey, a runbook's ingestion to none."""
     if not calls:
         return
-    from datetime import datetime, timezone
 
     own = tracker is None
     t = tracker or CostTracker(settings)

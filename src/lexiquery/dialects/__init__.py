@@ -27,7 +27,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from lexiquery.catalog.model import Platform, Source
-from lexiquery.dialects.sql.render import SQL_DIALECTS, idiom_for
+from lexiquery.dialects.kql.parse import parse_kql
+from lexiquery.dialects.kql.render import render_kql
+from lexiquery.dialects.spl.parse import parse_spl
+from lexiquery.dialects.spl.render import render_spl
+from lexiquery.dialects.sql.parse import parse_sql
+from lexiquery.dialects.sql.render import SQL_DIALECTS, idiom_for, render_sql
 from lexiquery.errors import InputError, PlanError
 from lexiquery.ir import QueryPlan
 
@@ -50,14 +55,9 @@ def render(plan: QueryPlan, source: Source, platform: Platform, *,
                                  "message": f"{source.name} has no {platform.value} binding",
                                  "field": None}])
     if platform is Platform.kql:
-        from lexiquery.dialects.kql.render import render_kql
-
         return render_kql(plan, source)
     if platform is Platform.spl:
-        from lexiquery.dialects.spl.render import render_spl
-
         return render_spl(plan, source)
-    from lexiquery.dialects.sql.render import render_sql
 
     return render_sql(plan, source, sql_dialect)
 
@@ -69,15 +69,10 @@ def parse(text: str, platform: Platform | str, catalog: "Catalog", *,
     Raises `QueryError` (syntax, unknown_source, unknown_field, read_only) with the position."""
     platform = Platform(platform)
     if platform is Platform.kql:
-        from lexiquery.dialects.kql.parse import parse_kql
-
         return parse_kql(text, catalog)
     if platform is Platform.spl:
-        from lexiquery.dialects.spl.parse import parse_spl
-
         return parse_spl(text, catalog)
     idiom_for(sql_dialect)
-    from lexiquery.dialects.sql.parse import parse_sql
 
     return parse_sql(text, catalog, dialect=sql_dialect)
 

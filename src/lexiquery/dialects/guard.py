@@ -25,10 +25,10 @@ from __future__ import annotations
 
 import re
 
-from lexiquery.dialects.sql.guard import check_sql, from_error, issue, raise_first
 from lexiquery.dialects.kql.lex import Token, tokenize
 from lexiquery.dialects.parsing import line_col
 from lexiquery.dialects.spl.lex import blank_comments, blank_quoted, split_commands
+from lexiquery.dialects.sql.guard import check_sql, from_error, issue, raise_first
 from lexiquery.errors import QueryError
 from lexiquery.ir import PlanIssue
 

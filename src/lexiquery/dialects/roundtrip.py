@@ -68,6 +68,7 @@ from lexiquery.ir import (
     TimeBucket,
     TimeRange,
     TimeUnit,
+    iter_conditions,
 )
 
 _TEXT = {FieldType.string, FieldType.guid, None}
@@ -315,8 +316,6 @@ def _sql_unnamed_computed(plan: QueryPlan, source: Source) -> QueryPlan:
 
 def _sql_shape(plan: QueryPlan, source: Source) -> QueryPlan:
     """The plan as SQL can hold it (see the module docstring, "with platform SQL")."""
-    from lexiquery.ir import iter_conditions
-
     plan = _sql_unnamed_computed(plan, source)
 
     exprs = {c.name: c.expr for c in plan.computed}

@@ -74,7 +74,7 @@ from lexiquery.engine.results import ResultSet
 from lexiquery.engine.sample_data import generate_columns
 from lexiquery.engine.sql_allowlist import check_tree
 from lexiquery.engine.sql_compat import MACROS, compat, pin_now
-from lexiquery.engine.sql_tables import binding_parts, bind_tables
+from lexiquery.engine.sql_tables import bind_tables, binding_parts
 from lexiquery.engine.user_rows import DUCKDB_TYPES, read_user_rows
 from lexiquery.errors import LexiQueryError, QueryError, UnknownSourceError
 from lexiquery.ir import MetricFn, QueryPlan

@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any, Sequence
 
 from lexiquery.answer import Citation, KnownErrorNote
 from lexiquery.catalog.model import Catalog, Concept, Platform
+from lexiquery.dialects import parse
+from lexiquery.engine.explain import describe_filter
 from lexiquery.ir import (
     Aggregation,
     And,
@@ -43,6 +45,7 @@ from lexiquery.ir import (
     Or,
     QueryPlan,
     RelativeTime,
+    Severity,
     TimeBucket,
     TimeRange,
     TimeUnit,
@@ -56,6 +59,7 @@ from lexiquery.knowledge.model import (
     TimeWindow,
 )
 from lexiquery.knowledge.relevance import RELEVANT, STRONG, coverage
+from lexiquery.nl.rules import parse_question
 
 if TYPE_CHECKING:
     from lexiquery.knowledge.known_errors.base import KnownErrorBase
@@ -187,8 +191,6 @@ def _reparse(question: str, catalog: Catalog, source: str,
              prior: "ParsedQuestion | None" = None) -> "ParsedQuestion":
     """The question read again on `source`. When the source is the one the first reading chose,
     that reading's note on why it was chosen is kept (it was not "given as source_hint")."""
-    from lexiquery.nl.rules import parse_question
-
     again = parse_question(question, catalog, source_hint=source)
     if prior is not None and prior.plan.source == source and prior.notes and again.notes:
         again = again.model_copy(update={"notes": [prior.notes[0], *again.notes[1:]],
@@ -296,9 +298,6 @@ def _fields(filters: Sequence[Filter]) -> set[str]:
 
 
 def _example_plan(q: EmbeddedQuery, catalog: Catalog) -> QueryPlan | None:
-    from lexiquery.dialects import parse
-    from lexiquery.ir import Severity
-
     try:
         parsed = parse(q.text, Platform(q.language), catalog)
     except Exception:  # noqa: BLE001 — an example that does not read is simply not used
@@ -386,8 +385,6 @@ def _output_in(name: str, asked: Aggregation, plan: Aggregation) -> str | None:
 
 def _apply_known_errors(g: Guided, ctx: Context, catalog: Catalog) -> None:
     """Codes in the question: explained, and used as filters (see `_code_filter`)."""
-    from lexiquery.engine.explain import describe_filter
-
     src = catalog.get(g.plan.source)
     written = {m.written.lower() for m in ctx.mentions}
     by_field: dict[str, list[Any]] = {}

@@ -17,7 +17,12 @@ from typing import TYPE_CHECKING, Sequence
 from lexiquery.catalog.model import Catalog
 from lexiquery.config import Settings
 from lexiquery.errors import DocumentError, InputError
+from lexiquery.knowledge.extract.procedures import extract_procedures
 from lexiquery.knowledge.model import Chunk, ChunkDraft, DocumentInfo, ParsedDocument, Procedure
+from lexiquery.knowledge.readers.chunking import chunk_document
+from lexiquery.knowledge.readers.documents import SUPPORTED_SUFFIXES, read_document
+from lexiquery.knowledge.readers.limits import ReadLimits
+from lexiquery.nl.injection import injection_line, injection_lines
 
 if TYPE_CHECKING:
     from lexiquery.knowledge.known_errors.base import KnownErrorBase
@@ -28,8 +33,6 @@ _LABEL = re.compile(r"\b(SOP|RB|KB|PB|IR|RUNBOOK|PLAYBOOK)[-_ ]?(\d{1,6})\b", re
 def find_documents(path: Path, *, recursive: bool = True) -> tuple[list[Path], list[Path]]:
     """(supported files, skipped files) under `path` (a file or a folder), sorted. Hidden files
     and folders (".git", "~$lock.docx") are skipped silently."""
-    from lexiquery.knowledge.readers.documents import SUPPORTED_SUFFIXES
-
     if not path.exists():
         raise InputError(f"{path} does not exist")
     if path.is_file():
@@ -66,9 +69,6 @@ class Prepared:
 def read_runbook(name: str, data: bytes, settings: Settings) -> ParsedDocument:
     """Read a document within the settings' bounds (size, unpacked XML, reading time). The first
     step of ingestion, so a refused document costs no catalog or known-errors load."""
-    from lexiquery.knowledge.readers.documents import read_document
-    from lexiquery.knowledge.readers.limits import ReadLimits
-
     doc = read_document(name, data, max_bytes=settings.sop_max_bytes,
                         limits=ReadLimits.from_settings(settings))
     # `name` is already a bare file name (the store strips an upload's directories); a local
@@ -80,10 +80,6 @@ def prepare(doc: ParsedDocument, origin: str, data: bytes, sha: str, doc_id: str
             tags: Sequence[str], *, settings: Settings, catalog: Catalog,
             errors: "KnownErrorBase") -> Prepared:
     """Chunk, flag and extract a read document — everything else that can fail on it."""
-    from lexiquery.knowledge.readers.chunking import chunk_document
-    from lexiquery.knowledge.extract.procedures import extract_procedures
-    from lexiquery.nl.injection import injection_line
-
     name = doc.name
     drafts = chunk_document(doc, target_chars=settings.sop_chunk_chars)
     if not drafts:
@@ -116,8 +112,6 @@ def indexed_text(chunk: ChunkDraft) -> str:
 
 
 def flag_injection(draft: ChunkDraft) -> ChunkDraft:
-    from lexiquery.nl.injection import injection_lines
-
     if injection_lines(draft.text) and "injection" not in draft.flags:
         return draft.model_copy(update={"flags": [*draft.flags, "injection"]})
     return draft

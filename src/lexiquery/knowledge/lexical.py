@@ -50,6 +50,7 @@ class LexicalIndex:
     def __init__(self, ids: Sequence[str], terms: Sequence[list[str]]) -> None:
         """Index each chunk's `terms`, as `tokenize` produced them (the store keeps them, so a
         restart does not tokenize every chunk again)."""
+        # deferred: bm25s (with numpy and scipy) loads only when the lexical index is built
         import bm25s
 
         self.ids = list(ids)

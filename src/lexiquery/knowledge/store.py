@@ -16,6 +16,7 @@ files are 0600 in 0700 directories (`private_files`).
 
 from __future__ import annotations
 
+import difflib
 import functools
 import hashlib
 import sqlite3
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING, Any, Callable, Literal, Sequence, TypeVar
 from pydantic import BaseModel
 
 from lexiquery.catalog.model import Catalog
+from lexiquery.catalog.store import load_user_catalog
 from lexiquery.config import Settings
 from lexiquery.errors import DocumentError, InputError, StorageError, UnknownDocumentError
 from lexiquery.knowledge.ingest import (  # noqa: F401 — find_documents, document_label: API
@@ -37,7 +39,8 @@ from lexiquery.knowledge.ingest import (  # noqa: F401 — find_documents, docum
     prepare,
     read_runbook,
 )
-from lexiquery.knowledge.lexical import tokenize
+from lexiquery.knowledge.known_errors.files import load_known_errors
+from lexiquery.knowledge.lexical import LexicalIndex, tokenize
 from lexiquery.knowledge.model import (
     Chunk,
     DocumentInfo,
@@ -45,12 +48,13 @@ from lexiquery.knowledge.model import (
     SearchHit,
     SearchResult,
 )
+from lexiquery.knowledge.search import fuse
 from lexiquery.knowledge.store_vectors import StoreVectors, clear_pending
+from lexiquery.llm.embeddings import embedder_for
 from lexiquery.private_files import private_dir, private_sqlite
 
 if TYPE_CHECKING:
     from lexiquery.llm.embeddings import Embedder
-    from lexiquery.knowledge.lexical import LexicalIndex
 
 AddStatus = Literal["added", "unchanged", "replaced"]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -111,8 +115,6 @@ class ProcedureStore:
 
     def __init__(self, settings: Settings, *, catalog: Catalog | None = None,
                  embedder: "Embedder | None | str" = "auto") -> None:
-        from lexiquery.llm.embeddings import embedder_for
-
         self.settings = settings
         self._catalog = catalog
         self.embedder: Embedder | None = embedder_for(settings) if embedder == "auto" \
@@ -165,15 +167,11 @@ class ProcedureStore:
     @property
     def catalog(self) -> Catalog:
         if self._catalog is None:
-            from lexiquery.catalog.store import load_user_catalog
-
             self._catalog = load_user_catalog(self.settings)
         return self._catalog
 
     def known_errors(self):  # type: ignore[no-untyped-def]
         if self._errors is None:
-            from lexiquery.knowledge.known_errors.files import load_known_errors
-
             self._errors = load_known_errors(self.settings.known_errors_files, self.catalog)
         return self._errors
 
@@ -326,7 +324,6 @@ class ProcedureStore:
                 raise UnknownDocumentError(
                     f"{ref!r} matches {len(found)} documents",
                     hint="use the id: " + ", ".join(f"{d.id} ({d.name})" for d in found[:5]))
-        import difflib
 
         names = [d.label for d in docs] + [d.name for d in docs]
         close = difflib.get_close_matches(ref, names, n=3, cutoff=0.4)
@@ -371,8 +368,6 @@ class ProcedureStore:
     def lexical_index(self) -> "LexicalIndex":
         """The BM25 index of every stored chunk, rebuilt when another writer (this process or
         another) changed the store."""
-        from lexiquery.knowledge.lexical import LexicalIndex
-
         with self._lock:
             gen = self._generation()
             if self._lexical is None or self._lexical[0] != gen:
@@ -390,8 +385,6 @@ class ProcedureStore:
         embedder serves and documents have vectors, BM25 alone otherwise — `mode` and `note`
         say which and why. Filters narrow by document (any ref `resolve` accepts), tag,
         platform (a language the document's queries are in) and time added."""
-        from lexiquery.knowledge.search import fuse
-
         text = (text or "").strip()
         if not text:
             raise InputError("the search text is empty", hint='search e.g. "brute force"')

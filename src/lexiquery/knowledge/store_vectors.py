@@ -36,10 +36,11 @@ from lexiquery.cost.tracker import CostTracker, record_embeddings
 from lexiquery.errors import StorageError
 from lexiquery.knowledge.ingest import Prepared, indexed_text
 from lexiquery.knowledge.model import DocumentInfo
+from lexiquery.knowledge.vectors import VectorIndex, delete_from_all
+from lexiquery.llm.embeddings import EmbeddingUnavailable
 
 if TYPE_CHECKING:
     from lexiquery.llm.embeddings import Embedder
-    from lexiquery.knowledge.vectors import VectorIndex
 
 PENDING = "pending_vectors:"
 _TOKEN = uuid.uuid4().hex  # tells this process from an earlier one that had the same pid
@@ -117,8 +118,6 @@ class StoreVectors:
                 return
             orphans = sorted(set(dead) - self._committed(dead))
             if orphans and (self.dir / "chroma").exists():
-                from lexiquery.knowledge.vectors import delete_from_all
-
                 delete_from_all(self.dir / "chroma", orphans)
             self._forget(dead)
 
@@ -139,8 +138,6 @@ class StoreVectors:
         if self.embedder is None or not self.embedder.available()[0]:
             return None
         if self._index is None:
-            from lexiquery.knowledge.vectors import VectorIndex
-
             self._index = VectorIndex(self.dir / "chroma", self.embedder.model)
             self._reconcile(self._index)
         return self._index
@@ -148,8 +145,6 @@ class StoreVectors:
     def embed(self, prepared: Prepared) -> None:
         """Put the chunks' vectors in Chroma when an embedder serves; otherwise (or when it
         fails midway) the document is stored for BM25 only, with a warning that says why."""
-        from lexiquery.llm.embeddings import EmbeddingUnavailable
-
         vectors = self.index()
         if vectors is None or self.embedder is None:
             return
@@ -193,8 +188,6 @@ class StoreVectors:
             if self._index is not None:
                 self._index.delete_documents(document_ids)
             else:
-                from lexiquery.knowledge.vectors import delete_from_all
-
                 delete_from_all(self.dir / "chroma", document_ids)
         except Exception:  # noqa: BLE001 — orphans are harmless: search keeps SQLite's ids only
             return False
@@ -203,8 +196,6 @@ class StoreVectors:
     def dense(self, text: str, depth: int, docs: dict[str, DocumentInfo],
               allowed: set[str] | None) -> tuple[list[str], Literal["hybrid", "bm25"], str | None]:
         """Chunk ids nearest to `text` among `allowed` documents, with the mode and a note."""
-        from lexiquery.llm.embeddings import EmbeddingUnavailable
-
         if self.embedder is None:
             return [], "bm25", "embeddings are switched off (LEXIQUERY_EMBEDDINGS=0)"
         ok, why = self.embedder.available()

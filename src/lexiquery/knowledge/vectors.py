@@ -32,7 +32,10 @@ def collection_name(model: str) -> str:
 
 class VectorIndex:
     def __init__(self, path: Path, model: str) -> None:
+        # deferred: chromadb (~1 s) loads only when the dense index is opened
         import chromadb
+
+        # deferred: chromadb (~1 s) loads only when the dense index is opened
         from chromadb.config import Settings as ChromaSettings
 
         private_dir(path)
@@ -84,7 +87,10 @@ def delete_from_all(path: Path, document_ids: Sequence[str]) -> None:
     document leaves no trace, whichever model embedded it)."""
     if not path.exists() or not document_ids:
         return
+    # deferred: chromadb (~1 s) loads only when the dense index is opened
     import chromadb
+
+    # deferred: chromadb (~1 s) loads only when the dense index is opened
     from chromadb.config import Settings as ChromaSettings
 
     with private_umask():

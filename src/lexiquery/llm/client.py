@@ -69,6 +69,7 @@ def model_names_match(wanted: str, names: set[str]) -> bool:
 
 def short_error(e: BaseException) -> str:
     """A short cause for a failed request (the client's own connection text is an advert)."""
+    # deferred: httpx loads only when a service is called
     import httpx
 
     if isinstance(e, (ConnectionError, httpx.ConnectError)):
@@ -98,6 +99,7 @@ class OllamaChat:
 
     def _ollama(self) -> Any:
         if self._client is None:
+            # deferred: the Ollama client loads only when a model is called
             import ollama
 
             self._client = ollama.AsyncClient(host=self.host, timeout=self.timeout_s)
@@ -132,6 +134,7 @@ class OllamaChat:
         return await asyncio.to_thread(self.availability)
 
     def _probe(self) -> Availability:
+        # deferred: the Ollama client loads only when a model is called
         import ollama
 
         try:
@@ -150,7 +153,10 @@ class OllamaChat:
     async def chat(self, messages: Sequence[dict[str, str]], *,
                    format: dict[str, Any]) -> ChatReply:
         """One non-streaming chat with structured output; `ChatFailed` on any failure."""
+        # deferred: httpx loads only when a service is called
         import httpx
+
+        # deferred: the Ollama client loads only when a model is called
         import ollama
 
         t0 = time.perf_counter()

@@ -99,6 +99,7 @@ class OllamaEmbedder:
 
     def _client(self):  # type: ignore[no-untyped-def]
         """One client per embedder: its HTTP connection is kept alive between requests."""
+        # deferred: the Ollama client loads only when a model is called
         import ollama
 
         with self._lock:
@@ -170,6 +171,7 @@ class OllamaEmbedder:
 
 
 def _short(e: BaseException) -> str:
+    # deferred: httpx loads only when a service is called
     import httpx
 
     if isinstance(e, (ConnectionError, httpx.ConnectError)):

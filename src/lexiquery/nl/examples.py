@@ -36,7 +36,10 @@ import yaml
 from pydantic import BaseModel
 
 from lexiquery.catalog.model import Catalog
+from lexiquery.dialects import parse
+from lexiquery.dialects.name_check import check_names
 from lexiquery.ir import QueryPlan
+from lexiquery.nl.injection import injection_line
 from lexiquery.nl.lexicon import STOP_STEMS, stem_words
 
 EXAMPLES_FILE = Path(__file__).with_name("examples.yaml")
@@ -95,8 +98,6 @@ def _builtin_raw() -> tuple[tuple[str, QueryPlan], ...]:
 def builtin_examples(catalog: Catalog) -> list[Example]:
     """The built-in examples that fit `catalog` (their source and names check out); cached
     per catalog object and its sources, like `nl.index` — treat the plans as read-only."""
-    from lexiquery.dialects.name_check import check_names
-
     key = tuple(id(s) for s in catalog)
     with _parsed_lock:
         hit = _builtin_cache.get(catalog)
@@ -119,7 +120,6 @@ def runbook_examples(procedures: Any, catalog: Catalog) -> list[Example]:
         items = procedures.procedures()
     except Exception:  # noqa: BLE001 — an unreadable store means no runbook examples, not a failure
         return []
-    from lexiquery.nl.injection import injection_line
 
     out = []
     for doc_id, proc in items:
@@ -137,8 +137,6 @@ def runbook_examples(procedures: Any, catalog: Catalog) -> list[Example]:
 def journey_examples(journeys: Any, catalog: Catalog, *,
                      limit: int = JOURNEY_LIMIT) -> list[Example]:
     """Plans of recent journeys whose every query was valid, one per distinct question."""
-    from lexiquery.dialects.name_check import check_names
-
     out: list[Example] = []
     seen: set[str] = set()
     try:
@@ -169,7 +167,6 @@ def _parse_cached(catalog: Catalog, language: str, text: str) -> QueryPlan | Non
     with _parsed_lock:
         if key in _parsed:
             return _parsed[key]
-    from lexiquery.dialects import parse
 
     try:
         plan: QueryPlan | None = parse(text, language, catalog).plan

@@ -36,6 +36,7 @@ from pydantic import ValidationError
 
 from lexiquery.catalog.model import Catalog
 from lexiquery.config import Settings
+from lexiquery.dialects.name_check import check_names
 from lexiquery.errors import InputError
 from lexiquery.ir import QueryPlan, Severity
 from lexiquery.limits import loads_bounded
@@ -92,7 +93,6 @@ def check_answer(content: str, catalog: Catalog, allowed: Sequence[str],
         return plan, [f"unknown source '{plan.source}'; use one of: {', '.join(allowed)}"]
     if hint is not None and plan.source != hint:
         return plan, [f"the question is about source '{hint}', not '{plan.source}'"]
-    from lexiquery.dialects.name_check import check_names
 
     issues = [i.message for i in check_names(plan, src) if i.severity is Severity.error]
     return plan, issues[:MAX_ISSUES]

@@ -34,7 +34,6 @@ import weakref
 from typing import Any
 
 import httpx
-
 from a2a.client import A2AClientTimeoutError, ClientCallContext, ClientConfig, ClientFactory
 from a2a.client.card_resolver import A2ACardResolver, parse_agent_card
 from a2a.client.client import Client

@@ -8,9 +8,11 @@ from typing import Any
 
 from lexiquery.agents.contracts import AGENT_NAMES
 from lexiquery.agents.handles import AgentHandle, LocalHandle
+from lexiquery.agents.local import build_agents
 from lexiquery.agents.resources import Resources
 from lexiquery.config import Settings
 from lexiquery.errors import AgentError
+from lexiquery.registry.registry import Registry
 
 
 class MissingHandle:
@@ -30,11 +32,8 @@ class MissingHandle:
 def agent_handles(settings: Settings, resources: Resources) -> dict[str, AgentHandle]:
     """One handle per agent name (`contracts.AGENT_NAMES`)."""
     if settings.agents == "local":
-        from lexiquery.agents.local import build_agents
-
         return {name: LocalHandle(agent)
                 for name, agent in build_agents(settings, resources).items()}
-    from lexiquery.registry.registry import Registry
 
     registry = Registry(settings)
     return {name: registry.handle(name) or MissingHandle(name) for name in AGENT_NAMES}

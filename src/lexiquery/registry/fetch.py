@@ -178,7 +178,10 @@ def check_card(data: Any, policy: HostPolicy, *, origin: str | None = None) -> F
     """`data` (parsed JSON) as a checked card, or `registration_refused` saying what is wrong.
     With `origin` (see `url_origin`), every interface URL must be at that origin."""
     # Imported here: the SDK (and protobuf) load only when a card is actually checked.
+    # deferred: the a2a SDK loads only when a card is fetched
     from a2a.client.card_resolver import parse_agent_card
+
+    # deferred: protobuf loads only when a card is fetched
     from google.protobuf.json_format import MessageToDict, ParseError
 
     if not isinstance(data, dict):

@@ -43,6 +43,7 @@ from pydantic import BaseModel, Field, ValidationError
 
 from lexiquery.config import Settings
 from lexiquery.errors import AgentError, InputError, LexiQueryError, StorageError
+from lexiquery.registry.a2a_client import A2AHandle
 from lexiquery.registry.fetch import (
     FetchedCard,
     HostPolicy,
@@ -223,7 +224,6 @@ class Registry:
             return None
         entry = _holder(named)
         # Imported here: the A2A client (a2a-sdk) loads only when a remote agent is used.
-        from lexiquery.registry.a2a_client import A2AHandle
 
         return A2AHandle(entry.name, entry.url, entry.card,
                          timeout_s=self.settings.agent_timeout_s)

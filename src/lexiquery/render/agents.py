@@ -14,9 +14,9 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from lexiquery.render.console import terminal
 from lexiquery.registry.registry import AgentEntry
 from lexiquery.render.answer import _table
+from lexiquery.render.console import terminal
 
 HEALTH_STYLE = {"healthy": "green", "unhealthy": "bold red", "unchecked": "yellow"}
 

@@ -18,8 +18,9 @@ from rich.text import Text as RichText
 
 from lexiquery.answer import Answer
 from lexiquery.catalog.model import Catalog, Source
-from lexiquery.render.console import TextTable, terminal
+from lexiquery.engine.explain import describe_filter
 from lexiquery.ir import Severity
+from lexiquery.render.console import TextTable, terminal
 
 
 class SplLexer(RegexLexer):
@@ -211,7 +212,6 @@ def print_source(src: Source, *, console: Console | None = None) -> None:
     con.print(RichText("\n".join(where)))
     if src.concepts:
         concepts = _table("concept", "means", "also called")
-        from lexiquery.engine.explain import describe_filter
 
         for c in src.concepts:
             concepts.add_row(c.name, " and ".join(describe_filter(f, src) for f in c.filters),

@@ -12,9 +12,9 @@ from collections.abc import Sequence
 from rich.console import Console
 from rich.text import Text
 
-from lexiquery.render.console import terminal
 from lexiquery.cost.model import JourneyCost, Totals, UsageRecord
 from lexiquery.render.answer import _table
+from lexiquery.render.console import terminal
 
 UNKNOWN = "unknown"
 

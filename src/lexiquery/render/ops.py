@@ -14,10 +14,9 @@ from typing import Any
 from rich.console import Console
 from rich.text import Text
 
-from lexiquery.render.console import terminal
 from lexiquery.operations import Explanation, RunResult, Translation, Validation
 from lexiquery.render.answer import _issue_lines, _syntax, _table
-
+from lexiquery.render.console import terminal
 
 MAX_CELL_CHARS = 500
 

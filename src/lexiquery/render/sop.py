@@ -15,9 +15,9 @@ from rich.console import Console
 from rich.padding import Padding
 from rich.text import Text
 
-from lexiquery.render.console import terminal
 from lexiquery.knowledge.model import Chunk, DocumentInfo, Procedure, SearchResult
 from lexiquery.render.answer import _syntax, _table
+from lexiquery.render.console import terminal
 
 HEADING_SEP = " › "
 EXCERPT_CHARS = 320

@@ -38,28 +38,52 @@ from dataclasses import dataclass
 from typing import Any
 
 # a2a-sdk's OpenTelemetry spans are switched off in lexiquery/__init__.py, before any a2a import.
-
 from a2a.helpers import new_data_part, new_text_part
 from a2a.server.agent_execution import AgentExecutor, RequestContext
 from a2a.server.context import ServerCallContext
 from a2a.server.events import EventQueue
 from a2a.server.request_handlers import DefaultRequestHandler
-from a2a.server.routes import (add_a2a_routes_to_fastapi, create_agent_card_routes,
-                               create_jsonrpc_routes, create_rest_routes)
+from a2a.server.routes import (
+    add_a2a_routes_to_fastapi,
+    create_agent_card_routes,
+    create_jsonrpc_routes,
+    create_rest_routes,
+)
 from a2a.server.tasks import InMemoryTaskStore, TaskUpdater
-from a2a.types import (AgentCapabilities, AgentCard, AgentInterface, AgentSkill, Message, Part,
-                       Task, TaskState, TaskStatus)
+from a2a.types import (
+    AgentCapabilities,
+    AgentCard,
+    AgentInterface,
+    AgentSkill,
+    Message,
+    Part,
+    Task,
+    TaskState,
+    TaskStatus,
+)
 from fastapi import FastAPI
 from google.protobuf.json_format import MessageToDict
 from starlette.applications import Starlette
 from starlette.routing import BaseRoute, Mount
 
-from lexiquery.version import __version__
 from lexiquery.agents.base import Agent
 from lexiquery.config import Settings
 from lexiquery.errors import AgentError, InputError, LexiQueryError, error_payload
-from lexiquery.registry.a2a_wire import (CARD_PATH, HTTP_JSON, JSONRPC, MODES, PROTOCOL_VERSION,
-                                         json_numbers)
+from lexiquery.registry.a2a_wire import (
+    CARD_PATH,
+    HTTP_JSON,
+    JSONRPC,
+    MODES,
+    PROTOCOL_VERSION,
+    json_numbers,
+)
+from lexiquery.serve.browser import install
+from lexiquery.serve.request_limits import add_request_limits
+from lexiquery.version import __version__
+
+# a2a-sdk's OpenTelemetry spans are switched off in lexiquery/__init__.py, before any a2a import.
+
+
 
 logger = logging.getLogger(__name__)
 
@@ -268,8 +292,6 @@ def agent_app(agent: Agent, settings: Settings, base_url: str) -> FastAPI:
     `settings.max_request_bytes` are refused with 413, and `browser.install` adds the security
     headers and refuses cross-origin writes, as on the main app. Callers build the agent
     (`agents.local.build_agent(name, settings)`)."""
-    from lexiquery.serve.request_limits import add_request_limits
-
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         yield
@@ -289,7 +311,6 @@ def agent_app(agent: Agent, settings: Settings, base_url: str) -> FastAPI:
 
     app.state.card = add_agent_routes(app, agent, settings.public_url or base_url)
     add_request_limits(app, settings.max_request_bytes)
-    from lexiquery.serve.browser import install
 
     install(app, settings, base_url)  # security headers; cross-origin JSON-RPC from a web page refused
     return app

@@ -36,22 +36,34 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from lexiquery.version import __version__
+from lexiquery.agents.local import build_agents
+from lexiquery.agents.resources import Resources
 from lexiquery.config import Settings, get_settings
 from lexiquery.errors import LexiQueryError
+from lexiquery.registry.a2a_client import close_shared_http
+from lexiquery.serve.a2a_server import add_agent_routes, close_agent_routes
+from lexiquery.serve.admin import ensure_admin_key
 from lexiquery.serve.api_models import AppRole
+from lexiquery.serve.browser import install
+from lexiquery.serve.mcp_server import create_mcp_server, transport_security
+from lexiquery.serve.procedures import (
+    error_response,
+    errors_router,
+    procedures_router,
+    validation_body,
+)
 from lexiquery.serve.request_limits import add_request_limits
-
-if TYPE_CHECKING:
-    from lexiquery.agents.resources import Resources
-    from lexiquery.serve.routes_agents import AppAgents
+from lexiquery.serve.routes_agents import AppAgents, agents_router
+from lexiquery.serve.routes_cost import cost_router
+from lexiquery.serve.routes_query import health_router, query_router
+from lexiquery.version import __version__
 
 log = logging.getLogger(__name__)
 
@@ -72,15 +84,10 @@ def create_app(settings: Settings | None = None, *, role: AppRole = "all",
     server listens on (``serve --host``; None: the host of `base_url`): `/mcp` accepts the Host
     headers of loopback, `base_url`, the public URL and `bind_host` — and any, when bound to
     every interface (0.0.0.0, ::) with no public URL (see `mcp_server.transport_security`)."""
-    from lexiquery.serve.admin import ensure_admin_key
-    from lexiquery.serve.routes_agents import AppAgents
-    from lexiquery.serve.routes_query import health_router
-
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; roles are: {', '.join(ROLES)}")
     settings = settings or get_settings()
     advertised = (settings.public_url or base_url).rstrip("/")
-    from lexiquery.agents.resources import Resources
 
     agents = AppAgents(settings, route_to_registry=role == "registry")
     # One catalog, runbook store, known-errors base and sandbox for the server's life, shared
@@ -88,8 +95,6 @@ def create_app(settings: Settings | None = None, *, role: AppRole = "all",
     resources = Resources(settings)
     mcp_server = None
     if role in ("all", "registry"):
-        from lexiquery.serve.mcp_server import create_mcp_server
-
         mcp_server = create_mcp_server(settings, agents=agents)
 
     @asynccontextmanager
@@ -115,8 +120,6 @@ def create_app(settings: Settings | None = None, *, role: AppRole = "all",
                     with contextlib.suppress(asyncio.CancelledError):
                         await checker
                 # Drain the mounted agents' tasks and close the pooled A2A connections.
-                from lexiquery.registry.a2a_client import close_shared_http
-                from lexiquery.serve.a2a_server import close_agent_routes
 
                 await close_agent_routes(served)
                 await close_shared_http()
@@ -131,26 +134,17 @@ def create_app(settings: Settings | None = None, *, role: AppRole = "all",
     app.state.agents = agents
     app.include_router(health_router(settings, role=role, agents=agents))
     if role in ("all", "core"):
-        from lexiquery.serve.routes_query import query_router
-
         app.include_router(query_router(settings, resources))
-        from lexiquery.serve.routes_cost import cost_router
 
         app.include_router(cost_router(settings))
     if role in ("all", "sop"):
-        from lexiquery.serve.procedures import errors_router, procedures_router
-
         app.include_router(procedures_router(settings))
         app.include_router(errors_router(settings))
     if role in ("all", "registry"):
-        from lexiquery.serve.routes_agents import agents_router
-
         app.include_router(agents_router(agents))
     if role == "all":
         _mount_agents(app, agents, resources, advertised)
     if mcp_server is not None:
-        from lexiquery.serve.mcp_server import transport_security
-
         mcp_app = mcp_server.streamable_http_app(
             transport_security=transport_security(base_url, settings.public_url, bind_host))
         app.router.routes.extend(mcp_app.routes)  # the exact path /mcp (a Mount would redirect)
@@ -159,7 +153,6 @@ def create_app(settings: Settings | None = None, *, role: AppRole = "all",
     app.add_exception_handler(StarletteHTTPException, _http_error)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, _internal_error)
     add_request_limits(app, settings.max_request_bytes, exempt=(UPLOAD_PREFIX,))
-    from lexiquery.serve.browser import install
 
     install(app, settings, base_url, bind_host)
     return app
@@ -169,9 +162,6 @@ def _mount_agents(app: FastAPI, agents: AppAgents, resources: "Resources",
                   base_url: str) -> None:
     """Every real agent under ``/agents/<name>``, each with its own card; the same agent
     objects answer `/a2a/task/invoke` in local mode."""
-    from lexiquery.agents.local import build_agents
-    from lexiquery.serve.a2a_server import add_agent_routes
-
     built = build_agents(resources.settings, resources)
     agents.set_local_agents(built)
     for name, agent in built.items():
@@ -197,8 +187,6 @@ async def health_loop(agents: AppAgents, interval_s: float) -> None:
 
 def package_error_body(error: LexiQueryError) -> tuple[int, dict[str, Any]]:
     """Status and body of a package error at the HTTP edge (`error_response` + journey id)."""
-    from lexiquery.serve.procedures import error_response
-
     status, body = error_response(error)
     journey_id = getattr(error, "journey_id", None)
     if journey_id:
@@ -215,8 +203,6 @@ async def _package_error(request: Request, error: LexiQueryError) -> JSONRespons
 
 
 async def _validation_error(request: Request, error: RequestValidationError) -> JSONResponse:
-    from lexiquery.serve.procedures import validation_body
-
     return JSONResponse(validation_body(error), status_code=422)
 
 

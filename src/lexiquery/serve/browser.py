@@ -321,6 +321,7 @@ def install(app: FastAPI, settings: Settings, *served: str | None) -> None:
     names = served_names(settings, *served)
     cors = configured_origins(settings, "cors_origins", settings.cors_origins)
     if cors:
+        # deferred: starlette loads only in the server process
         from starlette.middleware.cors import CORSMiddleware
 
         app.add_middleware(CORSMiddleware, allow_origins=[browser_origin(u) for u in cors],

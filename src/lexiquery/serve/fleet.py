@@ -21,6 +21,7 @@ atomically), each child's output in `<data_dir>/fleet/<service>.log`.
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
@@ -37,6 +38,7 @@ from typing import Any
 
 from lexiquery.errors import LexiQueryError
 from lexiquery.private_files import private_dir, private_file
+from lexiquery.serve.admin import ADMIN_HEADER, ensure_admin_key
 from lexiquery.serve.sockets import bind_socket
 
 
@@ -147,7 +149,6 @@ def _die_with_parent() -> Callable[[], None] | None:
     prctl took effect."""
     if not sys.platform.startswith("linux"):
         return None
-    import ctypes
 
     try:
         libc = ctypes.CDLL(None, use_errno=True)
@@ -288,6 +289,7 @@ class Supervisor:
         self._set(child, "starting")
 
     def _wait_healthy(self) -> bool:
+        # deferred: httpx loads only when a service is called
         import httpx
 
         deadline = time.monotonic() + self.ready_timeout_s
@@ -324,6 +326,7 @@ class Supervisor:
     @staticmethod
     def _answers(http: Any, child: Child) -> bool:
         """Health (and, for an agent, its card) answer 200 with JSON."""
+        # deferred: httpx loads only when a service is called
         import httpx
 
         paths = ["/health"] + (["/.well-known/agent-card.json"] if child.spec.is_agent else [])
@@ -337,13 +340,13 @@ class Supervisor:
         return True
 
     def _register_agents(self) -> bool:
+        # deferred: httpx loads only when a service is called
         import httpx
 
         registry = next((c for c in self.children if c.spec.name == "registry"), None)
         agents = [c for c in self.children if c.spec.is_agent]
         if registry is None or not agents:
             return True  # nothing to register with, or nothing to register
-        from lexiquery.serve.admin import ADMIN_HEADER, ensure_admin_key
 
         try:  # registering is an admin operation: the key of the shared data directory
             key = ensure_admin_key(self.data_dir)

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 
 from lexiquery.answer import Answer, GeneratedQuery
 from lexiquery.catalog.model import Source
+from lexiquery.engine.explain import describe_filter
 from lexiquery.ir import PlanIssue
 
 MAX_ROWS_RETURNED = 100  # rows of a sample run sent back to the client (the rest is counted)
@@ -204,8 +205,6 @@ def answer_out(answer: Answer) -> AnswerOut:
 
 
 def source_out(src: Source) -> SourceOut:
-    from lexiquery.engine.explain import describe_filter
-
     platforms = src.bindings.platforms()
     fields = [FieldOut(name=f.name, type=f.type.value, description=f.description,
                        entity=f.entity.value if f.entity else None,

@@ -25,7 +25,7 @@ import difflib
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
 from mcp.server.mcpserver import MCPServer
@@ -34,10 +34,17 @@ from mcp.server.transport_security import TransportSecuritySettings
 from mcp.types import ToolAnnotations
 from pydantic import Field
 
+from lexiquery import operations
 from lexiquery.catalog.model import Catalog
+from lexiquery.catalog.store import load_user_catalog
 from lexiquery.config import Settings, get_settings
-from lexiquery.errors import InputError, LexiQueryError
-from lexiquery.ir import PlanIssue
+from lexiquery.dialects.guard import check_kql, check_spl, check_sql
+from lexiquery.dialects.reading import guess_platform
+from lexiquery.errors import InputError, LexiQueryError, UnknownSourceError
+from lexiquery.ir import PlanIssue, Severity
+from lexiquery.journeys import JourneyStore
+from lexiquery.knowledge.store import ProcedureStore
+from lexiquery.orchestrator import ask
 from lexiquery.serve.mcp_models import (
     MAX_ROWS_RETURNED,
     AgentList,
@@ -57,9 +64,7 @@ from lexiquery.serve.mcp_models import (
     issue_text,
     source_out,
 )
-
-if TYPE_CHECKING:
-    from lexiquery.serve.routes_agents import AppAgents
+from lexiquery.serve.routes_agents import AppAgents
 
 INSTRUCTIONS = (
     "LexiQuery turns plain-English questions into checked, read-only queries for Microsoft "
@@ -116,8 +121,6 @@ def tool_errors() -> Iterator[None]:
 
 
 def _platform_of(query: str, platform: str | None) -> str:
-    from lexiquery.dialects.reading import guess_platform
-
     if platform is not None:
         return platform
     try:
@@ -136,9 +139,6 @@ _SQL_WRITE = re.compile(r"^\(*\s*(insert|update|delete|drop|create|alter|merge|t
 def _sql_write(query: str, sql_dialect: str) -> list[PlanIssue]:
     """A read_only issue when `query` is an SQL statement that writes (its first word says so
     and the SQL guard agrees, so a KQL table called `Update` is not one)."""
-    from lexiquery.dialects.guard import check_sql
-    from lexiquery.ir import Severity
-
     m = _SQL_WRITE.match(query.strip())
     if not m or not any(i.code == "read_only" for i in check_sql(query, sql_dialect)):
         return []
@@ -149,8 +149,6 @@ def _sql_write(query: str, sql_dialect: str) -> list[PlanIssue]:
 def write_refusal(query: str, sql_dialect: str) -> tuple[str, list[PlanIssue]] | None:
     """(platform, read_only issues) when some language's guard sees a write command in text
     whose language cannot be guessed; None when none does."""
-    from lexiquery.dialects.guard import check_kql, check_spl
-
     for platform, check in (("kql", check_kql), ("spl", check_spl)):
         found = [i for i in check(query) if i.code == "read_only"]
         if found:
@@ -207,11 +205,6 @@ def create_mcp_server(settings: Settings | None = None, *,
     mount `streamable_http_app()` (with `transport_security(...)`); build one per app, never a
     module-level instance. `agents` is the app's registry and in-process agents (default: its
     own), which `list_agents` lists."""
-    from lexiquery import operations
-    from lexiquery.orchestrator import ask
-    from lexiquery.catalog.store import load_user_catalog
-    from lexiquery.serve.routes_agents import AppAgents
-
     settings = settings or get_settings()
     app_agents = agents or AppAgents(settings)
     server = MCPServer(name="lexiquery", instructions=INSTRUCTIONS, log_level="WARNING")
@@ -331,8 +324,6 @@ def create_mcp_server(settings: Settings | None = None, *,
             description="Only documents with queries in this language")] = None,
     ) -> SearchOut:
         """Search the organisation's stored runbooks (SOPs) for passages about a topic."""
-        from lexiquery.knowledge.store import ProcedureStore
-
         if not (settings.sop_dir / "sop.db").exists():  # searching never creates a store
             with tool_errors():
                 if not query.strip():
@@ -359,8 +350,6 @@ def create_mcp_server(settings: Settings | None = None, *,
             description="A source id from list_sources, e.g. signin_logs")]) -> SourceOut:
         """One source: its fields (with their names on each platform), concepts such as
         "failed", and where it lives on each platform (KQL table, SPL search, SQL table)."""
-        from lexiquery.errors import UnknownSourceError
-
         with tool_errors():
             cat = catalog()
             src = cat.get(source_id.strip())
@@ -401,8 +390,6 @@ def create_mcp_server(settings: Settings | None = None, *,
     def get_journey(journey_id: Annotated[str, Field(
             description="The journey_id generate_query returned")]) -> AnswerOut:
         """A stored answer: its status, what was understood, and its queries."""
-        from lexiquery.journeys import JourneyStore
-
         with tool_errors():
             jid = journey_id.strip()
             answer = JourneyStore(settings.db_path).get(jid) \

@@ -43,6 +43,7 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 from starlette.types import Message
 
+from lexiquery.catalog.store import load_catalog
 from lexiquery.config import Settings
 from lexiquery.errors import (
     AgentError,
@@ -52,6 +53,8 @@ from lexiquery.errors import (
     UnknownDocumentError,
     UnknownSourceError,
 )
+from lexiquery.knowledge.known_errors.files import load_known_errors
+from lexiquery.knowledge.known_errors.model import KnownError
 from lexiquery.knowledge.model import DocumentInfo, SearchResult
 from lexiquery.knowledge.store import DocumentDetail, ProcedureStore
 
@@ -419,10 +422,6 @@ def procedures_router(settings: Settings) -> APIRouter:
 def errors_router(settings: Settings) -> APIRouter:
     """The known-errors base, read-only: built-in plus `settings.known_errors_files`. It is
     loaded once, on first use, and shared: it is immutable data, safe across threads."""
-    from lexiquery.catalog.store import load_catalog
-    from lexiquery.knowledge.known_errors.model import KnownError
-    from lexiquery.knowledge.known_errors.files import load_known_errors
-
     router = APIRouter(prefix="/api/v1/known-errors", tags=["known errors"],
                        route_class=_EdgeRoute)
     lock = threading.Lock()

@@ -34,15 +34,18 @@ from typing import TYPE_CHECKING, Any
 from fastapi import APIRouter, Depends, Query, Response
 from starlette.concurrency import run_in_threadpool
 
+from lexiquery.agents.contracts import AGENT_NAMES
+from lexiquery.agents.handles import LocalHandle
+from lexiquery.agents.local import build_agents
 from lexiquery.config import Settings
 from lexiquery.errors import AgentError
+from lexiquery.registry.registry import AgentEntry, Registry
 from lexiquery.serve.admin import require_admin
 from lexiquery.serve.api_models import InvokeRequest, RegisterRequest
 
 if TYPE_CHECKING:
     from lexiquery.agents.base import Agent
     from lexiquery.agents.handles import AgentHandle
-    from lexiquery.registry.registry import Registry
 
 DISCOVER_HINT = "GET /a2a/agents/discover lists the registered agents"
 # The local agents get the same bound as a remote call, plus a little for the thread hop: an
@@ -63,8 +66,6 @@ class AppAgents:
         self._lock = threading.Lock()
 
     def registry(self) -> Registry:
-        from lexiquery.registry.registry import Registry
-
         with self._lock:
             if self._registry is None:
                 self._registry = Registry(self.settings)
@@ -72,8 +73,6 @@ class AppAgents:
 
     def local_agents(self) -> dict[str, Agent]:
         """The in-process agents, built on first use (building reads the catalog)."""
-        from lexiquery.agents.local import build_agents
-
         with self._lock:
             if self._local is None:
                 self._local = build_agents(self.settings)
@@ -89,7 +88,6 @@ class AppAgents:
         no registration may take them."""
         if self.route_to_registry:
             return frozenset()
-        from lexiquery.agents.contracts import AGENT_NAMES
 
         with self._lock:
             built = set(self._local) if self._local is not None else set()
@@ -97,8 +95,6 @@ class AppAgents:
 
     def handle(self, name: str) -> AgentHandle:
         """The handle `/a2a/task/invoke` calls; `AgentError(unknown_agent)` when none."""
-        from lexiquery.agents.handles import LocalHandle
-
         if not self.route_to_registry:
             agent = self.local_agents().get(name)
             if agent is None:
@@ -115,8 +111,6 @@ class AppAgents:
 
 def agents_router(agents: AppAgents) -> APIRouter:
     """The `/a2a/*` routes over `agents`' registry and handles."""
-    from lexiquery.registry.registry import AgentEntry
-
     router = APIRouter(prefix="/a2a", tags=["agents"])
     settings = agents.settings
     admin = [Depends(require_admin(settings))]

@@ -19,7 +19,8 @@ from pydantic import BaseModel, Field
 
 from lexiquery.config import Settings
 from lexiquery.cost.model import JourneyCost, UsageRecord
-from lexiquery.cost.store import CostStore
+from lexiquery.cost.store import CostStore, open_cost_store
+from lexiquery.cost.summary import summarize
 
 UNKNOWN_JOURNEY_HINT = "GET /api/v1/cost/recent lists the journeys with model calls (a journey " \
                        "the rules engine answered without Ollama has none)"
@@ -37,8 +38,6 @@ def cost_router(settings: Settings) -> APIRouter:
     opened: list[CostStore] = []
 
     def store() -> CostStore:
-        from lexiquery.cost.store import open_cost_store
-
         with lock:
             if not opened:
                 opened.append(open_cost_store(settings))  # raises StorageError: not cached
@@ -48,8 +47,6 @@ def cost_router(settings: Settings) -> APIRouter:
                 tags=["cost"], summary="One journey's model calls and their cost",
                 responses={404: {"description": "No model call recorded for this journey"}})
     def journey_cost(journey_id: str) -> Any:
-        from lexiquery.cost.summary import summarize
-
         records = store().records(journey_id)
         if not records:
             message = f"no cost records for journey {journey_id!r}"

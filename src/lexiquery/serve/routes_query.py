@@ -26,18 +26,26 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from lexiquery.version import __version__
+from lexiquery.agents.contracts import AGENT_NAMES
+from lexiquery.agents.resources import Resources
 from lexiquery.answer import Answer
+from lexiquery.catalog.store import load_user_catalog
 from lexiquery.config import Settings
+from lexiquery.errors import StorageError
+from lexiquery.journeys import JourneyStore
+from lexiquery.knowledge.store import ProcedureStore
+from lexiquery.llm.client import OllamaChat
+from lexiquery.llm.embeddings import EmbedderStatus, embedder_for, embedding_status
+from lexiquery.orchestrator import ask_async
 from lexiquery.serve.api_models import (
     AppRole,
     HealthResponse,
     JourneyRow,
     query_request_model,
 )
-from lexiquery.agents.resources import Resources
 from lexiquery.serve.local_callers import is_local_client, statuses_only
 from lexiquery.serve.routes_agents import AppAgents
+from lexiquery.version import __version__
 
 UNKNOWN_JOURNEY_HINT = "GET /api/v1/journeys lists the recent journeys"
 
@@ -53,16 +61,12 @@ def query_router(settings: Settings, resources: Resources | None = None) -> APIR
 
     def journeys() -> Any:
         """The journey store, created on first use (creating it makes the schema)."""
-        from lexiquery.journeys import JourneyStore
-
         with journey_lock:
             if not journeys_opened:
                 journeys_opened.append(JourneyStore(settings.db_path))
             return journeys_opened[0]
 
     def hints(body: Any) -> tuple[str | None, list[str]]:
-        from lexiquery.catalog.store import load_user_catalog
-
         if body.source is not None or not body.schema_hints:
             return body.source, []
         catalog = load_user_catalog(settings)
@@ -75,8 +79,6 @@ def query_router(settings: Settings, resources: Resources | None = None) -> APIR
         `schema_hints`: when `source` is not given, the first hint the catalog knows is used as
         the source; hints it does not know are named in the answer's notes. An unanswerable
         question is a 422 whose body carries `closest_sources` and the stored `journey_id`."""
-        from lexiquery.orchestrator import ask_async
-
         source, unknown_hints = (await run_in_threadpool(hints, body)) if body.schema_hints \
             and body.source is None else (body.source, [])  # the catalog is read only for hints
         answer = await ask_async(body.question, platforms=body.platforms,
@@ -90,8 +92,6 @@ def query_router(settings: Settings, resources: Resources | None = None) -> APIR
         return answer
 
     def _resave(answer: Answer) -> None:
-        from lexiquery.errors import StorageError
-
         try:
             journeys().save(answer)
         except StorageError:
@@ -140,8 +140,6 @@ def health_router(settings: Settings, *, role: AppRole = "all",
                   agents: AppAgents | None = None) -> APIRouter:
     """`GET /health` for an app of `role`. It reads, never probes agents: their health is the
     registry's record, refreshed by the app's lifespan (`Registry.check_health`)."""
-    from lexiquery.llm.embeddings import embedder_for
-
     router = APIRouter()
     agents = agents or AppAgents(settings)
     # One embedder per app: its reachability answer is cached for 30 s, so /health polled
@@ -191,8 +189,6 @@ def _reason(e: BaseException) -> str:
 
 def _check_journeys(settings: Settings) -> dict[str, Any]:
     """Opens the store (which creates it) and proves it can be written."""
-    from lexiquery.journeys import JourneyStore
-
     path: Path = settings.db_path
     try:
         store = JourneyStore(path)
@@ -205,8 +201,6 @@ def _check_journeys(settings: Settings) -> dict[str, Any]:
 
 
 def _check_catalog(settings: Settings) -> dict[str, Any]:
-    from lexiquery.catalog.store import load_user_catalog
-
     try:
         return {"ok": True, "sources": len(load_user_catalog(settings))}
     except Exception as e:  # noqa: BLE001
@@ -216,12 +210,9 @@ def _check_catalog(settings: Settings) -> dict[str, Any]:
 def _check_ollama(settings: Settings, embedder: Any) -> dict[str, Any]:
     """The embedder's status (`EmbedderStatus`: ok, off, unreachable, model_missing, failed)
     with the booleans older clients read."""
-    from lexiquery.llm.embeddings import EmbedderStatus, embedding_status
-
     a = embedding_status(embedder)
     reachable = {EmbedderStatus.off: None, EmbedderStatus.unreachable: False}.get(a.status, True)
     present = {EmbedderStatus.ok: True, EmbedderStatus.model_missing: False}.get(a.status)
-    from lexiquery.llm.client import OllamaChat
 
     chat = OllamaChat(settings).availability()  # cached: /health does not probe every time
     return {"ok": a.ok, "status": a.status.value, "host": settings.ollama_host,
@@ -271,8 +262,6 @@ def _check_agents(agents: AppAgents, registry: dict[str, Any] | None) -> dict[st
     of this process. `ok` is false when a registered agent failed its last check — or, when
     agents are reached through the registry, when an agent a journey needs has no usable
     entry (`missing`)."""
-    from lexiquery.agents.contracts import AGENT_NAMES
-
     local = [] if agents.route_to_registry else list(AGENT_NAMES)
     if registry is not None and registry.get("ok") is False:
         return {"ok": False, "local": local, "registered": [], "missing": [],
@@ -308,7 +297,6 @@ def _check_sop(settings: Settings, ollama: dict[str, Any] | None) -> dict[str, A
     if not (settings.sop_dir / "sop.db").exists():
         return {"ok": True, "documents": 0, "mode": mode,
                 "note": note or "no runbooks stored yet"}
-    from lexiquery.knowledge.store import ProcedureStore
 
     try:
         with ProcedureStore(settings, embedder=None) as store:

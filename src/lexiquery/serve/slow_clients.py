@@ -141,8 +141,10 @@ class _Guard:
 def _base_protocol() -> type[asyncio.Protocol]:
     """uvicorn's ``auto`` choice: httptools when installed, else h11."""
     try:
+        # deferred: uvicorn loads only in the server process
         from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
     except ImportError:  # pragma: no cover - httptools is a dependency of uvicorn[standard]
+        # deferred: uvicorn loads only in the server process
         from uvicorn.protocols.http.h11_impl import H11Protocol
 
         return H11Protocol

@@ -18,7 +18,6 @@ from datetime import datetime
 from typing import Any
 
 from lexiquery.catalog.model import Catalog, FieldType, Platform
-from lexiquery.dialects.kql import ast as syn
 from lexiquery.dialects.base import (
     Names,
     coerce,
@@ -27,6 +26,7 @@ from lexiquery.dialects.base import (
     iso_seconds,
     parse_datetime,
 )
+from lexiquery.dialects.kql import ast as syn
 from lexiquery.dialects.kql.text import TO_SCALAR, is_path
 from lexiquery.dialects.parsing import (
     line_col,
@@ -53,7 +53,6 @@ from lexiquery.ir import (
     QueryPlan,
     SortKey,
 )
-
 
 _CMP = {"==": (Operator.eq, True), "!=": (Operator.ne, True), "<>": (Operator.ne, True),
         "=~": (Operator.eq, False), "!~": (Operator.ne, False), "<": (Operator.lt, False),

@@ -21,6 +21,7 @@ with `.` (control commands), `externaldata` and `evaluate http_request` are refu
 from __future__ import annotations
 
 from lexiquery.catalog.model import Catalog
+from lexiquery.dialects.guard import kql_token_issues, raise_first
 from lexiquery.dialects.kql.ast import (
     DISPLAY_ONLY,
     SUPPORTED,
@@ -32,7 +33,6 @@ from lexiquery.dialects.kql.ast import (
     Stage,
     node_offset,
 )
-from lexiquery.dialects.guard import kql_token_issues, raise_first
 from lexiquery.dialects.kql.lex import main_statement, tokenize
 from lexiquery.dialects.kql.parse_expr import ExprParser
 from lexiquery.dialects.kql.stages import bind

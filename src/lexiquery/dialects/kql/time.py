@@ -9,8 +9,8 @@ them into the plan's `TimeRange` once every stage is read.
 
 from __future__ import annotations
 
-from lexiquery.dialects.kql import ast as syn
 from lexiquery.dialects.base import parse_datetime
+from lexiquery.dialects.kql import ast as syn
 from lexiquery.dialects.kql.bind import Binder, Unsupported, iso_utc
 from lexiquery.dialects.kql.lex import to_amount_unit
 from lexiquery.ir import (

@@ -25,7 +25,9 @@ from lexiquery.catalog.model import Catalog, Platform
 from lexiquery.dialects.guard import SPL_FORBIDDEN_COMMANDS
 from lexiquery.dialects.parsing import ParsedQuery, closest, sources_on, syntax_error
 from lexiquery.dialects.spl.bind import Scope
+from lexiquery.dialects.spl.lex import Segment, blank_comments, check_depth, split_commands
 from lexiquery.dialects.spl.output import Pipeline
+from lexiquery.dialects.spl.search import SNode, STerm, SValue, parse_search
 from lexiquery.dialects.spl.source import (
     BoundPrefix,
     SourceMatch,
@@ -35,8 +37,6 @@ from lexiquery.dialects.spl.source import (
     normalise_command,
     prefix_values,
 )
-from lexiquery.dialects.spl.lex import Segment, blank_comments, check_depth, split_commands
-from lexiquery.dialects.spl.search import SNode, STerm, SValue, parse_search
 from lexiquery.dialects.spl.stages import HANDLED, Args, Command
 from lexiquery.errors import QueryError
 

@@ -18,7 +18,6 @@ from typing import Union
 from lexiquery.dialects.parsing import syntax_error
 from lexiquery.dialects.spl.lex import SEARCH, Scanner, Tok
 
-
 # ------------------------------------------------------------------ search trees
 
 

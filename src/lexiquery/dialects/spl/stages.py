@@ -19,8 +19,6 @@ from typing import Any
 from lexiquery.catalog.model import Platform, Source
 from lexiquery.dialects.parsing import syntax_error, unsupported_issue
 from lexiquery.dialects.spl.bind import Ref, Scope, Unsupported, fold_and, term_filter
-from lexiquery.dialects.spl.expr import ExprBinder, and_items, where_filter
-from lexiquery.dialects.spl.lex import Scanner, Tok
 from lexiquery.dialects.spl.eval import (
     EBin,
     ECall,
@@ -31,6 +29,8 @@ from lexiquery.dialects.spl.eval import (
     parse_assignments,
     parse_eval,
 )
+from lexiquery.dialects.spl.expr import ExprBinder, and_items, where_filter
+from lexiquery.dialects.spl.lex import Scanner, Tok
 from lexiquery.dialects.spl.search import SNode, STerm, SValue, parse_search
 from lexiquery.dialects.spl.source import time_point
 from lexiquery.ir import (

@@ -28,8 +28,8 @@ import re
 from sqlglot import exp
 from sqlglot.tokens import TokenType
 
-from lexiquery.dialects.sql.guard_functions import SPARK_DIALECTS, SPARK_FILE_FORMATS, dangerous
 from lexiquery.dialects.parsing import line_col
+from lexiquery.dialects.sql.guard_functions import SPARK_DIALECTS, SPARK_FILE_FORMATS, dangerous
 from lexiquery.dialects.sql.parse_lex import Lexed, lex, read_statements, refuse_writes
 from lexiquery.errors import QueryError
 from lexiquery.ir import PlanIssue, Severity

@@ -30,7 +30,6 @@ from sqlglot import exp
 
 from lexiquery.catalog.model import Catalog, Platform
 from lexiquery.dialects.guard import raise_first
-from lexiquery.dialects.sql.guard import check_comments, check_statements
 from lexiquery.dialects.parsing import (
     ParsedQuery,
     source_for_table,
@@ -38,10 +37,11 @@ from lexiquery.dialects.parsing import (
     unknown_table_error,
     unsupported_issue,
 )
-from lexiquery.dialects.sql.render import idiom_for
+from lexiquery.dialects.sql.guard import check_comments, check_statements
 from lexiquery.dialects.sql.parse_expr import Untranslatable, number, unparen
 from lexiquery.dialects.sql.parse_lex import Lexed, check_slips, lex, read_statements, refuse_writes
 from lexiquery.dialects.sql.parse_select import SelectReader
+from lexiquery.dialects.sql.render import idiom_for
 from lexiquery.errors import QueryError
 from lexiquery.ir import PlanIssue, QueryPlan
 

@@ -27,7 +27,6 @@ from sqlglot import exp
 
 from lexiquery.catalog.model import FieldType
 from lexiquery.dialects.base import has_letters, iso_seconds
-from lexiquery.dialects.sql.render import idiom_for
 from lexiquery.dialects.sql.parse_agg import AggReader
 from lexiquery.dialects.sql.parse_expr import (
     TEXT_TYPES,
@@ -38,6 +37,7 @@ from lexiquery.dialects.sql.parse_expr import (
     unparen,
 )
 from lexiquery.dialects.sql.parse_time import absolute_time
+from lexiquery.dialects.sql.render import idiom_for
 from lexiquery.ir import And, Compare, Condition, FieldRef, Literal_, Not, Operator, Or
 
 _EQ_IGNORES_CASE = {"tsql", "mysql"}

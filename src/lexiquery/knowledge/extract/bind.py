@@ -12,6 +12,10 @@ from __future__ import annotations
 import re
 
 from lexiquery.catalog.model import Catalog, FieldDef, FieldType, Source
+from lexiquery.dialects import parse
+from lexiquery.dialects.guard import check_read_only
+from lexiquery.dialects.reading import guess_platform
+from lexiquery.errors import InputError
 from lexiquery.ir import Operator, Scalar, Severity
 from lexiquery.knowledge.extract import definitions as defs
 from lexiquery.knowledge.extract import rules
@@ -56,8 +60,6 @@ def query_language(lang: str | None, text: str, lex: _Lexicon) -> tuple[str, str
         return "sql", _SQL_LANGS[label], True
     if label not in _UNLABELLED:
         return None
-    from lexiquery.errors import InputError
-    from lexiquery.dialects.reading import guess_platform
 
     try:
         guess = guess_platform(text)
@@ -79,9 +81,6 @@ def query_language(lang: str | None, text: str, lex: _Lexicon) -> tuple[str, str
 def read_query(text: str, language: str, dialect: str, labelled: bool, path: list[str],
                catalog: Catalog, lex: _Lexicon) -> EmbeddedQuery:
     """The block read with our parser. Never raises: failures are recorded in `error`."""
-    from lexiquery.dialects import parse
-    from lexiquery.dialects.guard import check_read_only
-
     q = EmbeddedQuery(language=language, text=text, labelled=labelled,  # type: ignore[arg-type]
                       heading_path=list(path))
     if len(text) > MAX_QUERY_CHARS:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+
 @dataclass(frozen=True)
 class DefinitionShape:
     """A sentence that reads "<term> is <value side>" in one of its forms; the value side is

@@ -50,11 +50,23 @@ from lexiquery.catalog.model import Catalog
 from lexiquery.ir import Operator
 from lexiquery.knowledge.extract import definitions as defs
 from lexiquery.knowledge.extract import rules
-from lexiquery.knowledge.extract.bind import (MAX_QUERY_CHARS, bind_definition, query_language,
-                                              read_query)
+from lexiquery.knowledge.extract.bind import (
+    MAX_QUERY_CHARS,
+    bind_definition,
+    query_language,
+    read_query,
+)
 from lexiquery.knowledge.extract.names import GENERIC_WORDS, _add, _lexicon
-from lexiquery.knowledge.model import (Block, BlockKind, Definition, EmbeddedQuery, ParsedDocument,
-                                       Procedure, Threshold, TimeWindow)
+from lexiquery.knowledge.model import (
+    Block,
+    BlockKind,
+    Definition,
+    EmbeddedQuery,
+    ParsedDocument,
+    Procedure,
+    Threshold,
+    TimeWindow,
+)
 
 __all__ = ["GENERIC_WORDS", "MAX_QUERY_CHARS", "MAX_SENTENCE_CHARS", "extract_procedures",
            "bind_definition", "query_language", "read_query"]

@@ -14,8 +14,14 @@ from __future__ import annotations
 from typing import Any, Iterable, Iterator
 
 from lexiquery.knowledge.known_errors.find import ErrorFinder
-from lexiquery.knowledge.known_errors.model import (_HEX, _PREFIX, SYSTEMS, ErrorMention, KnownError,
-                                                    _key)
+from lexiquery.knowledge.known_errors.model import (
+    _HEX,
+    _PREFIX,
+    SYSTEMS,
+    ErrorMention,
+    KnownError,
+    _key,
+)
 
 
 class KnownErrorBase:

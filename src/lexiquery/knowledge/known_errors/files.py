@@ -19,13 +19,13 @@ from typing import Any, Sequence
 import yaml
 from pydantic import ValidationError
 
+from lexiquery.catalog.builtin import builtin_catalog
 from lexiquery.catalog.model import Catalog, FieldType
 from lexiquery.errors import InputError
-from lexiquery.limits import load_yaml_bounded
 from lexiquery.ir import LIST_OPERATORS, UNARY_OPERATORS, Operator, Scalar
-
 from lexiquery.knowledge.known_errors.base import KnownErrorBase
 from lexiquery.knowledge.known_errors.model import KnownError
+from lexiquery.limits import load_yaml_bounded
 
 BUILTIN_DIR = Path(__file__).parent  # the YAML files sit next to this module
 # Reading order of the built-in files: a later file's entry would replace an earlier one's.
@@ -82,8 +82,6 @@ def _read(path: Path, catalog: Catalog | None, *, origin: str) -> list[KnownErro
     if catalog is not None:
         typing = catalog
     else:
-        from lexiquery.catalog.builtin import builtin_catalog
-
         typing = builtin_catalog()
     errors: list[KnownError] = []
     first_seen: dict[str, str] = {}

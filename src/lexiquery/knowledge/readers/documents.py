@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from pathlib import PurePosixPath
+
 from lexiquery.errors import DocumentError
 from lexiquery.knowledge.model import BlockKind, DocFormat, ParsedDocument
 from lexiquery.knowledge.readers.docx import read_docx

@@ -35,10 +35,10 @@ from lexiquery.errors import DocumentError
 from lexiquery.knowledge.model import Block, BlockKind
 from lexiquery.knowledge.readers.docx_package import Package
 from lexiquery.knowledge.readers.docx_styles import (
-    W,
     Numbering,
     Style,
     Styles,
+    W,
     as_int,
     num_pr,
     run_font,

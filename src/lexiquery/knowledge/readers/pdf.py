@@ -162,6 +162,7 @@ def _read(data: bytes, name: str, budget: ReadBudget | None) -> Reading:
             hint = "it is a zip archive (a .docx?); rename it with the right extension"
         raise DocumentError("is not a PDF (no %PDF header)", code="corrupt", document=name,
                             hint=f"{hint}; save or export the runbook as a real PDF")
+    # deferred: pypdf loads only when a PDF is read
     from pypdf import PdfReader
     try:
         reader = PdfReader(BytesIO(data))
