@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any, Optional
+from typing import Annotated, Any, Callable, Optional, TypeVar
 
 import typer
 
@@ -22,6 +22,14 @@ FILE_HELP = "Read the query from this file ('-' for stdin)."
 PLATFORM_HELP = "The query's language: kql, spl or sql (guessed from the text when left out)."
 DIALECT_HELP = "SQL dialect: postgres, tsql, mysql, sqlite, duckdb, bigquery, snowflake, …"
 CATALOG_HELP = "Extra catalog file (YAML, Kusto schema JSON or SQL DDL); repeatable."
+
+# The options the four commands share, declared once.
+QueryArg = Annotated[Optional[str], typer.Argument(help=QUERY_HELP, show_default=False)]
+FileOpt = Annotated[Optional[Path], typer.Option("--file", "-f", help=FILE_HELP)]
+PlatformOpt = Annotated[Optional[str], typer.Option("--platform", "-p", help=PLATFORM_HELP)]
+DialectOpt = Annotated[Optional[str], typer.Option("--sql-dialect", "-d", help=DIALECT_HELP)]
+CatalogOpt = Annotated[Optional[list[Path]], typer.Option("--catalog", "-c", help=CATALOG_HELP)]
+T = TypeVar("T")
 
 
 def _query_text(query: str | None, file: Path | None) -> str:
@@ -73,16 +81,27 @@ def _settings(rows: int | None, seed: int | None):  # type: ignore[no-untyped-de
     return get_settings(**overrides)
 
 
+def _operate(as_json: bool, work: Callable[[], T]) -> T:
+    """`work()`, or the error reported (`app.fail`) and the command ended with its exit code."""
+    from lexiquery.errors import LexiQueryError
+
+    try:
+        return work()
+    except LexiQueryError as e:
+        fail(e, as_json)
+        raise  # not reached: `fail` exits
+
+
 def _echo_json(model: Any) -> None:
     typer.echo(model.model_dump_json(indent=2))
 
 
 @app.command()
 def run(
-    query: Optional[str] = typer.Argument(None, help=QUERY_HELP),
-    file: Optional[Path] = typer.Option(None, "--file", "-f", help=FILE_HELP),
-    platform: Optional[str] = typer.Option(None, "--platform", "-p", help=PLATFORM_HELP),
-    sql_dialect: Optional[str] = typer.Option(None, "--sql-dialect", "-d", help=DIALECT_HELP),
+    query: QueryArg = None,
+    file: FileOpt = None,
+    platform: PlatformOpt = None,
+    sql_dialect: DialectOpt = None,
     data: Optional[list[str]] = typer.Option(
         None, "--data", help="SOURCE=PATH: your own rows for a source (CSV, JSON Lines or "
                              "Parquet) instead of generated sample data; repeatable."),
@@ -90,21 +109,19 @@ def run(
                                        help="Sample rows to generate per source (default 2000)."),
     seed: Optional[int] = typer.Option(None, "--seed", help="Seed of the sample data."),
     show: int = typer.Option(20, "--show", "-n", min=0, help="Rows to print (with --json: all)."),
-    catalog: Optional[list[Path]] = typer.Option(None, "--catalog", "-c", help=CATALOG_HELP),
+    catalog: CatalogOpt = None,
     as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
 ) -> None:
     """Run a KQL, SPL or SQL query on sample data (or your own rows) and show the results."""
-    from lexiquery.errors import LexiQueryError
     from lexiquery.operations import run_query
 
-    try:
+    def work():  # type: ignore[no-untyped-def]
         text = _query_text(query, file)
-        result = run_query(text, _platform(platform, text), sql_dialect=sql_dialect,
-                           data=_data_option(data), catalog_files=catalog or [],
-                           settings=_settings(rows, seed))
-    except LexiQueryError as e:
-        fail(e, as_json)
-        return
+        return run_query(text, _platform(platform, text), sql_dialect=sql_dialect,
+                         data=_data_option(data), catalog_files=catalog or [],
+                         settings=_settings(rows, seed))
+
+    result = _operate(as_json, work)
     if as_json:
         _echo_json(result)
         return
@@ -115,8 +132,8 @@ def run(
 
 @app.command()
 def translate(
-    query: Optional[str] = typer.Argument(None, help=QUERY_HELP),
-    file: Optional[Path] = typer.Option(None, "--file", "-f", help=FILE_HELP),
+    query: QueryArg = None,
+    file: FileOpt = None,
     from_: Optional[str] = typer.Option(None, "--from", help=PLATFORM_HELP),
     to: list[str] = typer.Option(..., "--to", help="Target language(s): kql, spl or sql; "
                                                    "repeatable."),
@@ -126,23 +143,21 @@ def translate(
                                               help="SQL dialect of the output. " + DIALECT_HELP),
     no_check: bool = typer.Option(False, "--no-check",
                                   help="Do not run both queries on sample data to compare."),
-    catalog: Optional[list[Path]] = typer.Option(None, "--catalog", "-c", help=CATALOG_HELP),
+    catalog: CatalogOpt = None,
     as_json: bool = typer.Option(False, "--json", help="Print the translation(s) as JSON."),
 ) -> None:
     """Translate a query between KQL, SPL and SQL (any direction, any SQL dialect)."""
-    from lexiquery.errors import LexiQueryError
     from lexiquery.operations import translate_query
 
-    try:
+    def work():  # type: ignore[no-untyped-def]
         text = _query_text(query, file)
         source_platform = _platform(from_, text)
-        results = [translate_query(text, source_platform, target, from_dialect=from_dialect,
-                                   to_dialect=sql_dialect, check=not no_check,
-                                   catalog_files=catalog or [])
-                   for target in parse_platforms(to)]
-    except LexiQueryError as e:
-        fail(e, as_json)
-        return
+        return [translate_query(text, source_platform, target, from_dialect=from_dialect,
+                                to_dialect=sql_dialect, check=not no_check,
+                                catalog_files=catalog or [])
+                for target in parse_platforms(to)]
+
+    results = _operate(as_json, work)
     if as_json:
         payload = [r.model_dump(mode="json") for r in results]
         typer.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2))
@@ -156,24 +171,22 @@ def translate(
 
 @app.command()
 def explain(
-    query: Optional[str] = typer.Argument(None, help=QUERY_HELP),
-    file: Optional[Path] = typer.Option(None, "--file", "-f", help=FILE_HELP),
-    platform: Optional[str] = typer.Option(None, "--platform", "-p", help=PLATFORM_HELP),
-    sql_dialect: Optional[str] = typer.Option(None, "--sql-dialect", "-d", help=DIALECT_HELP),
-    catalog: Optional[list[Path]] = typer.Option(None, "--catalog", "-c", help=CATALOG_HELP),
+    query: QueryArg = None,
+    file: FileOpt = None,
+    platform: PlatformOpt = None,
+    sql_dialect: DialectOpt = None,
+    catalog: CatalogOpt = None,
     as_json: bool = typer.Option(False, "--json", help="Print the explanation as JSON."),
 ) -> None:
     """Explain a KQL, SPL or SQL query in plain English, step by step."""
-    from lexiquery.errors import LexiQueryError
     from lexiquery.operations import explain_query
 
-    try:
+    def work():  # type: ignore[no-untyped-def]
         text = _query_text(query, file)
-        result = explain_query(text, _platform(platform, text), sql_dialect=sql_dialect,
-                               catalog_files=catalog or [])
-    except LexiQueryError as e:
-        fail(e, as_json)
-        return
+        return explain_query(text, _platform(platform, text), sql_dialect=sql_dialect,
+                             catalog_files=catalog or [])
+
+    result = _operate(as_json, work)
     if as_json:
         _echo_json(result)
         return
@@ -184,11 +197,11 @@ def explain(
 
 @app.command()
 def validate(
-    query: Optional[str] = typer.Argument(None, help=QUERY_HELP),
-    file: Optional[Path] = typer.Option(None, "--file", "-f", help=FILE_HELP),
-    platform: Optional[str] = typer.Option(None, "--platform", "-p", help=PLATFORM_HELP),
-    sql_dialect: Optional[str] = typer.Option(None, "--sql-dialect", "-d", help=DIALECT_HELP),
-    catalog: Optional[list[Path]] = typer.Option(None, "--catalog", "-c", help=CATALOG_HELP),
+    query: QueryArg = None,
+    file: FileOpt = None,
+    platform: PlatformOpt = None,
+    sql_dialect: DialectOpt = None,
+    catalog: CatalogOpt = None,
     no_execute: bool = typer.Option(False, "--no-execute",
                                     help="Skip the execution on sample data."),
     as_json: bool = typer.Option(False, "--json", help="Print the checks as JSON."),
@@ -196,16 +209,14 @@ def validate(
     """Check a query: read-only, syntax, names against the catalog, execution on sample data.
 
     Exit 0 when every check passed, 1 when one failed."""
-    from lexiquery.errors import LexiQueryError
     from lexiquery.operations import validate_query_text
 
-    try:
+    def work():  # type: ignore[no-untyped-def]
         text = _query_text(query, file)
-        result = validate_query_text(text, _platform(platform, text), sql_dialect=sql_dialect,
-                                     catalog_files=catalog or [], execute_sample=not no_execute)
-    except LexiQueryError as e:
-        fail(e, as_json)
-        return
+        return validate_query_text(text, _platform(platform, text), sql_dialect=sql_dialect,
+                                   catalog_files=catalog or [], execute_sample=not no_execute)
+
+    result = _operate(as_json, work)
     if as_json:
         _echo_json(result)
     else:

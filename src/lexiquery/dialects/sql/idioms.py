@@ -175,3 +175,14 @@ class Idiom:
 
 
 NEUTRAL = Idiom()
+
+
+class DateAddIdiom(Idiom):
+    """The DATEADD family (SQL Server, Snowflake): "n units ago" is DATEADD(unit, -n, now) and
+    "n days ago" counts from today's midnight."""
+
+    def ago(self, n: int, unit: TimeUnit) -> exp.Expression:
+        return fn("DATEADD", unit_var(unit), num(-n), self.now())
+
+    def days_ago(self, n: int) -> exp.Expression:
+        return fn("DATEADD", exp.var("DAY"), num(-n), self.today())

@@ -11,6 +11,7 @@ from lexiquery.dialects.base import iso_seconds
 from lexiquery.dialects.sql.idioms import (
     _UNIT_SECONDS,
     EPOCH,
+    DateAddIdiom,
     Idiom,
     cast,
     coarsest_unit,
@@ -63,7 +64,7 @@ class Postgres(Idiom):
         return exp.cast(e, "TEXT")
 
 
-class TSql(Idiom):
+class TSql(DateAddIdiom):
     name = "tsql"
     native_uuid = True
     like_brackets = True
@@ -71,14 +72,8 @@ class TSql(Idiom):
     def now(self) -> exp.Expression:
         return fn("SYSUTCDATETIME")
 
-    def ago(self, n: int, unit: TimeUnit) -> exp.Expression:
-        return fn("DATEADD", unit_var(unit), num(-n), self.now())
-
     def today(self) -> exp.Expression:
         return exp.cast(self.now(), "DATE")
-
-    def days_ago(self, n: int) -> exp.Expression:
-        return fn("DATEADD", exp.var("DAY"), num(-n), self.today())
 
     def start_of_day(self, e: exp.Expression) -> exp.Expression:
         return exp.cast(e, "DATE")

@@ -11,6 +11,7 @@ from lexiquery.dialects.base import iso_seconds
 from lexiquery.dialects.sql.idioms import (
     _UNIT_SECONDS,
     EPOCH,
+    DateAddIdiom,
     Idiom,
     cast,
     coarsest_unit,
@@ -148,7 +149,7 @@ class BigQuery(Idiom):
         return exp.cast(e, "STRING")
 
 
-class Snowflake(Idiom):
+class Snowflake(DateAddIdiom):
     name = "snowflake"
     ilike = True
     like_backslash = True
@@ -156,14 +157,8 @@ class Snowflake(Idiom):
     def now(self) -> exp.Expression:
         return fn("CURRENT_TIMESTAMP")
 
-    def ago(self, n: int, unit: TimeUnit) -> exp.Expression:
-        return fn("DATEADD", unit_var(unit), num(-n), self.now())
-
     def today(self) -> exp.Expression:
         return fn("CURRENT_DATE")
-
-    def days_ago(self, n: int) -> exp.Expression:
-        return fn("DATEADD", exp.var("DAY"), num(-n), self.today())
 
     def start_of_day(self, e: exp.Expression) -> exp.Expression:
         return fn("DATE_TRUNC", lit("day"), e)
