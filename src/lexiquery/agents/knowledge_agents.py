@@ -1,6 +1,6 @@
 """The knowledge agents: runbook search (`knowledge-sop.search_procedures`) and the known-errors
 base (`knowledge-errors.lookup_known_errors`), and the conversion of what they found into the
-`guidance.Context` the data agents apply.
+`gathering.Context` the data agents apply.
 
 A runbook store that cannot be read costs the answer its runbooks, never the answer: the failure
 becomes the search's note.
@@ -22,7 +22,7 @@ from lexiquery.agents.contracts import (
 from lexiquery.agents.resources import Resources
 from lexiquery.cost.tracker import record_embeddings
 from lexiquery.errors import StorageError
-from lexiquery.knowledge.guidance import Context, Relevant, gather
+from lexiquery.knowledge.gathering import Context, Relevant, gather
 from lexiquery.user_input import user_text
 
 

@@ -1,6 +1,6 @@
 """How runbooks and known errors change a plan — the SOP engine's effect on generation.
 
-    gather(question, store, errors, …) ──► Context (relevant passages, their procedures, codes)
+    gather(question, store, errors, …) ──► Context    (`knowledge.gathering`)
     apply_knowledge(question, parsed, context, catalog) ──► Guided (plan, changes, citations)
 
 The rules engine (or, later, the LLM) makes a plan from the question alone; the organisation's
@@ -50,47 +50,16 @@ from lexiquery.ir import (
     TimeRange,
     TimeUnit,
 )
-from lexiquery.knowledge.model import (
-    DocumentInfo,
-    EmbeddedQuery,
-    Procedure,
-    SearchHit,
-    Threshold,
-    TimeWindow,
-)
-from lexiquery.knowledge.relevance import RELEVANT, STRONG, coverage
+from lexiquery.knowledge.gathering import Context, Relevant, excerpt
+from lexiquery.knowledge.model import EmbeddedQuery, Threshold, TimeWindow
+from lexiquery.knowledge.relevance import STRONG, coverage
 from lexiquery.nl.rules import parse_question
 
 if TYPE_CHECKING:
-    from lexiquery.knowledge.known_errors.base import KnownErrorBase
-    from lexiquery.knowledge.known_errors.model import ErrorMention
-    from lexiquery.knowledge.store import ProcedureStore
     from lexiquery.nl.rules import ParsedQuestion
 
-SEARCH_LIMIT = 5
 _OP_WORDS = {Operator.gt: "more than", Operator.ge: "at least", Operator.lt: "fewer than",
              Operator.le: "at most"}
-
-
-@dataclass
-class Relevant:
-    """A procedure whose passage matched the question, with how well."""
-
-    document: DocumentInfo
-    procedure: Procedure
-    hit: SearchHit
-    score: float  # coverage of the question's content terms by the procedure's text
-
-
-@dataclass
-class Context:
-    mode: str  # hybrid | bm25 | off
-    note: str | None = None
-    documents: int = 0
-    hits: list[SearchHit] = field(default_factory=list)
-    relevant: list[Relevant] = field(default_factory=list)
-    mentions: list["ErrorMention"] = field(default_factory=list)
-    errors: "KnownErrorBase | None" = None
 
 
 @dataclass
@@ -112,63 +81,9 @@ class Guided:
         c = Citation(document_id=rel.document.id, label=rel.document.label,
                      title=rel.document.title, section=rel.procedure.section,
                      heading_path=list(chunk.heading_path), chunk_id=chunk.id,
-                     chunk_index=chunk.index, excerpt=_excerpt(chunk.text), used_for=[used_for])
+                     chunk_index=chunk.index, excerpt=excerpt(chunk.text), used_for=[used_for])
         self.citations.append(c)
         return c.ref()
-
-
-def _excerpt(text: str, n: int = 240) -> str:
-    flat = " ".join(text.split())
-    return flat if len(flat) <= n else flat[: n - 1].rstrip() + "…"
-
-
-def _procedure_text(p: Procedure) -> str:
-    return " ".join([p.title, *p.heading_path, *p.steps, *(d.text for d in p.definitions),
-                     *(t.text for t in p.thresholds)])
-
-
-def gather(question: str, store: "ProcedureStore | None",
-           errors: "KnownErrorBase | None", *, limit: int = SEARCH_LIMIT) -> Context:
-    """GATHERING_KNOWLEDGE: search the runbooks and the known-errors base for the question."""
-    ctx = Context(mode="off", errors=errors)
-    if errors is not None:
-        ctx.mentions = list(errors.find(question))
-    docs = store.list_documents() if store is not None else []
-    ctx.documents = len(docs)
-    if store is None or not docs:
-        ctx.mode, ctx.note = "bm25", "no runbooks are stored (add some with `lexiquery sop add`)"
-        return ctx
-    result = store.search(question, limit=limit)
-    ctx.mode, ctx.note, ctx.hits = result.mode, result.note, result.hits
-    by_doc: dict[str, list[Procedure]] = {}
-    for doc_id, proc in store.procedures({h.document.id for h in result.hits}):
-        by_doc.setdefault(doc_id, []).append(proc)
-    seen: set[tuple[str, str]] = set()
-    for hit in result.hits:
-        if "injection" in hit.chunk.flags:
-            continue  # inert text: never a source of plan changes
-        proc = _procedure_of(hit, by_doc.get(hit.document.id, []))
-        if proc is None or (hit.document.id, proc.title) in seen:
-            continue
-        score = max(coverage(question, _procedure_text(proc) + "\n" + hit.chunk.text),
-                    coverage(question, " ".join(hit.chunk.heading_path) + " " + hit.chunk.text))
-        if score >= RELEVANT:
-            seen.add((hit.document.id, proc.title))
-            ctx.relevant.append(Relevant(hit.document, proc, hit, score))
-    ctx.relevant.sort(key=lambda r: -r.score)
-    return ctx
-
-
-def _procedure_of(hit: SearchHit, procs: Sequence[Procedure]) -> Procedure | None:
-    """The procedure whose section holds the chunk: the longest heading path that prefixes the
-    chunk's (a chunk under "3. Detection › Thresholds" belongs to "3. Detection")."""
-    path = hit.chunk.heading_path
-    best, depth = None, -1
-    for p in procs:
-        n = len(p.heading_path)
-        if n > depth and path[:n] == p.heading_path:
-            best, depth = p, n
-    return best
 
 
 # ---- applying ---------------------------------------------------------------------------------
@@ -514,4 +429,4 @@ def _set_threshold(g: Guided, rel: Relevant, t: Threshold, metric: str,
                      f"{value} {t.what}{per}")
 
 
-__all__ = ["Context", "Guided", "Relevant", "apply_knowledge", "gather", "rescue_source"]
+__all__ = ["Guided", "apply_knowledge", "rescue_source"]

@@ -49,6 +49,7 @@ from lexiquery.knowledge.model import (
     SearchResult,
 )
 from lexiquery.knowledge.search import fuse
+from lexiquery.knowledge.store_schema import migrate
 from lexiquery.knowledge.store_vectors import StoreVectors, clear_pending
 from lexiquery.llm.embeddings import embedder_for
 from lexiquery.private_files import private_dir, private_sqlite
@@ -58,25 +59,6 @@ if TYPE_CHECKING:
 
 AddStatus = Literal["added", "unchanged", "replaced"]
 F = TypeVar("F", bound=Callable[..., Any])
-SCHEMA_VERSION = 2  # 2: chunks.terms
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS documents (
-    id TEXT PRIMARY KEY, origin TEXT NOT NULL, body TEXT NOT NULL, added_at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS documents_origin ON documents(origin);
-CREATE TABLE IF NOT EXISTS chunks (
-    id TEXT PRIMARY KEY,
-    document_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
-    idx INTEGER NOT NULL, body TEXT NOT NULL,
-    terms TEXT NOT NULL);  -- the BM25 terms, space-separated: restarts skip the tokenizer
-CREATE INDEX IF NOT EXISTS chunks_document ON chunks(document_id);
-CREATE TABLE IF NOT EXISTS procedures (
-    document_id TEXT NOT NULL REFERENCES documents(id) ON DELETE CASCADE,
-    idx INTEGER NOT NULL, body TEXT NOT NULL, PRIMARY KEY (document_id, idx));
-"""
-
-
 @dataclass
 class AddResult:
     status: AddStatus
@@ -130,37 +112,13 @@ class ProcedureStore:
                                        check_same_thread=False, isolation_level=None)
             self._db.execute("PRAGMA foreign_keys = ON")
             self._db.execute("PRAGMA journal_mode = WAL")
-            self._migrate()
+            migrate(self._db, self.dir)
         except (OSError, sqlite3.Error) as e:
             raise StorageError(f"cannot open the procedure store in {self.dir}: {e}",
                                hint="check the permissions and free space of the data "
                                     "directory (LEXIQUERY_DATA_DIR)") from e
         self.vectors = StoreVectors(settings, self.dir, self.embedder, self._db, self._lock)
         self.vectors.sweep()  # vectors of an ingestion killed before it committed
-
-    def _migrate(self) -> None:
-        """Create the schema, or bring an older store up to date (a newer one is refused)."""
-        db = self._db
-        tables = {r[0] for r in db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
-        version = SCHEMA_VERSION
-        if "meta" in tables:
-            row = db.execute("SELECT value FROM meta WHERE key = 'schema'").fetchone()
-            version = int(row[0]) if row else SCHEMA_VERSION
-        if version > SCHEMA_VERSION:
-            raise StorageError(f"the procedure store in {self.dir} was written by a newer "
-                               f"LexiQuery (schema {version}; this one reads {SCHEMA_VERSION})",
-                               hint="upgrade LexiQuery, or point LEXIQUERY_DATA_DIR elsewhere")
-        if "chunks" in tables and version < 2:
-            db.execute("ALTER TABLE chunks ADD COLUMN terms TEXT NOT NULL DEFAULT ''")
-            rows = db.execute("SELECT id, body FROM chunks").fetchall()
-            db.executemany("UPDATE chunks SET terms = ? WHERE id = ?", [
-                (" ".join(tokenize(indexed_text(Chunk.model_validate_json(b)))), i)
-                for i, b in rows])
-        if tables >= {"meta", "documents", "chunks", "procedures"} and version == SCHEMA_VERSION:
-            return  # current: opening writes nothing (a read-only data directory still reads)
-        db.executescript(_SCHEMA)
-        db.execute("INSERT OR REPLACE INTO meta VALUES ('schema', ?)", (str(SCHEMA_VERSION),))
-        db.execute("INSERT OR IGNORE INTO meta VALUES ('generation', '0')")
 
     # ---- collaborators, built on first use -------------------------------------------------
 
