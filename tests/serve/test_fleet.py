@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 import os
 import signal
-import stat
 import socket
+import stat
 import subprocess
 import sys
 import time
@@ -23,11 +23,11 @@ from typer.testing import CliRunner
 
 from lexiquery.agents.contracts import AGENT_NAMES
 from lexiquery.cli import app as cli_app
-from lexiquery.serve.fleet import (
+from lexiquery.serve.fleet import Supervisor
+from lexiquery.serve.fleet_services import (
     FLEET,
     SERVICES,
     FleetError,
-    Supervisor,
     fleet_port,
     parse_port_overrides,
     select,

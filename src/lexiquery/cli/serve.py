@@ -91,7 +91,7 @@ def serve(
       curl -s localhost:8000/api/v1/query -H 'content-type: application/json' \\
            -d '{"question": "failed sign-ins in the last 24 hours by user"}'
     """
-    from lexiquery.serve.fleet import ROLES, fleet_port, url_for
+    from lexiquery.serve.fleet_services import ROLES, fleet_port, url_for
 
     level = log_level.strip().lower()
     if level not in LOG_LEVELS:

@@ -77,12 +77,8 @@ def up(
 
     from lexiquery.config import get_settings
     from lexiquery.render.console import terminal
-    from lexiquery.serve.fleet import (
-        FleetError,
-        Supervisor,
-        parse_port_overrides,
-        select,
-    )
+    from lexiquery.serve.fleet import Supervisor
+    from lexiquery.serve.fleet_services import FleetError, parse_port_overrides, select
 
     # Markup off: log lines, paths and error details are printed as written.
     console = terminal(stderr=True, soft_wrap=True)
