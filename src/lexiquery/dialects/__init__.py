@@ -15,32 +15,37 @@ dialect. Output is deterministic: the same plan gives the same text byte for byt
 `parse(text, platform, catalog, sql_dialect=…)` reads a KQL, SPL or SQL query back into a
 `ParsedQuery` (plan + source); see `dialects.parsing` for the parsers' contract.
 
-Modules: `base` (name resolution, typing, values shared by all); `kql` + `kql_text`; `spl` +
-`spl_text`; `sql` (the statement) + `sql_filters` (conditions, expressions) + `sql_text`
-(quoting, printing) + `sql_idioms` / `sql_idioms_db` / `sql_idioms_dw` (what each SQL dialect
-writes its own way). Each renderer's docstring lists the semantics an analyst should know (case
-sensitivity, NULL/missing-field handling, time formats).
+One folder per language (`kql/`, `spl/`, `sql/`), each registered once, in `LANGUAGES`, as a
+`language.Language` (renderer, parser, read-only guard). Shared by all: `base` (name resolution,
+typing, values), `parsing` (the parsers' contract), `roundtrip` (plan equivalence), `guard` and
+`refusals` (the read-only check), `reading` (a pasted query: clean, guess its language, parse),
+`name_check` (a plan's names against the catalog). Each renderer's docstring lists the semantics
+an analyst should know (case sensitivity, NULL/missing-field handling, time formats).
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from lexiquery.catalog.model import Platform, Source
-from lexiquery.dialects.kql.parse import parse_kql
-from lexiquery.dialects.kql.render import render_kql
-from lexiquery.dialects.spl.parse import parse_spl
-from lexiquery.dialects.spl.render import render_spl
-from lexiquery.dialects.sql.parse import parse_sql
-from lexiquery.dialects.sql.render import SQL_DIALECTS, idiom_for, render_sql
+from lexiquery.catalog.model import Catalog, Platform, Source
+from lexiquery.dialects import kql, spl, sql
+from lexiquery.dialects.language import Language
+from lexiquery.dialects.parsing import ParsedQuery
+from lexiquery.dialects.sql.render import SQL_DIALECTS, idiom_for
 from lexiquery.errors import InputError, PlanError
 from lexiquery.ir import QueryPlan
 
-if TYPE_CHECKING:
-    from lexiquery.catalog.model import Catalog
-    from lexiquery.dialects.parsing import ParsedQuery
+__all__ = ["LANGUAGES", "SQL_DIALECTS", "language_of", "parse", "render", "sql_dialect_name"]
 
-__all__ = ["render", "parse", "sql_dialect_name", "SQL_DIALECTS"]
+# The one place a language is registered.
+LANGUAGES: dict[Platform, Language] = {lang.LANGUAGE.platform: lang.LANGUAGE
+                                       for lang in (kql, spl, sql)}
+
+
+def language_of(platform: Platform | str) -> Language:
+    """The language of `platform`; `ValueError` when it is none of `LANGUAGES`."""
+    try:
+        return LANGUAGES[Platform(platform)]
+    except (KeyError, ValueError):
+        raise ValueError(f"unknown platform {platform!r}") from None
 
 
 def render(plan: QueryPlan, source: Source, platform: Platform, *,
@@ -54,27 +59,18 @@ def render(plan: QueryPlan, source: Source, platform: Platform, *,
                         issues=[{"code": "not_bound",
                                  "message": f"{source.name} has no {platform.value} binding",
                                  "field": None}])
-    if platform is Platform.kql:
-        return render_kql(plan, source)
-    if platform is Platform.spl:
-        return render_spl(plan, source)
-
-    return render_sql(plan, source, sql_dialect)
+    return language_of(platform).render(plan, source, sql_dialect)
 
 
-def parse(text: str, platform: Platform | str, catalog: "Catalog", *,
-          sql_dialect: str = "postgres") -> "ParsedQuery":
+def parse(text: str, platform: Platform | str, catalog: Catalog, *,
+          sql_dialect: str = "postgres") -> ParsedQuery:
     """Read query `text` of `platform` into the IR through `catalog`'s bindings.
 
     Raises `QueryError` (syntax, unknown_source, unknown_field, read_only) with the position."""
     platform = Platform(platform)
-    if platform is Platform.kql:
-        return parse_kql(text, catalog)
-    if platform is Platform.spl:
-        return parse_spl(text, catalog)
-    idiom_for(sql_dialect)
-
-    return parse_sql(text, catalog, dialect=sql_dialect)
+    if platform is Platform.sql:
+        idiom_for(sql_dialect)
+    return language_of(platform).parse(text, catalog, sql_dialect)
 
 
 def sql_dialect_name(value: str) -> str:

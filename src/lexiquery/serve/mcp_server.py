@@ -38,8 +38,10 @@ from lexiquery import operations
 from lexiquery.catalog.model import Catalog
 from lexiquery.catalog.store import load_user_catalog
 from lexiquery.config import Settings, get_settings
-from lexiquery.dialects.guard import check_kql, check_spl, check_sql
+from lexiquery.dialects.kql.guard import check_kql
 from lexiquery.dialects.reading import guess_platform
+from lexiquery.dialects.spl.guard import check_spl
+from lexiquery.dialects.sql.guard import check_sql
 from lexiquery.errors import InputError, LexiQueryError, UnknownSourceError
 from lexiquery.ir import PlanIssue, Severity
 from lexiquery.journeys import JourneyStore

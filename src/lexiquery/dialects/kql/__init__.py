@@ -1,3 +1,14 @@
 """KQL (Azure Data Explorer / Log Analytics / Microsoft Sentinel): lexer (`lex`, `lex_strings`),
-parser (`parse`, `parse_expr`, `ast`, `stages`, `time`), binder (`bind`), renderer (`render`) and
-text helpers (`text`)."""
+parser (`parse`, `parse_expr`, `ast`, `stages`, `time`), binder (`bind`), renderer (`render`),
+text helpers (`text`) and the read-only guard (`guard`)."""
+
+from lexiquery.catalog.model import Platform
+from lexiquery.dialects.kql.guard import check_kql
+from lexiquery.dialects.kql.parse import parse_kql
+from lexiquery.dialects.kql.render import render_kql
+from lexiquery.dialects.language import Language
+
+LANGUAGE = Language(platform=Platform.kql,
+                    render=lambda plan, source, _dialect: render_kql(plan, source),
+                    parse=lambda text, catalog, _dialect: parse_kql(text, catalog),
+                    check=lambda text, _dialect: check_kql(text))

@@ -21,7 +21,6 @@ with `.` (control commands), `externaldata` and `evaluate http_request` are refu
 from __future__ import annotations
 
 from lexiquery.catalog.model import Catalog
-from lexiquery.dialects.guard import kql_token_issues, raise_first
 from lexiquery.dialects.kql.ast import (
     DISPLAY_ONLY,
     SUPPORTED,
@@ -33,10 +32,12 @@ from lexiquery.dialects.kql.ast import (
     Stage,
     node_offset,
 )
+from lexiquery.dialects.kql.guard import kql_token_issues
 from lexiquery.dialects.kql.lex import main_statement, tokenize
 from lexiquery.dialects.kql.parse_expr import ExprParser
 from lexiquery.dialects.kql.stages import bind
 from lexiquery.dialects.parsing import ParsedQuery, closest, syntax_error
+from lexiquery.dialects.refusals import raise_first
 
 _KNOWN_OPERATORS = tuple(SUPPORTED) + tuple(UNSUPPORTED)
 

@@ -1,2 +1,14 @@
 """SPL (Splunk): lexer (`lex`, `macros`), parser (`parse`, `search`, `source`, `stages`, `eval`,
-`expr`, `aggregate`, `output`), binder (`bind`), renderer (`render`) and text helpers (`text`)."""
+`expr`, `aggregate`, `output`), binder (`bind`), renderer (`render`), text helpers (`text`) and
+the read-only guard (`guard`)."""
+
+from lexiquery.catalog.model import Platform
+from lexiquery.dialects.language import Language
+from lexiquery.dialects.spl.guard import check_spl
+from lexiquery.dialects.spl.parse import parse_spl
+from lexiquery.dialects.spl.render import render_spl
+
+LANGUAGE = Language(platform=Platform.spl,
+                    render=lambda plan, source, _dialect: render_spl(plan, source),
+                    parse=lambda text, catalog, _dialect: parse_spl(text, catalog),
+                    check=lambda text, _dialect: check_spl(text))

@@ -22,9 +22,9 @@ import re
 from dataclasses import dataclass
 
 from lexiquery.catalog.model import Catalog, Platform
-from lexiquery.dialects.guard import SPL_FORBIDDEN_COMMANDS
 from lexiquery.dialects.parsing import ParsedQuery, closest, sources_on, syntax_error
 from lexiquery.dialects.spl.bind import Scope
+from lexiquery.dialects.spl.guard import SPL_FORBIDDEN_COMMANDS
 from lexiquery.dialects.spl.lex import Segment, blank_comments, check_depth, split_commands
 from lexiquery.dialects.spl.output import Pipeline
 from lexiquery.dialects.spl.search import SNode, STerm, SValue, parse_search

@@ -29,10 +29,11 @@ from sqlglot import exp
 from sqlglot.tokens import TokenType
 
 from lexiquery.dialects.parsing import line_col
+from lexiquery.dialects.refusals import from_error, issue, raise_first
 from lexiquery.dialects.sql.guard_functions import SPARK_DIALECTS, SPARK_FILE_FORMATS, dangerous
 from lexiquery.dialects.sql.parse_lex import Lexed, lex, read_statements, refuse_writes
 from lexiquery.errors import QueryError
-from lexiquery.ir import PlanIssue, Severity
+from lexiquery.ir import PlanIssue
 
 # Tree nodes that never belong in a read, wherever they appear.
 _WRITES: tuple[type[exp.Expression], ...] = (
@@ -50,18 +51,6 @@ _KEYWORD: dict[type[exp.Expression], tuple[str, ...]] = {
 _SETTING_HINT = re.compile(r"\b(?:SET_VAR|RESOURCE_GROUP)\s*\(|\bSet\s*\(", re.IGNORECASE)
 # `/*!`, `/*!50000`, `/*M!`, `/*M!100000`: comment text starting with ! or M! (any case).
 _EXECUTABLE = re.compile(r"\s*M?!", re.IGNORECASE)
-
-
-def issue(message: str, line: int | None = None, column: int | None = None,
-          code: str = "read_only") -> PlanIssue:
-    """An error-severity guard issue (``read_only`` unless said otherwise)."""
-    return PlanIssue(code=code, message=message, severity=Severity.error, line=line,
-                     column=column)
-
-
-def from_error(e: QueryError) -> PlanIssue:
-    """A reader's `QueryError` as the guard's issue, keeping its code and position."""
-    return issue(e.message, e.line, e.column, code=e.code)
 
 
 def check_sql(text: str, dialect: str) -> list[PlanIssue]:
@@ -94,19 +83,6 @@ def _guarded(text: str, dialect: str) -> tuple[list[PlanIssue], list[exp.Express
     except QueryError as e:
         return [from_error(e)], []
     return check_statements(lexed, trees), trees
-
-
-_POSITION = re.compile(r"^line \d+, column \d+: ")  # QueryError writes the position itself
-
-
-def raise_first(issues: list[PlanIssue]) -> None:
-    """The guard's first refusal as a reader's `QueryError`, at the guard's position (the
-    parsers and the sandbox refuse what the guard refuses, with the same words)."""
-    for found in issues:
-        raise QueryError(_POSITION.sub("", found.message), line=found.line,
-                         column=found.column, code=found.code,
-                         hint="only queries that read are accepted"
-                         if found.code == "read_only" else None)
 
 
 def check_comments(lexed: Lexed) -> list[PlanIssue]:

@@ -29,7 +29,6 @@ from pydantic import ValidationError
 from sqlglot import exp
 
 from lexiquery.catalog.model import Catalog, Platform
-from lexiquery.dialects.guard import raise_first
 from lexiquery.dialects.parsing import (
     ParsedQuery,
     source_for_table,
@@ -37,6 +36,7 @@ from lexiquery.dialects.parsing import (
     unknown_table_error,
     unsupported_issue,
 )
+from lexiquery.dialects.refusals import raise_first
 from lexiquery.dialects.sql.guard import check_comments, check_statements
 from lexiquery.dialects.sql.parse_expr import Untranslatable, number, unparen
 from lexiquery.dialects.sql.parse_lex import Lexed, check_slips, lex, read_statements, refuse_writes

@@ -1,0 +1,25 @@
+"""What a query language brings to LexiQuery: a renderer, a parser and a read-only guard.
+
+Each language is one folder (`kql/`, `spl/`, `sql/`) whose `__init__` builds its `Language`;
+`dialects.LANGUAGES` registers it under its `Platform`. That is the whole of adding a language:
+a folder, a `Platform` value, and one line in the registry.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from lexiquery.catalog.model import Catalog, Platform, Source
+from lexiquery.dialects.parsing import ParsedQuery
+from lexiquery.ir import PlanIssue, QueryPlan
+
+
+@dataclass(frozen=True)
+class Language:
+    """One query language. `dialect` is the SQL dialect (other languages ignore it)."""
+
+    platform: Platform
+    render: Callable[[QueryPlan, Source, str], str]  # (plan, source, dialect) → query text
+    parse: Callable[[str, Catalog, str], ParsedQuery]  # (text, catalog, dialect) → the IR
+    check: Callable[[str, str], list[PlanIssue]]  # (text, dialect) → read-only issues
