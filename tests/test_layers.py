@@ -189,6 +189,37 @@ def test_every_deferred_import_says_why() -> None:
     assert not errors, f"{len(errors)} deferred imports without a reason:\n" + "\n".join(errors)
 
 
+def test_the_readme_tree_matches_the_code() -> None:
+    """The README's architecture tree names every package and top-level module, and nothing
+    that does not exist."""
+    readme = (SRC.parent / "README.md").read_text(encoding="utf-8")
+    tree = readme.split("## Architecture", 1)[1].split("```", 2)[1]
+    listed: set[str] = set()
+    parents: list[tuple[int, str]] = []
+    for line in tree.splitlines()[1:]:
+        indent = len(line) - len(line.lstrip())
+        if indent == 0:
+            continue  # the root, src/lexiquery/
+        words = []
+        for word in line.split():  # the names lead the line; the description follows them
+            if not (word.endswith("/") or word.endswith(".py")):
+                break
+            words.append(word)
+        if not words:
+            continue  # a description carried over to the next line
+        parents = [(i, name) for i, name in parents if i < indent]
+        base = parents[-1][1] if parents else ""
+        listed.update(base + word for word in words)
+        if words[0].endswith("/"):
+            parents.append((indent, base + words[0]))
+    package = SRC / "lexiquery"
+    actual = {p.parent.relative_to(package).as_posix() + "/" for p in package.rglob("__init__.py")
+              if p.parent != package}
+    actual |= {p.name for p in package.glob("*.py") if p.name != "__main__.py"}
+    assert not actual - listed, f"not in the README's tree: {sorted(actual - listed)}"
+    assert not listed - actual, f"in the README's tree but not in src/: {sorted(listed - actual)}"
+
+
 # ---- the checker itself: it must fail on what it exists to catch ----------------------------
 
 def test_the_checker_names_both_modules_and_the_rule() -> None:

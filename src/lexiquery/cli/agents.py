@@ -15,8 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
-from lexiquery.cli.app import app, err_console, fail
-from lexiquery.cli.sop import JSON_HELP, _echo_json
+from lexiquery.cli.app import JSON_HELP, app, echo_json, err_console, fail
 
 if TYPE_CHECKING:
     from lexiquery.config import Settings
@@ -76,7 +75,7 @@ def agents_list(
         fail(e, as_json)
         return
     if as_json:
-        _echo_json(entries)
+        echo_json(entries)
         _mode_note(settings, to_stderr=True)  # stdout stays the API's JSON
         return
     from lexiquery.render.agents import print_entries
@@ -109,7 +108,7 @@ def agents_register(
         fail(e, as_json)
         return
     if as_json:
-        _echo_json(entry)
+        echo_json(entry)
     else:
         from lexiquery.render.agents import print_entries
 
@@ -138,7 +137,7 @@ def agents_rm(
         fail(e, as_json)
         return
     if as_json:
-        _echo_json(entry)
+        echo_json(entry)
         return
     from rich.text import Text
 
@@ -161,7 +160,7 @@ def agents_check(
         fail(e, as_json)
         return
     if as_json:
-        _echo_json(entries)
+        echo_json(entries)
     else:
         from lexiquery.render.agents import print_entries
 
@@ -189,7 +188,7 @@ def agents_card(
         fail(e, as_json)
         return
     if as_json:
-        _echo_json(card)
+        echo_json(card)
         return
     from lexiquery.render.agents import print_card
 

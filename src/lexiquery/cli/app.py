@@ -26,6 +26,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+JSON_HELP = "Print JSON."
 PLATFORM_HELP = "Platform to write a query for: kql, spl or sql (repeatable; default: every " \
                 "platform the source is bound to)."
 
@@ -76,3 +77,7 @@ def parse_platforms(values: list[str] | None) -> list[str]:
             out.append(p)
     return out
 
+
+def echo_json(value: object) -> None:
+    """Print pydantic models (or lists and dicts of them) as JSON."""
+    typer.echo(json.dumps(value, indent=2, default=lambda m: m.model_dump(mode="json")))

@@ -13,8 +13,7 @@ from typing import Any, Optional
 
 import typer
 
-from lexiquery.cli.app import app, fail
-from lexiquery.cli.sop import JSON_HELP, _echo_json
+from lexiquery.cli.app import JSON_HELP, app, echo_json, fail
 
 errors_app = typer.Typer(
     help="Look up known error codes (sign-in, Windows, HTTP, …): what they mean, what to do, "
@@ -69,7 +68,7 @@ def errors_show(
         fail(e, as_json)
         return
     if as_json:
-        _echo_json(error)
+        echo_json(error)
         return
     from lexiquery.render.sop import print_known_error
 
@@ -102,7 +101,7 @@ def errors_list(
         fail(e, as_json)
         return
     if as_json:
-        _echo_json(errors)
+        echo_json(errors)
         return
     from lexiquery.render.sop import print_known_errors
 
@@ -131,7 +130,7 @@ def errors_find(
         fail(e, as_json)
         return
     if as_json:
-        _echo_json(mentions)
+        echo_json(mentions)
         return
     from lexiquery.render.sop import print_mentions
 

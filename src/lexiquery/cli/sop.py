@@ -9,7 +9,6 @@ the exit code (2) says that something failed. Registered on the main app by `lex
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta, timezone
@@ -18,7 +17,7 @@ from typing import TYPE_CHECKING, Any, Optional
 
 import typer
 
-from lexiquery.cli.app import app, err_console, fail
+from lexiquery.cli.app import JSON_HELP, app, echo_json, err_console, fail
 
 if TYPE_CHECKING:
     from lexiquery.config import Settings
@@ -32,7 +31,6 @@ sop_app = typer.Typer(
     no_args_is_help=True)
 app.add_typer(sop_app, name="sop")
 
-JSON_HELP = "Print JSON."
 TAG_HELP = "Tag to attach (repeatable, or comma-separated)."
 
 
@@ -40,11 +38,6 @@ TAG_HELP = "Tag to attach (repeatable, or comma-separated)."
 
 def _tags(values: list[str] | None) -> list[str]:
     return list(dict.fromkeys(t.strip() for v in values or [] for t in v.split(",") if t.strip()))
-
-
-def _echo_json(value: Any) -> None:
-    """Print pydantic models (or lists and dicts of them) as JSON."""
-    typer.echo(json.dumps(value, indent=2, default=lambda m: m.model_dump(mode="json")))
 
 
 def _open_store(settings: "Settings") -> "ProcedureStore":
@@ -274,7 +267,7 @@ def sop_add(
         fail(e, as_json)
         return
     if as_json:
-        _echo_json({"results": [o.to_json() for o in outcomes],
+        echo_json({"results": [o.to_json() for o in outcomes],
                     "skipped": [{"path": str(p), "reason": r} for p, r in plan.skipped],
                     "summary": summary})
     else:
@@ -366,7 +359,7 @@ def sop_list(
         fail(e, as_json)
         return
     if as_json:
-        _echo_json([d.model_dump(mode="json") for d in docs])
+        echo_json([d.model_dump(mode="json") for d in docs])
         return
     from lexiquery.render.sop import print_documents
 
@@ -435,7 +428,7 @@ def sop_rm(
         fail(e, as_json)
         return
     if as_json:
-        _echo_json([d.model_dump(mode="json") for d in removed])
+        echo_json([d.model_dump(mode="json") for d in removed])
         return
     con = terminal()
     for d in removed:
