@@ -27,12 +27,20 @@ from __future__ import annotations
 
 import difflib
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Any, Iterable
 
 from lexiquery.catalog.model import Catalog, Platform, Source
 from lexiquery.errors import QueryError
+from lexiquery.ir import (
+    Aggregation,
+    ComputedField,
+    PlanIssue,
+    QueryPlan,
+    Severity,
+    SortKey,
+    TimeRange,
+)
 from lexiquery.limits import MAX_NESTING
-from lexiquery.ir import PlanIssue, QueryPlan, Severity
 
 
 @dataclass
@@ -54,6 +62,30 @@ class ParsedQuery:
     def faithful(self) -> bool:
         """True when the plan means what the text means (no result-changing construct lost)."""
         return not any(i.severity is Severity.error for i in self.plan.issues)
+
+
+class PlanDraft:
+    """The parts of a plan that a pipeline reader (the KQL binder, the SPL stages) gathers stage
+    by stage, and the plan they make."""
+
+    def __init__(self, source: Source) -> None:
+        self.source = source
+        self.filters: list[Any] = []
+        self.computed: list[ComputedField] = []
+        self.agg: Aggregation | None = None
+        self.having: list[Any] = []
+        self.project: list[str] = []
+        self.sort: list[SortKey] = []
+        self.limit: int | None = None
+        self.issues: list[PlanIssue] = []
+        self.notes: list[str] = []
+
+    def draft(self, time_range: TimeRange | None) -> QueryPlan:
+        """The plan of the parts gathered (a having filter only follows an aggregation)."""
+        return QueryPlan(source=self.source.id, time_range=time_range, filters=self.filters,
+                         computed=self.computed, aggregation=self.agg,
+                         having=self.having if self.agg else [], project=self.project,
+                         sort=self.sort, limit=self.limit, issues=self.issues)
 
 
 def line_col(text: str, offset: int) -> tuple[int, int]:

@@ -29,6 +29,7 @@ from lexiquery.dialects.base import (
 from lexiquery.dialects.kql import ast as syn
 from lexiquery.dialects.kql.text import TO_SCALAR, is_path
 from lexiquery.dialects.parsing import (
+    PlanDraft,
     line_col,
     reverse_columns,
     source_for_table,
@@ -38,11 +39,9 @@ from lexiquery.dialects.parsing import (
     unsupported_issue,
 )
 from lexiquery.ir import (
-    Aggregation,
     And,
     Call,
     Compare,
-    ComputedField,
     Condition,
     FieldRef,
     Function,
@@ -51,7 +50,6 @@ from lexiquery.ir import (
     Operator,
     Or,
     QueryPlan,
-    SortKey,
 )
 
 _CMP = {"==": (Operator.eq, True), "!=": (Operator.ne, True), "<>": (Operator.ne, True),
@@ -99,7 +97,7 @@ def iso_utc(at: datetime) -> str:
     return iso_seconds(at) + "Z"
 
 
-class Binder:
+class Binder(PlanDraft):
     """The state of one query while its stages are applied (`kql_stages.Stages`), and the
     mapping of expressions onto fields, filters and IR expressions.
 
@@ -113,7 +111,8 @@ class Binder:
             raise unknown_table_error(text, query.table_offset, catalog, Platform.kql,
                                       query.table)
         assert source.bindings.kql is not None
-        self.text, self.query, self.source = text, query, source
+        super().__init__(source)
+        self.text, self.query = text, query
         self.binding = source.bindings.kql
         self.ns: dict[str, str] = dict(reverse_columns(source, Platform.kql))
         self.removed: dict[str, int] = {}  # name → offset of the project that removed it
@@ -121,20 +120,12 @@ class Binder:
         self.opaque: set[str] = set()
         self.unnamed = 0  # ColumnN names given so far
         self.schema_lost = False
-        self.filters: list[Any] = []
-        self.computed: list[ComputedField] = []
-        self.agg: Aggregation | None = None
-        self.having: list[Any] = []
-        self.project: list[str] = []
-        self.sort: list[SortKey] = []
-        self.limit: int | None = None
         self.start: tuple[Any, int] | None = None  # time bounds (`kql_time`), with offsets
         self.end: tuple[Any, int] | None = None
         self.where_count = 0  # which `where` is being read (the start's is `start_where`)
         self.start_where = 0
         self.issues = [unsupported_issue(text, off, what, why, changes_results=ch)
                        for off, what, why, ch in query.issues]
-        self.notes: list[str] = []
 
     # ------------------------------------------------------------------ names
 

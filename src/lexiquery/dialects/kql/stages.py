@@ -28,7 +28,6 @@ from lexiquery.ir import (
     FieldRef,
     Metric,
     MetricFn,
-    QueryPlan,
     SortKey,
     TimeBucket,
     TimeUnit,
@@ -64,9 +63,7 @@ def bind(text: str, query: syn.Query, catalog: Catalog) -> ParsedQuery:
     """The plan `query` means over `catalog` (see the module docstring)."""
     b = Binder(text, query, catalog)
     Stages(b).run(query.stages)
-    plan = QueryPlan(source=b.source.id, time_range=time_range(b), filters=b.filters,
-                     computed=b.computed, aggregation=b.agg, having=b.having,
-                     project=b.project, sort=b.sort, limit=b.limit, issues=b.issues)
+    plan = b.draft(time_range(b))
     return ParsedQuery(platform=Platform.kql, dialect="kql", text=text, plan=plan,
                        source=b.source, notes=b.notes)
 

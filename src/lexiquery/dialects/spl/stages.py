@@ -17,7 +17,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from lexiquery.catalog.model import Platform, Source
-from lexiquery.dialects.parsing import syntax_error, unsupported_issue
+from lexiquery.dialects.parsing import PlanDraft, syntax_error, unsupported_issue
 from lexiquery.dialects.spl.bind import Ref, Scope, Unsupported, fold_and, term_filter
 from lexiquery.dialects.spl.eval import (
     EBin,
@@ -35,12 +35,9 @@ from lexiquery.dialects.spl.search import SNode, STerm, SValue, parse_search
 from lexiquery.dialects.spl.source import time_point
 from lexiquery.ir import (
     AbsoluteTime,
-    Aggregation,
     ComputedField,
-    PlanIssue,
     QueryPlan,
     RelativeTime,
-    SortKey,
     TimeBucket,
     TimeRange,
     TimeUnit,
@@ -162,28 +159,19 @@ def _epoch_start() -> AbsoluteTime:
     return AbsoluteTime(at=datetime.fromtimestamp(0, tz=timezone.utc))
 
 
-class Stages:
+class Stages(PlanDraft):
     """The plan under construction and the filtering / computing commands. The aggregating
     commands are added by `spl_aggregate.AggregateStages`, the output ones by
     `spl_output.Pipeline` (the class the parser uses)."""
 
     def __init__(self, text: str, source: Source, scope: Scope, *, generating: bool) -> None:
+        super().__init__(source)
         self.text = text
-        self.source = source
         self.scope = scope
         self.generating = generating
         self.out: Scope | None = None  # the aggregation's outputs, once there is one
         self.start: Any = None
         self.end: Any = None
-        self.filters: list[Any] = []
-        self.computed: list[ComputedField] = []
-        self.agg: Aggregation | None = None
-        self.having: list[Any] = []
-        self.project: list[str] = []
-        self.sort: list[SortKey] = []
-        self.limit: int | None = None
-        self.issues: list[PlanIssue] = []
-        self.notes: list[str] = []
         self.pending_bin: tuple[TimeBucket, int] | None = None
         raw = next((col for col in source.bindings.columns(Platform.spl).values()
                     if col == "_raw"), None)
@@ -202,10 +190,7 @@ class Stages:
         tr = None
         if self.start is not None or self.end is not None:
             tr = TimeRange(start=self.start or _epoch_start(), end=self.end)
-        return QueryPlan(source=self.source.id, time_range=tr, filters=self.filters,
-                         computed=self.computed, aggregation=self.agg,
-                         having=self.having if self.agg else [], project=self.project,
-                         sort=self.sort, limit=self.limit, issues=self.issues)
+        return self.draft(tr)
 
     @property
     def names(self) -> Scope:
