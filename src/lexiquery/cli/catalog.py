@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import difflib
 import json
 from pathlib import Path
-from typing import Optional
+from typing import Annotated, Optional
 
 import typer
 
@@ -13,59 +14,59 @@ from lexiquery.cli.app import app, err_console, fail
 catalog_app = typer.Typer(help="List, inspect and import data sources.", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")
 
+ExtraCatalogs = Annotated[Optional[list[Path]],
+                         typer.Option("--catalog", "-c", help="Extra catalog file; repeatable.")]
 
 
-@catalog_app.command("list")
-def catalog_list(
-    catalog: Optional[list[Path]] = typer.Option(None, "--catalog", "-c",
-                                                 help="Extra catalog file; repeatable."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-) -> None:
-    """List the data sources LexiQuery knows and where each one lives."""
-    from lexiquery.catalog.store import load_user_catalog
-    from lexiquery.config import get_settings
-    from lexiquery.errors import LexiQueryError
-
-    try:
-        cat = load_user_catalog(get_settings(), catalog or [])
-    except LexiQueryError as e:
-        fail(e, as_json)
-        return
-    from lexiquery.render.answer import print_catalog
-
-    if as_json:
-        typer.echo(json.dumps([{"id": s.id, "name": s.name, "origin": s.origin,
-                                "platforms": [p.value for p in s.bindings.platforms()]}
-                               for s in cat], indent=2))
-    else:
-        print_catalog(cat)
-
-
-@catalog_app.command("show")
-def catalog_show(
-    source: str = typer.Argument(..., help="Source id, e.g. signin_logs."),
-    catalog: Optional[list[Path]] = typer.Option(None, "--catalog", "-c",
-                                                 help="Extra catalog file; repeatable."),
-    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
-) -> None:
-    """Show one source: fields, known values, concepts and platform bindings."""
+def _user_catalog(files: list[Path] | None, as_json: bool,
+                  source: str | None = None):  # type: ignore[no-untyped-def]
+    """The user's catalog (and, with `source`, that source of it), or the error reported and the
+    command ended with its exit code."""
     from lexiquery.catalog.store import load_user_catalog
     from lexiquery.config import get_settings
     from lexiquery.errors import LexiQueryError, UnknownSourceError
 
     try:
-        cat = load_user_catalog(get_settings(), catalog or [])
+        cat = load_user_catalog(get_settings(), files or [])
+        if source is None:
+            return cat
         src = cat.get(source)
         if src is None:
-            import difflib
-
             close = difflib.get_close_matches(source, cat.ids(), n=3, cutoff=0.3)
             raise UnknownSourceError(
                 f"no source {source!r}", hint="`lexiquery catalog list` shows them all"
                 + (f"; did you mean {', '.join(close)}?" if close else ""))
+        return src
     except LexiQueryError as e:
         fail(e, as_json)
+        raise  # not reached: `fail` exits
+
+
+@catalog_app.command("list")
+def catalog_list(
+    catalog: ExtraCatalogs = None,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """List the data sources LexiQuery knows and where each one lives."""
+    cat = _user_catalog(catalog, as_json)
+    if as_json:
+        typer.echo(json.dumps([{"id": s.id, "name": s.name, "origin": s.origin,
+                                "platforms": [p.value for p in s.bindings.platforms()]}
+                               for s in cat], indent=2))
         return
+    from lexiquery.render.answer import print_catalog
+
+    print_catalog(cat)
+
+
+@catalog_app.command("show")
+def catalog_show(
+    source: str = typer.Argument(..., help="Source id, e.g. signin_logs."),
+    catalog: ExtraCatalogs = None,
+    as_json: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Show one source: fields, known values, concepts and platform bindings."""
+    src = _user_catalog(catalog, as_json, source)
     if as_json:
         typer.echo(src.model_dump_json(indent=2))
         return
