@@ -4,7 +4,7 @@ The orchestrator moves a journey through PENDING → DISCOVERING → PLANNING �
 GATHERING_KNOWLEDGE → GENERATING_QUERIES → VALIDATING → COMPLETED | FAILED, stores every
 transition with its time, and does its work through agents: the planner, the knowledge agents
 (runbooks, known errors), one data agent per platform (called in parallel) and the validator.
-It reaches them through `AgentHandle`s from `agents.directory` — in-process by default, over A2A
+It reaches them through `AgentHandle`s from `registry.directory` — in-process by default, over A2A
 when `settings.agents == "registry"` — and cannot tell which: it never imports a protocol.
 
 Every agent call has a timeout (`agent_timeout_s`) and is retried with backoff when the agent

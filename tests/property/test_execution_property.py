@@ -7,11 +7,11 @@ which rendering is wrong when they disagree; `compare_results` must find them id
 
 Every execution uses ``semantics=None``, the platform-neutral reading of a plan, so the test
 checks the *renderings*, not the platforms: where Splunk genuinely differs by documented
-semantics (`stats … by f` drops events where `f` is missing, see `dialects.spl` and the sandbox's
+semantics (`stats … by f` drops events where `f` is missing, see `dialects.spl.render` and the sandbox's
 module docstring), `test_spl_stats_by_drops_missing_keys` shows that difference on its own.
 
 Two more documented differences are kept out of the property and shown on their own: a
-descending sort on a stored column puts NULLs first in PostgreSQL (`dialects.sql`: stored columns
+descending sort on a stored column puts NULLs first in PostgreSQL (`dialects.sql.render`: stored columns
 keep the dialect's NULL placement), so the SQL result is left out of such a comparison; and when
 a sort key is hidden by the projection, tied rows come in an arbitrary order `compare_results`
 cannot see, so those rows are compared unordered (and, cut by a limit, by count).
@@ -99,7 +99,7 @@ def run_all(box: Any, plan: QueryPlan) -> tuple[dict[str, Any], str]:
 
 def postgres_nulls_first(plan: QueryPlan) -> bool:
     """Does the plan sort descending on a stored column (or a group key)? PostgreSQL puts NULLs
-    first there, DuckDB (the plan's neutral reading) and KQL last — documented in `dialects.sql`
+    first there, DuckDB (the plan's neutral reading) and KQL last — documented in `dialects.sql.render`
     (stored columns keep the dialect's own NULL placement, so an index can serve the sort)."""
     computed = {c.name for c in plan.computed}
     agg = plan.aggregation

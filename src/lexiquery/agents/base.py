@@ -3,7 +3,7 @@
 An agent is logic only: a name, a few skills, and `run(skill, payload) -> result`, where payload
 and result are JSON objects (plain dicts) validated against the skill's pydantic models. The same
 dicts travel unchanged through an in-process call (`handles.LocalHandle`) and through A2A
-(`serve.a2a_server` / `serve.a2a_client`), which is why the orchestrator cannot tell the two
+(`serve.a2a_server` / `registry.a2a_client`), which is why the orchestrator cannot tell the two
 apart: even in-process, every call goes through the wire format.
 
 Errors: a skill raises the package's `LexiQueryError`s (bad input, an unanswerable question).

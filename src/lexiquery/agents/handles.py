@@ -1,7 +1,7 @@
 """How the orchestrator reaches an agent: a handle with one async `call`.
 
 `LocalHandle` runs the agent in this process (in a worker thread, so a per-call timeout can
-abandon it); `serve.a2a_client.A2AHandle` sends the same payload over A2A. The registry hands out
+abandon it); `registry.a2a_client.A2AHandle` sends the same payload over A2A. The registry hands out
 one or the other (`registry.Registry.handle`); the orchestrator only sees `AgentHandle`.
 """
 

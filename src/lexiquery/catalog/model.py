@@ -126,7 +126,7 @@ class SplBinding(_Model):
     `macros` declares the search macros queries may use, by name as Splunk writes it (``name``,
     or ``name(2)`` for one with two `args`), each a definition string or ``{definition, args}``.
     A macro not declared anywhere in the catalog is unknown code and refused
-    (`dialects.spl_macros`, `dialects.guard`)."""
+    (`dialects.spl.macros`, `dialects.guard`)."""
 
     search: str
     fields: dict[str, str] = Field(default_factory=dict)

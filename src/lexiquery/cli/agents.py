@@ -2,7 +2,7 @@
 
 The same registry the protocol interface serves (`/a2a/agents/*`): one file in the data
 directory, shared by every process, so an agent registered here is seen by a running server and
-the other way round. Conventions of `cli_sop`: every command takes `--json` (entries exactly as
+the other way round. Conventions of `cli.sop`: every command takes `--json` (entries exactly as
 `GET /a2a/agents/discover` returns them), package errors go through `cli.fail` and exit with
 their code (6 for a refused registration, an unknown or a static agent). Registered on the main
 app by `lexiquery.cli`.

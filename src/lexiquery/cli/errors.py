@@ -1,6 +1,6 @@
 """`lexiquery errors show|list|find`: the known-errors base from the terminal.
 
-Conventions of `cli_sop` (whose `--json` printing this shares): every command takes `--json`,
+Conventions of `cli.sop` (whose `--json` printing this shares): every command takes `--json`,
 package errors go through `fail` and exit with their code. Registered on the main app by
 `lexiquery.cli`.
 """

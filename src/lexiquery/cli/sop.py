@@ -1,6 +1,6 @@
-"""`lexiquery sop add|search|list|show|rm` (`lexiquery errors …` is in `cli_errors`).
+"""`lexiquery sop add|search|list|show|rm` (`lexiquery errors …` is in `cli.errors`).
 
-The runbook store from the terminal. Conventions of `cli_query`: every
+The runbook store from the terminal. Conventions of `cli.query`: every
 command takes `--json` (one JSON value on stdout, errors as JSON too), package errors go through
 `fail` and exit with their code. `sop add` is the exception that proves the rule: one bad file
 must not stop a folder of good ones, so per-file failures are reported in the results and only

@@ -216,7 +216,7 @@ class CostTracker:
 def record_embeddings(settings: "Settings", calls: "Sequence[EmbedCall]", model: str, *,
                       service: str, operation: str, journey_id: str | None = None,
                       tracker: "CostTracker | None" = None) -> None:
-    """The embedding requests in `calls` (`knowledge.embeddings.EmbedCall`) as usage records:
+    """The embedding requests in `calls` (`llm.embeddings.EmbedCall`) as usage records:
     a query embedding costed to its journey, a runbook's ingestion to none."""
     if not calls:
         return

@@ -95,7 +95,7 @@ def read_query(text: str, platform: Platform | str, *, catalog: Catalog | None =
 
 
 def expand_declared(text: str, platform: Platform, catalog: Catalog) -> str:
-    """SPL with the macros the catalog declares expanded (`dialects.spl.macros`), so the guard
+    """SPL with the macros the catalog declares expanded (`dialects.spl.render.macros`), so the guard
     and the parser read what Splunk would run; other text as it is. Raises a ``read_only``
     `QueryError` for macros that nest too deep."""
     if platform is not Platform.spl:

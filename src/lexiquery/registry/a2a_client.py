@@ -88,7 +88,7 @@ def card_platforms(card: AgentCard | dict[str, Any]) -> list[str]:
 # ── the handle ───────────────────────────────────────────────────────────────────────────────
 
 # One connection pool per event loop for every handle not given a client of its own: the
-# orchestrator builds fresh handles for each journey (`agents.directory`), and they must still
+# orchestrator builds fresh handles for each journey (`registry.directory`), and they must still
 # reuse the open connections of the journeys before them. Keyed weakly: a pool goes away with
 # its loop (a sync `lexiquery.ask` runs each journey in its own `asyncio.run`).
 _POOLS: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, httpx.AsyncClient]" = \

@@ -4,7 +4,7 @@ Two kinds of entry:
 - static agents, configured in ``A2A_STATIC_AGENTS_JSON`` (a JSON list of ``{"name", "url"}``):
   always listed, never written to the file as registrations; their hosts join the allowlist;
 - registered agents, added by URL (`Registry.register`), which fetches and checks the card
-  through the SSRF guard of `registry_fetch`.
+  through the SSRF guard of `registry.fetch`.
 
 A name is how the orchestrator asks for an agent, so a name belongs to one agent (a registered
 card that merely *calls itself* ``data-kql`` must never receive the journeys meant for it):
@@ -13,13 +13,13 @@ card that merely *calls itself* ``data-kql`` must never receive the journeys mea
   (the in-process agents of a server), or by a registered agent at another origin — is refused
   with ``AgentError(code="name_taken")`` (HTTP 409);
 - the card must be served from the registered URL's origin and advertise interfaces there only
-  (`registry_fetch`); registering the same name again from the same origin replaces the entry;
+  (`registry.fetch`); registering the same name again from the same origin replaces the entry;
 - a health check never renames an agent: a card whose name changed, or whose interfaces moved
   to another origin, makes the agent unhealthy until it is registered again;
 - should the file still hold two entries of one name (written before these rules), `handle` and
   `get` pick the static agent, else the earliest registration still usable — never the newest.
 
-The file is `registry_store.RegistryFile` (locked, atomic). Layout::
+The file is `registry.store.RegistryFile` (locked, atomic). Layout::
 
     {"version": 1,
      "agents": {id: AgentEntry (origin "registered")},
@@ -234,7 +234,7 @@ class Registry:
         """Fetch and check the card at `url`, then store the agent under the card's name.
 
         Refusals (`AgentError`): ``registration_refused`` for the URL or its card (see
-        `registry_fetch`; the card must be served from `url`'s origin); ``name_taken`` when the
+        `registry.fetch`; the card must be served from `url`'s origin); ``name_taken`` when the
         name belongs to a static agent, is in `reserved` (names a server answers in-process) or
         to a registered agent at another origin. A registered agent of the same name at the
         same origin (the same agent, moved or re-registered) is replaced."""

@@ -1,4 +1,4 @@
-"""The KQL syntax tree `kql_parse` builds and `kql_bind`/`kql_stages` read, and the operator
+"""The KQL syntax tree `kql.parse` builds and `kql.bind`/`kql.stages` read, and the operator
 vocabulary both sides share.
 
 Expressions are small nodes (`Name`, `Lit`, `Call`, `Bin`, `InList`, `Between`, `Opaque`), each

@@ -1,6 +1,6 @@
-"""KQL syntax (`kql_ast` nodes) → IR names, values, conditions and expressions.
+"""KQL syntax (`kql.ast` nodes) → IR names, values, conditions and expressions.
 
-The `Binder` holds one query's state while `kql_stages.Stages` applies its pipeline (what KQL
+The `Binder` holds one query's state while `kql.stages.Stages` applies its pipeline (what KQL
 can see at each point, and the parts of the plan built so far), and maps each expression onto
 the source's KQL binding: a name onto a field or an output, a literal onto a value, a `where`
 term onto a `Condition`, an `extend` expression onto an IR expression. Anything the IR cannot
@@ -8,8 +8,8 @@ hold raises `Unsupported`, which the stage turns into an issue at that item's po
 
 The renderer's own wrappers read back as the plain field: `tostring(A.b.c)` for a dynamic path,
 `toint(scStatus)` where the binding's `column_types` says the number is stored as a string,
-`tostring(n)` before a string operator. Time-column bounds are `kql_time`'s; the stages and
-their order, and `bind` (the whole query → plan), are `kql_stages`'.
+`tostring(n)` before a string operator. Time-column bounds are `kql.time`'s; the stages and
+their order, and `bind` (the whole query → plan), are `kql.stages`'.
 """
 
 from __future__ import annotations
@@ -98,7 +98,7 @@ def iso_utc(at: datetime) -> str:
 
 
 class Binder(PlanDraft):
-    """The state of one query while its stages are applied (`kql_stages.Stages`), and the
+    """The state of one query while its stages are applied (`kql.stages.Stages`), and the
     mapping of expressions onto fields, filters and IR expressions.
 
     `ns` is what KQL can see at this point: a column or output name as written → the IR name
@@ -120,7 +120,7 @@ class Binder(PlanDraft):
         self.opaque: set[str] = set()
         self.unnamed = 0  # ColumnN names given so far
         self.schema_lost = False
-        self.start: tuple[Any, int] | None = None  # time bounds (`kql_time`), with offsets
+        self.start: tuple[Any, int] | None = None  # time bounds (`kql.time`), with offsets
         self.end: tuple[Any, int] | None = None
         self.where_count = 0  # which `where` is being read (the start's is `start_where`)
         self.start_where = 0

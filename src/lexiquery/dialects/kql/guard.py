@@ -24,7 +24,7 @@ _KQL_EXTERNAL = frozenset({"externaldata", "external_table", "cluster", "adx"})
 
 
 def check_kql(text: str) -> list[PlanIssue]:
-    """The KQL checks (see the module docstring) on `kql_lex` tokens."""
+    """The KQL checks (see the module docstring) on `kql.lex` tokens."""
     try:
         tokens = tokenize(text)
     except QueryError as e:

@@ -1,7 +1,7 @@
 """KQL text → tokens, each with its character offset, so every later error can point at it.
 
 What the lexer settles so the parser need not: comments (`//` to the end of the line), the
-string forms exactly as Kusto reads them (`kql_lex_strings`: escaped, verbatim `@"…"`,
+string forms exactly as Kusto reads them (`kql.lex_strings`: escaped, verbatim `@"…"`,
 multi-line ```` ```…``` ```` / `~~~…~~~`, obfuscated `h"…"`; adjacent literals joined),
 timespans (`30s`, `5m`, `1.5h`, `7d`, `1ms`, `2days`), hyphenated operator names
 (`project-away`, `mv-expand`…) and the negated and case-folding operator words (`!in~`,
@@ -272,7 +272,7 @@ def _substitute(text: str, tokens: list[Token], lets: dict[str, list[Token]],
 
 def main_statement(text: str, tokens: list[Token]) -> MainStatement:
     """Check the whole text, then return the tabular statement to read (see `MainStatement`).
-    The read-only guard runs before this (`kql_parse.parse_kql`)."""
+    The read-only guard runs before this (`kql.parse.parse_kql`)."""
     check_depth(text, tokens)
     check_balance(text, tokens)
     lets: dict[str, list[Token]] = {}

@@ -2,10 +2,10 @@
 
     parse_kql(text, catalog) → ParsedQuery
 
-This module reads the query and its pipeline into `kql_ast` nodes (one `Stage` per
-`| operator`; the expressions inside are `kql_parse_expr`'s), then `kql_stages.bind` maps them
+This module reads the query and its pipeline into `kql.ast` nodes (one `Stage` per
+`| operator`; the expressions inside are `kql.parse_expr`'s), then `kql.stages.bind` maps them
 onto the catalog and the IR. Brackets deeper than `limits.MAX_NESTING` are refused on the
-tokens before this recursive-descent parser runs (`kql_lex.check_depth`). Syntax is checked
+tokens before this recursive-descent parser runs (`kql.lex.check_depth`). Syntax is checked
 here, with the position of the offending token and a hint for the common slips (`=` for `==`,
 a missing `|`, `&&`, a misspelt operator).
 Operators the IR cannot hold are kept as `Stage("skip")` with their position, so the binder

@@ -2,7 +2,7 @@
 scalar expressions (`or` → `and` → comparison, string and `in`/`between` operators → `+ -` →
 `* / %` → unary → `.`/`[…]` paths → literals, names and calls).
 
-`ExprParser` is the base of `kql_parse.Parser`, which adds the query and its pipeline stages.
+`ExprParser` is the base of `kql.parse.Parser`, which adds the query and its pipeline stages.
 Syntax is checked here with the position of the offending token and a hint for the common
 slips (`=` for `==`, `&&`, `||`, a missing comma between arguments). A use of a `let` the
 parser cannot substitute reads as `Opaque`, for the binder to report.
@@ -32,7 +32,7 @@ def _is_neg_op(t: Token) -> bool:
 
 class ExprParser:
     """Recursive descent over one statement's tokens (the last token is ``eof``): the token
-    cursor, its errors, and the expression grammar; `kql_parse.Parser` adds the query."""
+    cursor, its errors, and the expression grammar; `kql.parse.Parser` adds the query."""
 
     def __init__(self, text: str, tokens: list[Token], opaque: dict[str, int]) -> None:
         self.text = text

@@ -1,6 +1,6 @@
 """The KQL pipeline applied stage by stage: `bind` (a parsed query → `ParsedQuery`) and `Stages`.
 
-The stages are walked once, in the order written, on one `kql_bind.Binder`, which keeps what
+The stages are walked once, in the order written, on one `kql.bind.Binder`, which keeps what
 KQL itself would see at each point: the names in scope (`ns`: KQL column or output name → IR
 name), the names a `project` removed, and how far along the IR's fixed order (filters →
 computed → aggregation → having → project → sort → limit) the query has come. A stage that

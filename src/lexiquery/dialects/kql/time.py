@@ -1,7 +1,7 @@
 """KQL time expressions → the plan's time range.
 
 `time_point` reads the points a time column is compared with (`ago(7d)`, `now() - 1h`,
-`now()`, `startofday(ago(1d))`, `datetime(…)`): the exact inverse of `kql_text.time_point`.
+`now()`, `startofday(ago(1d))`, `datetime(…)`): the exact inverse of `kql.text.time_point`.
 `time_bound` decides, for one `where` term on the time column, whether it is the time range
 or an ordinary filter, keeping the bounds found so far on the `Binder`; `time_range` turns
 them into the plan's `TimeRange` once every stage is read.
@@ -50,7 +50,7 @@ def relative(e: syn.Node) -> RelativeTime | None:
 
 
 def time_point(e: syn.Node) -> RelativeTime | AbsoluteTime | None:
-    """The inverse of `kql_text.time_point`: the point a time expression names, or None."""
+    """The inverse of `kql.text.time_point`: the point a time expression names, or None."""
     if isinstance(e, syn.Lit) and e.kind == "datetime":
         at = parse_datetime(str(e.value).replace(" ", "T", 1))
         return AbsoluteTime(at=at) if at is not None else None

@@ -12,8 +12,8 @@ Semantics kept (they differ between the base search and `| where`):
   regex; `like` patterns map the same way;
 * `_time` (and first/last-seen outputs) hold epoch seconds in SPL and ISO text in the IR.
 
-The eval language (`| where`, `| eval`) is mapped in `spl_expr`, time modifiers and source
-prefixes in `spl_source`. Anything the IR cannot hold raises `Unsupported`; the caller turns it
+The eval language (`| where`, `| eval`) is mapped in `spl.expr`, time modifiers and source
+prefixes in `spl.source`. Anything the IR cannot hold raises `Unsupported`; the caller turns it
 into a plan issue at its position and keeps going.
 """
 

@@ -3,9 +3,9 @@
 The usual precedence, lowest first — `OR`/`XOR`, `AND`, `NOT`, comparisons
 (`= == != < <= > >= LIKE IN`), `+ - .`, `* / %`, unary minus, calls and atoms.
 
-Binding these trees onto the catalog and the IR is `spl_expr`'s job; they keep the SPL names
+Binding these trees onto the catalog and the IR is `spl.expr`'s job; they keep the SPL names
 and the offsets of everything, so later errors point at the right place. The search language
-(base search, `| search`) is `spl_search`'s.
+(base search, `| search`) is `spl.search`'s.
 """
 
 from __future__ import annotations

@@ -35,7 +35,7 @@ _SPL_MACRO = re.compile(r"`[^`]*`")
 
 def check_spl(text: str) -> list[PlanIssue]:
     """The SPL checks (see the module docstring): on the text with ```comments``` blanked and
-    its pipeline split by `spl_lex` (which reports unclosed strings, subsearches and macros)."""
+    its pipeline split by `spl.lex` (which reports unclosed strings, subsearches and macros)."""
     clean = blank_comments(text)
     try:
         split_commands(clean)

@@ -7,12 +7,12 @@ moving it would change the results (`head 10 | where …`, a second `stats`, `ev
 becomes an ``unsupported`` issue at its position. Commands that write or run code are refused
 first (``read_only``), wherever they are.
 
-The source is chosen by the search prefix (`spl_bind.match_prefix`) and its terms are removed
+The source is chosen by the search prefix (`spl.bind.match_prefix`) and its terms are removed
 from the filters; `| tstats` is one command holding source, filters and aggregation.
 
-Modules: `spl_lex` (commands, tokens), `spl_search` / `spl_eval` (search and eval syntax trees), `spl_bind`
-(names, values, search filters), `spl_expr` (where filters, eval expressions), `spl_source`
-(time modifiers, source prefixes), `spl_stages` / `spl_aggregate` / `spl_output` (what each
+Modules: `spl.lex` (commands, tokens), `spl.search` / `spl.eval` (search and eval syntax trees), `spl.bind`
+(names, values, search filters), `spl.expr` (where filters, eval expressions), `spl.source`
+(time modifiers, source prefixes), `spl.stages` / `spl.aggregate` / `spl.output` (what each
 command does to the plan) and this module (commands, source choice).
 """
 

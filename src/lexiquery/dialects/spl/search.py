@@ -4,9 +4,9 @@
 `AND`, `OR` and `NOT`, with Splunk's precedence — `NOT` binds tightest, then `OR`, then AND
 (`a b OR c` is `a AND (b OR c)`). A term is `field op value`, `field IN (…)`, or a bare word
 or phrase (which searches the raw event). The eval language (`| where`, `| eval`) is
-`spl_eval`'s.
+`spl.eval`'s.
 
-Binding names onto the catalog is `spl_bind`'s job; these trees keep the SPL names and the
+Binding names onto the catalog is `spl.bind`'s job; these trees keep the SPL names and the
 offsets of everything, so later errors point at the right place.
 """
 
@@ -65,12 +65,12 @@ class SNot:
 SNode = Union[STerm, SOpaque, SGroup, SNot]
 _KEYWORDS = ("AND", "OR", "NOT")
 # Deeper nesting than any real search is refused, well before Python's recursion limit (a
-# search level costs about four frames of the descent; `spl_eval` has its own limit).
+# search level costs about four frames of the descent; `spl.eval` has its own limit).
 MAX_DEPTH = 100
 
 
 def too_deep(text: str, pos: int, limit: int = MAX_DEPTH) -> Exception:
-    """The error for nesting deeper than `limit`; `spl_eval` raises it too, with its own limit."""
+    """The error for nesting deeper than `limit`; `spl.eval` raises it too, with its own limit."""
     return syntax_error(text, pos, "the search nests parentheses, NOT or calls too deeply",
                         hint=f"at most {limit} levels")
 

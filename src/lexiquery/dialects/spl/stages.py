@@ -2,8 +2,8 @@
 
 `Stages` holds the plan being built and the names visible at this point (the source's
 fields and computed fields before the aggregation, its outputs after); each `cmd_*` method is
-one SPL command — `search`, `where` and `eval` here, the aggregating ones in `spl_aggregate`,
-the output ones in `spl_output`. The IR's order is fixed — filters, computed, aggregation,
+one SPL command — `search`, `where` and `eval` here, the aggregating ones in `spl.aggregate`,
+the output ones in `spl.output`. The IR's order is fixed — filters, computed, aggregation,
 having, project, sort, limit — so a command is taken only when moving it into that order keeps
 the results; otherwise it becomes an ``unsupported`` issue at its position (`head 10 | where
 …`, a second `stats`, `eventstats`, `eval` after `stats`).
@@ -161,8 +161,8 @@ def _epoch_start() -> AbsoluteTime:
 
 class Stages(PlanDraft):
     """The plan under construction and the filtering / computing commands. The aggregating
-    commands are added by `spl_aggregate.AggregateStages`, the output ones by
-    `spl_output.Pipeline` (the class the parser uses)."""
+    commands are added by `spl.aggregate.AggregateStages`, the output ones by
+    `spl.output.Pipeline` (the class the parser uses)."""
 
     def __init__(self, text: str, source: Source, scope: Scope, *, generating: bool) -> None:
         super().__init__(source)

@@ -11,13 +11,13 @@ The passes, each on what the database itself would see (never a regular expressi
    into a MySQL client. Optimizer hints (`/*+ … */`) only steer the plan and are allowed, except
    the ones that change server settings: MySQL `SET_VAR` and `RESOURCE_GROUP`, pg_hint_plan's
    `Set(…)`.
-2. statements (tokens, `sql_parse_lex.refuse_writes`): one statement, a SELECT, no write keyword
+2. statements (tokens, `sql.parse_lex.refuse_writes`): one statement, a SELECT, no write keyword
    anywhere, no `INTO` (`SELECT … INTO t`, MySQL `INTO OUTFILE`).
 3. the tree (`read_statements`, so an unclosed quote or a deep nesting is a syntax issue with a
    position): no DML/DDL node at any depth, no `SELECT … INTO`, no locking clause (`FOR UPDATE`,
    `LOCK IN SHARE MODE`), no Hive `TRANSFORM … USING 'script'`, no Snowflake stage (`@stage`),
    no Spark file table (csv.`/path`), no ClickHouse `SETTINGS`, no function of the dialect's
-   dangerous list (`guard_sql_functions`) in any subquery, CTE, IN list or table function, and
+   dangerous list (`sql.guard_functions`) in any subquery, CTE, IN list or table function, and
    no `seq.nextval`.
 """
 

@@ -5,8 +5,8 @@ sqlglot transpiles most of a SELECT faithfully; these are the constructs where t
 derives from a generic node is wrong or unidiomatic for some dialect (e.g. `INTERVAL 24 HOUR`
 in Trino, which needs `INTERVAL '24' HOUR`; `DATE_TRUNC` in MySQL; `REGEXP_LIKE` in Snowflake,
 which anchors the pattern). `Idiom` holds the generic, dialect-neutral nodes; one small subclass
-per dialect overrides what that dialect writes differently: `sql_idioms_db` for PostgreSQL,
-SQL Server, MySQL and SQLite, `sql_idioms_dw` for the analytical engines and warehouses.
+per dialect overrides what that dialect writes differently: `sql.idioms_db` for PostgreSQL,
+SQL Server, MySQL and SQLite, `sql.idioms_dw` for the analytical engines and warehouses.
 Dialect-specific functions are `exp.Anonymous` nodes, which sqlglot prints verbatim: the tree is
 still built node by node, no SQL text is ever concatenated.
 

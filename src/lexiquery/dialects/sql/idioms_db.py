@@ -1,5 +1,5 @@
 """SQL idioms of the transactional databases: PostgreSQL, SQL Server (T-SQL), MySQL, SQLite.
-See `sql_idioms` for the conventions every idiom follows."""
+See `sql.idioms` for the conventions every idiom follows."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """SQL idioms of the analytical engines and warehouses: Redshift, DuckDB, BigQuery, Snowflake,
-Trino, Spark, Databricks, ClickHouse. See `sql_idioms` for the conventions every idiom follows."""
+Trino, Spark, Databricks, ClickHouse. See `sql.idioms` for the conventions every idiom follows."""
 
 from __future__ import annotations
 

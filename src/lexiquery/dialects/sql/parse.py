@@ -6,14 +6,14 @@ sqlglot parses the text in the given dialect; this module maps its tree onto the
 renderer (`sql.py`) writes from, so the rendered form of any plan reads back as the same plan
 (`roundtrip.canonical`). The passes:
 
-1. tokens (`sql_parse_lex`): anything but one SELECT is ``read_only``; slips sqlglot forgives
+1. tokens (`sql.parse_lex`): anything but one SELECT is ``read_only``; slips sqlglot forgives
    (`==`, a trailing comma, no FROM, an unclosed quote) are ``syntax`` errors with positions;
 2. the tree: the FROM table is a catalog source (``unknown_source`` otherwise); a join, CTE,
    subquery, UNION, window function, DISTINCT ON, OFFSET… is an ``unsupported`` issue at its
    keyword, and the rest of the query is still read (names of other tables are then skipped);
 3. clauses: WHERE (time conditions on the source's time column become `time_range`, see
-   `sql_parse_time`; the rest `sql_parse_where`), the SELECT list (columns, computed fields,
-   metrics, `sql_parse_expr`), GROUP BY (fields, computed fields, the time bucket), HAVING,
+   `sql.parse_time`; the rest `sql.parse_where`), the SELECT list (columns, computed fields,
+   metrics, `sql.parse_expr`), GROUP BY (fields, computed fields, the time bucket), HAVING,
    ORDER BY (alias, expression or ordinal), LIMIT / TOP / FETCH FIRST.
 
 The SELECT list maps onto `project` the way the renderer writes it: `SELECT *` (with computed

@@ -1,4 +1,4 @@
-"""Aggregates → IR metrics (a part of the SQL reader; see `sql_parse_expr` for the base).
+"""Aggregates → IR metrics (a part of the SQL reader; see `sql.parse_expr` for the base).
 
 MIN/MAX of the source's time column are first_seen/last_seen; every percentile spelling
 (PERCENTILE_CONT … WITHIN GROUP, APPROX_PERCENTILE(_CONT), QUANTILE_CONT, quantile(p)(x),

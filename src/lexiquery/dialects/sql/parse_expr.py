@@ -1,8 +1,8 @@
-"""SQL expressions → IR expressions (the base of the SQL reader; aggregates: `sql_parse_agg`).
+"""SQL expressions → IR expressions (the base of the SQL reader; aggregates: `sql.parse_agg`).
 
 `ExprReader` holds what every clause needs: the text (for positions), the dialect, the source
 the FROM clause names, the computed fields met so far, and the issues. Its `expr` maps a sqlglot
-node onto an IR `Expr`, inverting what `sql_filters.SqlPredicates.expr` writes in each dialect:
+node onto an IR `Expr`, inverting what `sql.filters.SqlPredicates.expr` writes in each dialect:
 
 * SQL counts SUBSTRING from 1, the IR from 0: `SUBSTRING(x, 1, 3)` is `substring(x, 0, 3)`;
 * `CAST(x AS TEXT|VARCHAR|STRING|CHAR|NVARCHAR)` is `to_string`, integer types `to_int`,

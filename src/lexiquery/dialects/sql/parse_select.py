@@ -1,4 +1,4 @@
-"""The clauses of one SELECT read into the parts of a `QueryPlan` (see `sql_parse`).
+"""The clauses of one SELECT read into the parts of a `QueryPlan` (see `sql.parse`).
 
 Each piece that cannot be read (`Untranslatable`) becomes an ``unsupported`` issue at its
 position and is left out of the plan; the rest of the query is still read, so a user sees

@@ -1,4 +1,4 @@
-"""WHERE / HAVING conditions → IR filters, inverting `sql_filters` dialect by dialect.
+"""WHERE / HAVING conditions → IR filters, inverting `sql.filters` dialect by dialect.
 
 Case sensitivity is read the way each dialect compares by default, and the way the renderer
 asks for the other behaviour:

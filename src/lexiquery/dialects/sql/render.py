@@ -5,11 +5,11 @@
     render_sql(plan, source, "tsql")           → pretty T-SQL text
 
 The tree is never built by concatenating SQL text. Where a dialect's idiom differs from what
-sqlglot derives from a generic node, `sql_idioms` (and its `_db`/`_dw` families) supplies that
-dialect's node; `sql_filters` builds conditions and expressions; `sql_text` quotes identifiers
+sqlglot derives from a generic node, `sql.idioms` (and its `_db`/`_dw` families) supplies that
+dialect's node; `sql.filters` builds conditions and expressions; `sql.text` quotes identifiers
 and prints.
 
-Semantics an analyst should know (see also `sql_filters` and `sql_idioms`):
+Semantics an analyst should know (see also `sql.filters` and `sql.idioms`):
 * `<>`, `NOT IN`, `NOT LIKE` exclude NULLs, as SQL always does;
 * a computed field is written out where it is used (SQL cannot name it before the SELECT list);
 * a descending sort on a metric or computed field puts NULLs last in every dialect (explicit

@@ -8,8 +8,8 @@ Definition sentences come in five forms (see `_DEFINITION_FORMS`): "<term> is/ar
 <values>", "Treat <values> as <term>", "<values> indicates/counts as <term>", "<term>:
 <values>" and "<system> records <term> as <values>". The value side is "[field words]
 [negation] value (, value)* [and|or value]", the values numbers, hex codes, quoted strings, or
-words the bound field knows. Like `extract_rules`, these patterns would rather miss a sentence
-than misread one; `extract_bind` binds what they find to exactly one field, or drops it.
+words the bound field knows. Like `extract.rules`, these patterns would rather miss a sentence
+than misread one; `extract.bind` binds what they find to exactly one field, or drops it.
 """
 
 from __future__ import annotations

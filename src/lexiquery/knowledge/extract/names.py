@@ -2,7 +2,7 @@
 which source or field, and the words that name nothing on their own (`GENERIC_WORDS`).
 
 Built once per catalog (`_lexicon`) and shared by the extraction's readers (`extract.py`) and
-the definition binder (`extract_bind.py`). See `extract.py`'s docstring for the naming rules.
+the definition binder (`extract.bind.py`). See `extract.py`'s docstring for the naming rules.
 """
 
 from __future__ import annotations

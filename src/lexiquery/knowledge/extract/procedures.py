@@ -35,9 +35,9 @@ Nothing here raises on document content: a query that does not parse is recorded
 recorded with the read-only guard's message. A query that parses but holds constructs the
 IR cannot (a join, `eventstats`) keeps `parses=True` with `error` saying what was lost.
 
-This module decides what a procedure is; the parts it uses: `extract_names` (the catalog's
-names), `extract_bind` (code blocks, definition binding), `extract_rules` and
-`extract_definitions` (sentence patterns that know nothing of the catalog).
+This module decides what a procedure is; the parts it uses: `extract.names` (the catalog's
+names), `extract.bind` (code blocks, definition binding), `extract.rules` and
+`extract.definitions` (sentence patterns that know nothing of the catalog).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Sentence-level patterns for reading runbooks: section numbers, thresholds and time windows
-(the shape of a definition sentence is in `extract_definitions`). Nothing here knows the
+(the shape of a definition sentence is in `extract.definitions`). Nothing here knows the
 catalog; `extract.py` binds what these find to sources and fields.
 
 Each pattern errs on the side of missing a sentence rather than misreading one: a missed

@@ -1,6 +1,6 @@
 """Word (.docx) runbooks read into blocks by streaming the main document's XML.
 
-The package is checked and its parts inflated under a `ReadBudget` (`read_docx_package`): zip
+The package is checked and its parts inflated under a `ReadBudget` (`readers.docx_package`): zip
 bombs and lying headers are refused before or while inflating, the document's XML is bounded in
 bytes (``LEXIQUERY_SOP_MAX_XML_BYTES``) and in reading time (``LEXIQUERY_SOP_READ_TIMEOUT_S``).
 The body is parsed as a stream, one top-level paragraph or table row at a time, each removed from

@@ -14,7 +14,7 @@ Checks, in order, using only what the central directory declares (nothing is inf
   ratio, is refused in milliseconds instead of pinning a CPU for minutes;
 - no main document part → ``corrupt`` ("not a Word document").
 
-Declared sizes can lie, so every part read is inflated by `read_limits.stream_member`: piece by
+Declared sizes can lie, so every part read is inflated by `readers.limits.stream_member`: piece by
 piece, held to its declared size and CRC, each piece charged to the budget (bytes and time). Parts
 that are never read (images, themes, fonts) are never inflated. XML is parsed by lxml with
 entities, DTDs and network access off.

@@ -1,5 +1,5 @@
 """PDF runbooks read into blocks: pypdf extracts each page's text, the plain-text heuristics of
-`read_text` find the structure in it, and every block carries its 1-based page (citations point
+`readers.text` find the structure in it, and every block carries its 1-based page (citations point
 at pages).
 
 A PDF holds positioned glyphs, not paragraphs or lists, so what can be recovered is what the
@@ -12,7 +12,7 @@ re-export the PDF); a PDF that needs a user password → ``encrypted`` (owner-pa
 which anyone may open, are decrypted with the empty password and read). A PDF with pages but no
 text (a scan) is refused as ``empty`` by `read_document` with an OCR hint. At most `MAX_PAGES`
 pages are read; the rest is dropped with a warning. pypdf bounds the decompression of each stream
-itself; the reading deadline (`read_limits.ReadBudget`) is checked before every page.
+itself; the reading deadline (`readers.limits.ReadBudget`) is checked before every page.
 
 pypdf reports the repairs it makes to a damaged file ("EOF marker not found") on the `pypdf`
 logger, which would print them to stderr in the middle of `lexiquery sop add` output. While a PDF
