@@ -30,7 +30,6 @@ from typing import TYPE_CHECKING, TypeVar
 
 from lexiquery.cost.contract import CostStore, Retention
 from lexiquery.cost.model import JourneyCost, UsageRecord
-from lexiquery.cost.redis_store import RedisCostStore
 from lexiquery.cost.summary import from_us, summarize, to_us
 from lexiquery.errors import StorageError
 from lexiquery.private_files import private_dir, private_sqlite
@@ -225,6 +224,9 @@ def open_cost_store(settings: "Settings") -> CostStore:
     """The store `settings.cost_backend` names, opened and with retention applied (so an
     unusable store fails here, as a `StorageError` with a hint)."""
     if settings.cost_backend == "redis":
+        # deferred: the redis client (~0.1 s) loads only when the Redis backend is configured
+        from lexiquery.cost.redis_store import RedisCostStore
+
         # deferred: the redis client is loaded only when the Redis backend is configured
 
         return RedisCostStore(settings.redis_url, retention_days=settings.cost_retention_days)

@@ -12,7 +12,6 @@ from lexiquery.agents.local import build_agents
 from lexiquery.agents.resources import Resources
 from lexiquery.config import Settings
 from lexiquery.errors import AgentError
-from lexiquery.registry.registry import Registry
 
 
 class MissingHandle:
@@ -34,6 +33,9 @@ def agent_handles(settings: Settings, resources: Resources) -> dict[str, AgentHa
     if settings.agents == "local":
         return {name: LocalHandle(agent)
                 for name, agent in build_agents(settings, resources).items()}
+
+    # deferred: the A2A client (a2a-sdk, grpc, httpx: ~0.4 s) loads only when agents are remote
+    from lexiquery.registry.registry import Registry
 
     registry = Registry(settings)
     return {name: registry.handle(name) or MissingHandle(name) for name in AGENT_NAMES}

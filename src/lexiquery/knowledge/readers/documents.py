@@ -27,10 +27,7 @@ from pathlib import PurePosixPath
 
 from lexiquery.errors import DocumentError
 from lexiquery.knowledge.model import BlockKind, DocFormat, ParsedDocument
-from lexiquery.knowledge.readers.docx import read_docx
 from lexiquery.knowledge.readers.limits import ReadBudget, ReadLimits
-from lexiquery.knowledge.readers.markdown import read_markdown
-from lexiquery.knowledge.readers.pdf import read_pdf
 from lexiquery.knowledge.readers.text import Reading, read_text
 
 _FORMATS: dict[str, DocFormat] = {
@@ -114,12 +111,21 @@ def read_document(name: str, data: bytes, *, max_bytes: int,
     reading: Reading
     budget = ReadBudget(limits or ReadLimits(), base)
     if fmt == "markdown":
+        # deferred: markdown-it loads only when a Markdown document is read
+        from lexiquery.knowledge.readers.markdown import read_markdown
+
         reading = read_markdown(data, base)
     elif fmt == "text":
         reading = read_text(data, base)
     elif fmt == "docx":
+        # deferred: lxml loads only when a DOCX document is read
+        from lexiquery.knowledge.readers.docx import read_docx
+
         reading = read_docx(data, base, max_bytes=max_bytes, budget=budget)
     else:
+        # deferred: pypdf loads only when a PDF is read
+        from lexiquery.knowledge.readers.pdf import read_pdf
+
         reading = read_pdf(data, base, budget)
 
     blocks = [b for b in reading.blocks if b.text.strip()]
