@@ -14,6 +14,7 @@ Exit codes: 0 ok · 1 a query came out invalid · 2 bad input / unanswerable que
 from __future__ import annotations
 
 import json
+from typing import Callable, TypeVar
 
 import typer
 
@@ -81,3 +82,17 @@ def parse_platforms(values: list[str] | None) -> list[str]:
 def echo_json(value: object) -> None:
     """Print pydantic models (or lists and dicts of them) as JSON."""
     typer.echo(json.dumps(value, indent=2, default=lambda m: m.model_dump(mode="json")))
+
+
+T = TypeVar("T")
+
+
+def or_fail(as_json: bool, work: Callable[[], T]) -> T:
+    """`work()`, or its `LexiQueryError` reported (`fail`) and the command ended with its code."""
+    from lexiquery.errors import LexiQueryError
+
+    try:
+        return work()
+    except LexiQueryError as e:
+        fail(e, as_json)
+        raise  # not reached: `fail` exits

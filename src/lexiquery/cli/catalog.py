@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from lexiquery.cli.app import app, err_console, fail
+from lexiquery.cli.app import app, err_console, fail, or_fail
 
 catalog_app = typer.Typer(help="List, inspect and import data sources.", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")
@@ -24,9 +24,9 @@ def _user_catalog(files: list[Path] | None, as_json: bool,
     command ended with its exit code."""
     from lexiquery.catalog.store import load_user_catalog
     from lexiquery.config import get_settings
-    from lexiquery.errors import LexiQueryError, UnknownSourceError
+    from lexiquery.errors import UnknownSourceError
 
-    try:
+    def load():  # type: ignore[no-untyped-def]
         cat = load_user_catalog(get_settings(), files or [])
         if source is None:
             return cat
@@ -37,9 +37,8 @@ def _user_catalog(files: list[Path] | None, as_json: bool,
                 f"no source {source!r}", hint="`lexiquery catalog list` shows them all"
                 + (f"; did you mean {', '.join(close)}?" if close else ""))
         return src
-    except LexiQueryError as e:
-        fail(e, as_json)
-        raise  # not reached: `fail` exits
+
+    return or_fail(as_json, load)
 
 
 @catalog_app.command("list")

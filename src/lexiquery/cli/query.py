@@ -11,11 +11,11 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, Callable, Optional, TypeVar
+from typing import Annotated, Any, Optional
 
 import typer
 
-from lexiquery.cli.app import app, fail, parse_platforms
+from lexiquery.cli.app import app, or_fail, parse_platforms
 
 QUERY_HELP = "The query text (or use --file)."
 FILE_HELP = "Read the query from this file ('-' for stdin)."
@@ -29,7 +29,6 @@ FileOpt = Annotated[Optional[Path], typer.Option("--file", "-f", help=FILE_HELP)
 PlatformOpt = Annotated[Optional[str], typer.Option("--platform", "-p", help=PLATFORM_HELP)]
 DialectOpt = Annotated[Optional[str], typer.Option("--sql-dialect", "-d", help=DIALECT_HELP)]
 CatalogOpt = Annotated[Optional[list[Path]], typer.Option("--catalog", "-c", help=CATALOG_HELP)]
-T = TypeVar("T")
 
 
 def _query_text(query: str | None, file: Path | None) -> str:
@@ -81,17 +80,6 @@ def _settings(rows: int | None, seed: int | None):  # type: ignore[no-untyped-de
     return get_settings(**overrides)
 
 
-def _operate(as_json: bool, work: Callable[[], T]) -> T:
-    """`work()`, or the error reported (`app.fail`) and the command ended with its exit code."""
-    from lexiquery.errors import LexiQueryError
-
-    try:
-        return work()
-    except LexiQueryError as e:
-        fail(e, as_json)
-        raise  # not reached: `fail` exits
-
-
 def _echo_json(model: Any) -> None:
     typer.echo(model.model_dump_json(indent=2))
 
@@ -121,7 +109,7 @@ def run(
                          data=_data_option(data), catalog_files=catalog or [],
                          settings=_settings(rows, seed))
 
-    result = _operate(as_json, work)
+    result = or_fail(as_json, work)
     if as_json:
         _echo_json(result)
         return
@@ -157,7 +145,7 @@ def translate(
                                 catalog_files=catalog or [])
                 for target in parse_platforms(to)]
 
-    results = _operate(as_json, work)
+    results = or_fail(as_json, work)
     if as_json:
         payload = [r.model_dump(mode="json") for r in results]
         typer.echo(json.dumps(payload[0] if len(payload) == 1 else payload, indent=2))
@@ -186,7 +174,7 @@ def explain(
         return explain_query(text, _platform(platform, text), sql_dialect=sql_dialect,
                              catalog_files=catalog or [])
 
-    result = _operate(as_json, work)
+    result = or_fail(as_json, work)
     if as_json:
         _echo_json(result)
         return
@@ -216,7 +204,7 @@ def validate(
         return validate_query_text(text, _platform(platform, text), sql_dialect=sql_dialect,
                                    catalog_files=catalog or [], execute_sample=not no_execute)
 
-    result = _operate(as_json, work)
+    result = or_fail(as_json, work)
     if as_json:
         _echo_json(result)
     else:

@@ -15,12 +15,12 @@ from typing import Any, Iterable, Iterator
 
 from lexiquery.knowledge.known_errors.find import ErrorFinder
 from lexiquery.knowledge.known_errors.model import (
-    _HEX,
-    _PREFIX,
+    CODE_PREFIX,
+    HEX_CODE,
     SYSTEMS,
     ErrorMention,
     KnownError,
-    _key,
+    lookup_key,
 )
 
 
@@ -37,19 +37,19 @@ class KnownErrorBase:
         # Aliases first, codes last: a code always wins over another entry's alias.
         for error in self._errors.values():
             for alias in error.aliases:
-                self._index.setdefault(_key(alias), error.code.casefold())
+                self._index.setdefault(lookup_key(alias), error.code.casefold())
         for error in self._errors.values():
-            self._index[_key(error.code)] = error.code.casefold()
+            self._index[lookup_key(error.code)] = error.code.casefold()
         self._finder: Any = None
 
     def get(self, code: str) -> KnownError | None:
         """The entry for `code` written any usual way: "aadsts50126", "50126", "error 50126",
         "0xc000006a", "C000006A", "4625", "EventID 4625", "HTTP 503", "sem0100"."""
-        key = _key(code)
+        key = lookup_key(code)
         if not key:
             return None
-        candidates = [key, _PREFIX.sub("", key, count=1)]
-        hexed = _HEX.match(candidates[-1])
+        candidates = [key, CODE_PREFIX.sub("", key, count=1)]
+        hexed = HEX_CODE.match(candidates[-1])
         if hexed:
             candidates.append("0x" + hexed.group(1).lower())
         if candidates[-1].isdigit():

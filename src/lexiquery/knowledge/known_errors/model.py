@@ -98,11 +98,11 @@ class KnownError(BaseModel):
 
 # --------------------------------------------------------------------------- code spellings
 
-_PREFIX = re.compile(r"^(?:aadsts|error\s*code|error|err|code|result\s*code|result|"
+CODE_PREFIX = re.compile(r"^(?:aadsts|error\s*code|error|err|code|result\s*code|result|"
                      r"event\s*id|eventid|eventcode|event\s*code|event|windows\s*event|"
                      r"http\s*status|http|status\s*code|status|sub\s*status|substatus)"
                      r"[\s:#=-]*", re.I)
-_HEX = re.compile(r"^(?:0x)?([0-9a-f]{8})$", re.I)
+HEX_CODE = re.compile(r"^(?:0x)?([0-9a-f]{8})$", re.I)
 
 
 def canonical_code(code: str, system: str) -> str:
@@ -110,7 +110,7 @@ def canonical_code(code: str, system: str) -> str:
     raw = " ".join(str(code).split())
     if not raw:
         raise ValueError("code must not be empty")
-    bare = _PREFIX.sub("", raw, count=1) if system in ("entra", "windows", "http") else raw
+    bare = CODE_PREFIX.sub("", raw, count=1) if system in ("entra", "windows", "http") else raw
     if system == "entra":
         if not bare.isdigit():
             raise ValueError(f"an Entra code is AADSTS followed by digits, not {raw!r}")
@@ -124,7 +124,7 @@ def canonical_code(code: str, system: str) -> str:
             raise ValueError(f"an HTTP status is a number from 100 to 599, not {raw!r}")
         return bare
     if system == "ntstatus":
-        m = _HEX.match(raw)
+        m = HEX_CODE.match(raw)
         if not m:
             raise ValueError(f"an NTSTATUS code is 0x and 8 hex digits (0xC000006A), not {raw!r}")
         return "0x" + m.group(1).upper()
@@ -143,7 +143,7 @@ def standard_spellings(code: str, system: str) -> list[str]:
     return []
 
 
-def _key(text: str) -> str:
+def lookup_key(text: str) -> str:
     return " ".join(str(text).split()).casefold()
 
 
