@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from enum import Enum
-from typing import Iterable
+from typing import Iterable, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -227,11 +227,36 @@ class Source(_Model):
         return None
 
 
-class Catalog:
-    """Sources by id. Later additions (imports, --catalog files) replace same-id sources."""
+class SourceShelf(Protocol):
+    """Many tables kept compact and built into sources on demand (`catalog.shelf.Shelf`)."""
 
-    def __init__(self, sources: Iterable[Source] = ()) -> None:
+    name: str
+    kind: str  # reference | workspace
+    platform: Platform
+
+    def __len__(self) -> int: ...
+
+    def source(self, source_id: str) -> "Source | None": ...
+
+    def table(self, name: str) -> object | None: ...
+
+    @property
+    def by_id(self) -> dict[str, object]: ...
+
+
+class Catalog:
+    """Sources by id. Later additions (imports, --catalog files) replace same-id sources.
+
+    Besides its sources, a catalog holds `shelves`: reference packs and workspace schemas
+    whose tables become sources only when asked for. `get`, `in` and `find_table` see them;
+    iterating, `ids()` and `len()` cover the catalog's own sources only (curated, imported
+    YAML, and the sources built so far are not listed), so code that walks every source stays
+    as fast with 1,000 reference tables as with 13."""
+
+    def __init__(self, sources: Iterable[Source] = (),
+                 shelves: Iterable[SourceShelf] = ()) -> None:
         self._sources: dict[str, Source] = {}
+        self.shelves: list[SourceShelf] = list(shelves)
         for s in sources:
             self.add(s)
 
@@ -239,7 +264,13 @@ class Catalog:
         self._sources[source.id] = source
 
     def get(self, source_id: str) -> Source | None:
-        return self._sources.get(source_id)
+        hit = self._sources.get(source_id)
+        if hit is not None:
+            return hit
+        for shelf in self.shelves:
+            if source_id in shelf.by_id:
+                return shelf.source(source_id)
+        return None
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(self._sources.values())
@@ -248,10 +279,24 @@ class Catalog:
         return len(self._sources)
 
     def __contains__(self, source_id: object) -> bool:
-        return source_id in self._sources
+        return source_id in self._sources or any(
+            source_id in shelf.by_id for shelf in self.shelves)
 
     def ids(self) -> list[str]:
         return list(self._sources)
+
+    def shelved(self, platform: Platform | None = None) -> int:
+        """How many tables the shelves hold (on `platform`, or on all)."""
+        return sum(len(s) for s in self.shelves if platform in (None, s.platform))
+
+    def find_table(self, platform: Platform, name: str) -> Source | None:
+        """The shelf source whose table (KQL/SQL) or data source name is `name`."""
+        for shelf in self.shelves:
+            if shelf.platform is platform:
+                t = shelf.table(name)
+                if t is not None:
+                    return shelf.source(t.id)  # type: ignore[attr-defined]
+        return None
 
     def spl_macros(self) -> dict[str, SplMacro]:
         """Every SPL macro the sources declare; a later source's definition of a name wins."""

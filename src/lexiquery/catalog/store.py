@@ -29,7 +29,8 @@ import yaml
 
 from lexiquery.catalog.builtin import builtin_catalog
 from lexiquery.catalog.importers import import_catalog_data, import_file
-from lexiquery.catalog.model import Catalog, Source
+from lexiquery.catalog.model import Catalog, Platform, Source
+from lexiquery.catalog.reference import PACKS, reference_shelf
 from lexiquery.config import Settings
 from lexiquery.errors import CatalogError, LexiQueryError
 from lexiquery.private_files import private_dir
@@ -137,8 +138,9 @@ def _readable_imports(catalog_dir: Path | None,
 
 
 def load_catalog(catalog_dir: Path | None, extra_files: list[Path] | None = None,
-                 *, warn: Warn = _stderr_warning) -> Catalog:
-    """Built-ins, then persisted imports, then `extra_files` (see the module docstring)."""
+                 *, warn: Warn = _stderr_warning, reference: bool = True) -> Catalog:
+    """Built-ins, then persisted imports, then `extra_files` (see the module docstring); with
+    `reference`, the shipped reference packs on the shelves."""
     catalog = builtin_catalog()
     for _path, sources in _readable_imports(catalog_dir, warn):
         for s in sources:
@@ -146,7 +148,21 @@ def load_catalog(catalog_dir: Path | None, extra_files: list[Path] | None = None
     for path in extra_files or []:
         for s in import_file(path):
             add_source(catalog, s)
+    if reference:
+        attach_reference(catalog)
     return catalog
+
+
+def attach_reference(catalog: Catalog) -> None:
+    """Put the shipped reference packs on `catalog`'s shelves, minus the tables its own sources
+    already bind (curated sources win) and never reusing one of its ids."""
+    covered = frozenset(s.bindings.kql.table.lower() for s in catalog
+                        if s.bindings.kql is not None)
+    reserved = frozenset(catalog.ids())
+    for pack in PACKS:
+        shelf = reference_shelf(pack, covered, reserved)
+        if len(shelf):
+            catalog.shelves.append(shelf)
 
 
 def catalog_id(source: Source, builtin_ids: set[str]) -> str:

@@ -20,6 +20,7 @@ from pydantic import ValidationError
 
 from lexiquery.catalog.model import (
     Bindings,
+    EntityKind,
     FieldDef,
     FieldType,
     KqlBinding,
@@ -51,6 +52,32 @@ def snake(name: str) -> str:
     return s
 
 
+# Column-name patterns → entity kind, first match wins: lets "computer", "ip" or a .exe value
+# find the right column of a table nobody described (`DeviceName`, `RemoteIP`, `FileName`).
+_ENTITY_PATTERNS: tuple[tuple[str, EntityKind], ...] = (
+    (r"(sha256|sha1|md5|hash)$", EntityKind.hash),
+    (r"(^|_)(ip|ip_address|ipaddress|ipv4|ipv6|address_ip|src_ip|dest_ip|client_ip)$",
+     EntityKind.ip),
+    (r"(^|_)port$", EntityKind.port),
+    (r"(url|uri)$", EntityKind.url),
+    (r"(email|mail_address|recipient_email_address|sender_from_address)$", EntityKind.email),
+    (r"(process_file_name|process_name|image|process_path)$", EntityKind.process),
+    (r"(^|_)(file_name|folder_path|file_path)$", EntityKind.file),
+    (r"(device_name|computer|host_name|hostname|^host|^dest_host|^src_host)$", EntityKind.host),
+    (r"(user_principal_name|account_name|user_name|username|^user|_upn|account_upn)$",
+     EntityKind.user),
+    (r"(domain|_fqdn)$", EntityKind.domain),
+)
+
+
+def infer_entity(logical: str) -> EntityKind | None:
+    """The entity a snake_case column name suggests, or None."""
+    for pattern, kind in _ENTITY_PATTERNS:
+        if re.search(pattern, logical):
+            return kind
+    return None
+
+
 def _words(name: str) -> str:
     return snake(name).replace("_", " ")
 
@@ -70,6 +97,8 @@ def source_from_columns(table: str, columns: list[tuple[str, FieldType, str]], *
         if _words(col) != logical and _words(col) not in syn:
             syn.append(_words(col))
         fields.append(FieldDef(name=logical, type=ftype, synonyms=syn,
+                               entity=infer_entity(logical) if ftype is FieldType.string
+                               else None,
                                description=doc.strip() or f"{col} column of {table}"))
         mapping[logical] = col
     time_field = None

@@ -18,6 +18,7 @@ import re
 import threading
 import weakref
 from dataclasses import dataclass, field
+from typing import Callable
 
 from lexiquery.catalog.model import Catalog, EntityKind, FieldDef, Source
 from lexiquery.nl.lexicon import RESERVED, STOP_STEMS, stem, stem_words
@@ -108,14 +109,20 @@ class SourceIndex:
 
 @dataclass
 class CatalogIndex:
+    """`shelf_n` and `shelf_df` count the shelves' tables too (`nl.linker`), so a field phrase
+    is as rare or as common for a shelf table as for a curated source."""
+
     sources: list[SourceIndex]
     by_id: dict[str, SourceIndex]
     phrase_df: dict[tuple[str, ...], int]
     vocab_df: dict[str, int]
+    shelf_n: int = 0
+    shelf_df: Callable[[tuple[str, ...]], int] | None = None
 
     def idf(self, phrase: tuple[str, ...]) -> float:
-        n = len(self.sources)
-        return math.log((n + 1) / max(1, self.phrase_df.get(phrase, 1))) + 0.1
+        n = len(self.sources) + self.shelf_n
+        df = self.phrase_df.get(phrase, 0) + (self.shelf_df(phrase) if self.shelf_df else 0)
+        return math.log((n + 1) / max(1, df)) + 0.1
 
     def vocab_idf(self, word: str) -> float:
         n = len(self.sources)
@@ -139,7 +146,8 @@ def field_role(f: FieldDef) -> str:
     return "src" if head in _SRC_ROLE else "dst" if head in _DST_ROLE else ""
 
 
-def _index_source(src: Source, order: int) -> SourceIndex:
+def index_source(src: Source, order: int) -> SourceIndex:
+    """The phrase index of one source (`order` breaks ties: lower wins)."""
     si = SourceIndex(source=src, order=order)
     for p in [src.name, *src.synonyms, src.id.replace("_", " ")]:
         si.add(stem_words(p), Target("source", src.id, primary=p == src.name))
@@ -210,7 +218,7 @@ def _index_known(si: SourceIndex, f: FieldDef, value: object, meaning: str) -> N
 
 
 def _build(catalog: Catalog) -> CatalogIndex:
-    sources = [_index_source(s, i) for i, s in enumerate(catalog)]
+    sources = [index_source(s, i) for i, s in enumerate(catalog)]
     phrase_df: dict[tuple[str, ...], int] = {}
     vocab_df: dict[str, int] = {}
     for si in sources:
@@ -240,4 +248,5 @@ def catalog_index(catalog: Catalog) -> CatalogIndex:
     return idx
 
 
-__all__ = ["CatalogIndex", "SourceIndex", "Target", "catalog_index", "field_role", "stem"]
+__all__ = ["CatalogIndex", "SourceIndex", "Target", "catalog_index", "field_role", "index_source",
+           "stem"]

@@ -25,7 +25,9 @@ from datetime import datetime, timezone
 
 from pydantic import BaseModel, Field
 
-from lexiquery.catalog.model import Catalog
+from collections.abc import Sequence
+
+from lexiquery.catalog.model import Catalog, Platform
 from lexiquery.errors import QuestionError
 from lexiquery.ir import PlanIssue, QueryPlan, Severity
 from lexiquery.nl import aggregate, filters, ordering
@@ -39,7 +41,15 @@ from lexiquery.nl.finish import (
 from lexiquery.nl.index import CatalogIndex, catalog_index
 from lexiquery.nl.lexicon import UNSUPPORTED
 from lexiquery.nl.match import build_stream
-from lexiquery.nl.source_select import MIN_SCORE, Candidate, closest_sources, rank_sources
+from lexiquery.nl.source_select import (
+    MIN_SCORE,
+    Candidate,
+    closest_sources,
+    rank_sources,
+    score_source,
+    shelf_candidates,
+    shelf_index,
+)
 from lexiquery.nl.state import State
 from lexiquery.nl.timeparse import parse_time
 from lexiquery.nl.tokens import Token, tokenize
@@ -58,8 +68,13 @@ class ParsedQuestion(BaseModel):
 
 
 def parse_question(question: str, catalog: Catalog, *, source_hint: str | None = None,
-                   now: datetime | None = None) -> ParsedQuestion:
-    """Turn `question` into a `QueryPlan` over one source of `catalog` (see the module doc)."""
+                   now: datetime | None = None,
+                   platforms: Sequence[Platform] = ()) -> ParsedQuestion:
+    """Turn `question` into a `QueryPlan` over one source of `catalog` (see the module doc).
+
+    The catalog's shelves (reference packs, workspaces) take part through the linker
+    (`source_select.shelf_candidates`). `platforms` are the platforms whose answer must come
+    from their workspace: only sources bound there compete."""
     if not isinstance(question, str):
         raise QuestionError("the question must be text")
     now = now or datetime.now(timezone.utc)
@@ -69,6 +84,8 @@ def parse_question(question: str, catalog: Catalog, *, source_hint: str | None =
     idx = catalog_index(catalog)
     if not idx.sources:
         raise QuestionError("the catalog has no sources")
+    if source_hint is not None and source_hint not in idx.by_id and source_hint in catalog:
+        idx.by_id.setdefault(source_hint, _shelf_index_for(catalog, source_hint))
     if source_hint is not None and source_hint not in idx.by_id:
         close = difflib.get_close_matches(source_hint, catalog.ids(), n=5, cutoff=0.0)
         raise QuestionError(f"unknown source {source_hint!r}", closest_sources=close)
@@ -78,7 +95,12 @@ def parse_question(question: str, catalog: Catalog, *, source_hint: str | None =
     for t in tokens:  # the time pass has read these
         if any(s < t.end and t.start < e for s, e in tp.spans):
             t.used = True
-    ranked = rank_sources(idx, tokens, build_stream(tokens))
+    stream = build_stream(tokens)
+    shelved = [] if source_hint is not None else \
+        shelf_candidates(catalog, idx, tokens, stream, platforms)
+    ranked = rank_sources(idx, tokens, stream, shelved, platforms)
+    if source_hint is not None and all(c.id != source_hint for c in ranked):
+        ranked.append(score_source(idx, idx.by_id[source_hint], tokens, stream))
     chosen = _choose(ranked, source_hint, tokens, idx)
     st = State(si=chosen.si, items=chosen.items, tokens=tokens, question=text,
                time_range=tp.range, bucket=tp.bucket, default_bucket=tp.default_bucket)
@@ -119,6 +141,11 @@ def parse_question(question: str, catalog: Catalog, *, source_hint: str | None =
                       n_time=len(tp.spans), clamps=st.clamps + tp.clamps)
     return ParsedQuestion(plan=plan, confidence=conf, notes=list(dict.fromkeys(notes)),
                           alternatives=alternatives)
+
+
+def _shelf_index_for(catalog: Catalog, source_id: str):  # type: ignore[no-untyped-def]
+    src = catalog.get(source_id)
+    return shelf_index(src) if src is not None else None
 
 
 def _mark_context(st: State, chosen: Candidate) -> None:

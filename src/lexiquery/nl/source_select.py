@@ -17,10 +17,14 @@ Ties keep catalog order, so the outcome is deterministic.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from lexiquery.catalog.model import EntityKind
-from lexiquery.nl.index import CatalogIndex, SourceIndex
+from lexiquery.catalog.model import Catalog, EntityKind, Platform, Source, SourceShelf
+from lexiquery.nl.index import CatalogIndex, SourceIndex, index_source
+from lexiquery.nl.linker import link, link_index
 from lexiquery.nl.lexicon import STOP_STEMS
 from lexiquery.nl.match import Item, Stream, segment
 from lexiquery.nl.tokens import Token
@@ -156,10 +160,91 @@ def _num_key(v: object) -> str:
     return str(v).lower()
 
 
-def rank_sources(idx: CatalogIndex, tokens: list[Token], st: Stream) -> list[Candidate]:
-    """Every source scored, best first (stable: ties keep catalog order)."""
-    cands = [score_source(idx, si, tokens, st) for si in idx.sources]
-    return sorted(cands, key=lambda c: (-round(c.score, 6), c.si.order))
+def rank_sources(idx: CatalogIndex, tokens: list[Token], st: Stream,
+                 shelved: Sequence[Candidate] = (),
+                 platforms: Sequence[Platform] = ()) -> list[Candidate]:
+    """Every catalog source and the `shelved` candidates scored, best first (stable: ties keep
+    catalog order, and the catalog's own sources come before shelf tables). With `platforms`,
+    only sources bound on one of them compete."""
+    cands = [score_source(idx, si, tokens, st) for si in idx.sources
+             if not platforms or any(si.source.bindings.columns(p) or
+                                     getattr(si.source.bindings, p.value) is not None
+                                     for p in platforms)]
+    cands += list(shelved)
+    return sorted(cands, key=lambda c: (-round(c.score + _edge(c), 6), c.si.order))
+
+
+CURATED_EDGE = 2.5
+
+
+def _edge(c: Candidate) -> float:
+    """Curated sources win near-ties with shelf tables when the question names them (source,
+    concept or known value): their synonyms were written for analysts' words, a table name's
+    words only resemble them."""
+    return CURATED_EDGE if c.strong and c.si.order < SHELF_ORDER else 0.0
+
+
+LINK_SHARE = 0.1
+SHELF_ORDER = 1_000_000  # shelf tables lose ties to the catalog's own sources
+_SHELF_INDEX: "OrderedDict[int, tuple[Source, SourceIndex]]" = OrderedDict()
+_SHELF_LOCK = threading.Lock()
+
+
+def shelf_index(src: Source) -> SourceIndex:
+    """The phrase index of a shelf source, kept for the last 4,096 built (a shelf returns the
+    same object for the same table, so identity is the key)."""
+    with _SHELF_LOCK:
+        hit = _SHELF_INDEX.get(id(src))
+        if hit is not None and hit[0] is src:
+            _SHELF_INDEX.move_to_end(id(src))
+            return hit[1]
+    si = index_source(src, SHELF_ORDER)
+    with _SHELF_LOCK:
+        _SHELF_INDEX[id(src)] = (src, si)
+        while len(_SHELF_INDEX) > 4096:
+            _SHELF_INDEX.popitem(last=False)
+    return si
+
+
+def shelf_candidates(catalog: Catalog, idx: CatalogIndex, tokens: list[Token], st: Stream,
+                     platforms: Sequence[Platform] = (), k: int = 8) -> list[Candidate]:
+    """The shelf tables the linker retrieves for the question, scored like catalog sources,
+    plus the evidence of their own name (`Link.name_evidence`, and a table the question spells
+    out wins outright)."""
+    shelves = [s for s in catalog.shelves if not platforms or s.platform in platforms]
+    if not shelves:
+        return []
+    _shelf_df(idx, shelves)
+    out: list[Candidate] = []
+    for rank, lk in enumerate(link(shelves, tokens, k=k)):
+        src = lk.shelf.source(lk.source_id)
+        if src is None:
+            continue
+        c = score_source(idx, shelf_index(src), tokens, st)
+        # The linker's BM25F sees column words the phrase matcher misses in compound names
+        # (`InitiatingProcessFileName`); a small share of it breaks near-ties between tables.
+        bonus = lk.name_evidence + (10.0 if lk.literal else 0.0) + LINK_SHARE * lk.score
+        if bonus > 0:
+            c.score += bonus
+            c.anchored = True
+            c.strong = c.strong or lk.literal or lk.name_evidence >= 2.5
+            c.evidence.insert(0, src.name if lk.literal else f"words of {src.name}")
+        c.score -= rank * 1e-6  # equal scores keep the linker's order
+        out.append(c)
+    return out
+
+
+def _shelf_df(idx: CatalogIndex, shelves: list[SourceShelf]) -> None:
+    """Make `idx.idf` count the shelves' tables (once per catalog index)."""
+    if idx.shelf_df is not None:
+        return
+    links = [link_index(s) for s in shelves if hasattr(s, "tables")]  # type: ignore[arg-type]
+
+    def df(phrase: tuple[str, ...]) -> int:
+        return sum(min((li.column_df(w) for w in phrase), default=0) for li in links)
+
+    idx.shelf_n = sum(len(li.ids) for li in links)
+    idx.shelf_df = df
 
 
 def closest_sources(idx: CatalogIndex, words: list[str], ranked: list[Candidate],
