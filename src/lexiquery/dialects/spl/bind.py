@@ -25,6 +25,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from lexiquery.catalog.model import FieldType, Platform, Source
+from lexiquery.catalog.splunk_names import field_aliases
 from lexiquery.dialects.base import coerce, has_letters, iso_seconds
 from lexiquery.dialects.parsing import unknown_field_error
 from lexiquery.dialects.spl.search import SGroup, SNode, SNot, SOpaque, STerm, SValue
@@ -80,12 +81,18 @@ class Scope:
         return scope
 
     def lookup(self, col: str) -> Ref | None:
+        folded = {k.lower(): v for k, v in self.names.items()}
         for name in self._candidates(col):
             if name in self.names:
                 return self.names[name]
-            folded = {k.lower(): v for k, v in self.names.items()}
             if name.lower() in folded:  # SPL field names are case-insensitive in practice
                 return folded[name.lower()]
+        # The same field under its classic, XML or CIM name (`Account_Name` / `TargetUserName`
+        # / `user`): Splunk deployments differ in the rendering, not in the data.
+        for name in self._candidates(col):
+            for alias in field_aliases(name):
+                if alias in folded:
+                    return folded[alias]
         return None
 
     def _candidates(self, col: str) -> list[str]:

@@ -32,10 +32,12 @@ from lexiquery.dialects.spl.source import (
     BoundPrefix,
     SourceMatch,
     bound_prefix,
+    dataset_of,
     match_index_only,
     match_prefix,
     normalise_command,
     prefix_values,
+    shelf_prefixes,
 )
 from lexiquery.dialects.spl.stages import HANDLED, Args, Command
 from lexiquery.errors import QueryError
@@ -215,7 +217,7 @@ class _Reader:
         args.skip_until("from", "where", "by")
         args.sc.skip_space()
         aggs_end = args.sc.pos
-        datamodel = None
+        datamodel, dataset = None, None
         if args.keyword("from"):
             tok = args.next()
             if tok.is_word("datamodel") and args.peek().is_op("="):
@@ -224,7 +226,8 @@ class _Reader:
             if tok.kind not in {"word", "str"}:
                 raise syntax_error(self.text, tok.start, "tstats from needs a data model",
                                    expected="from datamodel=Name")
-            datamodel = str(tok.value).split(".")[0]
+            path = str(tok.value).split(".")
+            datamodel, dataset = path[0], (path[1] if len(path) > 1 else None)
         terms: list[SNode] = []
         where_at = None
         if args.keyword("where"):
@@ -232,7 +235,7 @@ class _Reader:
             terms, stop = parse_search(self.text, args.sc.pos, cmd.end, stop=("by",))
             args.sc.pos = stop
         if datamodel is not None:
-            choice = self._choose(terms, None, datamodel, cmd.pos)
+            choice = self._choose_generating(None, datamodel, cmd.pos, dataset)
         else:
             if not terms:
                 raise syntax_error(self.text, cmd.pos, "tstats needs a data model or an index",
@@ -241,6 +244,12 @@ class _Reader:
             choice = self._choose(terms, None, None, where_at or cmd.pos)
         pipe = self._pipeline(choice)
         pipe.tstats_options(opts)
+        child = choice.match.source.concept(dataset) if dataset else None
+        if child is not None:  # `datamodel=Authentication.Failed_Authentication`
+            pipe.filters += list(child.filters)
+            pipe.notes.append(f"the {dataset} dataset is {choice.match.source.name} where "
+                              + " and ".join(f"{c.field} = {c.value!r}"
+                                             for c in child.filters))  # type: ignore[union-attr]
         pipe.base_terms(terms, choice.match.used, choice.match.narrowed)
         pipe.tstats_aggregation(aggs_at, aggs_end, args)
         return pipe
@@ -251,7 +260,8 @@ class _Reader:
                 pos: int) -> _Choice:
         if generating is not None or datamodel is not None:
             return self._choose_generating(generating, datamodel, pos)
-        matches = [m for bp in self.prefixes if bp.generating is None
+        prefixes = self.prefixes + shelf_prefixes(self.catalog, terms, None)
+        matches = [m for bp in prefixes if bp.generating is None
                    and (m := match_prefix(bp, terms)) is not None]
         if not matches:
             loose = [m for bp in self.prefixes if bp.generating is None
@@ -273,9 +283,12 @@ class _Reader:
         return _Choice(best, None, False)
 
     def _choose_generating(self, generating: str | None, datamodel: str | None,
-                           pos: int) -> _Choice:
+                           pos: int, dataset: str | None = None) -> _Choice:
         hits: list[BoundPrefix] = []
-        for bp in self.prefixes:
+        prefixes = self.prefixes
+        if datamodel is not None:
+            prefixes = prefixes + shelf_prefixes(self.catalog, [], datamodel)
+        for bp in prefixes:
             if generating is not None and bp.generating == generating:
                 hits.append(bp)
             elif datamodel is not None and bp.datamodel \
@@ -293,10 +306,13 @@ class _Reader:
                                f"'{datamodel or generating}'", code="unknown_source",
                                hint=(f"did you mean {', '.join(near)}?" if near else
                                      f"data models in the catalog: {', '.join(known) or 'none'}"))
-        hits.sort(key=lambda bp: (bp.generating is None, bp.source.origin != "builtin"))
+        hits.sort(key=lambda bp: (bp.generating is None, bp.source.origin != "builtin",
+                                  not _reads_dataset(bp, dataset)))
         bp = hits[0]
-        return _Choice(SourceMatch(bp.source, set(), 1.0, []), bp.datamodel or datamodel,
-                       bp.generating is not None)
+        # tstats names fields by the root dataset (`Processes.process_name`); a data model
+        # whose root is the model itself (Authentication) is the same name.
+        return _Choice(SourceMatch(bp.source, set(), 1.0, []),
+                       dataset_of(bp) or bp.datamodel or datamodel, bp.generating is not None)
 
     def _unknown(self, terms: list[SNode], pos: int) -> QueryError:
         wanted: dict[str, tuple[str, int]] = {}
@@ -331,3 +347,12 @@ class _Reader:
                                   "start the search with the index and sourcetype of a "
                                   "catalog source (`lexiquery catalog list`)"))
 
+
+
+def _reads_dataset(bp: BoundPrefix, dataset: str | None) -> bool:
+    """Is `dataset` (from `datamodel=Model.Dataset`) this prefix's root or one of its child
+    datasets (concepts)?"""
+    if dataset is None:
+        return True
+    root = dataset_of(bp)
+    return (root or "").lower() == dataset.lower() or bp.source.concept(dataset) is not None

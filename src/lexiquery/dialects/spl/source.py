@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
-from lexiquery.catalog.model import Source
+from lexiquery.catalog.model import Catalog, Platform, Source
+from lexiquery.catalog.splunk_names import source_aliases
 from lexiquery.dialects.spl.bind import Unsupported
 from lexiquery.dialects.spl.search import SGroup, SNode, SNot, STerm, SValue, parse_search
 from lexiquery.errors import QueryError
@@ -100,12 +101,20 @@ def node_key(node: SNode) -> str:
     """A case-insensitive, order-free fingerprint: equal keys = the same constraint."""
     if isinstance(node, STerm):
         vals = node.value if isinstance(node.value, list) else [node.value]
-        return f"{(node.field or '').lower()}{node.op}{','.join(v.text.lower() for v in vals)}"
+        name = (node.field or "").lower()
+        if name in _ALIASED and node.op == "=" and len(vals) == 1:
+            # `sourcetype=WinEventLog:Security` and `source=XmlWinEventLog:Security` select the
+            # same events: one key for every spelling (`catalog.splunk_names`).
+            return "=".join(min(source_aliases(name, vals[0].text)))
+        return f"{name}{node.op}{','.join(v.text.lower() for v in vals)}"
     if isinstance(node, SGroup):
         return f"{node.kind}(" + ",".join(sorted(node_key(i) for i in node.items)) + ")"
     if isinstance(node, SNot):
         return f"not({node_key(node.item)})"
     return node.text.lower()
+
+
+_ALIASED = frozenset({"sourcetype", "source", "eventtype"})
 
 
 def normalise_command(text: str) -> str:
@@ -161,11 +170,18 @@ def match_prefix(bp: BoundPrefix, terms: list[SNode]) -> SourceMatch | None:
             narrowed.append(narrow)
             score += 0.5
             continue
-        if _is_field(c, "index") and not has_index:
+        if _is_field(c, "index"):
+            # Index names are the deployment's own: the source is recognised by what the
+            # rest of its prefix says, and the query's index is where it lives there.
+            if has_index:
+                own = next(i for i, t in enumerate(terms) if _is_field(t, "index"))
+                used.add(own)
             continue
         return None
     if score == 0:
         return None
+    if has_index and not any(_is_field(c, "index") for c in bp.terms):
+        used.add(next(i for i, t in enumerate(terms) if _is_field(t, "index")))
     return SourceMatch(bp.source, used, score, narrowed)
 
 
@@ -224,3 +240,48 @@ def prefix_values(bp: BoundPrefix, field_name: str) -> list[str]:
                 and isinstance(n.value, SValue):
             out.append(n.value.text)
     return out
+
+
+# ------------------------------------------------------------------ shelf sources
+
+_PREFIX_PAIR = re.compile(r'(sourcetype|source|eventtype)\s*=\s*("[^"]*"|[^\s()]+)', re.IGNORECASE)
+_DATAMODEL = re.compile(r"\|\s*datamodel\s+(\w+)\s+(\w+)", re.IGNORECASE)
+
+
+def _keys_of(pairs: list[tuple[str, str]]) -> set[tuple[str, str]]:
+    return {min(source_aliases(f, v.strip('"'))) for f, v in pairs}
+
+
+def shelf_prefixes(catalog: Catalog, terms: list[SNode], datamodel: str | None) -> list[BoundPrefix]:
+    """Prefixes of the shelf's Splunk sources this search may mean: those whose sourcetype or
+    source (any spelling, `splunk_names`) the search names, or the data model it reads. Only
+    those are built into sources: the shelves hold dozens."""
+    wanted: set[tuple[str, str]] = set()
+    for t in terms:
+        if isinstance(t, STerm) and t.op == "=" and isinstance(t.value, SValue) and \
+                (t.field or "").lower() in _ALIASED:
+            wanted.add(min(source_aliases(t.field or "", t.value.text)))
+    out: list[BoundPrefix] = []
+    for shelf in catalog.shelves:
+        if shelf.platform is not Platform.spl:
+            continue
+        for tid, table in shelf.by_id.items():
+            search = getattr(table, "search", "")
+            dm = _DATAMODEL.match(search)
+            if datamodel is not None:
+                hit = dm is not None and dm.group(1).lower() == datamodel.lower()
+            else:
+                keys = _keys_of(_PREFIX_PAIR.findall(search))
+                hit = bool(keys) and keys <= wanted
+            if hit and (src := shelf.source(tid)) is not None and \
+                    (bp := bound_prefix(src)) is not None:
+                out.append(bp)
+    return out
+
+
+def dataset_of(bp: BoundPrefix) -> str | None:
+    """The root dataset a `| datamodel Model Root search` prefix reads (field prefix in
+    tstats: `Processes.process_name`)."""
+    m = _DATAMODEL.match(bp.source.bindings.spl.search.strip()) if bp.source.bindings.spl \
+        else None
+    return m.group(2) if m else None
