@@ -18,6 +18,9 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=_default_data_dir,
                            description="Where journeys, answers and imported catalogs are stored.")
     sql_dialect: str = Field(default="postgres", description="Default SQL dialect for SQL queries.")
+    workspace: str | None = Field(default=None,
+                                  description="The workspace (schema import) to answer from; "
+                                  "default: the one `catalog use` chose, else all.")
     max_question_chars: int = Field(default=2000, ge=10,
                                     description="Longer questions are refused with a clear error.")
 

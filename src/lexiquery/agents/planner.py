@@ -38,7 +38,8 @@ def create_plan(req: PlanRequest, res: Resources) -> PlanResult:
         req.question + "\n" + req.context.strip()  # type: ignore[union-attr]
     draft, rules, refusal = None, None, None
     try:
-        rules = parse_question(req.question, catalog, source_hint=req.source)
+        rules = parse_question(req.question, catalog, source_hint=req.source,
+                               platforms=[Platform(p) for p in req.platforms])
     except QuestionError as e:
         if any(i.get("code") == BAD_ROW_COUNT for i in e.issues):
             raise  # "top -5": no runbook or model makes that answerable

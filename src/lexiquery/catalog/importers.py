@@ -17,6 +17,8 @@ logical fields with the original column kept as synonym and binding, one binding
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 from pathlib import Path
@@ -28,6 +30,7 @@ from pydantic import ValidationError
 from lexiquery.catalog.kusto_schema import import_kusto_schema, is_kusto_schema
 from lexiquery.catalog.model import Source
 from lexiquery.catalog.sql_ddl import import_sql_ddl
+from lexiquery.catalog.workspace import inventory_source
 from lexiquery.catalog.tables import problem as _problem
 from lexiquery.catalog.tables import snake
 from lexiquery.errors import CatalogError, InputError
@@ -85,6 +88,7 @@ def import_catalog_data(data: Any, origin: str, *, keep_origin: bool = False) ->
 # ---------------------------------------------------------------------------------- dispatch
 
 _STRUCTURED = (".json", ".yaml", ".yml")
+_INVENTORY = (".csv",)
 _DDL = (".sql", ".ddl")
 _SNIFFED = ("", ".txt")  # no telling extension: judged by content
 _DDL_HINT = re.compile(r"\bCREATE\s+(?:\w+\s+)*?TABLE\b", re.IGNORECASE)
@@ -145,10 +149,12 @@ def import_file(path: Path | str) -> list[Source]:
     malformed file and for any other extension."""
     path = Path(path)
     ext = path.suffix.lower()
-    if ext not in _STRUCTURED + _DDL + _SNIFFED:
+    if ext not in _STRUCTURED + _DDL + _SNIFFED + _INVENTORY:
         raise CatalogError(f"{path.name}: unsupported file type {ext}; use .yaml/.yml or .json "
-                           "(catalog or Kusto schema) or .sql (DDL)")
+                           "(catalog or Kusto schema), .sql (DDL) or .csv (Splunk inventory)")
     text = _read_text(path)
+    if ext in _INVENTORY:
+        return import_splunk_inventory(text, path.name)
     if ext in _DDL:
         return import_sql_ddl(text, path.name)
     if ext in _STRUCTURED:
@@ -166,3 +172,33 @@ def _import_structured(text: str, origin: str, *, as_json: bool) -> list[Source]
     if is_kusto_schema(data):
         return import_kusto_schema(data, origin)
     return import_catalog_data(data, origin)
+
+
+# ---------------------------------------------------------------------------------- Splunk
+
+
+def import_splunk_inventory(text: str, origin: str) -> list[Source]:
+    """A Splunk deployment's inventory: CSV with `index` and `sourcetype` columns (and
+    optionally `source`), as `| tstats count where index=* by index sourcetype source` exports
+    it. Each distinct row is a source saying that data exists, and in which index."""
+    reader = csv.DictReader(io.StringIO(text))
+    header = {(h or "").strip().lower(): h for h in reader.fieldnames or []}
+    if "index" not in header or "sourcetype" not in header:
+        raise CatalogError(f"{origin}: a Splunk inventory needs the columns index and "
+                           f"sourcetype; found {', '.join(header) or 'none'}",
+                           hint="export `| tstats count where index=* by index sourcetype "
+                           "source` as CSV")
+    seen: dict[str, Source] = {}
+    for n, row in enumerate(reader, start=2):
+        index = (row.get(header["index"]) or "").strip()
+        st = (row.get(header["sourcetype"]) or "").strip()
+        src = (row.get(header["source"]) or "").strip() if "source" in header else ""
+        if not index or not st:
+            raise CatalogError(f"{origin}: line {n} has no index or sourcetype")
+        s = inventory_source(index, st, src, origin)
+        seen.setdefault(s.id if not src else f"{s.id}_{snake(src)}",
+                        s if not src or s.id not in seen else
+                        s.model_copy(update={"id": f"{s.id}_{snake(src)}"}))
+    if not seen:
+        raise CatalogError(f"{origin}: the inventory has no rows")
+    return list(seen.values())

@@ -175,6 +175,9 @@ class Source(_Model):
     default_fields: list[str] = Field(default_factory=list)
     bindings: Bindings
     origin: str = "builtin"
+    # Made from a schema (Kusto schema JSON, SQL DDL, a Splunk inventory): it says what exists
+    # on its platform, so it defines the workspace there (`catalog.workspace`).
+    schema_import: bool = False
 
     @model_validator(mode="after")
     def _consistent(self) -> "Source":

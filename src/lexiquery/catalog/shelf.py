@@ -176,8 +176,8 @@ class Shelf:
         src = source_from_columns(t.name, [(c, _type(ty), "") for c, ty in t.columns],
                                   platform=t.platform.value, origin=self.origin,
                                   description=t.description)
-        words = sorted(set(src.synonyms) | set(t.words))
-        return src.model_copy(update={"id": t.id, "synonyms": words})
+        words = sorted(set(src.synonyms) | set(t.words) | {table_words(t.name)})
+        return src.model_copy(update={"id": t.id, "synonyms": words, "schema_import": False})
 
     def sources(self, ids: Iterable[str]) -> list[Source]:
         return [s for i in ids if (s := self.source(i)) is not None]

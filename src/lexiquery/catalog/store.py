@@ -29,8 +29,9 @@ import yaml
 
 from lexiquery.catalog.builtin import builtin_catalog
 from lexiquery.catalog.importers import import_catalog_data, import_file
-from lexiquery.catalog.model import Catalog, Platform, Source
+from lexiquery.catalog.model import Catalog, Source
 from lexiquery.catalog.reference import PACKS, reference_shelf
+from lexiquery.catalog.workspace import apply_workspace
 from lexiquery.config import Settings
 from lexiquery.errors import CatalogError, LexiQueryError
 from lexiquery.private_files import private_dir
@@ -116,7 +117,9 @@ def _load_persisted(path: Path) -> list[Source]:
     """Sources of one persisted file, keeping the origin each remembers; CatalogError if the
     file is unreadable or malformed."""
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        # The C loader when PyYAML has it: a workspace import can hold hundreds of tables.
+        data = yaml.load(path.read_text(encoding="utf-8"),
+                         Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     except (OSError, UnicodeDecodeError) as e:
         raise CatalogError(f"cannot read {path}: {getattr(e, 'strerror', None) or e}") from e
     except yaml.YAMLError as e:
@@ -138,19 +141,69 @@ def _readable_imports(catalog_dir: Path | None,
 
 
 def load_catalog(catalog_dir: Path | None, extra_files: list[Path] | None = None,
-                 *, warn: Warn = _stderr_warning, reference: bool = True) -> Catalog:
+                 *, warn: Warn = _stderr_warning, reference: bool = True,
+                 workspace: str | None = None) -> Catalog:
     """Built-ins, then persisted imports, then `extra_files` (see the module docstring); with
-    `reference`, the shipped reference packs on the shelves."""
+    `reference`, the shipped reference packs on the shelves. Schema imports are workspaces:
+    only the active one is loaded (`workspace`, else the one `catalog use` chose, else all),
+    and the catalog is limited to what it says exists (`catalog.workspace`)."""
     catalog = builtin_catalog()
-    for _path, sources in _readable_imports(catalog_dir, warn):
+    active = workspace or active_workspace(catalog_dir)
+    known = set()
+    for path, sources in _readable_imports(catalog_dir, warn):
+        if any(s.schema_import for s in sources):
+            known.add(path.stem)
+            if active is not None and path.stem != active:
+                continue  # another workspace
         for s in sources:
             add_source(catalog, s)
+    if workspace is not None and workspace not in known:
+        raise CatalogError(f"no workspace {workspace!r}",
+                           hint=("workspaces: " + ", ".join(sorted(known))) if known else
+                           "`lexiquery catalog import SCHEMA` makes one")
     for path in extra_files or []:
         for s in import_file(path):
             add_source(catalog, s)
     if reference:
         attach_reference(catalog)
-    return catalog
+    return apply_workspace(catalog, [s for s in catalog if s.schema_import])
+
+
+ACTIVE_FILE = ".active-workspace"
+
+
+def active_workspace(catalog_dir: Path | None) -> str | None:
+    """The workspace `catalog use` chose, or None (every workspace is used)."""
+    if catalog_dir is None:
+        return None
+    try:
+        name = (catalog_dir / ACTIVE_FILE).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    return name or None
+
+
+def use_workspace(catalog_dir: Path, name: str | None) -> None:
+    """Make `name` the active workspace (None: use every workspace). CatalogError when there
+    is no such workspace."""
+    if name is not None:
+        names = workspace_names(catalog_dir)
+        if name not in names:
+            raise CatalogError(f"no workspace {name!r}",
+                               hint=("workspaces: " + ", ".join(names)) if names else
+                               "`lexiquery catalog import SCHEMA` makes one")
+    private_dir(catalog_dir)
+    path = catalog_dir / ACTIVE_FILE
+    if name is None:
+        path.unlink(missing_ok=True)
+    else:
+        path.write_text(name + "\n", encoding="utf-8")
+
+
+def workspace_names(catalog_dir: Path | None) -> list[str]:
+    """The names of the kept workspaces (persisted schema imports)."""
+    return sorted(path.stem for path, sources in _readable_imports(catalog_dir, lambda _m: None)
+                  if any(s.schema_import for s in sources))
 
 
 def attach_reference(catalog: Catalog) -> None:
@@ -209,7 +262,9 @@ def remove_imported(source_id: str, catalog_dir: Path, *,
     return removed
 
 
-def load_user_catalog(settings: Settings, catalog_files: Sequence[Path] = ()) -> Catalog:
+def load_user_catalog(settings: Settings, catalog_files: Sequence[Path] = (),
+                      workspace: str | None = None) -> Catalog:
     """Built-in sources, then the user's persisted imports (under the settings' catalog
-    directory), then `--catalog` files."""
-    return load_catalog(settings.catalog_dir, list(catalog_files))
+    directory; of the workspaces, the active one), then `--catalog` files."""
+    return load_catalog(settings.catalog_dir, list(catalog_files),
+                        workspace=workspace or settings.workspace)

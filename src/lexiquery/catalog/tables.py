@@ -71,7 +71,9 @@ _ENTITY_PATTERNS: tuple[tuple[str, EntityKind], ...] = (
 
 
 def infer_entity(logical: str) -> EntityKind | None:
-    """The entity a snake_case column name suggests, or None."""
+    """The entity a snake_case column name suggests, or None. A Log Analytics custom-log type
+    suffix (`UserName_s`, `BytesOut_d`) is ignored."""
+    logical = re.sub(r"_[sdbtg]$", "", logical)
     for pattern, kind in _ENTITY_PATTERNS:
         if re.search(pattern, logical):
             return kind
@@ -79,7 +81,11 @@ def infer_entity(logical: str) -> EntityKind | None:
 
 
 def _words(name: str) -> str:
-    return snake(name).replace("_", " ")
+    """A column or table name in words; a custom-log suffix (`_s`, `_d`, `_CL`) is dropped."""
+    words = snake(name).split("_")
+    if len(words) > 1 and words[-1] in {"s", "d", "b", "t", "g", "cl"}:
+        words = words[:-1]
+    return " ".join(words)
 
 
 def source_from_columns(table: str, columns: list[tuple[str, FieldType, str]], *, platform: str,
@@ -116,7 +122,8 @@ def source_from_columns(table: str, columns: list[tuple[str, FieldType, str]], *
         return Source(id=snake(short), name=short, description=description.strip() or
                       f"{short} ({platform.upper()} table imported from {origin})",
                       synonyms=sorted({short, _words(short)} - {snake(short)}),
-                      time_field=time_field, fields=fields, bindings=binding, origin=origin)
+                      time_field=time_field, fields=fields, bindings=binding, origin=origin,
+                      schema_import=True)
     except ValidationError as e:
         raise CatalogError(f"{origin}: table {table}: "
                            f"{'; '.join(problem(err) for err in e.errors()[:3])}") from e

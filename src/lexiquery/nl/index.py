@@ -217,8 +217,31 @@ def _index_known(si: SourceIndex, f: FieldDef, value: object, meaning: str) -> N
         si.add(words, t)
 
 
+NAME_WORD_MAX_DF = 2  # a table-name word shared by more tables says little ("device")
+_GENERIC_NAME_WORDS = frozenset(stem_words("event events log logs table data info record records "
+                                           "cl custom"))
+
+
+def _name_words(catalog: Catalog, sources: list[SourceIndex]) -> None:
+    """A schema table's distinctive name words are source phrases: "vpn" finds `VpnLogs_CL`,
+    "registry" `DeviceRegistryEvents`, "proxy" `proxy_logs` — a word only one or two of the
+    catalog's tables carry in their name."""
+    words: dict[str, set[str]] = {}
+    for si in sources:
+        if si.source.schema_import:
+            for w in set(stem_words(_camel_words(si.source.name))) - _GENERIC_NAME_WORDS:
+                if len(w) > 2 and w not in STOP_STEMS and w not in RESERVED:
+                    words.setdefault(w, set()).add(si.source.id)
+    for si in sources:
+        for w, ids in words.items():
+            if si.source.id in ids and len(ids) <= NAME_WORD_MAX_DF and \
+                    si.lookup([w], 0) is None:
+                si.add((w,), Target("source", si.source.id))
+
+
 def _build(catalog: Catalog) -> CatalogIndex:
     sources = [index_source(s, i) for i, s in enumerate(catalog)]
+    _name_words(catalog, sources)
     phrase_df: dict[tuple[str, ...], int] = {}
     vocab_df: dict[str, int] = {}
     for si in sources:

@@ -171,7 +171,29 @@ def rank_sources(idx: CatalogIndex, tokens: list[Token], st: Stream,
                                      getattr(si.source.bindings, p.value) is not None
                                      for p in platforms)]
     cands += list(shelved)
-    return sorted(cands, key=lambda c: (-round(c.score + _edge(c), 6), c.si.order))
+    edge = not _unique_names(cands)  # a source the question names needs no tie-breaker
+    return sorted(cands, key=lambda c: (-round(c.score + (_edge(c) if edge else 0.0), 6),
+                                        c.si.order))
+
+
+UNIQUE_NAME = 3.0
+
+
+def _unique_names(cands: list[Candidate]) -> bool:
+    """A word of the question that names exactly one source ("vpn" → `VpnLogs_CL`) says which
+    data the analyst means, more than generic words ("failed", "logins") that many sources
+    explain: that source gains `UNIQUE_NAME`. True when some source did."""
+    named: dict[str, list[Candidate]] = {}
+    for c in cands:
+        for it in c.items:
+            if it.kind == "cat" and it.is_source:
+                named.setdefault(it.text.lower(), []).append(c)
+    found = False
+    for phrase, who in named.items():
+        if len(who) == 1:
+            who[0].score += UNIQUE_NAME
+            who[0].strong = found = True
+    return found
 
 
 CURATED_EDGE = 2.5

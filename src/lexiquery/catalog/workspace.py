@@ -1,0 +1,198 @@
+"""The workspace is the truth: once a platform has an imported schema, no query names a table or
+column outside it.
+
+A *workspace* is a schema import — Kusto `.show database schema as json`, SQL DDL, or a Splunk
+index/sourcetype inventory (`splunk_inventory`) — kept in the catalog directory under its file's
+name. Several can be kept; one is active (`lexiquery catalog use NAME`, `--workspace`,
+`LEXIQUERY_WORKSPACE`), or all when none is chosen. A YAML catalog of sources with concepts is
+not a workspace: it adds sources, it does not say what exists.
+
+For every platform the active workspace covers, `apply_workspace`:
+
+* keeps a curated or YAML source's binding there only if its table (KQL/SQL) or its sourcetype or
+  source (SPL, any spelling) exists in the workspace; keeps only the columns the workspace
+  table has, and moves the time field to the table's own time column (`Timestamp` in Defender
+  XDR advanced hunting) when the bound one is missing; a source left with no binding is dropped;
+* for SPL, rewrites the prefix's `index=` to the index the inventory names for it;
+* takes the reference shelves of that platform off the catalog (their tables may not exist
+  there), except the CIM data models, which read whatever indexes the deployment accelerates,
+  and keeps the Splunk reference data sources the inventory names, in its index.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from lexiquery.catalog.model import (
+    Bindings,
+    Catalog,
+    FieldType,
+    KqlBinding,
+    Platform,
+    Source,
+    SplBinding,
+    SqlBinding,
+)
+from lexiquery.catalog.shelf import Shelf, ShelfTable
+from lexiquery.catalog.splunk_names import source_aliases
+from lexiquery.catalog.tables import TIME_NAMES, snake
+
+_PAIR = re.compile(r'(sourcetype|source|eventtype)\s*=\s*("[^"]*"|[^\s()]+)', re.IGNORECASE)
+_INDEX = re.compile(r'\bindex\s*=\s*("[^"]*"|[^\s()]+)', re.IGNORECASE)
+
+
+def is_schema_source(source: Source) -> bool:
+    """A source that states what exists (a schema import), not one written for analysts."""
+    return source.schema_import and source.origin != "builtin"
+
+
+def spl_keys(search: str) -> set[tuple[str, str]]:
+    """The (field, value) keys a search prefix selects on, one per spelling group."""
+    return {min(source_aliases(f, v.strip('"'))) for f, v in _PAIR.findall(search)}
+
+
+def spl_index(search: str) -> str | None:
+    m = _INDEX.search(search)
+    return m.group(1).strip('"') if m else None
+
+
+def _with_index(search: str, index: str) -> str:
+    if _INDEX.search(search):
+        return _INDEX.sub(f"index={index}", search, count=1)
+    return f"index={index} {search}" if not search.lstrip().startswith("|") else search
+
+
+class Workspace:
+    """What exists, per platform: KQL/SQL tables with their columns, Splunk (keys → index)."""
+
+    def __init__(self, sources: Iterable[Source]) -> None:
+        self.tables: dict[Platform, dict[str, Source]] = {}
+        self.spl: dict[tuple[str, str], str] = {}  # sourcetype/source key → index
+        for s in sources:
+            for p in s.bindings.platforms():
+                if p is Platform.spl:
+                    search = s.bindings.spl.search  # type: ignore[union-attr]
+                    for key in spl_keys(search):
+                        self.spl.setdefault(key, spl_index(search) or "")
+                    self.tables.setdefault(p, {})[s.id] = s
+                else:
+                    table = s.target(p)
+                    self.tables.setdefault(p, {})[table.lower()] = s
+
+    @property
+    def platforms(self) -> list[Platform]:
+        return list(self.tables)
+
+    def table(self, platform: Platform, name: str) -> Source | None:
+        got = self.tables.get(platform, {})
+        return got.get(name.lower()) or got.get(name.rsplit(".", 1)[-1].strip('"`[]').lower())
+
+    def index_for(self, search: str) -> str | None:
+        """The inventory's index for the data `search` selects; None when it is not there."""
+        for key in spl_keys(search):
+            if key in self.spl:
+                return self.spl[key]
+        return None
+
+
+def _restrict_table_binding(src: Source, p: Platform, ws: Workspace) -> Source | None:
+    binding = getattr(src.bindings, p.value)
+    table = ws.table(p, binding.table)
+    if table is None:
+        return None
+    have = {c: c for c in table.bindings.columns(p).values()}
+    if p is not Platform.kql:  # SQL names are case-insensitive
+        have = {c.lower(): c for c in have.values()}
+    cols = {f: have[c if p is Platform.kql else c.lower()] for f, c in binding.columns.items()
+            if (c if p is Platform.kql else c.lower()) in have}
+    if src.time_field and src.time_field not in cols:
+        own = table.time_field and table.bindings.columns(p).get(table.time_field)
+        own = own or next((have[n] for n in have if snake(n) in TIME_NAMES), None)
+        if own:
+            cols[src.time_field] = own
+    if p is Platform.kql:
+        types = {f: t for f, t in binding.column_types.items() if f in cols}
+        return src.model_copy(update={"bindings": src.bindings.model_copy(update={
+            "kql": KqlBinding(table=table.target(p), columns=cols, column_types=types)})})
+    return src.model_copy(update={"bindings": src.bindings.model_copy(update={
+        "sql": SqlBinding(table=table.target(p), columns=cols)})})
+
+
+def _restrict(src: Source, ws: Workspace) -> Source | None:
+    """`src` with its bindings limited to what the workspace has; None when nothing is left."""
+    for p in ws.platforms:
+        binding = getattr(src.bindings, p.value)
+        if binding is None or src in ws.tables.get(p, {}).values():
+            continue
+        if p is Platform.spl:
+            index = ws.index_for(binding.search)
+            new = None if index is None else binding.model_copy(
+                update={"search": _with_index(binding.search, index) if index else
+                        binding.search})
+            src = src.model_copy(update={"bindings": src.bindings.model_copy(update={"spl": new})})
+        else:
+            restricted = _restrict_table_binding(src, p, ws)
+            src = restricted or src.model_copy(update={"bindings": src.bindings.model_copy(
+                update={p.value: None})})
+    if not src.bindings.platforms():
+        return None
+    return src
+
+
+def _spl_shelf(shelf: Shelf, ws: Workspace) -> Shelf | None:
+    """A Splunk reference shelf limited to the data sources the inventory names, each searched
+    in its index there; CIM data models stay whole."""
+    kept = []
+    for t in shelf.tables:
+        if t.search.lstrip().startswith("|"):
+            kept.append(t)
+            continue
+        index = ws.index_for(t.search)
+        if index is not None:
+            kept.append(ShelfTable(**{**t.__dict__, "search": _with_index(t.search, index)
+                                      if index else t.search}))
+    if not kept:
+        return None
+    return Shelf(name=shelf.name, kind=shelf.kind, platform=shelf.platform, tables=kept,
+                 reserved=shelf.reserved)
+
+
+def apply_workspace(catalog: Catalog, schema: Iterable[Source]) -> Catalog:
+    """A new catalog: `catalog` limited to the workspace the `schema` sources describe (see
+    the module docstring). With no schema sources, `catalog` itself."""
+    ws = Workspace(schema)
+    if not ws.platforms:
+        return catalog
+    sources = [r for s in catalog if (r := _restrict(s, ws)) is not None]
+    shelves = []
+    for shelf in catalog.shelves:
+        if shelf.platform not in ws.platforms:
+            shelves.append(shelf)
+        elif shelf.platform is Platform.spl and isinstance(shelf, Shelf):
+            if (kept := _spl_shelf(shelf, ws)) is not None:
+                shelves.append(kept)
+    out = Catalog(sources, shelves)
+    out.workspace_platforms = ws.platforms  # type: ignore[attr-defined]
+    return out
+
+
+def inventory_source(index: str, sourcetype: str, source: str, origin: str) -> Source:
+    """One row of a Splunk inventory (`| tstats count where index=* by index sourcetype
+    source`) as a source: what exists and where; its fields come from the reference data
+    source or curated source of the same sourcetype."""
+    search = f"index={index} sourcetype={_q(sourcetype)}" + (f" source={_q(source)}"
+                                                             if source else "")
+    name = f"{sourcetype} in {index}"
+    return Source(id=snake(f"{index}_{sourcetype}"), name=name, schema_import=True,
+                  description=f"{name} (Splunk inventory)",
+                  time_field="time",
+                  fields=[{"name": "time", "type": FieldType.datetime},  # type: ignore[list-item]
+                          {"name": "host", "type": FieldType.string}],
+                  bindings=Bindings(spl=SplBinding(search=search, fields={"time": "_time",
+                                                                          "host": "host"})),
+                  origin=origin)
+
+
+def _q(value: str) -> str:
+    return value if re.fullmatch(r"[A-Za-z0-9_:.*/-]+", value) else '"' + value + '"'
