@@ -66,7 +66,8 @@ class Workspace:
     path: Path
     kind: str  # "kusto" | "sql" | "splunk"
     tables: dict[str, set[str]] = field(default_factory=dict)  # table -> columns
-    splunk: set[tuple[str, str]] = field(default_factory=set)  # (index, sourcetype), lowered
+    splunk: set[tuple[str, str, str]] = field(default_factory=set)  # (index, sourcetype,
+    #                                                                   source), lowered
 
     def table(self, name: str | None) -> str | None:
         """The workspace's spelling of table `name`: exact for Kusto, case-insensitive for SQL."""
@@ -78,10 +79,16 @@ class Workspace:
         return low.get(name.lower())
 
     def sourcetypes(self) -> set[str]:
-        return {st for _, st in self.splunk}
+        return {st for _, st, _ in self.splunk}
 
     def indexes(self) -> set[str]:
-        return {ix for ix, _ in self.splunk}
+        return {ix for ix, _, _ in self.splunk}
+
+    def sources(self) -> set[str]:
+        return {src for _, _, src in self.splunk}
+
+    def sourcetype_of(self, source: str) -> str | None:
+        return next((st for _, st, src in sorted(self.splunk) if src == source.lower()), None)
 
 
 def workspace_file(name: str) -> Path:
@@ -106,8 +113,9 @@ def load_workspace(name: str) -> Workspace:
     if path.suffix == ".sql":
         return Workspace(name, path, "sql", tables=sql_ddl_tables(path.read_text("utf-8")))
     with open(path, newline="", encoding="utf-8") as f:
-        pairs = {(r["index"].lower(), r["sourcetype"].lower()) for r in csv.DictReader(f)}
-    return Workspace(name, path, "splunk", splunk=pairs)
+        rows = {(r["index"].lower(), r["sourcetype"].lower(), r["source"].lower())
+                for r in csv.DictReader(f)}
+    return Workspace(name, path, "splunk", splunk=rows)
 
 
 def sql_ddl_tables(text: str) -> dict[str, set[str]]:
@@ -211,14 +219,22 @@ def spl_values(text: str, key: str) -> list[str]:
     return [a or b or c for a, b, c in re.findall(_SPL_PAIR.format(key=key), text, re.I)]
 
 
-def query_table(platform: str, text: str) -> str | None:
+def spl_sourcetypes(text: str, ws: Workspace | None = None) -> list[str]:
+    """The sourcetype= values of an SPL query (several when OR'ed); without any, the
+    sourcetypes the inventory gives its source= values (a search by source alone)."""
+    found = spl_values(text, "sourcetype")
+    if not found and ws is not None:
+        found = [st for st in (ws.sourcetype_of(s) for s in spl_values(text, "source")) if st]
+    return list(dict.fromkeys(found))
+
+
+def query_table(platform: str, text: str, ws: Workspace | None = None) -> str | None:
     if not text.strip():
         return None
     if platform == "kql":
         return kql_table(text)
     if platform == "spl":
-        found = spl_values(text, "sourcetype")
-        return found[0] if found else None
+        return " OR ".join(spl_sourcetypes(text, ws)) or None
     try:
         return sql_read(text)[0]
     except Exception:  # noqa: BLE001 — unparsable SQL: fall back to the text after FROM
@@ -231,6 +247,8 @@ def table_matches(platform: str, got: str | None, expected: str) -> bool:
         return False
     if platform == "kql":
         return got == expected
+    if platform == "spl":  # one of the sourcetypes searched, as Splunk matches: ignoring case
+        return expected.lower() in {g.lower() for g in got.split(" OR ")}
     return got.split(".")[-1].lower() == expected.lower()
 
 
@@ -263,12 +281,14 @@ def out_of_schema(platform: str, text: str, ws: Workspace) -> tuple[list[str], s
     if ws.kind != "splunk":
         return [], "not checked (workspace is not a Splunk inventory)"
     bad = [f"sourcetype {s}" for s in spl_values(text, "sourcetype")
-           if s.lower() not in ws.sourcetypes()]
+           if "*" not in s and s.lower() not in ws.sourcetypes()]
+    bad += [f"source {s}" for s in spl_values(text, "source")
+            if "*" not in s and s.lower() not in ws.sources()]
     bad += [f"index {i}" for i in spl_values(text, "index")
-            if i != "*" and i.lower() not in ws.indexes()]
+            if "*" not in i and i.lower() not in ws.indexes()]
     if re.search(r"\bdatamodel\s*=|\|\s*tstats\b|\|\s*datamodel\b", text, re.I):
         bad.append("a data model (not in the inventory)")
-    return bad, "sourcetype+index"
+    return bad, "sourcetype+source+index"
 
 
 # ---------------------------------------------------------------------------- running
@@ -329,7 +349,7 @@ def run_question(item: dict[str, Any], ws: Workspace, settings: Any) -> dict[str
     if rec["outcome"] == "answered":
         text = rec["query"]
         try:
-            rec["table"] = query_table(platform, text)
+            rec["table"] = query_table(platform, text, ws)
             rec["right_table"] = table_matches(platform, rec["table"], item["table"])
             rec["missing_keys"] = [k for k in rec["contains"] if k not in text]
             rec["keys"] = not rec["missing_keys"]
@@ -574,8 +594,14 @@ def main(argv: list[str] | None = None) -> int:
 
         notes: list[str] = []
         workspaces: dict[str, Workspace] = {}
+        broken: dict[str, str] = {}
         for name in dict.fromkeys(q["workspace"] for q in questions):
-            workspaces[name] = load_workspace(name)
+            try:
+                workspaces[name] = load_workspace(name)
+            except Exception as e:  # noqa: BLE001 — its questions are counted as crashed
+                broken[name] = short(f"workspace file unreadable: {type(e).__name__}: {e}")
+                notes.append(f"{name}: {broken[name]}")
+                continue
             try:
                 from lexiquery.catalog.importers import import_file
 
@@ -585,7 +611,16 @@ def main(argv: list[str] | None = None) -> int:
 
         recs: list[dict[str, Any]] = []
         for i, item in enumerate(questions, 1):
-            recs.append(run_question(item, workspaces[item["workspace"]], settings))
+            if item["workspace"] in broken:
+                recs.append({"id": item["id"], "workspace": item["workspace"],
+                             "platform": item["platform"], "question": item["question"],
+                             "expected": item["table"], "contains": item.get("contains") or [],
+                             "outcome": "crashed", "query": "", "table": None,
+                             "message": broken[item["workspace"]], "valid": False,
+                             "right_table": False, "keys": False, "keys_ci": False,
+                             "missing_keys": [], "oos": [], "checked": "", "seconds": 0.0})
+            else:
+                recs.append(run_question(item, workspaces[item["workspace"]], settings))
             progress(i, len(questions), "questions")
         trecs: list[dict[str, Any]] = []
         if run_tr:
@@ -594,7 +629,7 @@ def main(argv: list[str] | None = None) -> int:
                 progress(i, len(translations), "translations")
 
     groups = {name: question_figures([r for r in recs if r["workspace"] == name])
-              for name in workspaces}
+              for name in dict.fromkeys(r["workspace"] for r in recs)}
     overall = question_figures(recs)
     tr = translation_figures(trecs) if run_tr else None
     misses = [r for r in [*recs, *trecs] if is_miss(r)][:max(0, args.show_misses)]

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 from enum import Enum
-from typing import Iterable, Protocol
+from typing import Any, Iterable, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
@@ -236,6 +236,10 @@ class SourceShelf(Protocol):
     name: str
     kind: str  # reference | workspace
     platform: Platform
+    tables: list[Any]  # `catalog.shelf.ShelfTable`s
+
+    @property
+    def origin(self) -> str: ...
 
     def __len__(self) -> int: ...
 

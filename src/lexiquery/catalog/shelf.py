@@ -175,7 +175,9 @@ class Shelf:
             return _spl_source(t, self.origin)
         src = source_from_columns(t.name, [(c, _type(ty), "") for c, ty in t.columns],
                                   platform=t.platform.value, origin=self.origin,
-                                  description=t.description)
+                                  description=t.description or
+                                  f"{t.name} ({t.platform.value.upper()} table of the "
+                                  f"{self.name} {self.kind})")
         words = sorted(set(src.synonyms) | set(t.words) | {table_words(t.name)})
         return src.model_copy(update={"id": t.id, "synonyms": words, "schema_import": False})
 

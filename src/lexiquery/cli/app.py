@@ -13,6 +13,8 @@ Exit codes: 0 ok · 1 a query came out invalid · 2 bad input / unanswerable que
 
 from __future__ import annotations
 
+import os
+
 import json
 from typing import Callable, TypeVar
 
@@ -28,6 +30,17 @@ app = typer.Typer(
 )
 
 JSON_HELP = "Print JSON."
+WORKSPACE_HELP = "Answer from this workspace (a schema import; `lexiquery catalog list` names " \
+                 "them) instead of the active one."
+
+
+def select_workspace(name: str | None) -> None:
+    """Make `--workspace NAME` the run's workspace: it is a setting (`LEXIQUERY_WORKSPACE`), so
+    every layer that loads the catalog sees it without being handed it."""
+    if name:
+        os.environ["LEXIQUERY_WORKSPACE"] = name
+
+
 PLATFORM_HELP = "Platform to write a query for: kql, spl or sql (repeatable; default: every " \
                 "platform the source is bound to)."
 

@@ -9,7 +9,15 @@ from typing import Any, Optional
 
 import typer
 
-from lexiquery.cli.app import PLATFORM_HELP, app, err_console, fail, parse_platforms
+from lexiquery.cli.app import (
+    PLATFORM_HELP,
+    WORKSPACE_HELP,
+    app,
+    err_console,
+    fail,
+    parse_platforms,
+    select_workspace,
+)
 
 
 @app.command()
@@ -24,6 +32,7 @@ def ask(
                                       "repeatable."),
     source: Optional[str] = typer.Option(None, "--source", "-s",
                                          help="Use this source id instead of choosing one."),
+    workspace: Optional[str] = typer.Option(None, "--workspace", "-w", help=WORKSPACE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print the answer as one JSON object."),
     batch: Optional[Path] = typer.Option(
         None, "--batch", help="File with one question per line ('-' for stdin); prints JSON "
@@ -40,6 +49,7 @@ def ask(
     time windows, example queries, error codes); the answer cites what it used."""
     from lexiquery.errors import InputError, LexiQueryError
 
+    select_workspace(workspace)
     try:
         platforms = parse_platforms(platform)
         opts: dict[str, Any] = dict(platforms=platforms or None, sql_dialect=sql_dialect,

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from lexiquery.cli.app import app, err_console, fail, or_fail
+from lexiquery.cli.app import WORKSPACE_HELP, app, err_console, fail, or_fail, select_workspace
 
 catalog_app = typer.Typer(help="List, inspect and import data sources.", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")
@@ -44,18 +44,56 @@ def _user_catalog(files: list[Path] | None, as_json: bool,
 @catalog_app.command("list")
 def catalog_list(
     catalog: ExtraCatalogs = None,
+    reference: bool = typer.Option(False, "--reference", "-r",
+                                   help="Also list every reference and workspace table on the "
+                                        "shelves (hundreds)."),
+    workspace: Optional[str] = typer.Option(None, "--workspace", "-w", help=WORKSPACE_HELP),
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """List the data sources LexiQuery knows and where each one lives."""
+    """List the data sources LexiQuery knows, where each one lives, and the workspaces."""
+    select_workspace(workspace)
     cat = _user_catalog(catalog, as_json)
+    shelved = [(shelf, t) for shelf in cat.shelves for t in shelf.tables] if reference else []
     if as_json:
-        typer.echo(json.dumps([{"id": s.id, "name": s.name, "origin": s.origin,
-                                "platforms": [p.value for p in s.bindings.platforms()]}
-                               for s in cat], indent=2))
+        rows = [{"id": s.id, "name": s.name, "origin": s.origin,
+                 "platforms": [p.value for p in s.bindings.platforms()]} for s in cat]
+        rows += [{"id": t.id, "name": t.name, "origin": shelf.origin,
+                  "platforms": [shelf.platform.value]} for shelf, t in shelved]
+        typer.echo(json.dumps(rows, indent=2))
         return
-    from lexiquery.render.answer import print_catalog
+    from lexiquery.render.answer import print_catalog, print_shelves
 
     print_catalog(cat)
+    print_shelves(cat, _workspaces(), listed=reference)
+
+
+def _workspaces() -> tuple[list[str], str | None]:
+    """The kept workspaces and the one in use (None: all)."""
+    from lexiquery.catalog.store import active_workspace, workspace_names
+    from lexiquery.config import get_settings
+
+    settings = get_settings()
+    return (workspace_names(settings.catalog_dir),
+            settings.workspace or active_workspace(settings.catalog_dir))
+
+
+@catalog_app.command("use")
+def catalog_use(
+    name: Optional[str] = typer.Argument(None, help="Workspace name (the imported schema file's "
+                                                    "name, as `catalog list` shows it)."),
+    use_all: bool = typer.Option(False, "--all", help="Use every kept workspace together."),
+) -> None:
+    """Choose the workspace answers come from: its tables and columns are the only ones a
+    generated query may name on its platform."""
+    from lexiquery.catalog.store import use_workspace
+    from lexiquery.config import get_settings
+    from lexiquery.errors import InputError
+
+    if (name is None) == (not use_all):
+        fail(InputError("give a workspace NAME or --all, not both or neither",
+                        hint="`lexiquery catalog list` shows the workspaces"), False)
+    or_fail(False, lambda: use_workspace(get_settings().catalog_dir, name))
+    err_console().print(f"using workspace {name}" if name else "using every kept workspace")
 
 
 @catalog_app.command("show")
@@ -110,6 +148,11 @@ def catalog_import(
     for sid, fname, plats in imported:
         con.print(Text.assemble("imported ", (sid, "bold"), f" from {fname} ({', '.join(plats)})"))
     con.print(Text(f"{len(imported)} source(s) saved in {settings.catalog_dir}"))
+    schemas = sorted({f.stem for f, sources in parsed if any(s.schema_import for s in sources)})
+    if schemas:
+        con.print(Text(f"workspace {', '.join(schemas)}: answers on its platform now name only "
+                       "its tables and columns; `lexiquery catalog use NAME` picks one workspace "
+                       "when you keep several"))
 
 
 @catalog_app.command("remove")

@@ -101,7 +101,7 @@ def parse_question(question: str, catalog: Catalog, *, source_hint: str | None =
     ranked = rank_sources(idx, tokens, stream, shelved, platforms)
     if source_hint is not None and all(c.id != source_hint for c in ranked):
         ranked.append(score_source(idx, idx.by_id[source_hint], tokens, stream))
-    chosen = _choose(ranked, source_hint, tokens, idx)
+    chosen = _choose(ranked, source_hint, tokens, idx, platforms)
     st = State(si=chosen.si, items=chosen.items, tokens=tokens, question=text,
                time_range=tp.range, bucket=tp.bucket, default_bucket=tp.default_bucket)
     _mark_context(st, chosen)
@@ -166,7 +166,7 @@ def _mark_context(st: State, chosen: Candidate) -> None:
 
 
 def _choose(ranked: list[Candidate], hint: str | None, tokens: list[Token],
-            idx: CatalogIndex) -> Candidate:
+            idx: CatalogIndex, platforms: Sequence[Platform] = ()) -> Candidate:
     """The hinted source, or the best-scoring one; QuestionError when none is good enough."""
     if hint is not None:
         return next(c for c in ranked if c.id == hint)
@@ -174,9 +174,10 @@ def _choose(ranked: list[Candidate], hint: str | None, tokens: list[Token],
     if not best.acceptable:
         words = [t.low for t in tokens if t.kind == "word"]
         closest = closest_sources(idx, words, ranked)
-        names = ", ".join(idx.by_id[i].source.name for i in closest[:3])
+        names = ", ".join(idx.by_id[i].source.name for i in closest[:3] if i in idx.by_id)
+        where = " on " + "/".join(p.value.upper() for p in platforms) if platforms else ""
         raise QuestionError(
-            "the question names no data source, field or concept this catalog knows",
+            f"the question names no data source, field or concept this catalog knows{where}",
             closest_sources=closest,
             hint=f"name the data you mean (for example: {names}) or pass a source")
     return best

@@ -182,17 +182,24 @@ UNIQUE_NAME = 3.0
 def _unique_names(cands: list[Candidate]) -> bool:
     """A word of the question that names exactly one source ("vpn" → `VpnLogs_CL`) says which
     data the analyst means, more than generic words ("failed", "logins") that many sources
-    explain: that source gains `UNIQUE_NAME`. True when some source did."""
-    named: dict[str, list[Candidate]] = {}
+    explain: that source gains `UNIQUE_NAME`, and every other source that leaves the word
+    unexplained loses as much. True when some source was named so."""
+    named: dict[tuple[int, int], list[Candidate]] = {}
     for c in cands:
         for it in c.items:
             if it.kind == "cat" and it.is_source:
-                named.setdefault(it.text.lower(), []).append(c)
+                named.setdefault((it.i0, it.i1), []).append(c)
     found = False
-    for phrase, who in named.items():
-        if len(who) == 1:
-            who[0].score += UNIQUE_NAME
-            who[0].strong = found = True
+    for (i0, i1), who in named.items():
+        if len(who) != 1:
+            continue
+        found = True
+        who[0].score += UNIQUE_NAME
+        who[0].strong = True
+        for c in cands:
+            if c is not who[0] and not any(it.kind == "cat" and it.i0 < i1 and i0 < it.i1
+                                           for it in c.items):
+                c.score -= UNIQUE_NAME
     return found
 
 

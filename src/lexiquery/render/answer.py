@@ -189,6 +189,31 @@ def print_catalog(catalog: Catalog, *, console: Console | None = None) -> None:
 
 
 
+def print_shelves(catalog: Catalog, workspaces: tuple[list[str], str | None], *,
+                  listed: bool = False, console: Console | None = None) -> None:
+    """The workspaces (which one is in use) and the tables on the shelves, counted per pack;
+    with `listed`, every shelf table."""
+    con = console or terminal()
+    names, active = workspaces
+    if names:
+        marks = [f"{n} (active)" if n == active else n for n in names]
+        con.print(RichText("workspaces: " + ", ".join(marks)
+                           + ("" if active else " — all in use"), style="bold"))
+    for shelf in catalog.shelves:
+        con.print(RichText(f"{shelf.kind} {shelf.name}: {len(shelf)} "
+                           f"{shelf.platform.value.upper()} tables on the shelf", style="dim"))
+    if listed:
+        table = _table("id", "table or search", "from")
+        table.columns[0].no_wrap = True
+        for shelf in catalog.shelves:
+            for t in shelf.tables:  # type: ignore[attr-defined]
+                table.add_row(t.id, t.target, shelf.origin)
+        con.print(table)
+    elif catalog.shelves:
+        con.print(RichText("`lexiquery catalog list --reference` lists them; every one can be "
+                           "asked about", style="dim"))
+
+
 def print_source(src: Source, *, console: Console | None = None) -> None:
     con = console or terminal()
     con.print(RichText.assemble((src.name, "bold"), f"  ({src.id}, from {src.origin})"))

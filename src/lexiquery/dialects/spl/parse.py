@@ -37,6 +37,7 @@ from lexiquery.dialects.spl.source import (
     match_prefix,
     normalise_command,
     prefix_values,
+    shelf_datamodels,
     shelf_prefixes,
 )
 from lexiquery.dialects.spl.stages import HANDLED, Args, Command
@@ -300,7 +301,8 @@ class _Reader:
                 hits = [bp for bp in self.prefixes
                         if bp.datamodel and bp.datamodel.lower() == dm.group(1).lower()]
         if not hits:
-            known = sorted({bp.datamodel for bp in self.prefixes if bp.datamodel})
+            known = sorted({bp.datamodel for bp in self.prefixes if bp.datamodel}
+                           | shelf_datamodels(self.catalog))
             near = closest(datamodel or generating or "", known)
             raise syntax_error(self.text, pos, "no catalog source is bound to the data model "
                                f"'{datamodel or generating}'", code="unknown_source",

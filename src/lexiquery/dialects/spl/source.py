@@ -279,6 +279,13 @@ def shelf_prefixes(catalog: Catalog, terms: list[SNode], datamodel: str | None) 
     return out
 
 
+def shelf_datamodels(catalog: Catalog) -> set[str]:
+    """The data models the shelves' sources read (for hints)."""
+    return {m.group(1) for shelf in catalog.shelves if shelf.platform is Platform.spl
+            for t in shelf.by_id.values()
+            if (m := _DATAMODEL.match(getattr(t, "search", ""))) is not None}
+
+
 def dataset_of(bp: BoundPrefix) -> str | None:
     """The root dataset a `| datamodel Model Root search` prefix reads (field prefix in
     tstats: `Processes.process_name`)."""
