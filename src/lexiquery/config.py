@@ -18,6 +18,10 @@ class Settings(BaseSettings):
     data_dir: Path = Field(default_factory=_default_data_dir,
                            description="Where journeys, answers and imported catalogs are stored.")
     sql_dialect: str = Field(default="postgres", description="Default SQL dialect for SQL queries.")
+    reference_packs: bool = Field(default=True,
+                                  description="Offer every Log Analytics/Sentinel/Defender table, "
+                                  "Splunk data source and CIM data model of the shipped "
+                                  "reference packs, besides the curated sources.")
     workspace: str | None = Field(default=None,
                                   description="The workspace (schema import) to answer from; "
                                   "default: the one `catalog use` chose, else all.")

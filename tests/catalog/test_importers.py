@@ -75,7 +75,7 @@ def test_yaml_catalog() -> None:
      "no OrderedColumns"),
     ("noddl.sql", "SELECT 1;", "no CREATE TABLE"),
     ("broken.sql", "CREATE TABLE ((((", "does not parse"),
-    ("schema.csv", "a,b\n1,2\n", "unsupported file type"),
+    ("schema.csv", "a,b\n1,2\n", "Splunk inventory needs the columns index and sourcetype"),
 ])
 def test_malformed_files_give_clear_errors(tmp_path: Path, name: str, content: str,
                                            needle: str) -> None:

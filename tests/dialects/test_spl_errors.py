@@ -39,7 +39,7 @@ MALFORMED: dict[str, tuple[str, str, int, int, str | None]] = {
     "unknown_field_search": (f"{SIGNIN_PREFIX} usr=bob", "unknown_field", 1, 43, "user"),
     "unknown_field_where": (f'{SIGNIN_PREFIX}\n| where srcip=="1.2.3.4"', "unknown_field", 2,
                             9, "src_ip"),
-    "unknown_field_stats": (f"{SIGNIN_PREFIX}\n| stats dc(src) by user", "unknown_field", 2,
+    "unknown_field_stats": (f"{SIGNIN_PREFIX}\n| stats dc(srcip) by user", "unknown_field", 2,
                             12, "src_ip"),
     "unknown_sourcetype": (f"{SIGNIN_PREFIX[:-1]}s\" user=bob", "unknown_source", 1, 13,
                            "azure:aad:signin"),

@@ -267,4 +267,5 @@ def load_user_catalog(settings: Settings, catalog_files: Sequence[Path] = (),
     """Built-in sources, then the user's persisted imports (under the settings' catalog
     directory; of the workspaces, the active one), then `--catalog` files."""
     return load_catalog(settings.catalog_dir, list(catalog_files),
-                        workspace=workspace or settings.workspace)
+                        workspace=workspace or settings.workspace,
+                        reference=settings.reference_packs)

@@ -109,8 +109,7 @@ class SourceIndex:
 
 @dataclass
 class CatalogIndex:
-    """`shelf_n` and `shelf_df` count the shelves' tables too (`nl.linker`), so a field phrase
-    is as rare or as common for a shelf table as for a curated source."""
+    """`shelf_n` and `shelf_df` count the shelves' tables (`nl.linker`), for `shelf_idf`."""
 
     sources: list[SourceIndex]
     by_id: dict[str, SourceIndex]
@@ -120,9 +119,16 @@ class CatalogIndex:
     shelf_df: Callable[[tuple[str, ...]], int] | None = None
 
     def idf(self, phrase: tuple[str, ...]) -> float:
-        n = len(self.sources) + self.shelf_n
-        df = self.phrase_df.get(phrase, 0) + (self.shelf_df(phrase) if self.shelf_df else 0)
-        return math.log((n + 1) / max(1, df)) + 0.1
+        n = len(self.sources)
+        return math.log((n + 1) / max(1, self.phrase_df.get(phrase, 1))) + 0.1
+
+    def shelf_idf(self, phrase: tuple[str, ...]) -> float:
+        """`idf` for a shelf table's phrase, counted over the shelves' tables (where "user"
+        is in a third of them); a phrase no shelf column holds falls back to `idf`."""
+        shelved = self.shelf_df(phrase) if self.shelf_df else 0
+        if not shelved:
+            return self.idf(phrase)
+        return math.log((self.shelf_n + 1) / shelved) + 0.1
 
     def vocab_idf(self, word: str) -> float:
         n = len(self.sources)

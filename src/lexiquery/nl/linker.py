@@ -13,7 +13,8 @@ Ranking, per shelf table (a document with three fields, each a bag of word stems
   name), weight 1.
 
 BM25 (k1 1.2, b 0.75) over the weighted term frequencies; idf over the shelf's tables. A table
-whose name the question spells out (`DeviceEvents`, `VpnLogs_CL`) is always retrieved first.
+whose name the question spells out (`DeviceEvents`, `VpnLogs_CL`; a one-word name such as `Event`
+only when quoted) is always retrieved first.
 
 `name_evidence` turns a table-name match into the engine's currency: 0.8 × the idf (over table
 names) of the name words the question uses, at most 5 — one rare word ("registry", "vpn") is
@@ -120,9 +121,8 @@ _LOCK = threading.Lock()
 def cache_dir() -> Path | None:
     """Where link indexes are kept between processes: `$LEXIQUERY_CACHE_DIR`, else
     `<data dir>/cache`; None when neither can be written (the index is then rebuilt)."""
-    # deferred: settings are read only when a shelf is first linked (a cold start without
-    # shelves never pays for them)
-    from lexiquery.config import get_settings
+    # Settings are read only when a shelf is first linked: a start without shelves never pays.
+    from lexiquery.config import get_settings  # deferred: read only when a shelf is linked
 
     env = os.environ.get("LEXIQUERY_CACHE_DIR")
     try:
@@ -184,6 +184,14 @@ class Link:
     score: float
     literal: bool
     name_evidence: float
+    coverage: float = 0.0  # share of the name's distinctive words the question uses
+
+
+def _spelled_as_name(word: str, quoted: bool) -> bool:
+    """Is `word` written as a table name rather than as an English word? `DeviceEvents`,
+    `VpnLogs_CL`, `W3CIISLog` are; "event" or "Heartbeat" at the start of a sentence are not
+    (a quoted or back-ticked name always is)."""
+    return quoted or bool(re.search(r"[a-z0-9][A-Z]|_|[A-Z]{2}[a-z]", word))
 
 
 def question_stems(tokens: list[Token]) -> list[str]:
@@ -199,8 +207,8 @@ def question_stems(tokens: list[Token]) -> list[str]:
 def link(shelves: list[SourceShelf], tokens: list[Token], k: int = 8) -> list[Link]:
     """The `k` best tables over all `shelves` for the question's tokens, best first."""
     stems = question_stems(tokens)
-    literal = {str(t.text).strip("\"'`“”‘’").lower() for t in tokens
-               if t.kind in {"word", "quoted"}}
+    literal = {w.lower() for t in tokens if t.kind in {"word", "quoted"}
+               and _spelled_as_name(w := str(t.text).strip("\"'`“”‘’"), t.kind == "quoted")}
     found: list[Link] = []
     qset = set(stems)
     for shelf in shelves:
@@ -225,6 +233,9 @@ def link(shelves: list[SourceShelf], tokens: list[Token], k: int = 8) -> list[Li
             hit = sum(idx.name_idf(s) for s in own if s in qset and s not in _GENERIC)
             miss = sum(idx.name_idf(s) for s in own if s not in qset and s not in _GENERIC)
             evidence = min(5.0, 0.8 * hit) - 0.25 * miss if hit else 0.0
-            found.append(Link(shelf, idx.ids[i], score, idx.names[i] in literal, evidence))
+            words = [s for s in own if s not in _GENERIC]
+            coverage = sum(1 for s in words if s in qset) / len(words) if words else 0.0
+            found.append(Link(shelf, idx.ids[i], score, idx.names[i] in literal, evidence,
+                              coverage))
     found.sort(key=lambda lk: (-lk.literal, -lk.score, lk.source_id))
     return found[:k]

@@ -78,7 +78,11 @@ def free_number(items: list[Item], k: int) -> bool:
     return True
 
 
-def score_source(idx: CatalogIndex, si: SourceIndex, tokens: list[Token], st: Stream) -> Candidate:
+def score_source(idx: CatalogIndex, si: SourceIndex, tokens: list[Token], st: Stream,
+                 *, shelved: bool = False) -> Candidate:
+    """One source's evidence; a `shelved` source's field phrases weigh by their rarity among
+    the shelves' tables."""
+    idf = idx.shelf_idf if shelved else idx.idf
     items = segment(tokens, st, si)
     c = Candidate(si, items)
     seen: set[str] = set()
@@ -97,7 +101,7 @@ def score_source(idx: CatalogIndex, si: SourceIndex, tokens: list[Token], st: St
                     w += 0.5 * (len(phrase) - 1)  # "blocked by conditional access"
                     c.strong = True
                 elif t.kind in {"field", "entity"}:
-                    w *= idx.idf(phrase)
+                    w *= idf(phrase)
                 best = max(best, w)
             if _typed_fit(si, items, k):
                 best += 0.5
@@ -191,7 +195,12 @@ def _unique_names(cands: list[Candidate]) -> bool:
                 named.setdefault((it.i0, it.i1), []).append(c)
     found = False
     for (i0, i1), who in named.items():
-        if len(who) != 1:
+        # Unique only if no other source explains the words as strongly, by its name, a
+        # concept ("RDP logons") or a known value.
+        if len(who) != 1 or any(
+                c is not who[0] and any(it.kind == "cat" and it.i0 < i1 and i0 < it.i1 and
+                                        (it.is_source or it.concept or it.known)
+                                        for it in c.items) for c in cands):
             continue
         found = True
         who[0].score += UNIQUE_NAME
@@ -249,12 +258,22 @@ def shelf_candidates(catalog: Catalog, idx: CatalogIndex, tokens: list[Token], s
         src = lk.shelf.source(lk.source_id)
         if src is None:
             continue
-        c = score_source(idx, shelf_index(src), tokens, st)
+        c = score_source(idx, shelf_index(src), tokens, st, shelved=True)
+        if not lk.literal and ((lk.coverage < 0.5 and not c.acceptable) or
+                               (lk.name_evidence <= 0 and c.score < MIN_UNANCHORED)):
+            # One word of a long name and nothing else ("weather" → AgriFoodWeatherLogs), or
+            # a generic field word alone ("user"), is a coincidence of vocabulary, not the
+            # analyst naming that table.
+            continue
         # The linker's BM25F sees column words the phrase matcher misses in compound names
         # (`InitiatingProcessFileName`); a small share of it breaks near-ties between tables.
-        bonus = lk.name_evidence + (10.0 if lk.literal else 0.0) + LINK_SHARE * lk.score
-        if bonus > 0:
-            c.score += bonus
+        # The name's words already matched as the table's own synonym ("windows event" for
+        # WindowsEvent) are not counted twice.
+        named = any(it.kind == "cat" and it.is_source for it in c.items)
+        bonus = (0.0 if named else lk.name_evidence) + (10.0 if lk.literal else 0.0) + \
+            LINK_SHARE * lk.score
+        c.score += bonus
+        if lk.literal or (lk.name_evidence > 0 and not named):
             c.anchored = True
             c.strong = c.strong or lk.literal or lk.name_evidence >= 2.5
             c.evidence.insert(0, src.name if lk.literal else f"words of {src.name}")
