@@ -5,7 +5,8 @@
 Writes, under `src/lexiquery/catalog/reference/`:
 
 * `log_analytics.json` — every Log Analytics / Sentinel / Defender XDR table with its columns and
-  Kusto types (from `log_analytics_tables.csv`);
+  Kusto types (from `log_analytics_tables.csv`), and the analyst words of well-known tables (from
+  the hand-written `table_words.yaml` next to the packs);
 * `splunk.json` — Splunk data sources, one per (sourcetype, source) pair, with the field names
   their add-ons extract and the event kinds the separator field tells apart (from
   `splunk_data_sources.jsonl`);
@@ -45,9 +46,19 @@ def log_analytics(facts: Path) -> dict:
             if not table or not col or any(c == col for c, _ in cols[table]):
                 continue
             cols[table].append([col, TYPE_MAP.get(row["column_type"].strip().lower(), "string")])
-    tables = [{"name": t, "columns": c} for t, c in sorted(cols.items())]
+    words = table_words()
+    tables = [{"name": t, **({"words": words[t]} if t in words else {}), "columns": c}
+              for t, c in sorted(cols.items())]
     return {"pack": "log_analytics", "platform": "kql",
             "facts": "log_analytics_tables.csv", "tables": tables}
+
+
+def table_words() -> dict[str, list[str]]:
+    """The hand-written analyst words per table (`table_words.yaml` next to the packs)."""
+    path = OUT / "table_words.yaml"
+    return {str(k): [str(w) for w in v] for k, v in
+            (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).items()} \
+        if path.is_file() else {}
 
 
 def _common_words(names: list[str]) -> str:

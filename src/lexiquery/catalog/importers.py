@@ -188,17 +188,25 @@ def import_splunk_inventory(text: str, origin: str) -> list[Source]:
                            f"sourcetype; found {', '.join(header) or 'none'}",
                            hint="export `| tstats count where index=* by index sourcetype "
                            "source` as CSV")
-    seen: dict[str, Source] = {}
+    rows: list[tuple[str, str, str]] = []
     for n, row in enumerate(reader, start=2):
         index = (row.get(header["index"]) or "").strip()
         st = (row.get(header["sourcetype"]) or "").strip()
         src = (row.get(header["source"]) or "").strip() if "source" in header else ""
         if not index or not st:
             raise CatalogError(f"{origin}: line {n} has no index or sourcetype")
-        s = inventory_source(index, st, src, origin)
-        seen.setdefault(s.id if not src else f"{s.id}_{snake(src)}",
-                        s if not src or s.id not in seen else
-                        s.model_copy(update={"id": f"{s.id}_{snake(src)}"}))
-    if not seen:
+        rows.append((index, st, src))
+    if not rows:
         raise CatalogError(f"{origin}: the inventory has no rows")
+    # The source names a row only where one sourcetype carries several sources (the
+    # XmlWinEventLog channels); elsewhere it is noise (udp:514, a file path).
+    per_type: dict[str, set[str]] = {}
+    for _index, st, src in rows:
+        per_type.setdefault(st.lower(), set()).add(src)
+    seen: dict[str, Source] = {}
+    for index, st, src in rows:
+        src = src if len(per_type[st.lower()]) > 1 else ""
+        s = inventory_source(index, st, src, origin)
+        sid = s.id if not src else f"{s.id}_{snake(src)}"
+        seen.setdefault(sid, s.model_copy(update={"id": sid}))
     return list(seen.values())

@@ -51,3 +51,18 @@ def reference_shelf(pack: str, covered: frozenset[str], reserved: frozenset[str]
     platform, tables = pack_tables(pack)
     kept = [t for t in tables if t.name.lower() not in covered]
     return Shelf(name=pack, kind="reference", platform=platform, tables=kept, reserved=reserved)
+
+
+@lru_cache(maxsize=1)
+def table_words() -> dict[str, tuple[str, ...]]:
+    """Hand-written analyst words of well-known tables (`reference/table_words.yaml`), by
+    lower-case table name: an imported workspace table of that name is given them too."""
+    # deferred: only a catalog with schema imports reads this file
+    import yaml
+
+    path = PACK_DIR / "table_words.yaml"
+    if not path.is_file():
+        return {}
+    data = yaml.load(path.read_text(encoding="utf-8"),
+                     Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)) or {}
+    return {str(k).lower(): tuple(str(w) for w in v) for k, v in data.items()}

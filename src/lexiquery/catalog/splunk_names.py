@@ -8,6 +8,8 @@ the ones the Splunk Add-ons have used over the years for the same events.
 
 from __future__ import annotations
 
+import re
+
 # Each group: (field, value) spellings of the same data, lower-case. The SPL reader treats a
 # query term equal to any member as matching a prefix term equal to any other member.
 SOURCE_ALIASES: tuple[frozenset[tuple[str, str]], ...] = (
@@ -41,12 +43,22 @@ FIELD_ALIASES: tuple[frozenset[str], ...] = (
 )
 
 
+_CHANNEL = re.compile(r"^(?:xml)?wineventlog:(.+)$")
+
+
 def source_aliases(field: str, value: str) -> frozenset[tuple[str, str]]:
-    """Every (field, value) spelling of the data `field=value` selects (itself included)."""
+    """Every (field, value) spelling of the data `field=value` selects (itself included).
+
+    Any Windows event log channel is the same data as `sourcetype` or `source`, classic
+    (`WinEventLog:<channel>`) or XML (`XmlWinEventLog:<channel>`) rendering."""
     key = (field.lower(), value.lower())
     for group in SOURCE_ALIASES:
         if key in group:
             return group
+    m = _CHANNEL.match(key[1])
+    if m and key[0] in {"sourcetype", "source"}:
+        return frozenset((f, f"{p}:{m.group(1)}") for f in ("sourcetype", "source")
+                         for p in ("wineventlog", "xmlwineventlog"))
     return frozenset({key})
 
 

@@ -30,7 +30,7 @@ import yaml
 from lexiquery.catalog.builtin import builtin_catalog
 from lexiquery.catalog.importers import import_catalog_data, import_file
 from lexiquery.catalog.model import Catalog, Source
-from lexiquery.catalog.reference import PACKS, reference_shelf
+from lexiquery.catalog.reference import PACKS, reference_shelf, table_words
 from lexiquery.catalog.workspace import apply_workspace
 from lexiquery.config import Settings
 from lexiquery.errors import CatalogError, LexiQueryError
@@ -164,9 +164,21 @@ def load_catalog(catalog_dir: Path | None, extra_files: list[Path] | None = None
     for path in extra_files or []:
         for s in import_file(path):
             add_source(catalog, s)
+    _known_words(catalog)
     if reference:
         attach_reference(catalog)
     return apply_workspace(catalog, [s for s in catalog if s.schema_import])
+
+
+def _known_words(catalog: Catalog) -> None:
+    """An imported table that the reference knows by name (DeviceNetworkEvents) answers to the
+    analyst words written for it ("connections", "talking to")."""
+    words = table_words()
+    for s in list(catalog):
+        b = s.bindings.kql or s.bindings.sql
+        extra = words.get(b.table.rsplit(".", 1)[-1].lower(), ()) if s.schema_import and b else ()
+        if extra:
+            catalog.add(s.model_copy(update={"synonyms": sorted({*s.synonyms, *extra})}))
 
 
 ACTIVE_FILE = ".active-workspace"

@@ -102,10 +102,13 @@ def source_from_columns(table: str, columns: list[tuple[str, FieldType, str]], *
         syn = [col] if col != logical else []
         if _words(col) != logical and _words(col) not in syn:
             syn.append(_words(col))
-        # `InitiatingProcessFileName` is what an analyst calls "the initiating process":
-        # a name column answers to its words without the trailing "(file) name".
-        short = re.sub(r"\s*\b(?:file\s+)?name$", "", _words(col))
-        if short and short != _words(col) and len(short.split()) >= 2 and short not in syn:
+        # `InitiatingProcessFileName` is what an analyst calls "the initiating process",
+        # `RecipientEmailAddress` "the recipient": a name or address column answers to its
+        # words without the trailing "(file) name" or "email address".
+        short = re.sub(r"\s*\b(?:(?:file\s+)?name|email\s+address)$", "", _words(col))
+        enough = 2 if _words(col).endswith("name") else 1  # "recipient" for the address
+        if short and short != _words(col) and len(short.split()) >= enough and \
+                short not in syn:
             syn.append(short)
         fields.append(FieldDef(name=logical, type=ftype, synonyms=syn,
                                entity=infer_entity(logical) if ftype is FieldType.string

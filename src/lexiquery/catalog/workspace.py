@@ -40,6 +40,10 @@ from lexiquery.catalog.tables import TIME_NAMES, snake
 
 _PAIR = re.compile(r'(sourcetype|source|eventtype)\s*=\s*("[^"]*"|[^\s()]+)', re.IGNORECASE)
 _INDEX = re.compile(r'\bindex\s*=\s*("[^"]*"|[^\s()]+)', re.IGNORECASE)
+# Terms that say which data a prefix reads (the deployment's own spelling replaces them).
+_SELECTORS = re.compile(r'\b(?:index|sourcetype|source|eventtype)\s*=\s*("[^"]*"|[^\s()]+)'
+                        r'|\bOR\b(?=\s*(?:\)|\b(?:sourcetype|source|eventtype)\s*=))',
+                        re.IGNORECASE)
 
 
 def is_schema_source(source: Source) -> bool:
@@ -57,24 +61,19 @@ def spl_index(search: str) -> str | None:
     return m.group(1).strip('"') if m else None
 
 
-def _with_index(search: str, index: str) -> str:
-    if _INDEX.search(search):
-        return _INDEX.sub(f"index={index}", search, count=1)
-    return f"index={index} {search}" if not search.lstrip().startswith("|") else search
-
 
 class Workspace:
     """What exists, per platform: KQL/SQL tables with their columns, Splunk (keys → index)."""
 
     def __init__(self, sources: Iterable[Source]) -> None:
         self.tables: dict[Platform, dict[str, Source]] = {}
-        self.spl: dict[tuple[str, str], str] = {}  # sourcetype/source key → index
+        self.spl: dict[tuple[str, str], str] = {}  # sourcetype/source key → the row's search
         for s in sources:
             for p in s.bindings.platforms():
                 if p is Platform.spl:
                     search = s.bindings.spl.search  # type: ignore[union-attr]
                     for key in spl_keys(search):
-                        self.spl.setdefault(key, spl_index(search) or "")
+                        self.spl.setdefault(key, search)
                     self.tables.setdefault(p, {})[s.id] = s
                 else:
                     table = s.target(p)
@@ -88,12 +87,25 @@ class Workspace:
         got = self.tables.get(platform, {})
         return got.get(name.lower()) or got.get(name.rsplit(".", 1)[-1].strip('"`[]').lower())
 
-    def index_for(self, search: str) -> str | None:
-        """The inventory's index for the data `search` selects; None when it is not there."""
-        for key in spl_keys(search):
-            if key in self.spl:
-                return self.spl[key]
-        return None
+    def spl_search(self, search: str) -> str | None:
+        """`search` as this deployment spells it: its index, sourcetype and source replaced by
+        the inventory rows' (several rows in one index become an OR of sourcetypes), its other
+        constraints kept (`EventCode=1`); None when the inventory has none of its data."""
+        rows = list(dict.fromkeys(self.spl[k] for k in sorted(spl_keys(search))
+                                  if k in self.spl))
+        if not rows:
+            return None
+        rest = _SELECTORS.sub(" ", search)
+        rest = re.sub(r"\(\s*(?:OR\s*)*\)", " ", rest)  # an emptied OR group
+        rest = " ".join(rest.split())
+        indexes = {spl_index(r) for r in rows}
+        if len(rows) > 1 and len(indexes) == 1:
+            types = [_PAIR.search(_INDEX.sub("", r)) for r in rows]
+            alts = " OR ".join(_INDEX.sub("", r).strip() for r in rows)
+            head = f"index={indexes.pop()} ({alts})" if all(types) else rows[0]
+        else:
+            head = rows[0]
+        return f"{head} {rest}".strip()
 
 
 def _restrict_table_binding(src: Source, p: Platform, ws: Workspace) -> Source | None:
@@ -106,6 +118,17 @@ def _restrict_table_binding(src: Source, p: Platform, ws: Workspace) -> Source |
         have = {c.lower(): c for c in have.values()}
     cols = {f: have[c if p is Platform.kql else c.lower()] for f, c in binding.columns.items()
             if (c if p is Platform.kql else c.lower()) in have}
+    # A field whose bound column the table lacks may be there under another name: the
+    # field's own name or a synonym, as the table's column (`status` → `status_code`).
+    by_words = {re.sub(r"_[sdbtg]$", "", snake(c)): c for c in have.values()}
+    for f in src.fields:
+        if f.name in cols or f.name not in binding.columns:
+            continue
+        for name in (f.name, *f.synonyms):
+            hit = by_words.get(snake(name))
+            if hit is not None and hit not in cols.values():
+                cols[f.name] = hit
+                break
     if src.time_field and src.time_field not in cols:
         own = table.time_field and table.bindings.columns(p).get(table.time_field)
         own = own or next((have[n] for n in have if snake(n) in TIME_NAMES), None)
@@ -126,10 +149,8 @@ def _restrict(src: Source, ws: Workspace) -> Source | None:
         if binding is None or src in ws.tables.get(p, {}).values():
             continue
         if p is Platform.spl:
-            index = ws.index_for(binding.search)
-            new = None if index is None else binding.model_copy(
-                update={"search": _with_index(binding.search, index) if index else
-                        binding.search})
+            search = ws.spl_search(binding.search)
+            new = None if search is None else binding.model_copy(update={"search": search})
             src = src.model_copy(update={"bindings": src.bindings.model_copy(update={"spl": new})})
         else:
             restricted = _restrict_table_binding(src, p, ws)
@@ -148,10 +169,9 @@ def _spl_shelf(shelf: Shelf, ws: Workspace) -> Shelf | None:
         if t.search.lstrip().startswith("|"):
             kept.append(t)
             continue
-        index = ws.index_for(t.search)
-        if index is not None:
-            kept.append(ShelfTable(**{**t.__dict__, "search": _with_index(t.search, index)
-                                      if index else t.search}))
+        search = ws.spl_search(t.search)
+        if search is not None:
+            kept.append(ShelfTable(**{**t.__dict__, "search": search}))
     if not kept:
         return None
     return Shelf(name=shelf.name, kind=shelf.kind, platform=shelf.platform, tables=kept,
@@ -172,6 +192,14 @@ def apply_workspace(catalog: Catalog, schema: Iterable[Source]) -> Catalog:
         elif shelf.platform is Platform.spl and isinstance(shelf, Shelf):
             if (kept := _spl_shelf(shelf, ws)) is not None:
                 shelves.append(kept)
+    # An inventory row whose data a curated or reference source reads is that source (with
+    # its fields) in the row's index; only the rows nothing else knows stay as bare sources.
+    known = {k for s in sources if s.bindings.spl is not None and not s.schema_import
+             for k in spl_keys(s.bindings.spl.search)}
+    known |= {k for shelf in shelves if shelf.platform is Platform.spl
+              for t in shelf.tables for k in spl_keys(t.search)}
+    sources = [s for s in sources if not (s.schema_import and s.bindings.spl is not None
+                                          and spl_keys(s.bindings.spl.search) <= known)]
     out = Catalog(sources, shelves)
     out.workspace_platforms = ws.platforms  # type: ignore[attr-defined]
     return out

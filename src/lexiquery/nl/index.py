@@ -43,6 +43,10 @@ ENTITY_WORDS: dict[EntityKind, list[str]] = {
     EntityKind.hash: ["hash", "sha256", "sha1", "md5", "checksum", "file hash"],
     EntityKind.port: ["port"],
 }
+# Words a table name may be made of that say nothing about its data on their own.
+GENERIC_NAME_WORDS = frozenset(stem_words(
+    "event events log logs table data info record records cl custom usage update operation "
+    "operations alert alerts activity activities audit audits"))
 _SRC_ROLE = {"src", "source", "client", "caller", "local", "origin", "originating", "sender",
              "initiator", "actor", "from"}
 _DST_ROLE = {"dest", "destination", "dst", "target", "remote", "server", "recipient", "to"}
@@ -155,15 +159,24 @@ def field_role(f: FieldDef) -> str:
 def index_source(src: Source, order: int) -> SourceIndex:
     """The phrase index of one source (`order` breaks ties: lower wins)."""
     si = SourceIndex(source=src, order=order)
+    # A table named by one generic word (`Event`, `Usage`, `Operation`) is not what every
+    # question saying "events" means: such a name only counts written as the name itself.
+    plain = src.origin != "builtin" and not src.concepts
     for p in [src.name, *src.synonyms, src.id.replace("_", " ")]:
-        si.add(stem_words(p), Target("source", src.id, primary=p == src.name))
-        si.own.append(stem_words(p))
+        words = stem_words(p)
+        if plain and len(words) == 1 and words[0] in GENERIC_NAME_WORDS:
+            continue
+        si.add(words, Target("source", src.id, primary=p == src.name))
+        si.own.append(words)
     # Platform names an analyst may type: KQL/SQL tables and columns ("SigninLogs", "ResultType").
     for b in (src.bindings.kql, src.bindings.sql):
         if b is not None:
             table = b.table.split(".")[-1].strip('"[]`')
             for p in {table, _camel_words(table)}:
-                si.add(stem_words(p), Target("source", src.id))
+                words = stem_words(p)
+                if plain and len(words) == 1 and words[0] in GENERIC_NAME_WORDS:
+                    continue
+                si.add(words, Target("source", src.id))
     for c in src.concepts:
         for p in [c.name, *c.synonyms]:
             si.add(stem_words(p), Target("concept", c.name, primary=p == c.name))
@@ -224,8 +237,6 @@ def _index_known(si: SourceIndex, f: FieldDef, value: object, meaning: str) -> N
 
 
 NAME_WORD_MAX_DF = 2  # a table-name word shared by more tables says little ("device")
-_GENERIC_NAME_WORDS = frozenset(stem_words("event events log logs table data info record records "
-                                           "cl custom"))
 
 
 def _name_words(catalog: Catalog, sources: list[SourceIndex]) -> None:
@@ -235,7 +246,12 @@ def _name_words(catalog: Catalog, sources: list[SourceIndex]) -> None:
     words: dict[str, set[str]] = {}
     for si in sources:
         if si.source.schema_import:
-            for w in set(stem_words(_camel_words(si.source.name))) - _GENERIC_NAME_WORDS:
+            spaced = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", " ",
+                            si.source.name)
+            parts = [w for w in stem_words(spaced) if w != "cl"]
+            # "cloudtrail" for AWSCloudTrail: analysts join the words a name splits
+            joined = {parts[i] + parts[i + 1] for i in range(len(parts) - 1)}
+            for w in (set(parts) | joined) - GENERIC_NAME_WORDS:
                 if len(w) > 2 and w not in STOP_STEMS and w not in RESERVED:
                     words.setdefault(w, set()).add(si.source.id)
     for si in sources:

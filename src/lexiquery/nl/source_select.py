@@ -88,7 +88,9 @@ def score_source(idx: CatalogIndex, si: SourceIndex, tokens: list[Token], st: St
     seen: set[str] = set()
     for k, it in enumerate(items):
         if it.kind == "cat":
-            phrase = tuple(s for t in tokens[it.i0:it.i1] for s in t.subwords)
+            # One-letter subwords (`UserName_s`: a custom-log type suffix) would make any
+            # phrase look unique.
+            phrase = tuple(s for t in tokens[it.i0:it.i1] for s in t.subwords if len(s) > 1)
             best = 0.0
             for t in it.targets:
                 w = t.weight
@@ -184,10 +186,12 @@ UNIQUE_NAME = 3.0
 
 
 def _unique_names(cands: list[Candidate]) -> bool:
-    """A word of the question that names exactly one source ("vpn" → `VpnLogs_CL`) says which
-    data the analyst means, more than generic words ("failed", "logins") that many sources
-    explain: that source gains `UNIQUE_NAME`, and every other source that leaves the word
-    unexplained loses as much. True when some source was named so."""
+    """A word of the question that names exactly one of the user's or the reference tables
+    ("vpn" → `VpnLogs_CL`) says which data the analyst means, more than generic words
+    ("failed", "logins") that a curated source's synonyms explain: that table gains
+    `UNIQUE_NAME`, and every other source that leaves the word unexplained loses as much.
+    (Curated synonyms are written to be broad, so they never trigger this.) True when some
+    table was named so."""
     named: dict[tuple[int, int], list[Candidate]] = {}
     for c in cands:
         for it in c.items:
@@ -197,7 +201,7 @@ def _unique_names(cands: list[Candidate]) -> bool:
     for (i0, i1), who in named.items():
         # Unique only if no other source explains the words as strongly, by its name, a
         # concept ("RDP logons") or a known value.
-        if len(who) != 1 or any(
+        if len(who) != 1 or who[0].si.source.origin == "builtin" or any(
                 c is not who[0] and any(it.kind == "cat" and it.i0 < i1 and i0 < it.i1 and
                                         (it.is_source or it.concept or it.known)
                                         for it in c.items) for c in cands):
