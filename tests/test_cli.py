@@ -216,3 +216,38 @@ def test_batch_file_problems_are_clear_errors(tmp_path: Path) -> None:
     both = run("ask", QUESTION, "--batch", str(binary))
     assert both.exit_code == 2 and "not both" in both.output
     assert json.loads(run("history", "--json").output) == []
+
+
+def test_workspaces_are_listed_chosen_and_used(tmp_path: Path, data_dir: Path) -> None:
+    """Two schema imports: `catalog list` names them, `catalog use` and `--workspace` choose,
+    and the answer comes from the chosen workspace's own table."""
+    a = tmp_path / "shop.sql"
+    a.write_text("CREATE TABLE orders (order_id BIGINT, amount NUMERIC(10,2), status TEXT, "
+                 "created_at TIMESTAMP);")
+    b = tmp_path / "vpn.sql"
+    b.write_text("CREATE TABLE vpn_sessions (started_at TIMESTAMP, username TEXT, "
+                 "src_ip TEXT, result TEXT, bytes_out BIGINT);")
+    assert run("catalog", "import", str(a)).exit_code == 0
+    r = run("catalog", "import", str(b))
+    assert r.exit_code == 0 and "workspace vpn" in r.output
+    listed = run("catalog", "list")
+    assert "workspaces: shop, vpn" in listed.output and "all in use" in listed.output
+    assert run("catalog", "use", "nope").exit_code == 3
+    assert run("catalog", "use").exit_code == 2  # neither a name nor --all
+    assert run("catalog", "use", "shop").exit_code == 0
+    assert "shop (active)" in run("catalog", "list").output
+    r = run("ask", "top 5 users by bytes out in vpn sessions", "-p", "sql", "--json")
+    assert r.exit_code == 2  # the active workspace (shop) has no VPN table: said so
+    r = run("ask", "top 5 users by bytes out in vpn sessions", "-p", "sql", "--json",
+            "--workspace", "vpn")
+    assert r.exit_code == 0, r.output
+    assert "vpn_sessions" in json.loads(r.stdout)["queries"][0]["query"]
+    assert run("catalog", "use", "--all").exit_code == 0
+    assert "(active)" not in run("catalog", "list").output
+
+
+def test_catalog_list_reference_lists_the_shelves() -> None:
+    r = run("catalog", "list", "--reference", "--json")
+    ids = {s["id"] for s in json.loads(r.output)}
+    assert {"signin_logs", "device_registry_events", "cim_authentication",
+            "splunk_aws_cloudtrail"} <= ids

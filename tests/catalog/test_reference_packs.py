@@ -75,3 +75,12 @@ def test_shelf_tables_are_sources_on_demand_and_curated_ones_win() -> None:
 def test_no_reference_gives_the_curated_catalog_alone() -> None:
     cat = load_catalog(None, reference=False)
     assert cat.shelves == [] and "device_registry_events" not in cat
+
+
+def test_a_query_on_a_reference_table_parses_and_runs() -> None:
+    import lexiquery
+
+    text = 'DeviceRegistryEvents | where RegistryKey has "Run" | summarize count() by DeviceName'
+    assert lexiquery.validate_query(text, "kql").valid
+    result = lexiquery.run_query(text, "kql")
+    assert result.columns and "DeviceName" in result.columns

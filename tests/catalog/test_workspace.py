@@ -108,3 +108,30 @@ def test_a_bad_inventory_is_a_clear_error(tmp_path: Path, text: str, message: st
     inv.write_text(text, encoding="utf-8")
     with pytest.raises(CatalogError, match=message):
         import_file(inv)
+
+
+def test_a_big_workspace_is_linked_not_indexed_and_its_own_names_win(tmp_path: Path) -> None:
+    """65 tables: past `EAGER_SCHEMA_TABLES`, the imported tables are found by the linker; a
+    word naming one of them ("vpn") still beats a curated source's generic synonyms."""
+    from lexiquery.nl.index import EAGER_SCHEMA_TABLES, catalog_index
+
+    cat = load_catalog(None, [DEVSET / "sentinel.json"])
+    assert sum(1 for s in cat if s.schema_import) > EAGER_SCHEMA_TABLES
+    assert catalog_index(cat).deferred
+    p = parse_question("failed vpn logins per user in the last 24 hours", cat,
+                       platforms=[Platform.kql])
+    assert cat.get(p.plan.source).bindings.kql.table == "VpnLogs_CL"  # type: ignore[union-attr]
+    p = parse_question("cloudtrail StopLogging events by user", cat, platforms=[Platform.kql])
+    assert cat.get(p.plan.source).bindings.kql.table == "AWSCloudTrail"  # type: ignore[union-attr]
+
+
+def test_a_persisted_import_is_json_and_an_older_yaml_one_still_loads(tmp_path: Path) -> None:
+    cdir = tmp_path / "catalogs"
+    path = save_imported(import_file(DEVSET / "warehouse.sql"), cdir, name="warehouse")
+    assert json.loads(path.read_text(encoding="utf-8"))["sources"]
+    (cdir / "old.yaml").write_text(
+        "sources:\n- id: legacy_events\n  name: Legacy events\n  fields: [{name: time, type: "
+        "datetime}, {name: user}]\n  time_field: time\n  bindings: {kql: {table: LegacyEvents, "
+        "columns: {time: TimeGenerated, user: UserName}}}\n", encoding="utf-8")
+    cat = load_catalog(cdir)
+    assert cat.get("legacy_events") is not None and cat.get("proxy_logs") is not None

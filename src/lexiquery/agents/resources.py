@@ -17,7 +17,7 @@ import threading
 from pathlib import Path
 from typing import TYPE_CHECKING, Sequence
 
-from lexiquery.catalog.store import load_catalog
+from lexiquery.catalog.store import load_user_catalog
 from lexiquery.config import Settings
 from lexiquery.cost.tracker import CostTracker
 from lexiquery.engine.execute import make_sandbox
@@ -94,7 +94,7 @@ class Resources:
         with self._lock:
             self._refresh()
             if self._catalog is None:
-                self._catalog = load_catalog(self.settings.catalog_dir, self._catalog_files)
+                self._catalog = load_user_catalog(self.settings, self._catalog_files)
             return self._catalog
 
     def known_errors(self) -> "KnownErrorBase":

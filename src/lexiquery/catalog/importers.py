@@ -30,9 +30,9 @@ from pydantic import ValidationError
 from lexiquery.catalog.kusto_schema import import_kusto_schema, is_kusto_schema
 from lexiquery.catalog.model import Source
 from lexiquery.catalog.sql_ddl import import_sql_ddl
-from lexiquery.catalog.workspace import inventory_source
 from lexiquery.catalog.tables import problem as _problem
 from lexiquery.catalog.tables import snake
+from lexiquery.catalog.workspace import inventory_source
 from lexiquery.errors import CatalogError, InputError
 from lexiquery.limits import check_document, load_yaml_bounded
 
@@ -198,14 +198,16 @@ def import_splunk_inventory(text: str, origin: str) -> list[Source]:
         rows.append((index, st, src))
     if not rows:
         raise CatalogError(f"{origin}: the inventory has no rows")
-    # The source names a row only where one sourcetype carries several sources (the
-    # XmlWinEventLog channels); elsewhere it is noise (udp:514, a file path).
+    # The source names a row only where one sourcetype carries several sources, or the
+    # sourcetype is Windows' generic one (`XmlWinEventLog` 6.0+: the channel is the source);
+    # elsewhere it is noise (udp:514, a file path).
     per_type: dict[str, set[str]] = {}
     for _index, st, src in rows:
         per_type.setdefault(st.lower(), set()).add(src)
     seen: dict[str, Source] = {}
     for index, st, src in rows:
-        src = src if len(per_type[st.lower()]) > 1 else ""
+        generic = st.lower() in {"xmlwineventlog", "wineventlog"}
+        src = src if generic or len(per_type[st.lower()]) > 1 else ""
         s = inventory_source(index, st, src, origin)
         sid = s.id if not src else f"{s.id}_{snake(src)}"
         seen.setdefault(sid, s.model_copy(update={"id": sid}))

@@ -192,3 +192,19 @@ def table_words(name: str) -> str:
     if len(words) > 1 and words[-1] == "cl":
         words = words[:-1]
     return " ".join(words)
+
+
+def shelf_of_sources(name: str, platform: Platform, sources: Iterable[Source]) -> Shelf:
+    """Sources already built (a big workspace's imported tables) as a shelf, so the linker can
+    retrieve among them; `source(id)` returns the given objects themselves."""
+    srcs = [s for s in sources if getattr(s.bindings, platform.value) is not None]
+    tables = []
+    for s in srcs:
+        types = {f.name: f.type.value for f in s.fields}
+        tables.append(ShelfTable(name=s.target(platform).rsplit(".", 1)[-1], platform=platform,
+                                 id=s.id, words=tuple(s.synonyms),
+                                 columns=tuple((c, types.get(f, "string")) for f, c in
+                                               s.bindings.columns(platform).items())))
+    shelf = Shelf(name=name, kind="workspace", platform=platform, tables=tables)
+    shelf._built.update({s.id: s for s in srcs})
+    return shelf

@@ -146,7 +146,7 @@ def _restrict(src: Source, ws: Workspace) -> Source | None:
     """`src` with its bindings limited to what the workspace has; None when nothing is left."""
     for p in ws.platforms:
         binding = getattr(src.bindings, p.value)
-        if binding is None or src in ws.tables.get(p, {}).values():
+        if binding is None or src.schema_import:  # the workspace's own tables
             continue
         if p is Platform.spl:
             search = ws.spl_search(binding.search)

@@ -13,10 +13,8 @@ Exit codes: 0 ok · 1 a query came out invalid · 2 bad input / unanswerable que
 
 from __future__ import annotations
 
-import os
-
 import json
-from typing import Callable, TypeVar
+from typing import Any, Callable, TypeVar
 
 import typer
 
@@ -34,11 +32,14 @@ WORKSPACE_HELP = "Answer from this workspace (a schema import; `lexiquery catalo
                  "them) instead of the active one."
 
 
-def select_workspace(name: str | None) -> None:
-    """Make `--workspace NAME` the run's workspace: it is a setting (`LEXIQUERY_WORKSPACE`), so
-    every layer that loads the catalog sees it without being handed it."""
-    if name:
-        os.environ["LEXIQUERY_WORKSPACE"] = name
+def workspace_settings(name: str | None) -> Any:
+    """The run's settings with `--workspace NAME` on top (None when not given: the commands
+    then read the settings as usual)."""
+    if not name:
+        return None
+    from lexiquery.config import get_settings
+
+    return get_settings(workspace=name)
 
 
 PLATFORM_HELP = "Platform to write a query for: kql, spl or sql (repeatable; default: every " \

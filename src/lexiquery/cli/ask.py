@@ -16,7 +16,7 @@ from lexiquery.cli.app import (
     err_console,
     fail,
     parse_platforms,
-    select_workspace,
+    workspace_settings,
 )
 
 
@@ -49,11 +49,12 @@ def ask(
     time windows, example queries, error codes); the answer cites what it used."""
     from lexiquery.errors import InputError, LexiQueryError
 
-    select_workspace(workspace)
     try:
         platforms = parse_platforms(platform)
         opts: dict[str, Any] = dict(platforms=platforms or None, sql_dialect=sql_dialect,
                                     catalog_files=catalog or [], source=source)
+        if workspace:
+            opts["settings"] = workspace_settings(workspace)
         if no_sample_check:
             opts["sample_check"] = False
         if no_sop:
@@ -91,7 +92,7 @@ def _run_batch(path: Path, opts: dict[str, Any]) -> int:
     except (OSError, UnicodeDecodeError) as e:
         raise InputError(f"cannot read the batch file {path}: {e}") from e
     questions = [line for line in text.splitlines() if line.strip()]
-    settings = get_settings()
+    settings = opts.pop("settings", None) or get_settings()
     catalog = load_user_catalog(settings, opts.pop("catalog_files"))
     if opts.get("sample_check", settings.sample_check):
         from lexiquery.engine.execute import make_sandbox

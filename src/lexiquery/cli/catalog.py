@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from lexiquery.cli.app import WORKSPACE_HELP, app, err_console, fail, or_fail, select_workspace
+from lexiquery.cli.app import WORKSPACE_HELP, app, err_console, fail, or_fail, workspace_settings
 
 catalog_app = typer.Typer(help="List, inspect and import data sources.", no_args_is_help=True)
 app.add_typer(catalog_app, name="catalog")
@@ -18,8 +18,8 @@ ExtraCatalogs = Annotated[Optional[list[Path]],
                          typer.Option("--catalog", "-c", help="Extra catalog file; repeatable.")]
 
 
-def _user_catalog(files: list[Path] | None, as_json: bool,
-                  source: str | None = None):  # type: ignore[no-untyped-def]
+def _user_catalog(files: list[Path] | None, as_json: bool, source: str | None = None,
+                  workspace: str | None = None):  # type: ignore[no-untyped-def]
     """The user's catalog (and, with `source`, that source of it), or the error reported and the
     command ended with its exit code."""
     from lexiquery.catalog.store import load_user_catalog
@@ -27,7 +27,7 @@ def _user_catalog(files: list[Path] | None, as_json: bool,
     from lexiquery.errors import UnknownSourceError
 
     def load():  # type: ignore[no-untyped-def]
-        cat = load_user_catalog(get_settings(), files or [])
+        cat = load_user_catalog(workspace_settings(workspace) or get_settings(), files or [])
         if source is None:
             return cat
         src = cat.get(source)
@@ -51,8 +51,7 @@ def catalog_list(
     as_json: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
     """List the data sources LexiQuery knows, where each one lives, and the workspaces."""
-    select_workspace(workspace)
-    cat = _user_catalog(catalog, as_json)
+    cat = _user_catalog(catalog, as_json, workspace=workspace)
     shelved = [(shelf, t) for shelf in cat.shelves for t in shelf.tables] if reference else []
     if as_json:
         rows = [{"id": s.id, "name": s.name, "origin": s.origin,
@@ -64,15 +63,15 @@ def catalog_list(
     from lexiquery.render.answer import print_catalog, print_shelves
 
     print_catalog(cat)
-    print_shelves(cat, _workspaces(), listed=reference)
+    print_shelves(cat, _workspaces(workspace), listed=reference)
 
 
-def _workspaces() -> tuple[list[str], str | None]:
+def _workspaces(workspace: str | None) -> tuple[list[str], str | None]:
     """The kept workspaces and the one in use (None: all)."""
     from lexiquery.catalog.store import active_workspace, workspace_names
     from lexiquery.config import get_settings
 
-    settings = get_settings()
+    settings = workspace_settings(workspace) or get_settings()
     return (workspace_names(settings.catalog_dir),
             settings.workspace or active_workspace(settings.catalog_dir))
 

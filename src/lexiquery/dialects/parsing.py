@@ -161,7 +161,8 @@ def sources_on(catalog: Catalog, platform: Platform) -> list[Source]:
 def source_for_table(catalog: Catalog, platform: Platform, table: str) -> Source | None:
     """The source bound to KQL/SQL `table`. SQL matches case-insensitively and accepts the
     bare table name for a schema-qualified binding (``test_events`` for ``sec.test_events``).
-    When several sources share a table, the built-in one wins."""
+    When several sources share a table, the built-in one wins; a table only the shelves hold
+    (reference packs) is found there."""
     hits: list[Source] = []
     for s in sources_on(catalog, platform):
         bound = getattr(s.bindings, platform.value).table
@@ -173,7 +174,13 @@ def source_for_table(catalog: Catalog, platform: Platform, table: str) -> Source
             if b == t or b.rsplit(".", 1)[-1] == t or t.rsplit(".", 1)[-1] == b:
                 hits.append(s)
     hits.sort(key=lambda s: s.origin != "builtin")
-    return hits[0] if hits else None
+    if hits:
+        return hits[0]
+    # A reference or big-workspace table: built into a source only now that a query names it.
+    found = catalog.find_table(platform, table.strip('"`[]'))
+    if found is not None and (platform is not Platform.kql or found.target(platform) == table):
+        return found
+    return None
 
 
 def unknown_table_error(text: str, offset: int, catalog: Catalog, platform: Platform,

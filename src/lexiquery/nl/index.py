@@ -113,7 +113,8 @@ class SourceIndex:
 
 @dataclass
 class CatalogIndex:
-    """`shelf_n` and `shelf_df` count the shelves' tables (`nl.linker`), for `shelf_idf`."""
+    """`shelf_n` and `shelf_df` count the shelves' tables (`nl.linker`), for `shelf_idf`.
+    `deferred` are a big workspace's imported tables, not indexed here (see `_build`)."""
 
     sources: list[SourceIndex]
     by_id: dict[str, SourceIndex]
@@ -121,6 +122,8 @@ class CatalogIndex:
     vocab_df: dict[str, int]
     shelf_n: int = 0
     shelf_df: Callable[[tuple[str, ...]], int] | None = None
+    deferred: list[Source] = field(default_factory=list)  # imported tables left to the linker
+    deferred_shelves: list[object] = field(default_factory=list)  # built from them, on demand
 
     def idf(self, phrase: tuple[str, ...]) -> float:
         n = len(self.sources)
@@ -261,8 +264,17 @@ def _name_words(catalog: Catalog, sources: list[SourceIndex]) -> None:
                 si.add((w,), Target("source", si.source.id))
 
 
+EAGER_SCHEMA_TABLES = 60  # more imported tables than this are linked, not all indexed
+
+
 def _build(catalog: Catalog) -> CatalogIndex:
-    sources = [index_source(s, i) for i, s in enumerate(catalog)]
+    """Every source's phrases — except, in a big workspace, its imported tables: those are
+    retrieved by the linker like shelf tables (`deferred`) and indexed when retrieved, so a
+    1,000-table import costs no second of indexing before the first question."""
+    schema = [s for s in catalog if s.schema_import]
+    deferred = schema if len(schema) > EAGER_SCHEMA_TABLES else []
+    skip = {id(s) for s in deferred}
+    sources = [index_source(s, i) for i, s in enumerate(catalog) if id(s) not in skip]
     _name_words(catalog, sources)
     phrase_df: dict[tuple[str, ...], int] = {}
     vocab_df: dict[str, int] = {}
@@ -271,7 +283,8 @@ def _build(catalog: Catalog) -> CatalogIndex:
             phrase_df[p] = phrase_df.get(p, 0) + 1
         for w in si.vocab:
             vocab_df[w] = vocab_df.get(w, 0) + 1
-    return CatalogIndex(sources, {si.source.id: si for si in sources}, phrase_df, vocab_df)
+    return CatalogIndex(sources, {si.source.id: si for si in sources}, phrase_df, vocab_df,
+                        deferred=deferred)
 
 
 _CACHE: "weakref.WeakKeyDictionary[Catalog, tuple[tuple[Source, ...], CatalogIndex]]" = \

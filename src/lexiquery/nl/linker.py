@@ -30,8 +30,8 @@ cold process does not split 25,000 column names again.
 
 from __future__ import annotations
 
-import math
 import marshal
+import math
 import os
 import re
 import tempfile
@@ -174,6 +174,24 @@ def link_index(shelf: Shelf) -> LinkIndex:
     return idx
 
 
+NAME_WORD_MAX_DF = 2  # as `index.NAME_WORD_MAX_DF`: a word more tables share names none
+
+
+def name_words(shelf: Shelf, source_id: str) -> list[str]:
+    """The words of a table's name that name it among its shelf ("vpn" for `VpnLogs_CL`,
+    "cloudtrail" for `AWSCloudTrail`): rare name words and adjacent pairs joined."""
+    idx = link_index(shelf)
+    try:
+        own = idx.name_stems[idx.ids.index(source_id)]
+    except ValueError:
+        return []
+    parts = [w for w in own if w != "cl"]
+    joined = [parts[i] + parts[i + 1] for i in range(len(parts) - 1)]
+    rare = [w for w in parts if idx.name_df.get(w, 0) <= NAME_WORD_MAX_DF]
+    return [w for w in dict.fromkeys(rare + joined)
+            if w not in _GENERIC and len(w) > 2 and w not in STOP_STEMS]
+
+
 @dataclass(frozen=True)
 class Link:
     """One retrieved table: its shelf, source id, BM25F score, whether the question names
@@ -234,7 +252,11 @@ def link(shelves: list[SourceShelf], tokens: list[Token], k: int = 8) -> list[Li
             miss = sum(idx.name_idf(s) for s in own if s not in qset and s not in _GENERIC)
             evidence = min(5.0, 0.8 * hit) - 0.25 * miss if hit else 0.0
             words = [s for s in own if s not in _GENERIC]
-            coverage = sum(1 for s in words if s in qset) / len(words) if words else 0.0
+            covered = {s for s in words if s in qset}
+            for a, b in zip(words, words[1:]):  # "cloudtrail" covers cloud and trail
+                if a + b in qset:
+                    covered |= {a, b}
+            coverage = len(covered) / len(words) if words else 0.0
             found.append(Link(shelf, idx.ids[i], score, idx.names[i] in literal, evidence,
                               coverage))
     found.sort(key=lambda lk: (-lk.literal, -lk.score, lk.source_id))

@@ -23,9 +23,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from lexiquery.catalog.model import Catalog, EntityKind, Platform, Source, SourceShelf
-from lexiquery.nl.index import CatalogIndex, SourceIndex, index_source
-from lexiquery.nl.linker import link, link_index
+from lexiquery.catalog.shelf import Shelf, shelf_of_sources
+from lexiquery.nl.index import CatalogIndex, SourceIndex, Target, index_source
 from lexiquery.nl.lexicon import STOP_STEMS
+from lexiquery.nl.linker import link, link_index, name_words
 from lexiquery.nl.match import Item, Stream, segment
 from lexiquery.nl.tokens import Token
 
@@ -228,21 +229,27 @@ def _edge(c: Candidate) -> float:
 
 LINK_SHARE = 0.1
 SHELF_ORDER = 1_000_000  # shelf tables lose ties to the catalog's own sources
-_SHELF_INDEX: "OrderedDict[int, tuple[Source, SourceIndex]]" = OrderedDict()
+_SHELF_INDEX: "OrderedDict[tuple[int, tuple[str, ...]], tuple[Source, SourceIndex]]" = \
+    OrderedDict()
 _SHELF_LOCK = threading.Lock()
 
 
-def shelf_index(src: Source) -> SourceIndex:
+def shelf_index(src: Source, names: Sequence[str] = ()) -> SourceIndex:
     """The phrase index of a shelf source, kept for the last 4,096 built (a shelf returns the
-    same object for the same table, so identity is the key)."""
+    same object for the same table, so identity is the key). `names` are words that name the
+    table among its shelf (`linker.name_words`): source phrases, as for imported tables."""
+    key = (id(src), tuple(names))
     with _SHELF_LOCK:
-        hit = _SHELF_INDEX.get(id(src))
+        hit = _SHELF_INDEX.get(key)
         if hit is not None and hit[0] is src:
-            _SHELF_INDEX.move_to_end(id(src))
+            _SHELF_INDEX.move_to_end(key)
             return hit[1]
     si = index_source(src, SHELF_ORDER)
+    for w in names:
+        if si.lookup([w], 0) is None:
+            si.add((w,), Target("source", src.id))
     with _SHELF_LOCK:
-        _SHELF_INDEX[id(src)] = (src, si)
+        _SHELF_INDEX[key] = (src, si)
         while len(_SHELF_INDEX) > 4096:
             _SHELF_INDEX.popitem(last=False)
     return si
@@ -253,7 +260,8 @@ def shelf_candidates(catalog: Catalog, idx: CatalogIndex, tokens: list[Token], s
     """The shelf tables the linker retrieves for the question, scored like catalog sources,
     plus the evidence of their own name (`Link.name_evidence`, and a table the question spells
     out wins outright)."""
-    shelves = [s for s in catalog.shelves if not platforms or s.platform in platforms]
+    shelves = [s for s in [*catalog.shelves, *_deferred_shelves(idx)]
+               if not platforms or s.platform in platforms]
     if not shelves:
         return []
     _shelf_df(idx, shelves)
@@ -262,7 +270,12 @@ def shelf_candidates(catalog: Catalog, idx: CatalogIndex, tokens: list[Token], s
         src = lk.shelf.source(lk.source_id)
         if src is None:
             continue
-        c = score_source(idx, shelf_index(src), tokens, st, shelved=True)
+        # The table's own name words name it only when the question uses at least half of
+        # them: "weather" alone is not `AgriFoodWeatherLogs`.
+        named_here = lk.literal or lk.coverage >= 0.5
+        names = name_words(lk.shelf, lk.source_id) \
+            if named_here and isinstance(lk.shelf, Shelf) else []
+        c = score_source(idx, shelf_index(src, names), tokens, st, shelved=True)
         if not lk.literal and ((lk.coverage < 0.5 and not c.acceptable) or
                                (lk.name_evidence <= 0 and c.score < MIN_UNANCHORED)):
             # One word of a long name and nothing else ("weather" → AgriFoodWeatherLogs), or
@@ -284,6 +297,18 @@ def shelf_candidates(catalog: Catalog, idx: CatalogIndex, tokens: list[Token], s
         c.score -= rank * 1e-6  # equal scores keep the linker's order
         out.append(c)
     return out
+
+
+def _deferred_shelves(idx: CatalogIndex) -> list[SourceShelf]:
+    """The big workspace's imported tables as shelves, one per platform (built once per
+    catalog index)."""
+    if idx.deferred and not idx.deferred_shelves:
+        with _SHELF_LOCK:
+            if not idx.deferred_shelves:
+                idx.deferred_shelves = [
+                    shelf for p in Platform
+                    if len(shelf := shelf_of_sources("imported", p, idx.deferred))]
+    return idx.deferred_shelves  # type: ignore[return-value]
 
 
 def _shelf_df(idx: CatalogIndex, shelves: list[SourceShelf]) -> None:
