@@ -60,7 +60,10 @@ def schema_graph(catalog: Catalog) -> nx.Graph:
 
 
 def entity_fields(graph: nx.Graph, source_id: str) -> list[str]:
-    """Fields of the source that hold an entity, in catalog order."""
+    """Fields of the source that hold an entity, in catalog order ([] for a source the graph
+    does not hold: a shelf table, which is linked per question, not graphed)."""
+    if ("source", source_id) not in graph:
+        return []
     return [n[2] for n in graph.neighbors(("source", source_id))
             if graph.nodes[n].get("entity")]
 
@@ -70,6 +73,8 @@ def join_hints(graph: nx.Graph, source_id: str, others: list[str]) -> list[tuple
     source in `others` — how the sources of one prompt relate."""
     out: list[tuple[str, str, str, str]] = []
     wanted = set(others) - {source_id}
+    if ("source", source_id) not in graph:
+        return out
     for fnode in graph.neighbors(("source", source_id)):
         for other in graph.neighbors(fnode):
             edge = graph.edges[fnode, other]

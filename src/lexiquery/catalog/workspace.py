@@ -15,8 +15,9 @@ For every platform the active workspace covers, `apply_workspace`:
   XDR advanced hunting) when the bound one is missing; a source left with no binding is dropped;
 * for SPL, rewrites the prefix's `index=` to the index the inventory names for it;
 * takes the reference shelves of that platform off the catalog (their tables may not exist
-  there), except the CIM data models, which read whatever indexes the deployment accelerates,
-  and keeps the Splunk reference data sources the inventory names, in its index.
+  there) and keeps the Splunk reference data sources the inventory names, in its index; the
+  CIM data models stay for reading pasted searches but are never offered for a question (the
+  inventory cannot say which models are accelerated).
 """
 
 from __future__ import annotations
@@ -161,20 +162,17 @@ def _restrict(src: Source, ws: Workspace) -> Source | None:
     return src
 
 
-def _spl_shelf(shelf: Shelf, ws: Workspace) -> Shelf | None:
+def _spl_shelf(shelf: Shelf, ws: Workspace) -> Shelf:
     """A Splunk reference shelf limited to the data sources the inventory names, each searched
-    in its index there; CIM data models stay whole."""
-    kept = []
-    for t in shelf.tables:
-        if t.search.lstrip().startswith("|"):
-            kept.append(t)
-            continue
-        search = ws.spl_search(t.search)
-        if search is not None:
-            kept.append(ShelfTable(**{**t.__dict__, "search": search}))
-    if not kept:
-        return None
-    return Shelf(name=shelf.name, kind=shelf.kind, platform=shelf.platform, tables=kept,
+    in its index there — a workspace shelf now. A shelf of CIM data models stays a reference
+    shelf: the inventory cannot say which models a deployment accelerates, so they are read in
+    pasted searches but never offered for a question (`nl.source_select`)."""
+    if all(t.search.lstrip().startswith("|") for t in shelf.tables):
+        return shelf
+    kept = [ShelfTable(**{**t.__dict__, "search": search}) for t in shelf.tables
+            if not t.search.lstrip().startswith("|")
+            and (search := ws.spl_search(t.search)) is not None]
+    return Shelf(name=shelf.name, kind="workspace", platform=shelf.platform, tables=kept,
                  reserved=shelf.reserved)
 
 
@@ -190,7 +188,7 @@ def apply_workspace(catalog: Catalog, schema: Iterable[Source]) -> Catalog:
         if shelf.platform not in ws.platforms:
             shelves.append(shelf)
         elif shelf.platform is Platform.spl and isinstance(shelf, Shelf):
-            if (kept := _spl_shelf(shelf, ws)) is not None:
+            if len(kept := _spl_shelf(shelf, ws)):
                 shelves.append(kept)
     # An inventory row whose data a curated or reference source reads is that source (with
     # its fields) in the row's index; only the rows nothing else knows stay as bare sources.

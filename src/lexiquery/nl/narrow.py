@@ -7,7 +7,8 @@ Sending the whole catalog to a local model costs prompt tokens on every call and
 pick fields of the wrong source. The published NL-to-KQL systems narrow first; so does this:
 
 1. sources are ranked with the rules engine's own evidence score (`nl.source_select`: names,
-   synonyms, concepts, known values, field names and synonyms, description words, value kinds);
+   synonyms, concepts, known values, field names and synonyms, description words, value kinds),
+   shelf tables (reference packs, big workspaces) retrieved by the same linker (`nl.linker`);
    the top `max_sources` with any evidence are kept (a hinted source always, and first);
 2. within each source the fields kept are the ones the question touches (its phrases matched
    a field, an entity word, a known value or a concept reading the field) plus the key fields:
@@ -29,7 +30,7 @@ from lexiquery.ir import iter_conditions
 from lexiquery.nl.examples import compact
 from lexiquery.nl.index import catalog_index
 from lexiquery.nl.match import build_stream
-from lexiquery.nl.source_select import rank_sources
+from lexiquery.nl.source_select import rank_sources, shelf_candidates
 from lexiquery.nl.tokens import tokenize
 
 MAX_KNOWN_VALUES = 8  # per field: enough for the model to pick codes, bounded for size
@@ -55,7 +56,11 @@ def narrow(question: str, catalog: Catalog, *, max_sources: int = 3,
     """The sources and fields of `catalog` that `question` needs (see the module doc)."""
     idx = catalog_index(catalog)
     tokens = tokenize(question[:MAX_CHARS])
-    ranked = rank_sources(idx, tokens, build_stream(tokens)) if idx.sources else []
+    stream = build_stream(tokens)
+    # The same linking as the rules engine: shelf tables (reference packs, a big workspace)
+    # the question names compete with the catalog's own sources.
+    ranked = rank_sources(idx, tokens, stream, shelf_candidates(catalog, idx, tokens, stream)) \
+        if idx.sources or catalog.shelves else []
     best = ranked[0].score if ranked else 0.0
     # A runner-up far behind the best adds tokens, not meaning.
     keep = [c for c in ranked if c.score > 0 and c.score >= RELATIVE_CUT * best][:max_sources] \

@@ -260,8 +260,12 @@ def shelf_candidates(catalog: Catalog, idx: CatalogIndex, tokens: list[Token], s
     """The shelf tables the linker retrieves for the question, scored like catalog sources,
     plus the evidence of their own name (`Link.name_evidence`, and a table the question spells
     out wins outright)."""
+    # A reference shelf on a platform with a workspace (the CIM data models under a Splunk
+    # inventory) is for reading queries, not for answering questions.
+    fenced = set(getattr(catalog, "workspace_platforms", ()))
     shelves = [s for s in [*catalog.shelves, *_deferred_shelves(idx)]
-               if not platforms or s.platform in platforms]
+               if (not platforms or s.platform in platforms)
+               and not (s.kind == "reference" and s.platform in fenced)]
     if not shelves:
         return []
     _shelf_df(idx, shelves)
