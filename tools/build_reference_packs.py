@@ -31,6 +31,10 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "src" / "lexiquery" / "catalog" / "reference"
+sys.path.insert(0, str(ROOT / "src"))
+# The ids the catalog gives imported tables (`catalog.tables.snake`), written into the pack so
+# loading it assigns none: DeviceRegistryEvents is `device_registry_events` either way.
+from lexiquery.catalog.tables import snake  # noqa: E402
 TYPE_MAP = {"string": "string", "int": "int", "long": "long", "real": "real", "bool": "bool",
             "datetime": "datetime", "dynamic": "dynamic", "guid": "guid", "timespan": "timespan",
             "double": "real", "bigint": "long", "boolean": "bool"}
@@ -47,8 +51,12 @@ def log_analytics(facts: Path) -> dict:
                 continue
             cols[table].append([col, TYPE_MAP.get(row["column_type"].strip().lower(), "string")])
     words = table_words()
-    tables = [{"name": t, **({"words": words[t]} if t in words else {}), "columns": c}
-              for t, c in sorted(cols.items())]
+    tables = [{"id": snake(t), "name": t, **({"words": words[t]} if t in words else {}),
+               "columns": c} for t, c in sorted(cols.items())]
+    ids = [t["id"] for t in tables]
+    for t in tables:  # two tables that snake alike keep distinct ids, as `Shelf` would give
+        if ids.count(t["id"]) > 1:
+            t["id"] = snake(t["name"]) + "_" + str(ids[:tables.index(t)].count(t["id"]) + 1)
     return {"pack": "log_analytics", "platform": "kql",
             "facts": "log_analytics_tables.csv", "tables": tables}
 

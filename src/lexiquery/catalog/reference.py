@@ -13,6 +13,7 @@ and known values — is the only one that answers for it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 from functools import lru_cache
 from pathlib import Path
@@ -22,6 +23,7 @@ from lexiquery.catalog.shelf import Shelf, ShelfTable
 
 PACK_DIR = Path(__file__).with_name("reference")
 PACKS = ("log_analytics", "splunk", "cim")
+_DIGESTS: dict[str, str] = {}  # pack → digest of its file, for the shelves' cache keys
 
 
 @lru_cache(maxsize=None)
@@ -30,10 +32,14 @@ def pack_tables(pack: str) -> tuple[Platform, tuple[ShelfTable, ...]]:
     path = PACK_DIR / f"{pack}.json"
     if not path.is_file():
         return Platform.kql, ()
-    doc = json.loads(path.read_text(encoding="utf-8"))
+    raw = path.read_bytes()
+    doc = json.loads(raw)
     platform = Platform(doc["platform"])
+    _DIGESTS[pack] = hashlib.sha256(raw).hexdigest()[:24]
+    # Columns stay the parsed lists ([name, type] pairs): 25,000 of them are only read when a
+    # table is built into a source or the link index is rebuilt.
     tables = tuple(ShelfTable(
-        id=t.get("id", ""), name=t["name"], platform=platform, columns=tuple((c, ty) for c, ty in t["columns"]),
+        id=t.get("id", ""), name=t["name"], platform=platform, columns=t["columns"],
         description=t.get("description", ""), search=t.get("search", ""),
         separator=t.get("separator", ""), kinds=tuple((k, m) for k, m in t.get("kinds", [])),
         concepts=tuple((n, tuple(s), f, v) for n, s, f, v in t.get("concepts", [])),
@@ -50,7 +56,10 @@ def reference_shelf(pack: str, covered: frozenset[str], reserved: frozenset[str]
     shelf object, so its built sources and link index are shared by every catalog."""
     platform, tables = pack_tables(pack)
     kept = [t for t in tables if t.name.lower() not in covered]
-    return Shelf(name=pack, kind="reference", platform=platform, tables=kept, reserved=reserved)
+    digest = hashlib.sha256("\n".join([_DIGESTS.get(pack, ""), *sorted(covered),
+                                        *sorted(reserved)]).encode()).hexdigest()[:24]
+    return Shelf(name=pack, kind="reference", platform=platform, tables=kept, reserved=reserved,
+                 digest=digest)
 
 
 @lru_cache(maxsize=1)

@@ -23,7 +23,7 @@ import hashlib
 import json
 import threading
 from dataclasses import dataclass, field
-from typing import Iterable
+from typing import Iterable, Sequence
 
 from lexiquery.catalog.kusto_schema import CSL_TYPES
 from lexiquery.catalog.model import (
@@ -52,7 +52,7 @@ class ShelfTable:
 
     name: str
     platform: Platform
-    columns: tuple[tuple[str, str], ...]
+    columns: Sequence[Sequence[str]]  # (name, type) pairs
     id: str = ""
     description: str = ""
     search: str = ""
@@ -117,6 +117,7 @@ class Shelf:
     platform: Platform
     tables: list[ShelfTable]
     reserved: frozenset[str] = frozenset()
+    digest: str = ""  # the content hash when the maker knows it (a pack file's digest)
     by_id: dict[str, ShelfTable] = field(init=False)
     _by_target: dict[str, ShelfTable] = field(init=False)
     _built: dict[str, Source] = field(init=False, default_factory=dict)
@@ -146,6 +147,8 @@ class Shelf:
 
     def content_hash(self) -> str:
         """A digest of every fact on the shelf: the key of caches built from it."""
+        if not self._hash and self.digest:
+            self._hash = self.digest
         if not self._hash:
             doc = json.dumps([[t.id, t.name, t.platform.value, t.columns, t.search, t.kinds,
                                t.concepts, t.words, t.description] for t in self.tables],

@@ -31,6 +31,7 @@ cold process does not split 25,000 column names again.
 from __future__ import annotations
 
 import marshal
+import functools
 import math
 import os
 import re
@@ -69,7 +70,11 @@ class LinkIndex:
     name_stems: list[tuple[str, ...]]
     name_df: dict[str, int]
 
-    @property
+    @functools.cached_property
+    def by_name(self) -> dict[str, int]:
+        return {n: i for i, n in enumerate(self.names)}
+
+    @functools.cached_property
     def avg_len(self) -> float:
         return (sum(self.lengths) / len(self.lengths)) if self.lengths else 1.0
 
@@ -212,6 +217,19 @@ def _spelled_as_name(word: str, quoted: bool) -> bool:
     return quoted or bool(re.search(r"[a-z0-9][A-Z]|_|[A-Z]{2}[a-z]", word))
 
 
+def _name_evidence(idx: LinkIndex, i: int, qset: set[str]) -> tuple[float, float]:
+    """(name evidence, coverage) of table `i` for the question's stems (module docstring)."""
+    words = [s for s in idx.name_stems[i] if s not in _GENERIC]
+    hit = sum(idx.name_idf(s) for s in words if s in qset)
+    miss = sum(idx.name_idf(s) for s in words if s not in qset)
+    evidence = min(5.0, 0.8 * hit) - 0.25 * miss if hit else 0.0
+    covered = {s for s in words if s in qset}
+    for a, b in zip(words, words[1:]):  # "cloudtrail" covers cloud and trail
+        if a + b in qset:
+            covered |= {a, b}
+    return evidence, (len(covered) / len(words) if words else 0.0)
+
+
 def question_stems(tokens: list[Token]) -> list[str]:
     out: list[str] = []
     for t in tokens:
@@ -243,20 +261,15 @@ def link(shelves: list[SourceShelf], tokens: list[Token], k: int = 8) -> list[Li
             for i, tf in plist:
                 norm = tf * (K1 + 1) / (tf + K1 * (1 - B + B * idx.lengths[i] / avg))
                 scores[i] = scores.get(i, 0.0) + w * norm
-        for i, name in enumerate(idx.names):
-            if name in literal:
+        for name in literal:
+            i = idx.by_name.get(name)
+            if i is not None:
                 scores[i] = scores.get(i, 0.0) + LITERAL_BONUS
-        for i, score in scores.items():
-            own = idx.name_stems[i]
-            hit = sum(idx.name_idf(s) for s in own if s in qset and s not in _GENERIC)
-            miss = sum(idx.name_idf(s) for s in own if s not in qset and s not in _GENERIC)
-            evidence = min(5.0, 0.8 * hit) - 0.25 * miss if hit else 0.0
-            words = [s for s in own if s not in _GENERIC]
-            covered = {s for s in words if s in qset}
-            for a, b in zip(words, words[1:]):  # "cloudtrail" covers cloud and trail
-                if a + b in qset:
-                    covered |= {a, b}
-            coverage = len(covered) / len(words) if words else 0.0
+        # Only the shelf's own best k can be among the best k overall: the name evidence is
+        # worked out for those alone.
+        best = sorted(scores.items(), key=lambda kv: (-kv[1], idx.ids[kv[0]]))[:k]
+        for i, score in best:
+            evidence, coverage = _name_evidence(idx, i, qset)
             found.append(Link(shelf, idx.ids[i], score, idx.names[i] in literal, evidence,
                               coverage))
     found.sort(key=lambda lk: (-lk.literal, -lk.score, lk.source_id))
