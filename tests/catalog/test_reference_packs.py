@@ -24,8 +24,8 @@ def test_every_log_analytics_table_and_column_ships() -> None:
     assert len(tables) == 898
     assert sum(len(t.columns) for t in tables) > 25_000
     by_name = {t.name: t for t in tables}
-    assert ("RegistryKey", "string") in by_name["DeviceRegistryEvents"].columns
-    assert ("TimeGenerated", "datetime") in by_name["SigninLogs"].columns
+    assert ["RegistryKey", "string"] in by_name["DeviceRegistryEvents"].columns
+    assert ["TimeGenerated", "datetime"] in by_name["SigninLogs"].columns
 
 
 def test_splunk_data_sources_and_cim_models_ship() -> None:
