@@ -264,6 +264,8 @@ class Catalog:
                  shelves: Iterable[SourceShelf] = ()) -> None:
         self._sources: dict[str, Source] = {}
         self.shelves: list[SourceShelf] = list(shelves)
+        # Platforms whose workspace (schema import) limits this catalog (`catalog.workspace`).
+        self.workspace_platforms: list[Platform] = []
         for s in sources:
             self.add(s)
 

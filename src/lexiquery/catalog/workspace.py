@@ -199,7 +199,7 @@ def apply_workspace(catalog: Catalog, schema: Iterable[Source]) -> Catalog:
     sources = [s for s in sources if not (s.schema_import and s.bindings.spl is not None
                                           and spl_keys(s.bindings.spl.search) <= known)]
     out = Catalog(sources, shelves)
-    out.workspace_platforms = ws.platforms  # type: ignore[attr-defined]
+    out.workspace_platforms = ws.platforms
     return out
 
 

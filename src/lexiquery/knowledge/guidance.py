@@ -179,7 +179,9 @@ def _apply_definitions(question: str, g: Guided, ctx: Context, catalog: Catalog)
     if not used:
         return
     patched = src.model_copy(update={"concepts": list(concepts.values())})
-    cat = Catalog([patched if s.id == src.id else s for s in catalog])
+    # The source may be a shelf table (not among the catalog's own sources): it joins them.
+    own = [patched if s.id == src.id else s for s in catalog]
+    cat = Catalog(own if src.id in catalog.ids() else [*own, patched], catalog.shelves)
     reparsed = _reparse(question, cat, src.id, g.parsed)
     new_filters = list(_conditions(reparsed.plan.filters))
     applied = False

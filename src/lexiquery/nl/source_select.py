@@ -262,7 +262,7 @@ def shelf_candidates(catalog: Catalog, idx: CatalogIndex, tokens: list[Token], s
     out wins outright)."""
     # A reference shelf on a platform with a workspace (the CIM data models under a Splunk
     # inventory) is for reading queries, not for answering questions.
-    fenced = set(getattr(catalog, "workspace_platforms", ()))
+    fenced = set(catalog.workspace_platforms)
     shelves = [s for s in [*catalog.shelves, *_deferred_shelves(idx)]
                if (not platforms or s.platform in platforms)
                and not (s.kind == "reference" and s.platform in fenced)]
