@@ -9,7 +9,7 @@ Writes, under `src/lexiquery/catalog/reference/`:
   the hand-written `table_words.yaml` next to the packs);
 * `splunk.json` — Splunk data sources, one per (sourcetype, source) pair, with the field names
   their add-ons extract and the event kinds the separator field tells apart (from
-  `splunk_data_sources.jsonl`);
+  `splunk_data_sources.jsonl`), and analyst words from `table_words.yaml`;
 * `cim.json` — the Splunk CIM data models, one entry per root dataset, child datasets as
   concepts (from the hand-written facts in `cim_datamodels.yaml` next to the packs).
 
@@ -100,6 +100,7 @@ def splunk(facts: Path) -> dict:
         if line.strip():
             d = json.loads(line)
             groups[(d["sourcetype"], d["source"])].append(d)
+    known_words = table_words()
     per_type: dict[str, int] = defaultdict(int)
     for st, _src in groups:
         per_type[st.lower()] += 1
@@ -121,7 +122,8 @@ def splunk(facts: Path) -> dict:
                 kinds.append([rest.rstrip("."), r["name"].rstrip(".")])
         real_source = per_type[st.lower()] > 1 and re.search(r"[:/]", src) is not None
         search = f"sourcetype={_quoted(st)}" + (f" source={_quoted(src)}" if real_source else "")
-        words = sorted({st, name} | ({src} if real_source else set()))
+        words = sorted({st, name} | ({src} if real_source else set())
+                       | set(known_words.get(name, [])))
         tables.append({"id": "splunk_" + _snake(name), "name": name, "search": search, "separator": separator,
                        "kinds": sorted(kinds), "words": words,
                        "add_ons": sorted({a for r in rows for a in r.get("add_ons") or []}),

@@ -200,10 +200,11 @@ def _unique_names(cands: list[Candidate]) -> bool:
                 named.setdefault((it.i0, it.i1), []).append(c)
     found = False
     for (i0, i1), who in named.items():
-        # Unique only if no other source explains the words as strongly, by its name, a
-        # concept ("RDP logons") or a known value.
+        # Unique only if no other source explains all these words as strongly, by its name,
+        # a concept ("RDP logons") or a known value; a longer name wins over a shorter one
+        # inside it ("non-interactive sign-ins" over "sign-ins").
         if len(who) != 1 or who[0].si.source.origin == "builtin" or any(
-                c is not who[0] and any(it.kind == "cat" and it.i0 < i1 and i0 < it.i1 and
+                c is not who[0] and any(it.kind == "cat" and it.i0 <= i0 and i1 <= it.i1 and
                                         (it.is_source or it.concept or it.known)
                                         for it in c.items) for c in cands):
             continue
