@@ -151,6 +151,8 @@ def field_role(f: FieldDef) -> str:
     words = set(re.split(r"[\s_\-]+", " ".join([f.name, *f.synonyms]).lower()))
     if "parent" in words:
         return "parent"
+    if "initiating" in words:  # the initiating process's context (its remote session IP …),
+        return ""              # not an end of the event: neither source nor destination
     if words & _DST_ROLE and not words & _SRC_ROLE:
         return "dst"
     if words & _SRC_ROLE and not words & _DST_ROLE:
