@@ -147,12 +147,13 @@ def _camel_words(value: str) -> str:
 
 
 def field_role(f: FieldDef) -> str:
-    """'src', 'dst', 'parent' or '' from the words of a field's name and synonyms."""
+    """'src', 'dst', 'parent', 'context' (an initiating process's) or '' from the words of a
+    field's name and synonyms."""
     words = set(re.split(r"[\s_\-]+", " ".join([f.name, *f.synonyms]).lower()))
     if "parent" in words:
         return "parent"
-    if "initiating" in words:  # the initiating process's context (its remote session IP …),
-        return ""              # not an end of the event: neither source nor destination
+    if "initiating" in words:  # the initiating process's context (its remote session IP …):
+        return "context"       # not an end of the event, and not the plain field either
     if words & _DST_ROLE and not words & _SRC_ROLE:
         return "dst"
     if words & _SRC_ROLE and not words & _DST_ROLE:
@@ -207,6 +208,8 @@ def index_source(src: Source, order: int) -> SourceIndex:
         f = src.field(name)
         if f is not None and f.entity is not None:
             si.entity_fields.setdefault(f.entity, []).append(name)
+    for names in si.entity_fields.values():  # the event's own ends before a process's context
+        names.sort(key=lambda n: "initiating" in n.split("_"))
     for kind, names in si.entity_fields.items():
         for w in ENTITY_WORDS.get(kind, []):
             words = stem_words(w)
