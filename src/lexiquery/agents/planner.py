@@ -12,12 +12,27 @@ from lexiquery.agents.base import Agent, SkillSpec
 from lexiquery.agents.contracts import PLANNER, PLATFORMS, Draft, PlanRequest, PlanResult
 from lexiquery.agents.llm_planning import llm_draft
 from lexiquery.agents.resources import Resources
-from lexiquery.catalog.model import Platform
+from lexiquery.catalog.model import Catalog, Platform
 from lexiquery.dialects.parsing import closest
 from lexiquery.errors import QuestionError
 from lexiquery.nl.preds import BAD_ROW_COUNT
-from lexiquery.nl.rules import parse_question
+from lexiquery.nl.rules import ParsedQuestion, parse_question
 from lexiquery.user_input import clean_question, user_text
+
+
+def _read(question: str, catalog: Catalog, source: str | None,
+          named: list[Platform]) -> ParsedQuestion:
+    """The rules engine's reading. Platforms the question names must answer from their
+    workspace; with none named, a platform the user imported a workspace for is preferred
+    (its tables are what they asked about), then every source competes."""
+    if named or not catalog.workspace_platforms or source is not None:
+        return parse_question(question, catalog, source_hint=source, platforms=named)
+    try:
+        return parse_question(question, catalog, platforms=catalog.workspace_platforms)
+    except QuestionError as e:
+        if any(i.get("code") == BAD_ROW_COUNT for i in e.issues):
+            raise
+        return parse_question(question, catalog)
 
 
 def create_plan(req: PlanRequest, res: Resources) -> PlanResult:
@@ -38,8 +53,7 @@ def create_plan(req: PlanRequest, res: Resources) -> PlanResult:
         req.question + "\n" + req.context.strip()  # type: ignore[union-attr]
     draft, rules, refusal = None, None, None
     try:
-        rules = parse_question(req.question, catalog, source_hint=req.source,
-                               platforms=[Platform(p) for p in req.platforms])
+        rules = _read(req.question, catalog, req.source, [Platform(p) for p in req.platforms])
     except QuestionError as e:
         if any(i.get("code") == BAD_ROW_COUNT for i in e.issues):
             raise  # "top -5": no runbook or model makes that answerable
