@@ -51,3 +51,28 @@ def test_an_unknown_data_model_names_the_known_ones(cat) -> None:  # type: ignor
     with pytest.raises(QueryError) as e:
         parse("| tstats count from datamodel=Authentcation by user", "spl", cat)
     assert "Authentication" in (e.value.hint or "")
+
+
+@pytest.mark.parametrize("query, source", [
+    ("`wineventlog_security` EventCode=4625 | stats count by user, src", "windows_security_events"),
+    ('`sysmon` EventCode=1 Image="*\\\\rundll32.exe" | stats count by Computer',
+     "process_creation"),
+    ("(eventtype=wineventlog_security OR source=XmlWinEventLog:Security) EventCode=4720 "
+     "| table _time user", "windows_security_events"),
+    ("| tstats `security_content_summariesonly` count from datamodel=Endpoint.Processes where "
+     'Processes.process_name="rundll32.exe" by Processes.dest Processes.user '
+     "| `drop_dm_object_name(Processes)`", "cim_endpoint_processes"),
+])
+def test_security_content_macros_and_or_spellings_are_understood(cat, query: str,  # type: ignore[no-untyped-def]
+                                                                 source: str) -> None:
+    from lexiquery.dialects.reading import read_query
+
+    assert read_query(query, "spl", catalog=cat).source.id == source
+
+
+def test_an_output_macro_is_refused_naming_it(cat) -> None:  # type: ignore[no-untyped-def]
+    from lexiquery.dialects.reading import read_query
+
+    with pytest.raises(QueryError, match="security_content_ctime"):
+        read_query("`wineventlog_security` EventCode=4625 | `security_content_ctime(firstTime)`",
+                   "spl", catalog=cat)

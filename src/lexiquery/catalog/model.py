@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import re
 from enum import Enum
+from functools import lru_cache
 from typing import Any, Iterable, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -230,6 +231,14 @@ class Source(_Model):
         return None
 
 
+@lru_cache(maxsize=1)
+def _default_macros() -> dict[str, "SplMacro"]:
+    # deferred: splunk_names is data this model's validation does not need at import
+    from lexiquery.catalog.splunk_names import SECURITY_CONTENT_MACROS
+
+    return {name: SplMacro.model_validate(d) for name, d in SECURITY_CONTENT_MACROS.items()}
+
+
 class SourceShelf(Protocol):
     """Many tables kept compact and built into sources on demand (`catalog.shelf.Shelf`)."""
 
@@ -308,8 +317,9 @@ class Catalog:
         return None
 
     def spl_macros(self) -> dict[str, SplMacro]:
-        """Every SPL macro the sources declare; a later source's definition of a name wins."""
-        macros: dict[str, SplMacro] = {}
+        """Every SPL macro the sources declare, over the security_content defaults
+        (`catalog.splunk_names`); a later source's definition of a name wins."""
+        macros: dict[str, SplMacro] = dict(_default_macros())
         for s in self._sources.values():
             if s.bindings.spl is not None:
                 macros.update(s.bindings.spl.macros)

@@ -30,8 +30,8 @@ cold process does not split 25,000 column names again.
 
 from __future__ import annotations
 
-import marshal
 import functools
+import marshal
 import math
 import os
 import re
@@ -44,6 +44,7 @@ from lexiquery.catalog.model import SourceShelf
 from lexiquery.catalog.shelf import Shelf, table_words
 from lexiquery.nl.lexicon import STOP_STEMS, stem_words
 from lexiquery.nl.tokens import Token
+from lexiquery.private_files import private_dir
 
 VERSION = 1  # bump when the index's content or layout changes: old cache files are ignored
 FIELD_WEIGHTS = (3.0, 2.0, 1.0)  # name, words, columns
@@ -147,7 +148,7 @@ def _load(path: Path) -> LinkIndex | None:
 def _save(path: Path, idx: LinkIndex) -> None:
     """Atomic write; a full disk or a read-only directory only costs the rebuild next time."""
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(path.parent)  # like the rest of the data directory: the owner's only
         fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".link-", suffix=".tmp")
         with os.fdopen(fd, "wb") as f:
             marshal.dump([idx.ids, idx.names, idx.postings, idx.lengths, idx.name_stems,

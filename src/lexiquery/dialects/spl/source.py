@@ -108,13 +108,18 @@ def node_key(node: SNode) -> str:
             return "=".join(min(source_aliases(name, vals[0].text)))
         return f"{name}{node.op}{','.join(v.text.lower() for v in vals)}"
     if isinstance(node, SGroup):
+        keys = sorted({node_key(i) for i in node.items})
+        if node.kind == "or" and len(keys) == 1:
+            # `(eventtype=wineventlog_security OR source=XmlWinEventLog:Security)`: every
+            # branch is a spelling of the same data (a security_content macro expands so)
+            return keys[0]
         return f"{node.kind}(" + ",".join(sorted(node_key(i) for i in node.items)) + ")"
     if isinstance(node, SNot):
         return f"not({node_key(node.item)})"
     return node.text.lower()
 
 
-_ALIASED = frozenset({"sourcetype", "source", "eventtype"})
+_ALIASED = frozenset({"sourcetype", "source", "eventtype", "channel"})
 
 
 def normalise_command(text: str) -> str:
