@@ -13,7 +13,8 @@ For every platform the active workspace covers, `apply_workspace`:
   source (SPL, any spelling) exists in the workspace; keeps only the columns the workspace
   table has, and moves the time field to the table's own time column (`Timestamp` in Defender
   XDR advanced hunting) when the bound one is missing; a source left with no binding is dropped;
-* for SPL, rewrites the prefix's `index=` to the index the inventory names for it;
+* for SPL, rewrites the prefix to the inventory's own index and sourcetype/source spelling,
+  keeping its other constraints (`EventCode=1`);
 * takes the reference shelves of that platform off the catalog (their tables may not exist
   there) and keeps the Splunk reference data sources the inventory names, in its index; the
   CIM data models stay for reading pasted searches but are never offered for a question (the
@@ -47,24 +48,20 @@ _SELECTORS = re.compile(r'\b(?:index|sourcetype|source|eventtype)\s*=\s*("[^"]*"
                         re.IGNORECASE)
 
 
-def is_schema_source(source: Source) -> bool:
-    """A source that states what exists (a schema import), not one written for analysts."""
-    return source.schema_import and source.origin != "builtin"
-
-
 def spl_keys(search: str) -> set[tuple[str, str]]:
     """The (field, value) keys a search prefix selects on, one per spelling group."""
     return {min(source_aliases(f, v.strip('"'))) for f, v in _PAIR.findall(search)}
 
 
 def spl_index(search: str) -> str | None:
+    """The index a search prefix names, or None."""
     m = _INDEX.search(search)
     return m.group(1).strip('"') if m else None
 
 
-
 class Workspace:
-    """What exists, per platform: KQL/SQL tables with their columns, Splunk (keys → index)."""
+    """What exists, per platform: KQL/SQL tables (by lower-case name) with their columns, and
+    Splunk data (sourcetype/source key → the inventory row's own search)."""
 
     def __init__(self, sources: Iterable[Source]) -> None:
         self.tables: dict[Platform, dict[str, Source]] = {}
