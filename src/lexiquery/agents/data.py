@@ -12,6 +12,7 @@ from __future__ import annotations
 from lexiquery.agents.base import Agent, SkillSpec
 from lexiquery.agents.contracts import GenerateRequest, GenerateResult, data_agent
 from lexiquery.agents.knowledge_agents import to_context
+from lexiquery.agents.plan_logic import dedupe
 from lexiquery.agents.resources import Resources
 from lexiquery.answer import GeneratedQuery
 from lexiquery.catalog.model import Platform, Source
@@ -77,6 +78,9 @@ def generate(req: GenerateRequest, platform: Platform, res: Resources) -> Genera
     if source is None:
         raise QuestionError(f"the plan reads {plan.source!r}, which this agent's catalog "
                             "does not have", closest_sources=catalog.ids()[:5])
+    plan, repeated = dedupe(plan)
+    if repeated:
+        notes.append(f"{repeated} repeated filter{'s' if repeated > 1 else ''} dropped")
     return GenerateResult(
         query=render_query(plan, source, platform, sql_dialect=req.sql_dialect.lower()),
         plan=plan, confidence=parsed.confidence, notes=notes,

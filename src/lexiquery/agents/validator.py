@@ -7,6 +7,7 @@ issues has severity error. Full KQL/SPL parsing and execution on sample data com
 
 from __future__ import annotations
 
+from lexiquery.agents.plan_logic import contradictions
 from lexiquery.catalog.model import Platform, Source
 from lexiquery.dialects.guard import check_read_only
 from lexiquery.dialects.kql.lex import check_balance, tokenize
@@ -52,11 +53,13 @@ def _check_balanced(text: str, platform: str) -> list[PlanIssue]:
 
 def validate_query(plan: QueryPlan, source: Source, platform: Platform, text: str, *,
                    sql_dialect: str = "postgres") -> list[PlanIssue]:
-    """All v1 checks for one rendered query. Plan-level `unsupported` issues are carried over.
+    """All v1 checks for one rendered query. Plan-level `unsupported` issues are carried over;
+    filters that contradict each other are an error (`plan_logic`).
     SPL macros the source declares are expanded before the read-only guard sees the text (a
     prefix may call one); any other macro is refused as unknown code."""
     issues = list(plan.issues)
     issues += check_names(plan, source, platform)
+    issues += contradictions(plan)
     guarded = text
     if platform is Platform.spl and source.bindings.spl is not None:
         try:

@@ -1,0 +1,65 @@
+"""Filters that can never hold together are an error; repeated filters are dropped."""
+
+from __future__ import annotations
+
+import pytest
+
+from lexiquery.agents.plan_logic import contradictions, dedupe
+from lexiquery.ir import QueryPlan
+
+
+def _plan(*filters: dict) -> QueryPlan:  # type: ignore[type-arg]
+    return QueryPlan.model_validate({"source": "web_requests", "filters": list(filters)})
+
+
+def c(field: str, op: str, value: object = None) -> dict:  # type: ignore[type-arg]
+    return {"field": field, "op": op, "value": value}
+
+
+@pytest.mark.parametrize("filters, field", [
+    ([c("status", "not_in", [200, 304]), c("status", "in", [200, 304])], "status"),
+    ([c("user", "eq", "alice"), c("user", "eq", "bob")], "user"),
+    ([c("user", "eq", "Alice"), c("user", "ne", "alice")], "user"),  # case-insensitive default
+    ([c("bytes", "gt", 5), c("bytes", "lt", 3)], "bytes"),
+    ([c("bytes", "gt", 5), c("bytes", "le", 5)], "bytes"),
+    ([c("status", "eq", 404), c("status", "ge", 500)], "status"),
+    ([{"kind": "and", "items": [c("user", "eq", "a")]}, c("user", "in", ["b", "c"])], "user"),
+])
+def test_contradictions_are_errors_naming_the_field(filters: list, field: str) -> None:  # type: ignore[type-arg]
+    issues = contradictions(_plan(*filters))
+    assert [(i.code, i.field, i.severity.value) for i in issues] == \
+        [("contradiction", field, "error")]
+    assert "never return a row" in issues[0].message
+
+
+@pytest.mark.parametrize("filters", [
+    [c("status", "not_in", [200, 304]), c("status", "ge", 400)],
+    [c("user", "eq", "alice"), c("user", "ne", "bob")],
+    [c("bytes", "ge", 5), c("bytes", "le", 5)],  # exactly 5
+    [{"kind": "or", "items": [c("user", "eq", "a"), c("user", "eq", "b")]}],
+    [{"kind": "not", "item": c("user", "eq", "a")}, c("user", "eq", "a")],  # not compared
+    [c("status", "in", [200, 404]), c("status", "ge", 400)],
+])
+def test_satisfiable_filters_are_not_flagged(filters: list) -> None:  # type: ignore[type-arg]
+    assert contradictions(_plan(*filters)) == []
+
+
+def test_repeated_filters_are_dropped_once() -> None:
+    plan, dropped = dedupe(_plan(c("status", "ge", 500), c("status", "ge", 500),
+                                 c("user", "eq", "a")))
+    assert dropped == 1 and len(plan.filters) == 2
+    same, none = dedupe(_plan(c("status", "ge", 500)))
+    assert none == 0 and len(same.filters) == 1
+
+
+def test_a_contradictory_answer_is_not_shown_as_checked() -> None:
+    """The issue's case: a known error re-adds the codes the question excluded."""
+    import lexiquery
+
+    a = lexiquery.ask("top 10 client IPs by requests excluding status 200 and 304",
+                      platforms=["kql"], store=False, sample_check=False)
+    q = a.queries[0]
+    # Until the question's negation wins over the known error (issue 15's precedence), the
+    # query contradicts itself: it must say so, not pass as checked.
+    assert any(i.code == "contradiction" and i.field == "status" for i in q.issues)
+    assert not q.valid and q.confidence == 0.0
