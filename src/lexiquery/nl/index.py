@@ -135,7 +135,10 @@ class CatalogIndex:
         shelved = self.shelf_df(phrase) if self.shelf_df else 0
         if not shelved:
             return self.idf(phrase)
-        return math.log((self.shelf_n + 1) / shelved) + 0.1
+        # On the catalog's own scale: among 900 tables a phrase looks far rarer than it
+        # would among 13, and must not outweigh the same phrase in a curated source for that.
+        scale = math.log(len(self.sources) + 1) / math.log(self.shelf_n + 1)
+        return math.log((self.shelf_n + 1) / shelved) * scale + 0.1
 
     def vocab_idf(self, word: str) -> float:
         n = len(self.sources)

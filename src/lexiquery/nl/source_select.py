@@ -219,13 +219,17 @@ def _unique_names(cands: list[Candidate]) -> bool:
 
 
 CURATED_EDGE = 2.5
+CURATED_TIE = 1.0
 
 
 def _edge(c: Candidate) -> float:
-    """Curated sources win near-ties with shelf tables when the question names them (source,
-    concept or known value): their synonyms were written for analysts' words, a table name's
-    words only resemble them."""
-    return CURATED_EDGE if c.strong and c.si.order < SHELF_ORDER else 0.0
+    """Curated sources win near-ties with shelf tables: by `CURATED_EDGE` when the question
+    names them (source, concept or known value) — their synonyms were written for analysts'
+    words, a table name's words only resemble them — and by `CURATED_TIE` on field words alone
+    (the linker's share of BM25 must not decide between equals)."""
+    if c.si.order >= SHELF_ORDER or c.si.source.origin != "builtin" or c.score <= 0:
+        return 0.0
+    return CURATED_EDGE if c.strong else CURATED_TIE
 
 
 LINK_SHARE = 0.1
