@@ -61,6 +61,8 @@ class Draft(_Wire):
     confidence: float = Field(ge=0, le=1)
     notes: list[str] = Field(default_factory=list)
     alternatives: list[str] = Field(default_factory=list)
+    source_named: bool = Field(default=False, description="The question named its source "
+                                                          "outright: knowledge may not move it")
     engine_note: str | None = Field(default=None, description="Why this engine: the LLM's model "
                                                               "and repairs, or why the rules "
                                                               "engine wrote it")

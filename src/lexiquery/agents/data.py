@@ -55,7 +55,8 @@ def generate(req: GenerateRequest, platform: Platform, res: Resources) -> Genera
     if req.draft is not None:
         parsed = ParsedQuestion(plan=req.draft.plan, confidence=req.draft.confidence,
                                 notes=list(req.draft.notes),
-                                alternatives=list(req.draft.alternatives))
+                                alternatives=list(req.draft.alternatives),
+                                source_named=req.draft.source_named)
     else:
         found = rescue_source(req.question, ctx, catalog) if ctx is not None else None
         if found is None:

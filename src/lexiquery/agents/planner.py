@@ -63,7 +63,8 @@ def create_plan(req: PlanRequest, res: Resources) -> PlanResult:
         draft = llm
     elif rules is not None:
         draft = Draft(plan=rules.plan, confidence=rules.confidence, notes=rules.notes,
-                      alternatives=[] if req.source else rules.alternatives, engine_note=why)
+                      alternatives=[] if req.source else rules.alternatives, engine_note=why,
+                      source_named=rules.source_named)
     elif not req.sop and refusal is not None:
         raise refusal  # nothing else could name the source
     source = catalog.get(draft.plan.source) if draft else None

@@ -70,6 +70,10 @@ class Guided:
     citations: list[Citation] = field(default_factory=list)
     known_errors: list[KnownErrorNote] = field(default_factory=list)
 
+    def note(self, text: str) -> None:
+        """A conflict between the question and the knowledge, kept as the question says."""
+        self.parsed = self.parsed.model_copy(update={"notes": [*self.parsed.notes, text]})
+
     def cite(self, rel: Relevant, used_for: str) -> str:
         """Record that `rel` was used for `used_for`; returns its reference ("SOP-017 §3")."""
         chunk = rel.hit.chunk
@@ -130,6 +134,13 @@ def _choose_source(question: str, g: Guided, ctx: Context, catalog: Catalog,
         chosen = named[0]
         if chosen not in g.parsed.alternatives:
             continue
+        if g.parsed.source_named:
+            # What the question states outright wins; the disagreement is shown, not resolved.
+            ref = g.cite(rel, "source (not applied)")
+            src, other = catalog.get(current), catalog.get(chosen)
+            g.note(f"{ref} investigates this in {other.name if other else chosen}; your "
+                   f"question names {src.name if src else current}, so it was kept")
+            return
         g.parsed = _reparse(question, catalog, chosen)
         g.plan = g.parsed.plan
         ref = g.cite(rel, "source")
@@ -234,6 +245,14 @@ def _adapt_example(question: str, g: Guided, ctx: Context, catalog: Catalog) -> 
             example = _example_plan(q, catalog)
             if example is None:
                 continue
+            asked = _own_metrics(g.plan, example)
+            if asked:
+                # The question's measure wins over the runbook's ("distinct countries" is not
+                # the runbook's count of failures): shown, not silently resolved.
+                ref = g.cite(rel, f"example {q.language.upper()} query (not applied)")
+                g.note(f"the {q.language.upper()} query in {ref} measures something else; your "
+                       f"question asks for {asked}, so it was kept")
+                return
             plan, took = _merge(example, g.plan)
             g.plan = plan
             ref = g.cite(rel, f"example {q.language.upper()} query")
@@ -241,6 +260,17 @@ def _adapt_example(question: str, g: Guided, ctx: Context, catalog: Catalog) -> 
             g.changes.append(f"adapted the {q.language.upper()} query in {ref}: kept {kept}"
                              + (f"; {_describe_values(took)} from your question" if took else ""))
             return
+
+
+def _own_metrics(asked: QueryPlan, example: QueryPlan) -> str:
+    """The question's own measures the example lacks, in words ("count_distinct of location");
+    "" when the question measures nothing of its own (a plain count, or no aggregation)."""
+    if asked.aggregation is None:
+        return ""
+    theirs = {(m.fn, m.field) for m in (example.aggregation.metrics
+                                       if example.aggregation else [])}
+    own = [m for m in asked.aggregation.metrics if m.field and (m.fn, m.field) not in theirs]
+    return ", ".join(f"{m.fn.value} of {m.field}" for m in own)
 
 
 def _merge(example: QueryPlan, asked: QueryPlan) -> tuple[QueryPlan, list[str]]:

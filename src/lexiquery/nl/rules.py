@@ -65,6 +65,9 @@ class ParsedQuestion(BaseModel):
     confidence: float = Field(ge=0, le=1)
     notes: list[str] = Field(default_factory=list)
     alternatives: list[str] = Field(default_factory=list)
+    # The question named its source outright — by name, a concept or a known value such as
+    # event 4625 — so knowledge may not move it elsewhere (the precedence rule).
+    source_named: bool = False
 
 
 def parse_question(question: str, catalog: Catalog, *, source_hint: str | None = None,
@@ -140,7 +143,8 @@ def parse_question(question: str, catalog: Catalog, *, source_hint: str | None =
     conf = confidence(st, plan, chosen, runner, hinted=source_hint is not None,
                       n_time=len(tp.spans), clamps=st.clamps + tp.clamps)
     return ParsedQuestion(plan=plan, confidence=conf, notes=list(dict.fromkeys(notes)),
-                          alternatives=alternatives)
+                          alternatives=alternatives,
+                          source_named=source_hint is None and chosen.strong)
 
 
 def _shelf_index_for(catalog: Catalog, source_id: str):  # type: ignore[no-untyped-def]
