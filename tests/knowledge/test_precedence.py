@@ -1,0 +1,44 @@
+"""What the question states outright wins over the runbooks; the disagreement is a note with its
+citation (issue 15). Runbook: SOP-017 from the faithfulness set (tests/faithful/runbooks)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lexiquery import ask
+from lexiquery.config import get_settings
+from lexiquery.ir import Condition, iter_conditions
+from lexiquery.knowledge.store import ProcedureStore
+
+SOP_017 = Path(__file__).resolve().parents[1] / "faithful" / "runbooks" / \
+    "sop-017-entra-brute-force.md"
+
+
+@pytest.fixture()
+def sop_017(tmp_path: Path) -> None:
+    with ProcedureStore(get_settings()) as s:
+        s.add_file(SOP_017)
+
+
+def _conds(plan) -> list[Condition]:  # type: ignore[no-untyped-def]
+    return list(iter_conditions(plan.filters))
+
+
+def test_a_source_the_question_names_is_kept_and_the_runbook_is_noted(sop_017: None) -> None:
+    a = ask("accounts with more than 20 failed logons (4625) in the last hour",
+            platforms=["kql"], sample_check=False, store=False)
+    assert a.plan.source == "windows_security_events"
+    assert any(c.field == "event_id" and c.value == 4625 for c in _conds(a.plan))
+    notes = " ".join(a.notes)
+    assert "SOP-017" in notes and "so it was kept" in notes
+
+
+def test_a_measure_the_question_asks_for_is_kept(sop_017: None) -> None:
+    a = ask("users who signed in from more than 3 distinct countries in the last 7 days",
+            platforms=["kql"], sample_check=False, store=False)
+    metrics = a.plan.aggregation.metrics  # type: ignore[union-attr]
+    assert [(m.fn.value, m.field) for m in metrics] == [("count_distinct", "location")]
+    assert not any(c.field == "result_code" for c in _conds(a.plan))
+    assert "so it was kept" in " ".join(a.notes)
