@@ -63,6 +63,19 @@ def source_aliases(field: str, value: str) -> frozenset[tuple[str, str]]:
     return frozenset({key})
 
 
+def source_key(field: str, value: str) -> tuple[str, str]:
+    """One key for every spelling of the data `field=value` selects."""
+    return min(source_aliases(field, value.strip('"')))
+
+
+_PAIR = re.compile(r'(sourcetype|source|eventtype)\s*=\s*("[^"]*"|[^\s()]+)', re.IGNORECASE)
+
+
+def spl_keys(search: str) -> set[tuple[str, str]]:
+    """The keys of the data a search prefix selects on (sourcetype, source, eventtype)."""
+    return {source_key(f, v) for f, v in _PAIR.findall(search)}
+
+
 def field_aliases(name: str) -> list[str]:
     """Other names of field `name` (lower-case), nearest group first; [] when it has none."""
     low = name.lower()

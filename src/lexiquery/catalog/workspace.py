@@ -37,20 +37,14 @@ from lexiquery.catalog.model import (
     SqlBinding,
 )
 from lexiquery.catalog.shelf import Shelf, ShelfTable
-from lexiquery.catalog.splunk_names import source_aliases
+from lexiquery.catalog.splunk_names import spl_keys
 from lexiquery.catalog.tables import TIME_NAMES, snake
 
-_PAIR = re.compile(r'(sourcetype|source|eventtype)\s*=\s*("[^"]*"|[^\s()]+)', re.IGNORECASE)
 _INDEX = re.compile(r'\bindex\s*=\s*("[^"]*"|[^\s()]+)', re.IGNORECASE)
 # Terms that say which data a prefix reads (the deployment's own spelling replaces them).
 _SELECTORS = re.compile(r'\b(?:index|sourcetype|source|eventtype)\s*=\s*("[^"]*"|[^\s()]+)'
                         r'|\bOR\b(?=\s*(?:\)|\b(?:sourcetype|source|eventtype)\s*=))',
                         re.IGNORECASE)
-
-
-def spl_keys(search: str) -> set[tuple[str, str]]:
-    """The (field, value) keys a search prefix selects on, one per spelling group."""
-    return {min(source_aliases(f, v.strip('"'))) for f, v in _PAIR.findall(search)}
 
 
 def spl_index(search: str) -> str | None:
@@ -98,7 +92,7 @@ class Workspace:
         rest = " ".join(rest.split())
         indexes = {spl_index(r) for r in rows}
         if len(rows) > 1 and len(indexes) == 1:
-            types = [_PAIR.search(_INDEX.sub("", r)) for r in rows]
+            types = [spl_keys(_INDEX.sub("", r)) for r in rows]
             alts = " OR ".join(_INDEX.sub("", r).strip() for r in rows)
             head = f"index={indexes.pop()} ({alts})" if all(types) else rows[0]
         else:

@@ -42,6 +42,7 @@ from pathlib import Path
 
 from lexiquery.catalog.model import SourceShelf
 from lexiquery.catalog.shelf import Shelf, table_words
+from lexiquery.nl.index import NAME_WORD_MAX_DF
 from lexiquery.nl.lexicon import STOP_STEMS, stem_words
 from lexiquery.nl.tokens import Token
 from lexiquery.private_files import private_dir
@@ -180,7 +181,6 @@ def link_index(shelf: Shelf) -> LinkIndex:
     return idx
 
 
-NAME_WORD_MAX_DF = 2  # as `index.NAME_WORD_MAX_DF`: a word more tables share names none
 
 
 def name_words(shelf: Shelf, source_id: str) -> list[str]:

@@ -21,11 +21,10 @@ source. It never raises anything else for any string. Same input (and `now`), sa
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from datetime import datetime, timezone
 
 from pydantic import BaseModel, Field
-
-from collections.abc import Sequence
 
 from lexiquery.catalog.model import Catalog, Platform
 from lexiquery.errors import QuestionError
@@ -87,9 +86,11 @@ def parse_question(question: str, catalog: Catalog, *, source_hint: str | None =
     idx = catalog_index(catalog)
     if not idx.sources:
         raise QuestionError("the catalog has no sources")
-    if source_hint is not None and source_hint not in idx.by_id and source_hint in catalog:
-        idx.by_id.setdefault(source_hint, _shelf_index_for(catalog, source_hint))
-    if source_hint is not None and source_hint not in idx.by_id:
+    # A hinted shelf table is indexed for this reading only (the catalog index is shared).
+    hinted = idx.by_id.get(source_hint) if source_hint is not None else None
+    if source_hint is not None and hinted is None and (src := catalog.get(source_hint)):
+        hinted = shelf_index(src)
+    if source_hint is not None and hinted is None:
         close = difflib.get_close_matches(source_hint, catalog.ids(), n=5, cutoff=0.0)
         raise QuestionError(f"unknown source {source_hint!r}", closest_sources=close)
 
@@ -103,7 +104,7 @@ def parse_question(question: str, catalog: Catalog, *, source_hint: str | None =
         shelf_candidates(catalog, idx, tokens, stream, platforms)
     ranked = rank_sources(idx, tokens, stream, shelved, platforms)
     if source_hint is not None and all(c.id != source_hint for c in ranked):
-        ranked.append(score_source(idx, idx.by_id[source_hint], tokens, stream))
+        ranked.append(score_source(idx, hinted, tokens, stream))  # type: ignore[arg-type]
     chosen = _choose(ranked, source_hint, tokens, idx, platforms)
     st = State(si=chosen.si, items=chosen.items, tokens=tokens, question=text,
                time_range=tp.range, bucket=tp.bucket, default_bucket=tp.default_bucket)
@@ -145,11 +146,6 @@ def parse_question(question: str, catalog: Catalog, *, source_hint: str | None =
     return ParsedQuestion(plan=plan, confidence=conf, notes=list(dict.fromkeys(notes)),
                           alternatives=alternatives,
                           source_named=source_hint is None and chosen.strong)
-
-
-def _shelf_index_for(catalog: Catalog, source_id: str):  # type: ignore[no-untyped-def]
-    src = catalog.get(source_id)
-    return shelf_index(src) if src is not None else None
 
 
 def _mark_context(st: State, chosen: Candidate) -> None:

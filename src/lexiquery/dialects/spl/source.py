@@ -16,7 +16,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from lexiquery.catalog.model import Catalog, Platform, Source
-from lexiquery.catalog.splunk_names import source_aliases
+from lexiquery.catalog.splunk_names import source_key, spl_keys
 from lexiquery.dialects.spl.bind import Unsupported
 from lexiquery.dialects.spl.search import SGroup, SNode, SNot, STerm, SValue, parse_search
 from lexiquery.errors import QueryError
@@ -105,7 +105,7 @@ def node_key(node: SNode) -> str:
         if name in _ALIASED and node.op == "=" and len(vals) == 1:
             # `sourcetype=WinEventLog:Security` and `source=XmlWinEventLog:Security` select the
             # same events: one key for every spelling (`catalog.splunk_names`).
-            return "=".join(min(source_aliases(name, vals[0].text)))
+            return "=".join(source_key(name, vals[0].text))
         return f"{name}{node.op}{','.join(v.text.lower() for v in vals)}"
     if isinstance(node, SGroup):
         keys = sorted({node_key(i) for i in node.items})
@@ -249,12 +249,7 @@ def prefix_values(bp: BoundPrefix, field_name: str) -> list[str]:
 
 # ------------------------------------------------------------------ shelf sources
 
-_PREFIX_PAIR = re.compile(r'(sourcetype|source|eventtype)\s*=\s*("[^"]*"|[^\s()]+)', re.IGNORECASE)
 _DATAMODEL = re.compile(r"\|\s*datamodel\s+(\w+)\s+(\w+)", re.IGNORECASE)
-
-
-def _keys_of(pairs: list[tuple[str, str]]) -> set[tuple[str, str]]:
-    return {min(source_aliases(f, v.strip('"'))) for f, v in pairs}
 
 
 def shelf_prefixes(catalog: Catalog, terms: list[SNode], datamodel: str | None) -> list[BoundPrefix]:
@@ -265,7 +260,7 @@ def shelf_prefixes(catalog: Catalog, terms: list[SNode], datamodel: str | None) 
     for t in terms:
         if isinstance(t, STerm) and t.op == "=" and isinstance(t.value, SValue) and \
                 (t.field or "").lower() in _ALIASED:
-            wanted.add(min(source_aliases(t.field or "", t.value.text)))
+            wanted.add(source_key(t.field or "", t.value.text))
     out: list[BoundPrefix] = []
     for shelf in catalog.shelves:
         if shelf.platform is not Platform.spl:
@@ -276,7 +271,7 @@ def shelf_prefixes(catalog: Catalog, terms: list[SNode], datamodel: str | None) 
             if datamodel is not None:
                 hit = dm is not None and dm.group(1).lower() == datamodel.lower()
             else:
-                keys = _keys_of(_PREFIX_PAIR.findall(search))
+                keys = spl_keys(search)
                 hit = bool(keys) and keys <= wanted
             if hit and (src := shelf.source(tid)) is not None and \
                     (bp := bound_prefix(src)) is not None:
