@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from lexiquery.catalog.model import EntityKind, FieldType
 from lexiquery.ir import And, Condition, Filter, Operator, PlanIssue
+from lexiquery.nl.countries import country_field, country_list
 from lexiquery.nl.lexicon import KEYWORDS
 from lexiquery.nl.preds import is_field, resolve
 from lexiquery.nl.state import State
@@ -64,6 +65,8 @@ def pass_filters(st: State) -> None:
             ctx.role_items.append(k)
         elif it.kind == "kw" and it.kw and it.kw.cat in _RESET and not it.is_kw("conj"):
             ctx.reset()
+        elif (place := _country_filter(st, k, ctx)) is not None:
+            nk = place
         elif it.kind == "cat" and it.concept:
             _concept(st, k, ctx)
         elif is_field(it):
@@ -77,6 +80,22 @@ def pass_filters(st: State) -> None:
         elif ctx.role == "dst" and _proper_name(it) and _app_fields(st):
             nk = _app_filter(st, k, ctx)
         k = nk
+
+
+def _country_filter(st: State, k: int, ctx: _Ctx) -> int | None:
+    """ "outside the US", "from Germany or France": the source's country field (see
+    `countries`); the next item index, or None when item k is no country."""
+    fname = country_field(st.src)
+    found = country_list(st, k) if fname is not None else None
+    if found is None or fname is None:
+        return None
+    codes, last = found
+    cond = make_condition(st.src, [fname], Operator.eq, list(codes))
+    st.use(*range(k, last + 1))
+    if cond is not None:
+        what = "names a country" if len(codes) == 1 else "name countries"
+        _add(st, cond, ctx, f'{", ".join(codes)} {what} (ISO 3166 codes)')
+    return last + 1
 
 
 def _proper_name(it: object) -> bool:
@@ -256,13 +275,13 @@ def _value_filter(st: State, k: int, ctx: _Ctx) -> int:
     if kind in TYPED:
         fields = fields_for_value(st.si, kind, tok.text, ctx.role)
         why = f'"{tok.text}" looks like {_KIND_WORDS.get(kind, kind)}'
-    if not fields and kind in {"number", "quoted", "word"}:
+    if not fields and kind in {"number", "quoted", "word", "hex"}:
         key = str(int(tok.value) if isinstance(tok.value, float) and tok.value.is_integer()
                   else tok.value).lower()
         hits = st.si.known.get(key, [])
         if hits:
             fields, why = [hits[0][0]], f'"{tok.text}" is a known value of {hits[0][0]}'
-        elif kind == "number":
+        elif kind in {"number", "hex"}:
             fields, why = field_named_before(st, k), f'"{tok.text}" follows the field name'
     if not fields:
         if kind not in {"word", "ord", "date"}:

@@ -123,6 +123,12 @@ def segment(tokens: list[Token], st: Stream, si: SourceIndex) -> list[Item]:
     while j < n_st:
         ti = st.owner[j]
         tok = tokens[ti]
+        if _short_code_value(tokens, ti, si) and not tok.used:
+            low = tok.low
+            items.append(Item("cat", ti, ti + 1, tok.text, tok=tok, targets=[
+                Target("known", f, v, meaning) for f, v, meaning in si.known[low]]))
+            j += 1
+            continue
         if st.stems[j] == "\x00":
             if not tok.used:
                 items.append(Item("value" if tok.is_value or tok.kind == "ord" else "word",
@@ -158,6 +164,41 @@ def segment(tokens: list[Token], st: Stream, si: SourceIndex) -> list[Item]:
                 items.append(Item("word", ti, ti + 1, st.stems[j], tok=tok))
             j += 1
     return items
+
+
+_TYPE_WORDS = frozenset({"type", "typ", "kind", "class", "record"})
+
+
+def _short_code_value(tokens: list[Token], ti: int, si: SourceIndex) -> bool:
+    """ "record type A", "types MX and AAAA": a code of one or two capitals is a stop word ("A")
+    or too short to be a catalog phrase ("MX") unless it is a known value of the source written
+    where a value stands: after a word such as "type", before "records", or next to another
+    known value of the same field in a list."""
+    tok = tokens[ti]
+    if tok.kind != "word" or len(tok.text) > 2 or not tok.text.isupper() or \
+            (ti == 0 and len(tok.text) == 1):  # "A records ..." opens with an article
+        return False
+    hits = si.known.get(tok.low)
+    if not hits:
+        return False
+    fields = {h[0] for h in hits}
+    prev = tokens[ti - 1] if ti > 0 else None
+    if prev is not None and prev.kind == "word" and prev.subwords and \
+            prev.subwords[-1] in _TYPE_WORDS:
+        return True
+    nxt = tokens[ti + 1] if ti + 1 < len(tokens) else None
+    if nxt is not None and nxt.kind == "word" and nxt.subwords[:1] == ("record",):
+        return True  # "A records"
+
+    def known_at(i: int) -> bool:
+        if not 0 <= i < len(tokens):
+            return False
+        return any(h[0] in fields for h in si.known.get(tokens[i].low.strip(",;"), []))
+
+    def joiner(i: int) -> bool:
+        return 0 <= i < len(tokens) and tokens[i].low in {",", "and", "or", "nor"}
+
+    return (joiner(ti + 1) and known_at(ti + 2)) or (joiner(ti - 1) and known_at(ti - 2))
 
 
 def _names_source_not_sort(tok: Token, lex: tuple[int, Kw] | None,

@@ -40,6 +40,8 @@ def value_like(st: State, field_k: int, j: int | None, explicit: bool) -> bool:
     if it.kind == "value":
         if it.tok is None or it.tok.kind in {"date", "ord"}:
             return False
+        if not explicit and known_elsewhere(st, field_k, it):
+            return False  # "url path for 404s": 404 is a status, not a path
         f = st.src.field(st.items[field_k].fields[0])
         ents = entities_for(it.tok.kind, it.tok.text)
         # "apps ... alice@contoso.com": an e-mail address is no app name
@@ -50,6 +52,8 @@ def value_like(st: State, field_k: int, j: int | None, explicit: bool) -> bool:
         return True
     if it.known and any(t.name in st.items[field_k].fields for t in it.known):
         return True
+    if it.kind == "cat" and it.known:
+        return False  # "client without NXDOMAIN": a known value of another field
     if explicit and it.kind == "cat" and it.i1 - it.i0 == 1 and it.tok is not None and \
             any(ch.isdigit() or ch.isupper() for ch in it.tok.text):
         return True  # "client app is POP3": a literal, even if a concept is called that
@@ -68,6 +72,17 @@ def value_like(st: State, field_k: int, j: int | None, explicit: bool) -> bool:
 
 
 _BOOL_WORDS = {"true", "false", "yes", "no", "1", "0"}
+
+
+def known_elsewhere(st: State, field_k: int, it: Item) -> bool:
+    """Is value item `it` a known value of some field of the source, but of none of field item
+    `field_k`'s candidate fields? Then it belongs to that other field."""
+    if it.tok is None:
+        return False
+    v = it.tok.value
+    key = str(int(v) if isinstance(v, float) and v.is_integer() else v).lower()
+    hits = st.si.known.get(key, [])
+    return bool(hits) and not any(h[0] in st.items[field_k].fields for h in hits)
 
 
 def _ftype(st: State, field_k: int) -> FieldType | None:
@@ -98,13 +113,34 @@ def resolve(st: State, k: int, role: str = "") -> str:
 
 
 def field_after(st: State, k: int) -> int | None:
-    """Index of a field item right after k, allowing one role word in between."""
+    """Index of a field item right after k, allowing one role word in between, or a known value
+    used as its adjective ("each service account")."""
     j = st.nxt(k)
     it = st.at(j)
+    if j is not None and (m := modified_field(st, j)) is not None:
+        return m
     if it is not None and it.is_kw("role") and is_field(st.at(st.nxt(j))):  # type: ignore[arg-type]
         st.use(j)
         return st.nxt(j)  # type: ignore[arg-type]
     return j if is_field(it) else None
+
+
+def modified_field(st: State, k: int) -> int | None:
+    """Index of the entity field item that known-value item `k` is an adjective of: written
+    right after it, a different field than the known value's own, one with an entity (the
+    noun an analyst qualifies: accounts, hosts)."""
+    it = st.at(k)
+    if it is None or it.kind != "cat" or not it.known or it.concept or it.used:
+        return None
+    j = k + 1
+    nxt = st.at(j)
+    if nxt is None or not is_field(nxt) or nxt.i0 != it.i1:
+        return None
+    own = {t.name for t in it.known}
+    if own & set(nxt.fields):
+        return None
+    f = st.src.field(nxt.fields[0])
+    return j if f is not None and f.entity is not None else None
 
 
 def number(it: Item | None) -> int | None:

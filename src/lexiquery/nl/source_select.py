@@ -132,6 +132,10 @@ def score_source(idx: CatalogIndex, si: SourceIndex, tokens: list[Token], st: St
                     c.score += 3.0
                     c.strong = True
                     c.evidence.append(it.tok.text)
+            elif it.tok.kind == "hex" and it.tok.low in si.known:  # 0xC000006A: a code
+                c.score += 3.0
+                c.strong = True
+                c.evidence.append(it.tok.text)
             elif it.tok.kind == "quoted" and it.tok.low.strip("\"'`“”‘’") in si.known:
                 c.score += 2.0
                 c.evidence.append(it.tok.text)

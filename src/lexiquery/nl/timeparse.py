@@ -209,6 +209,14 @@ def _absolute(sc: _Scanner) -> None:
         sc.found(TimeRange(start=_abs(start), end=_abs(end)), f"the month {start:%Y-%m}", m)
 
 
+def _plural_number(m: re.Match[str], n: str | None, u: str) -> bool:
+    """ "for 404s", "with 500s": a number written straight onto an "s" after for/in/during is the
+    plural of a code ("404 responses"), not seconds; "within 30s" and "last 30s" stay times."""
+    said = m.group(0).lower()
+    return (u.lower() == "s" and bool(n) and bool(re.search(rf"{re.escape(n or '')}s$", said))
+            and re.match(r"(?:for|in|during)\b", said) is not None)
+
+
 def _relative(sc: _Scanner) -> None:
     now = sc.now
     for m in list(_PAT_LAST.finditer(sc.text)) + list(_PAT_WITHIN.finditer(sc.text)):
@@ -216,6 +224,8 @@ def _relative(sc: _Scanner) -> None:
             continue  # already consumed by the first pattern
         n, u = m.group(1), m.group(2)
         if len(u) == 1 and not (n and n[0].isdigit()):
+            continue
+        if _plural_number(m, n, u):
             continue
         mult, unit = _unit(u)
         asked = _num(n) * mult

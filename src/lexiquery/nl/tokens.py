@@ -4,7 +4,9 @@ Recognising values first (IPs, e-mail addresses, URLs, file names, hashes, quote
 numbers with units) keeps "10.1.2.3" or "powershell.exe" from being split into words, and gives
 the engine a value kind to map onto a field by entity (an IP goes to an ip field).
 
-Token kinds: word, number, ip, cidr, email, url, domain, file, hash, path, quoted, date, ord, sym.
+Token kinds: word, number, ip, cidr, email, url, domain, file, hash, path, quoted, date, ord, sym,
+hex (a code such as 0xC000006A: a value, never a word or a host name) and literal (a bare symbol
+an analyst matches on, such as the "$" of "accounts ending with $").
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ _PATTERNS: list[tuple[str, str]] = [
     ("hash", r"\b(?:[0-9A-Fa-f]{64}|[0-9A-Fa-f]{40}|[0-9A-Fa-f]{32})\b"),
     ("winpath", r"\b[A-Za-z]:\\[^\s,;\"']+"),
     ("path", r"(?<![\w/.])/[\w.%~+-]+(?:/[\w.%~+-]*)*"),
+    ("hex", r"\b0[xX][0-9A-Fa-f]{1,16}\b"),
     ("dotted", r"\b[\w-]+(?:\.[\w-]+)+\b"),
     ("dotext", r"(?<![\w.])\.[A-Za-z][\w-]{0,15}\b"),
     ("ord", r"\b\d+(?:st|nd|rd|th)\b"),
@@ -38,6 +41,7 @@ _PATTERNS: list[tuple[str, str]] = [
                r"(?:\s?(?:ms|kb|mb|gb|tb|k|%|s|sec|secs|m|min|mins|h|hr|hrs|d|w|wk)\b)?"),
     ("word", r"[^\W\d_][\w'’-]*"),
     ("sym", r"!=|<>|>=|<=|==|=>|=<|=~|[=<>~,;:+&()|]"),
+    ("literal", r"(?<!\S)[$#*^]{1,3}(?=[\s,;.)]|$)"),
 ]
 _TOKEN_RE = re.compile("|".join(f"(?P<{n}>{p})" for n, p in _PATTERNS), re.IGNORECASE)
 _NUM_UNIT = re.compile(r"(-?[\d,]+(?:\.\d+)?)\s?([a-z%]*)$")
