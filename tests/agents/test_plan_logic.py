@@ -52,14 +52,16 @@ def test_repeated_filters_are_dropped_once() -> None:
     assert none == 0 and len(same.filters) == 1
 
 
-def test_a_contradictory_answer_is_not_shown_as_checked() -> None:
-    """The issue's case: a known error re-adds the codes the question excluded."""
+def test_the_known_errors_do_not_re_add_what_the_question_excluded() -> None:
+    """The issue's case: the known-errors base re-added the excluded codes (`status !in (200,
+    304) and status in (200, 304)`, always empty, shown as checked). The question's negation
+    wins, and the note says the codes were left out."""
     import lexiquery
 
     a = lexiquery.ask("top 10 client IPs by requests excluding status 200 and 304",
                       platforms=["kql"], store=False, sample_check=False)
     q = a.queries[0]
-    # Until the question's negation wins over the known error (issue 15's precedence), the
-    # query contradicts itself: it must say so, not pass as checked.
-    assert any(i.code == "contradiction" and i.field == "status" for i in q.issues)
-    assert not q.valid and q.confidence == 0.0
+    assert not any(i.code == "contradiction" for i in q.issues)
+    assert "!in (200, 304)" in q.query and " in (200, 304)" not in q.query.replace("!in", "")
+    assert any("left out as your question says" in n for n in a.notes)
+    assert q.valid

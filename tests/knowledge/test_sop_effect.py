@@ -42,7 +42,9 @@ def test_the_sop_definition_of_failed_replaces_the_catalogs(runbooks: None) -> N
     assert "50126" in kql.query and "50053" in kql.query and kql.valid
     # The question gave its own window and did not ask for escalations: neither is imposed.
     assert a.plan.time_range.start.amount == 24 and not a.plan.having
-    assert any("not applied" in c for c in a.knowledge.changes)
+    # ... and the runbook's threshold is named in a note, not listed as a change.
+    assert any("not applied" in n for n in a.notes)
+    assert not any("not applied" in c for c in a.knowledge.changes)
 
 
 def test_no_sop_leaves_the_plan_alone(runbooks: None) -> None:
@@ -71,9 +73,11 @@ def test_the_runbook_query_is_adapted_not_ignored(runbooks: None) -> None:
     assert any(c.field == "event_id" and c.value == 4740 for c in _conditions(a.plan))
     assert a.plan.aggregation is not None and a.plan.aggregation.group_by == ["host"]
     assert a.plan.time_range is not None and a.plan.time_range.start.amount == 7
+    # The runbook's meaning of "lockout" is used; its query's grouping by user is not (the
+    # question groups by host).
     changes = " | ".join(a.knowledge.changes)
-    assert "adapted the SPL query in RB-042" in changes and "grouping by host" in changes
-    assert any("example SPL query" in u for c in a.citations for u in c.used_for)
+    assert "RB-042" in changes and "4740" in changes
+    assert any("definition of lockout" in u for c in a.citations for u in c.used_for)
 
 
 def test_an_unrelated_runbook_changes_nothing(runbooks: None) -> None:

@@ -19,7 +19,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from lexiquery.ir import Operator, Scalar
+from lexiquery.ir import Condition, Operator, Scalar
 
 
 class _Model(BaseModel):
@@ -124,10 +124,25 @@ class Threshold(_Model):
     text: str
 
 
+class DefinitionClause(_Model):
+    """One more condition of a definition ("… a 4625 event *whose sub status is 0xC000006A*")."""
+
+    field: str
+    op: Operator
+    values: list[Scalar]
+
+    def condition(self) -> Condition:
+        value = self.values if self.op in (Operator.in_, Operator.not_in) else self.values[0]
+        return Condition(field=self.field, op=self.op, value=value)
+
+
 class Definition(_Model):
     """The SOP's meaning of a term, bound to a catalog field: "failed sign-ins are result codes
     50126 and 50053" → term "failed sign-ins", source signin_logs, field result_code, op in,
-    values ["50126", "50053"]. `concept` names the catalog concept it refines, when one matches."""
+    values ["50126", "50053"]. `concept` names the catalog concept it refines, when one matches.
+    `also` holds the definition's further conditions on the same source, all ANDed ("a
+    bad-password logon is a 4625 event whose sub status is 0xC000006A" → event_id = 4625 and
+    sub_status = 0xC000006A). `text` is the sentence it was read from."""
 
     term: str
     source: str
@@ -136,6 +151,16 @@ class Definition(_Model):
     values: list[Scalar]
     concept: str | None = None
     text: str
+    also: list[DefinitionClause] = Field(default_factory=list)
+
+    def conditions(self) -> list[Condition]:
+        """The definition's conditions, the main one first."""
+        value = self.values if self.op in (Operator.in_, Operator.not_in) else self.values[0]
+        return [Condition(field=self.field, op=self.op, value=value),
+                *(c.condition() for c in self.also)]
+
+    def fields(self) -> list[str]:
+        return [self.field, *(c.field for c in self.also)]
 
 
 class Procedure(_Model):
