@@ -11,6 +11,7 @@ from lexiquery.catalog.model import EntityKind, FieldType
 from lexiquery.ir import And, Condition, Filter, Operator, PlanIssue
 from lexiquery.nl.countries import country_field, country_list
 from lexiquery.nl.lexicon import KEYWORDS
+from lexiquery.nl.names import account_name
 from lexiquery.nl.preds import is_field, resolve
 from lexiquery.nl.state import State
 from lexiquery.nl.valuelists import (
@@ -77,6 +78,8 @@ def pass_filters(st: State) -> None:
             st.use(k)
         elif it.kind == "value" or it.vkind in TYPED:
             nk = _value_filter(st, k, ctx)
+        elif ctx.role == "src" and account_name(st, k):
+            nk = _account_filter(st, k, ctx)
         elif ctx.role == "dst" and _proper_name(it) and _app_fields(st):
             nk = _app_filter(st, k, ctx)
         k = nk
@@ -96,6 +99,18 @@ def _country_filter(st: State, k: int, ctx: _Ctx) -> int | None:
         what = "names a country" if len(codes) == 1 else "name countries"
         _add(st, cond, ctx, f'{", ".join(codes)} {what} (ISO 3166 codes)')
     return last + 1
+
+
+def _account_filter(st: State, k: int, ctx: _Ctx) -> int:
+    """ "logons by svc_backup": an account identifier after "by" is the source's user."""
+    names = list(st.si.entity_fields.get(EntityKind.user, []))
+    fields = [n for n in names if n == EntityKind.user.value] or pick_fields(st.si, names, "")[:1]
+    tok = st.items[k].tok
+    cond = make_condition(st.src, fields, Operator.eq, [tok.text if tok else st.items[k].text])
+    st.use(k)
+    if cond is not None:
+        _add(st, cond, ctx, f'"{st.items[k].text}" after "by" is shaped like an account name')
+    return k + 1
 
 
 def _proper_name(it: object) -> bool:
@@ -163,6 +178,15 @@ def _add(st: State, f: Filter, ctx: _Ctx, why: str) -> None:
     ctx.reset()
 
 
+_ABSENCE_WORDS = frozenset({"without", "no", "lacking", "missing"})
+
+
+def _absence(st: State, ctx: _Ctx) -> bool:
+    """A pending "without"/"no" right before a field with no value: the field is empty."""
+    return ctx.neg and bool(ctx.neg_items) and \
+        st.items[ctx.neg_items[-1]].text.lower() in _ABSENCE_WORDS
+
+
 def _concept(st: State, k: int, ctx: _Ctx) -> None:
     it = st.items[k]
     c = st.src.concept(it.concept or "")
@@ -215,6 +239,11 @@ def _field_filter(st: State, k: int, ctx: _Ctx) -> int | None:
             st.use(k)
             return None
         f0 = st.src.field(pick_fields(st.si, it.fields, role)[0])
+        if f0 is not None and _absence(st, ctx) and f0.type is not FieldType.bool:
+            st.use(k, *ops)  # "requests without a user agent": the field is empty
+            _add(st, Condition(field=f0.name, op=Operator.exists), ctx,
+                 f'"{st.items[ctx.neg_items[-1]].text} {it.text}": no value')
+            return None
         if f0 is not None and f0.type is FieldType.bool:  # "interactive sign-ins"
             st.use(k, *ops)
             flag: Filter = Condition(field=f0.name, op=Operator.eq, value=True)

@@ -173,7 +173,10 @@ def unknown_field_refs(st: State) -> list[str]:
         if it.used or it.helped or it.kind != "word" or it.is_filler or it.tok is None:
             continue
         prev = st.items[k - 1] if k > 0 else None
-        after_group = prev is not None and prev.is_kw("group", "by")
+        # A bare "by" names an actor as often as a grouping ("files downloaded by contractors"):
+        # only "per"/"grouped by" make a plain word a field name; an unknown actor word is just
+        # not understood.
+        after_group = prev is not None and prev.is_kw("group")
         if (after_group or _IDENTIFIER.match(it.text)) and it.text not in out:
             out.append(it.text)
     return out

@@ -76,6 +76,17 @@ STOPWORDS = frozenset(
     list display return fetch pull look up out about were each every one ones did done""".split())
 STOP_STEMS = frozenset(stem(w) for w in STOPWORDS)
 
+# Prepositions, adverbs and other function words that are not stop words (they carry meaning
+# elsewhere) but are never a name: "bytes sent per user through the firewall" is not user
+# "through".
+FUNCTION_WORDS = frozenset(
+    """through thru via across over under within during after before since until till between
+    among against along around behind beyond inside outside onto upon near off like unlike
+    toward towards per versus vs via while whilst because although though unless whether
+    either neither both other others another same many much more most less least few several
+    very too quite rather really recently currently already still again ever never often
+    usually sometimes always here there now today yesterday tonight instead""".split())
+
 # Words that structure a question; a single catalog word equal to one of these never wins.
 NUMBER_WORDS: dict[str, int] = {
     "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,

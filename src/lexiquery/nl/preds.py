@@ -9,6 +9,7 @@ from __future__ import annotations
 from lexiquery.catalog.model import EntityKind, FieldType
 from lexiquery.errors import QuestionError
 from lexiquery.limits import MAX_ROWS
+from lexiquery.nl.lexicon import FUNCTION_WORDS
 from lexiquery.nl.match import Item
 from lexiquery.nl.state import State
 from lexiquery.nl.values import entities_for, pick_fields
@@ -64,11 +65,33 @@ def value_like(st: State, field_k: int, j: int | None, explicit: bool) -> bool:
     if it.i0 != st.items[field_k].i1:
         return False  # "resources in Azure", "by user today bob": not right after the field
     text = it.tok.text
-    if any(ch.isdigit() for ch in text) or (text[:1].isupper() and j != 0):
+    if it.tok.low in FUNCTION_WORDS:
+        return False  # "per user through the firewall"
+    if any(ch.isdigit() for ch in text):
         return True
+    if text[:1].isupper() and j != 0:
+        return not _in_proper_name(st, field_k)
     f = st.src.field(st.items[field_k].fields[0])
     return bool(f is not None and f.type is FieldType.string and f.entity in _NAMED
-                and len(text) >= 2)
+                and len(text) >= 2 and not _plural_noun(st.items[field_k]))
+
+
+def _plural_noun(field_it: Item) -> bool:
+    """ "users added to ...": after a plural field word a bare lower-case word is what they
+    did, not a name ("user bob" names one user; "users bob" is not how anyone writes it)."""
+    tok = field_it.tok
+    if tok is None or field_it.i1 - field_it.i0 != 1:
+        return False
+    low = tok.low
+    return low.endswith("s") and not low.endswith(("ss", "us", "is")) and len(low) > 3
+
+
+def _in_proper_name(st: State, field_k: int) -> bool:
+    """ "the Domain Admins group": a capitalised field word inside the question followed by a
+    capitalised word is part of a proper name, not a field and its value."""
+    tok = st.items[field_k].tok
+    return tok is not None and st.items[field_k].i0 > 0 and tok.text[:1].isupper() and \
+        not tok.text.isupper()
 
 
 _BOOL_WORDS = {"true", "false", "yes", "no", "1", "0"}
