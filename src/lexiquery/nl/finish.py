@@ -117,7 +117,7 @@ def build_plan(st: State, now: datetime) -> QueryPlan:
         st.notes.append("projection ignored: the question also aggregates")
     limit = st.limit if st.limit is not None and st.limit >= 1 else None
     plan = QueryPlan(source=st.src.id, time_range=st.time_range, filters=st.filters,
-                     aggregation=agg, having=st.having if agg else [], project=project,
+                     computed=st.computed, aggregation=agg, having=st.having if agg else [], project=project,
                      sort=sort, limit=limit, issues=list(st.issues))
     for what in st.unsupported:
         plan.unsupported(what)

@@ -8,7 +8,8 @@ Pipeline (each step marks what it understood; see the modules named):
 2. typed tokens: IPs, e-mails, files, numbers ...    (tokens)
 3. items per source: keywords + catalog phrases      (match, index — cached per catalog)
 4. source choice by additive evidence                (source_select)
-5. adjectives, grouping, ranking, metrics, thresholds (modifiers, aggregate)
+5. adjectives, lengths, grouping, ranking, metrics,   (modifiers, lengths, aggregate)
+   thresholds
 6. sort, limit, projection                           (ordering)
 7. concepts, known values, field filters, values     (filters, values)
 8. what the IR cannot express → `unsupported` issues (lexicon.UNSUPPORTED)
@@ -30,6 +31,7 @@ from lexiquery.catalog.model import Catalog, Platform
 from lexiquery.errors import QuestionError
 from lexiquery.ir import PlanIssue, QueryPlan, Severity
 from lexiquery.nl import aggregate, filters, ordering
+from lexiquery.nl.lengths import pass_lengths
 from lexiquery.nl.modifiers import pass_modifiers
 from lexiquery.nl.finish import (
     build_plan,
@@ -111,7 +113,7 @@ def parse_question(question: str, catalog: Catalog, *, source_hint: str | None =
                time_range=tp.range, bucket=tp.bucket, default_bucket=tp.default_bucket)
     _mark_context(st, chosen)
     try:
-        for step in (pass_modifiers, aggregate.pass_group, aggregate.pass_top, aggregate.pass_having,
+        for step in (pass_modifiers, pass_lengths, aggregate.pass_group, aggregate.pass_top, aggregate.pass_having,
                      aggregate.pass_metrics, ordering.pass_sort_limit, ordering.pass_project,
                      filters.pass_filters, stale_check):
             step(st)

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from lexiquery.catalog.model import Source
-from lexiquery.ir import Filter, Metric, PlanIssue, SortKey, TimeBucket, TimeRange
+from lexiquery.ir import ComputedField, Filter, Metric, PlanIssue, SortKey, TimeBucket, TimeRange
 from lexiquery.nl.index import SourceIndex
 from lexiquery.nl.match import Item
 from lexiquery.nl.tokens import Token
@@ -25,6 +25,7 @@ class State:
     bucket: TimeBucket | None = None
     default_bucket: bool = False
     filters: list[Filter] = field(default_factory=list)
+    computed: list[ComputedField] = field(default_factory=list)  # length(field) ... filters read
     metrics: list[Metric] = field(default_factory=list)
     group_by: list[str] = field(default_factory=list)
     distinct_only: bool = False  # group_by without metrics: the distinct values
