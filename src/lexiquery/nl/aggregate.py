@@ -19,6 +19,7 @@ from lexiquery.nl.preds import (
     resolve,
     row_count,
 )
+from lexiquery.nl.measures import head_field, is_measure, measure_metric
 from lexiquery.nl.state import State
 from lexiquery.nl.values import pick_fields
 
@@ -38,6 +39,9 @@ def pass_group(st: State) -> None:
             continue
         if _ranked_measure(st, k, j):
             continue  # "top 5 hosts by bytes sent": the ranking's measure, not a grouping
+        if it.is_kw("by") and is_measure(st, j):
+            _by_measure(st, k, j)  # "source ips by bytes sent": the measure of each source ip
+            continue
         st.use(k)
         while j is not None:
             st.add_group(resolve(st, j))
@@ -51,6 +55,21 @@ def pass_group(st: State) -> None:
                 break
             st.use(c)
             j = j2
+
+
+def _by_measure(st: State, k: int, j: int) -> None:
+    """ "<entity> by <measure>": group by the entity named before "by", the measure's metric,
+    largest first."""
+    p = st.prv(k)
+    if p is None or not is_field(st.items[p]) or st.items[p].used:
+        return
+    st.add_group(resolve(st, p))
+    m = st.add_metric(measure_metric(st, resolve(st, j)))
+    st.use(p, k, j)
+    if not st.sort:
+        st.sort = [_sort(m.name, True)]
+    st.notes.append(f'"{st.items[p].text} by {st.items[j].text}" read as {m.fn.value} of '
+                    f"{m.field} per {st.group_by[-1]}, largest first")
 
 
 def _ranked_measure(st: State, k: int, j: int) -> bool:
@@ -73,8 +92,11 @@ def metric_after(st: State, k: int | None) -> Metric | None:
             if nj is not None and nj.is_kw("agg") and nj.kw and nj.kw.arg == "distinct":
                 return metric_after(st, j)
             return Metric(fn=MetricFn.count)
-        f = _measure(st, j, numeric=arg not in {"distinct", "min", "max", "first", "last"})
+        f = _measure(st, j, numeric=arg not in {"distinct", "min", "max", "first", "last"},
+                     reading=arg in {"min", "max"})
         fj = j if is_field(st.at(j)) else None  # a concept after "average" stays a filter
+        if f is None and arg == "distinct" and (f := head_field(st, j)) is not None:
+            fj = j  # "distinct domains queried": the phrase names the source and the field
         if arg == "distinct" and f:
             st.use(k, fj)
             return Metric(fn=MetricFn.count_distinct, field=f)
@@ -108,14 +130,15 @@ def metric_after(st: State, k: int | None) -> Metric | None:
     return None
 
 
-def _measure(st: State, j: int | None, numeric: bool) -> str | None:
+def _measure(st: State, j: int | None, numeric: bool, reading: bool = False) -> str | None:
     """The field a metric word applies to (prefers numeric candidates for sum/avg/...).
     After a concept ("average CPU" where CPU is a concept of counter samples) it is the
-    source's one measure field, if it has exactly one."""
+    source's one measure field, if it has exactly one; so too for min/max (`reading`:
+    "minimum free memory")."""
     it = st.at(j)
     if it is None or j is None:
         return None
-    if numeric and (it.concept or it.known):
+    if (numeric or reading) and (it.concept or it.known):
         return measure_field(st)
     if is_field(it):
         cands = it.fields

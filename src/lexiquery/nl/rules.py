@@ -32,6 +32,7 @@ from lexiquery.errors import QuestionError
 from lexiquery.ir import PlanIssue, QueryPlan, Severity
 from lexiquery.nl import aggregate, filters, ordering
 from lexiquery.nl.lengths import pass_lengths
+from lexiquery.nl.measures import pass_measure_words
 from lexiquery.nl.modifiers import pass_modifiers
 from lexiquery.nl.finish import (
     build_plan,
@@ -113,9 +114,10 @@ def parse_question(question: str, catalog: Catalog, *, source_hint: str | None =
                time_range=tp.range, bucket=tp.bucket, default_bucket=tp.default_bucket)
     _mark_context(st, chosen)
     try:
-        for step in (pass_modifiers, pass_lengths, aggregate.pass_group, aggregate.pass_top, aggregate.pass_having,
-                     aggregate.pass_metrics, ordering.pass_sort_limit, ordering.pass_project,
-                     filters.pass_filters, stale_check):
+        for step in (pass_modifiers, pass_lengths, aggregate.pass_group, aggregate.pass_top,
+                     aggregate.pass_having, aggregate.pass_metrics, pass_measure_words,
+                     ordering.pass_sort_limit, ordering.pass_project, filters.pass_filters,
+                     stale_check):
             step(st)
         plan = build_plan(st, now)
     except QuestionError as e:  # a question asking for something impossible ("top -5")
