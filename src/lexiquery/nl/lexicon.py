@@ -226,8 +226,9 @@ for _unit, _words in {
 UNSUPPORTED: list[tuple[re.Pattern[str], str]] = [(re.compile(p), w) for p, w in [
     (r"\b(compared? (to|with)|versus|vs\.?|week over week|day over day|than (last|the previous)"
      r" (week|day|month)|baseline)\b", "comparison with another period or baseline"),
-    (r"\b(anomal\w*|outliers?|unusual|abnormal|spikes?|deviat(es|ing) from)\b",
-     "anomaly detection"),
+    # "an unusual number of ..." is a vague threshold (nl.vague), not anomaly detection
+    (r"\b(anomal\w*|outliers?|unusual|abnormal|spikes?|deviat(es|ing) from)\b"
+     r"(?!\s+(number|amount|count|volume|quantity)s?\b)", "anomaly detection"),
     (r"\b(geolocat\w*|geo-?locat\w*|geoip|geo ip|ip location lookup)\b", "IP geolocation"),
     (r"\b(impossible travel|distance between)\b", "impossible-travel / geographic distance"),
     (r"\b(join(ed|ing)?|correlat\w*|cross-?referenc\w*|enrich\w*)\b",

@@ -8,8 +8,8 @@ Pipeline (each step marks what it understood; see the modules named):
 2. typed tokens: IPs, e-mails, files, numbers ...    (tokens)
 3. items per source: keywords + catalog phrases      (match, index — cached per catalog)
 4. source choice by additive evidence                (source_select)
-5. adjectives, lengths, grouping, ranking, metrics,   (modifiers, lengths, aggregate)
-   thresholds
+5. adjectives, lengths, grouping, ranking, vague     (modifiers, lengths, aggregate,
+   amounts, thresholds, metrics                        vague, measures)
 6. sort, limit, projection                           (ordering)
 7. concepts, known values, field filters, values     (filters, values)
 8. what the IR cannot express → `unsupported` issues (lexicon.UNSUPPORTED)
@@ -56,6 +56,7 @@ from lexiquery.nl.source_select import (
 from lexiquery.nl.state import State
 from lexiquery.nl.timeparse import parse_time
 from lexiquery.nl.tokens import Token, tokenize
+from lexiquery.nl.vague import pass_vague
 
 MAX_CHARS = 4000  # the caller enforces its own, smaller limit; this only bounds the work
 
@@ -115,7 +116,7 @@ def parse_question(question: str, catalog: Catalog, *, source_hint: str | None =
     _mark_context(st, chosen)
     try:
         for step in (pass_modifiers, pass_lengths, aggregate.pass_group, aggregate.pass_top,
-                     aggregate.pass_having, aggregate.pass_metrics, pass_measure_words,
+                     pass_vague, aggregate.pass_having, aggregate.pass_metrics, pass_measure_words,
                      ordering.pass_sort_limit, ordering.pass_project, filters.pass_filters,
                      stale_check):
             step(st)
