@@ -495,6 +495,66 @@ def test_sentences_that_are_not_definitions(sentence: str) -> None:
     assert _definitions(sentence) == []
 
 
+# Runbook language as people write it (issue 15): lead-in clauses, relative clauses, brackets
+# after values, "we consider X a Y", several conditions, and patterns.
+def _full(*sentences: str, source_hint: str = "Data: SigninLogs.") -> list[tuple]:
+    procs = extract([H("Runbook", 1), H("Definitions"), P(source_hint), *[P(s) for s in sentences]])
+    return [(d.term, d.source, [(c.field, c.op, c.values) for c in [d, *d.also]], d.text)
+            for p in procs for d in p.definitions]
+
+
+@pytest.mark.parametrize("sentence, term, source, conditions", [
+    ("For this procedure a failed sign-in is a sign-in whose result code is 50126 (invalid "
+     "username or password) or 50053 (account locked).", "failed sign-in", "signin_logs",
+     [("result_code", Operator.in_, ["50126", "50053"])]),
+    ("In this runbook, a VPN sign-in means a sign-in to the application \"Corp VPN\".",
+     "VPN sign-in", "signin_logs", [("app", Operator.eq, ["Corp VPN"])]),
+    ("Foreign sign-in: any sign-in whose location is not US or CA.", "Foreign sign-in",
+     "signin_logs", [("location", Operator.not_in, ["US", "CA"])]),
+    ("In this runbook, a bad-password logon is a 4625 event whose sub status is 0xC000006A.",
+     "bad-password logon", "windows_security_events",
+     [("event_id", Operator.eq, [4625]), ("sub_status", Operator.eq, ["0xC000006A"])]),
+    ("An unknown-user logon is a 4625 event with sub status 0xC0000064; a run of these usually "
+     "means somebody is guessing user names.", "unknown-user logon", "windows_security_events",
+     [("event_id", Operator.eq, [4625]), ("sub_status", Operator.eq, ["0xC0000064"])]),
+    ("We consider a network logon failure a 4625 with logon type 3 (network).",
+     "network logon failure", "windows_security_events",
+     [("event_id", Operator.eq, [4625]), ("logon_type", Operator.eq, [3])]),
+])
+def test_definitions_as_runbooks_write_them(sentence: str, term: str, source: str,
+                                            conditions: list) -> None:
+    hint = "Data: SigninLogs." if source == "signin_logs" else "Data: SecurityEvent."
+    [(got_term, got_source, got_conditions, text)] = _full(sentence, source_hint=hint)
+    assert (got_term, got_source) == (term, source)
+    assert [(f, op, [str(v).lower() for v in vals]) for f, op, vals in got_conditions] == \
+        [(f, op, [str(v).lower() for v in vals]) for f, op, vals in conditions]
+    assert sentence.startswith(text[:40])  # `sop show` quotes the sentence it came from
+
+
+def test_a_narrower_term_does_not_redefine_the_broad_concept() -> None:
+    # "network logon failure" is a kind of "logon failure", not every one
+    [(term, *_, concept)] = _definitions(
+        "We consider a network logon failure a 4625 with logon type 3 (network).",
+        source_hint="Data: SecurityEvent.")
+    assert term == "network logon failure" and concept is None
+
+
+def test_an_entity_pattern_binds_on_every_source_with_that_entity() -> None:
+    found = _full("In this procedure, a service account is an account whose name starts with "
+                  "svc_ (for example svc_backup or svc_sql01).", source_hint="Domain controllers.")
+    assert found and all(c == [("user", Operator.startswith, ["svc_"])] for _, _, c, _ in found)
+    assert "windows_security_events" in {s for _, s, _, _ in found}
+
+
+@pytest.mark.parametrize("sentence", [
+    "We consider a DNS lookup suspicious when the query name is longer than 60 characters.",
+    "In this runbook, escalations go to the duty manager.",
+    "An account whose name starts with adm is reviewed weekly.",
+])
+def test_runbook_prose_that_defines_nothing(sentence: str) -> None:
+    assert _full(sentence) == []
+
+
 def test_a_field_two_sources_share_is_not_guessed() -> None:
     # "user" is a field of both sources and 'svc-backup' no known value of either
     assert _definitions("Service accounts are user 'svc-backup'.",

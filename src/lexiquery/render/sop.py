@@ -232,10 +232,11 @@ def print_procedure(p: Procedure, *, document: DocumentInfo | None = None,
     if p.fields:
         con.print(Text("  fields: " + ", ".join(p.fields)), soft_wrap=True)
     for d in p.definitions:
-        values = ", ".join(str(v) for v in d.values)
+        conds = " and ".join(f"{d.source}.{c.field} {_op(c.op)} "
+                             + ", ".join(str(v) for v in c.values) for c in [d, *d.also])
         concept = f" (refines concept {d.concept})" if d.concept else ""
-        con.print(Text(f"  definition: \"{d.term}\" = {d.source}.{d.field} {_op(d.op)} "
-                       f"{values}{concept}"), soft_wrap=True)
+        con.print(Text(f"  definition: \"{d.term}\" = {conds}{concept}  — “{d.text}”"),
+                  soft_wrap=True)
     for t in p.thresholds:
         window = f" in {plural(t.window.amount, t.window.unit)}" if t.window else ""
         con.print(Text(f"  threshold: {t.what} {_op(t.op)} {t.value:g}{window}  "

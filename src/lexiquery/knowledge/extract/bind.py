@@ -2,7 +2,7 @@
 
     query_language(fence label, text, lexicon) → (language, dialect, labelled) | None
     read_query(…) → EmbeddedQuery           (parsed with our parser; never raises)
-    bind_definition(shape, sentence, …) → Definition | None   (exactly one field, or None)
+    bind_definitions(shape, sentence, …) → [Definition]   (exactly one field, or none)
 
 Split from `extract.py`, which decides what a procedure is; the rules are in its docstring.
 """
@@ -10,6 +10,7 @@ Split from `extract.py`, which decides what a procedure is; the rules are in its
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 from lexiquery.catalog.model import Catalog, FieldDef, FieldType, Source
 from lexiquery.dialects import parse
@@ -20,7 +21,7 @@ from lexiquery.ir import Operator, Scalar, Severity
 from lexiquery.knowledge.extract import definitions as defs
 from lexiquery.knowledge.extract import rules
 from lexiquery.knowledge.extract.names import _Lexicon
-from lexiquery.knowledge.model import Definition, EmbeddedQuery
+from lexiquery.knowledge.model import Definition, DefinitionClause, EmbeddedQuery
 
 MAX_QUERY_CHARS = 20_000  # a code block longer than this is recorded, not parsed
 
@@ -139,7 +140,9 @@ def _known(f: FieldDef, values: list[str]) -> bool:
 
 def _concept(source: Source, term: str) -> str | None:
     """The concept of `source` the term names: its name or a synonym, compared stemmed; else
-    the longest concept phrase of two or more words inside the term."""
+    the longest concept phrase of two or more words the term opens with ("failed sign-in
+    attempts" refines "failed sign-in"). A phrase after other words is a narrower kind ("network
+    logon failure" is not every "logon failure"): it refines no concept."""
     words = tuple(w for w in rules.phrase_words(term) if w not in {"a", "an", "the"})
     best: tuple[int, str] | None = None
     for c in source.concepts:
@@ -147,22 +150,29 @@ def _concept(source: Source, term: str) -> str | None:
             cw = rules.phrase_words(name)
             if cw == words:
                 return c.name
-            if len(cw) >= 2 and any(words[i:i + len(cw)] == cw for i in range(len(words))):
+            if len(cw) >= 2 and words[:len(cw)] == cw:
                 if best is None or len(cw) > best[0]:
                     best = (len(cw), c.name)
     return best[1] if best else None
 
 
-def bind_definition(shape: defs.DefinitionShape, sentence: str, sources: list[str],
-                    catalog: Catalog, lex: _Lexicon) -> Definition | None:
-    """The definition the sentence makes, bound to exactly one catalog field, or None.
+def bind_definitions(shape: defs.DefinitionShape, sentence: str, sources: list[str],
+                     catalog: Catalog, lex: _Lexicon) -> list[Definition]:
+    """The definition the sentence makes, bound to exactly one catalog field; [] when none.
 
     The field is the one the value side names (name, synonym, platform column), among the
     procedure's sources first and the whole catalog second; with none named, the one field of
     those sources (else of the catalog) whose known values hold every value. Several
-    candidates left → None: a definition is never guessed."""
+    candidates left → []: a definition is never guessed. The one exception is a head noun that
+    names an entity on every source alike ("an account whose name starts with svc_"): one
+    definition per source that has exactly one such field (`_bind_per_source`)."""
     if _names_a_field(shape.term, lex):
-        return None  # "ResultType: 50126" filters a field; it defines no term
+        return []  # "ResultType: 50126" filters a field; it defines no term
+    head, clauses = defs.split_clauses(shape.value_side)
+    if head or len(clauses) > 1:
+        found = _bind_clauses(shape, head, clauses, sentence, sources, catalog, lex)
+        if found is not None:
+            return found
     readings = [(shape.value_side, sources)]
     where = _TRAILING_WHERE.match(shape.value_side)
     if where:  # "event 4740 in the Security log": the tail says where, the head what
@@ -172,13 +182,87 @@ def bind_definition(shape: defs.DefinitionShape, sentence: str, sources: list[st
         side = defs.split_value_side(text)
         d = _bind(shape, side, sentence, scope, catalog, lex) if side else None
         if d:
-            return d
-    return None
+            return [d]
+    return []
+
+
+def _bind_clauses(shape: defs.DefinitionShape, head: str, clauses: list[str], sentence: str,
+                  sources: list[str], catalog: Catalog,
+                  lex: _Lexicon) -> list[Definition] | None:
+    """A definition of several conditions ("a 4625 event whose sub status is 0xC000006A"):
+    every condition binds, all on one source, or there is no definition. The head noun
+    ("an account") may name the field a clause leaves vague ("whose name starts with svc_").
+    None: the side is no clause list after all, try it whole."""
+    valued = defs.head_has_values(head)
+    noun = "" if valued else re.sub(r"^(?:an?|any|every|all|the)\s+", "", head.strip(),
+                                    flags=re.IGNORECASE)
+    if noun and len(clauses) == 1:
+        side = defs.split_value_side(clauses[0])
+        if side is None:
+            return None
+        if side.field_words:
+            owned = replace(side, field_words=f"{noun} {side.field_words}")
+            d = _bind(shape, owned, sentence, sources, catalog, lex)
+            if d is not None:
+                return [d]
+            each = _bind_per_source(shape, owned, sentence, sources, catalog, lex)
+            if each or _names_a_field(noun, lex) or noun.lower() in lex.field_idents:
+                return each  # the noun says whose field it is: no other field is guessed
+        d = _bind(shape, side, sentence, sources, catalog, lex)
+        return [d] if d else None
+    bound: list[Definition] = []
+    scope = sources
+    for text in ([head] if valued else []) + clauses:
+        side = defs.split_value_side(text)
+        if side is None:
+            return None
+        d = None
+        if noun and side.field_words:
+            d = _bind(shape, replace(side, field_words=f"{noun} {side.field_words}"),
+                      sentence, scope, catalog, lex)
+        if d is None:
+            d = _bind(shape, side, sentence, scope, catalog, lex)
+        if d is None or (bound and d.source != bound[0].source):
+            return None
+        bound.append(d)
+        scope = [d.source]
+    if not bound:
+        return None
+    return [bound[0].model_copy(update={"also": [
+        DefinitionClause(field=d.field, op=d.op, values=d.values) for d in bound[1:]]})]
 
 
 def _bind(shape: defs.DefinitionShape, side: defs.ValueSide, sentence: str,
           sources: list[str], catalog: Catalog, lex: _Lexicon) -> Definition | None:
     side = _unprefixed(side, lex)
+    found = _fields_for(side, sources, catalog, lex)
+    if found is None or len(found[0]) != 1:
+        return None
+    (src, f), = found[0]
+    return _definition(shape, side, sentence, src, f, named=found[1])
+
+
+def _bind_per_source(shape: defs.DefinitionShape, side: defs.ValueSide, sentence: str,
+                     sources: list[str], catalog: Catalog, lex: _Lexicon) -> list[Definition]:
+    """"A service account is an account whose name starts with svc_": the account name of
+    every source that has one, when the named field is one entity kind (user) with exactly one
+    such field per source. Anything less clear binds nothing."""
+    side = _unprefixed(side, lex)
+    found = _fields_for(side, sources, catalog, lex)
+    if found is None or not found[1] or len(found[0]) < 2:
+        return []
+    pairs = found[0]
+    kinds = {f.entity for _, f in pairs}
+    if len(kinds) != 1 or None in kinds or len({s.id for s, _ in pairs}) != len(pairs):
+        return []
+    out = [_definition(shape, side, sentence, src, f, named=True) for src, f in pairs]
+    return [d for d in out if d is not None]
+
+
+def _fields_for(side: defs.ValueSide, sources: list[str], catalog: Catalog,
+                lex: _Lexicon) -> tuple[list[tuple[Source, FieldDef]], bool] | None:
+    """The catalog fields the value side can mean, and whether its words named them (else they
+    were found by known values); None when the side says more than "field op values"."""
     named: set[tuple[str, str]] = set()
     leftover = set(rules.phrase_words(side.field_words))
     for tok in rules.tokens(side.field_words):
@@ -206,10 +290,13 @@ def _bind(shape: defs.DefinitionShape, side: defs.ValueSide, sentence: str,
         if src and f:
             pairs.append((src, f))
     if len(pairs) > 1:
-        pairs = [(s, f) for s, f in pairs if _known(f, side.values)]
-    if len(pairs) != 1:
-        return None
-    src, f = pairs[0]
+        known = [(s, f) for s, f in pairs if _known(f, side.values)]
+        pairs = known or ([] if not named or side.pattern is None else pairs)
+    return pairs, bool(named)
+
+
+def _definition(shape: defs.DefinitionShape, side: defs.ValueSide, sentence: str,
+                src: Source, f: FieldDef, *, named: bool) -> Definition | None:
     if side.bare and not _known(f, side.values):
         return None  # bare words are values only when the field knows them
     concept = _concept(src, shape.term)
@@ -219,8 +306,13 @@ def _bind(shape: defs.DefinitionShape, side: defs.ValueSide, sentence: str,
     if any(v is None for v in values):
         return None
     many = len(values) > 1
-    op = ((Operator.not_in if many else Operator.ne) if side.negated
-          else (Operator.in_ if many else Operator.eq))
+    if side.pattern is not None:
+        if side.negated or many:
+            return None  # no operator says "does not start with"; a definition is never guessed
+        op = Operator(side.pattern)
+    else:
+        op = ((Operator.not_in if many else Operator.ne) if side.negated
+              else (Operator.in_ if many else Operator.eq))
     return Definition(term=shape.term, source=src.id, field=f.name, op=op,
                       values=[v for v in values if v is not None], concept=concept,
                       text=sentence)

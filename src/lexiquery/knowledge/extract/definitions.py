@@ -31,6 +31,11 @@ _TERM = r"(?P<term>[^:;=]{2,80}?)"
 _VALUES_SIDE = r"(?P<side>.+?)"
 # The forms, each tried on the whole sentence (without its final full stop):
 _DEFINITION_FORMS = [
+    # "We consider blocked traffic any connection whose action is deny or drop", "We call a
+    # network logon failure a 4625 with logon type 3": the value side opens with a/an/any.
+    re.compile(rf"""^(?:we|i)\s+(?:consider|call|define|count|treat)\s+{_TERM}\s+
+        (?:to\s+be\s+|as\s+)?(?P<side>(?:an?|any|every|all)\s+.+?)$""",
+               re.VERBOSE | re.IGNORECASE),
     # "Failed sign-ins are result codes 50126 and 50053", "A failed logon is event ID 4625",
     # "Privileged logons are defined as event 4672", "Lockouts mean event 4740"
     # (longer verbs first: the first alternative that fits wins)
@@ -56,7 +61,14 @@ _DEFINITION_FORMS = [
 ]
 # Which forms may be read either way round (the copula and the colon: "X is Y" where Y holds
 # the values or X does).
-_EITHER_WAY = (True, False, False, True, False)
+_EITHER_WAY = (False, True, False, False, True, False)
+
+# Lead-in clauses that scope a definition to its document: "For this procedure a failed
+# sign-in is …", "In this runbook, a VPN sign-in means …". They say nothing about the term.
+_LEAD_IN = re.compile(r"""^(?:(?:for|in|within|throughout)\s+(?:this|the|our|these)\s+
+    (?:procedure|runbook|sop|document|playbook|guide|section|context|hunt|investigation)s?
+    (?:\s+purposes?)?|for\s+the\s+purposes?\s+of\s+this\s+\w+|here|below)\s*,?\s+""",
+                      re.VERBOSE | re.IGNORECASE)
 
 # Leading words that make a sentence a label, an instruction or a clause rather than a term.
 _NOT_A_TERM = {
@@ -75,7 +87,8 @@ _NOT_A_TERM = {
 def definition_shapes(sentence: str) -> list[DefinitionShape]:
     """The ways the sentence can be read as a definition, most likely first. Several can
     match ("X is Y"): the caller keeps the first whose value side binds."""
-    s = sentence.strip().rstrip(".!")
+    s = _LEAD_IN.sub("", sentence.strip().rstrip(".!"), count=1)
+    s = s.split(";")[0].strip()  # "…; a run of these usually means …" is another sentence
     shapes: list[DefinitionShape] = []
     for form, either in zip(_DEFINITION_FORMS, _EITHER_WAY):
         m = form.match(s)
@@ -111,6 +124,8 @@ class ValueSide:
     values: list[str]
     bare: bool
     negated: bool
+    # "whose name starts with svc_": startswith / endswith / contains; None for equality.
+    pattern: str | None = None
 
 
 # One value: quoted, hexadecimal, a number, or a bare word (kept only if the field knows it).
@@ -138,11 +153,35 @@ FILLER_WORDS = frozenset({
 })
 
 
+# "starts with", "ends in", "contains": the values are a pattern, and any word is one.
+_PATTERN = re.compile(r"""\b(?P<start>(?:starts?|starting|begins?|beginning)\s+with)\b
+    |\b(?P<end>(?:ends?|ending)\s+(?:with|in))\b|\b(?P<contain>contains?|containing)\b""",
+                      re.VERBOSE | re.IGNORECASE)
+# An all-capitals token (US, TXT, NXDOMAIN) is written as a code, not a word of prose.
+_CODE_WORD = re.compile(r"^[A-Z]{2,12}$")
+
+
 def split_value_side(side: str) -> ValueSide | None:
     """The value side parsed, or None when it does not end in a list of values. The values
     are the longest run at the end of `side` made of values and separators; everything before
-    it is the field words (and any negation)."""
-    side = re.sub(r"\s*\([^)]*\)\s*$", "", side.strip()).rstrip(" .;")
+    it is the field words (and any negation). Explanations in brackets after the values
+    ("50126 (invalid username or password) or 50053 (account locked)") are left out."""
+    side = side.strip()
+    unbracketed = re.sub(r"\s*\([^()]*\)", "", side)
+    if unbracketed.strip():
+        side = unbracketed
+    side = side.rstrip(" .;")
+    pattern = _PATTERN.search(side)
+    if pattern:
+        op = ("startswith" if pattern.group("start") else "endswith" if pattern.group("end")
+              else "contains")
+        tail = side[pattern.end():].strip(" :")
+        if re.fullmatch(r"[\"'`“]?[^\s\"'`”]+[\"'`”]?", tail):
+            head = side[:pattern.start()]
+            negated = bool(_NEGATION.search(head))
+            return ValueSide(_NEGATION.sub(" ", head).strip(" :=,"), [tail.strip("\"'`“”")],
+                             False, negated, op)
+        return None
     toks = [(m.lastgroup, m.group(m.lastgroup or 0), m.start())
             for m in _VALUE_TOKEN.finditer(side)]
     if not toks:
@@ -167,9 +206,38 @@ def split_value_side(side: str) -> ValueSide | None:
             head = side[:start]
             negated = bool(_NEGATION.search(head))
             field_words = _NEGATION.sub(" ", head).strip(" :=,")
-            return ValueSide(field_words, values, allow_words, negated)
+            bare = allow_words and not all(_CODE_WORD.match(v) for v in values)
+            return ValueSide(field_words, values, bare, negated)
     return None
 
 
+# What joins a definition's head noun to its conditions, and one condition to the next: "a
+# 4625 event whose sub status is 0xC000006A", "any sign-in whose location is not US or CA",
+# "a 4625 with logon type 3", "a query of type TXT or NULL".
+_CLAUSE = re.compile(r"\s+(?:and\s+)?(?:whose|where|with|having|that\s+has|which\s+has|"
+                     r"that\s+have|of)\s+", re.IGNORECASE)
+_VALUE_IN_HEAD = re.compile(r"""0x[0-9A-Fa-f]+\b|\b\d+\b|"[^"]+"|'[^']+'""")
+
+
+def split_clauses(side: str) -> tuple[str, list[str]]:
+    """The value side's head noun phrase and its conditions: ("a 4625 event", ["sub status
+    is 0xC000006A"]). A head that holds values ("a 4625 event") is returned with them only
+    ("4625") for the caller to bind as one more condition; ("", [side]) when there is no
+    clause."""
+    side = re.sub(r"\s*\([^()]*\)", "", side).strip() or side.strip()
+    # "starts with" is one operator, not a clause joined by "with".
+    protected = _PATTERN.sub(lambda m: m.group(0).replace(" ", "\0"), side)
+    parts = [p.replace("\0", " ") for p in _CLAUSE.split(protected, maxsplit=3)]
+    if len(parts) < 2:
+        return "", [side]
+    head, clauses = parts[0], [p for p in parts[1:] if p.strip()]
+    values = _VALUE_IN_HEAD.findall(head)
+    return (" ".join(values) if values else head), clauses
+
+
+def head_has_values(head: str) -> bool:
+    return bool(_VALUE_IN_HEAD.fullmatch(head.split()[0])) if head.split() else False
+
+
 __all__ = ["FILLER_WORDS", "DefinitionShape", "ValueSide", "definition_shapes",
-           "split_value_side"]
+           "head_has_values", "split_clauses", "split_value_side"]

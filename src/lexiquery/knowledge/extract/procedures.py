@@ -52,7 +52,7 @@ from lexiquery.knowledge.extract import definitions as defs
 from lexiquery.knowledge.extract import rules
 from lexiquery.knowledge.extract.bind import (
     MAX_QUERY_CHARS,
-    bind_definition,
+    bind_definitions,
     query_language,
     read_query,
 )
@@ -69,7 +69,7 @@ from lexiquery.knowledge.model import (
 )
 
 __all__ = ["GENERIC_WORDS", "MAX_QUERY_CHARS", "MAX_SENTENCE_CHARS", "extract_procedures",
-           "bind_definition", "query_language", "read_query"]
+           "bind_definitions", "query_language", "read_query"]
 
 MAX_SENTENCE_CHARS = 2_000  # a longer "sentence" (a flattened PDF table) is read this far
 
@@ -261,14 +261,15 @@ class _Reader:
         for shape, sentence in facts.shapes:
             if sentence in done_sentences:
                 continue  # the first reading of a sentence that binds wins
-            d = bind_definition(shape, sentence, sources, self.catalog, self.lex)
-            if d is None:
+            found = bind_definitions(shape, sentence, sources, self.catalog, self.lex)
+            if not found:
                 continue
             done_sentences.add(sentence)
-            key = (d.term.lower(), d.source, d.field, d.op, tuple(map(str, d.values)))
-            if key not in seen:
-                seen.add(key)
-                out.append(d)
+            for d in found:
+                key = (d.term.lower(), d.source, d.field, d.op, tuple(map(str, d.values)))
+                if key not in seen:
+                    seen.add(key)
+                    out.append(d)
         return out
 
     def qualifies(self, facts: _Facts, path: list[str]) -> bool:
