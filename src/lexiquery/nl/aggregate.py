@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from lexiquery.catalog.model import EntityKind
 from lexiquery.ir import Condition, Metric, MetricFn, Operator, SortKey
+from lexiquery.nl.lexicon import FUNCTION_WORDS
 from lexiquery.nl.match import Item
 from lexiquery.nl.preds import (
     field_after,
@@ -301,11 +302,13 @@ def pass_having(st: State) -> None:
         countable = xi is not None and (
             xi.concept or xi.is_source or xi.known or xi.is_kw("noun", "agg")
             or (xi.tok is not None and xi.tok.low in _COUNT_NOUNS)
+            or (bool(st.group_by) and _plural_word(xi))  # "per account with 5+ failures"
             or (is_field(xi) and not followed_by_value(st, x)))  # type: ignore[arg-type]
         if not countable:
             continue
         m = metric_after(st, x) or Metric(fn=MetricFn.count)
-        if xi is not None and xi.tok is not None and xi.tok.low in _COUNT_NOUNS:
+        if xi is not None and xi.tok is not None and (xi.tok.low in _COUNT_NOUNS
+                                                      or _plural_word(xi)):
             st.use(x)
         if xi is not None and xi.is_source:
             st.use(x)
@@ -320,6 +323,15 @@ def pass_having(st: State) -> None:
         st.having.append(Condition(field=m.name, op=op, value=n))
         if not st.sort:  # the most extreme first: "more than" → highest, "fewer than" → lowest
             st.sort = [_sort(m.name, op in {Operator.gt, Operator.ge})]
+
+
+def _plural_word(it: Item) -> bool:
+    """A plain plural noun the catalog does not know ("failures", "errors"): after "at least 5"
+    in a grouped question it names what is counted."""
+    tok = it.tok
+    return it.kind == "word" and tok is not None and tok.kind == "word" and not it.is_filler \
+        and tok.low.endswith("s") and not tok.low.endswith(("ss", "us", "is")) \
+        and len(tok.low) > 3 and tok.low not in FUNCTION_WORDS
 
 
 def _is_postop(it: Item | None) -> bool:

@@ -83,6 +83,36 @@ def pass_filters(st: State) -> None:
         elif ctx.role == "dst" and _proper_name(it) and _app_fields(st):
             nk = _app_filter(st, k, ctx)
         k = nk
+    _explicit_values_win(st)
+
+
+def _values(f: Filter) -> tuple[str, set[str]] | None:
+    """(field, values) of an `eq`/`in` condition, values as lower-case text."""
+    if not isinstance(f, Condition) or f.op not in {Operator.eq, Operator.in_}:
+        return None
+    vals = f.value if isinstance(f.value, list) else [f.value]
+    return f.field, {str(v).lower() for v in vals}
+
+
+def _explicit_values_win(st: State) -> None:
+    """ "windows logon failures (4625)": a concept word ("windows logon" → event 4624) and a
+    value the question writes out (4625) that want the same field to be different values: the
+    written value wins and the concept's filter is dropped, with a note (never both: no row
+    could match)."""
+    for c in list(st.concept_filters):
+        cv = _values(c)
+        if cv is None or c not in st.filters:
+            continue
+        for f in st.filters:
+            fv = _values(f)
+            if f is c or any(f is x for x in st.concept_filters) or fv is None:
+                continue
+            if fv[0] == cv[0] and not fv[1] & cv[1]:
+                st.filters = [x for x in st.filters if x is not c]
+                st.notes = [n for n in st.notes if not n.startswith(f"filter: {describe(c)} (")]
+                st.notes.append(f"filter dropped: {describe(c)} (a concept word) — the question "
+                                f"names {describe(f)} outright")
+                break
 
 
 def _country_filter(st: State, k: int, ctx: _Ctx) -> int | None:
@@ -195,6 +225,8 @@ def _concept(st: State, k: int, ctx: _Ctx) -> None:
         return
     items = [f.model_copy(deep=True) for f in c.filters]
     f: Filter = items[0] if len(items) == 1 else And(items=items)
+    if not ctx.neg:
+        st.concept_filters.append(f)
     _add(st, f, ctx, f'concept "{c.name}", matched "{it.text}"'
                      + (f": {c.description}" if c.description else ""))
 

@@ -26,6 +26,7 @@ class State:
     default_bucket: bool = False
     filters: list[Filter] = field(default_factory=list)
     computed: list[ComputedField] = field(default_factory=list)  # length(field) ... filters read
+    concept_filters: list[Filter] = field(default_factory=list)  # added for a concept word
     metrics: list[Metric] = field(default_factory=list)
     group_by: list[str] = field(default_factory=list)
     distinct_only: bool = False  # group_by without metrics: the distinct values
