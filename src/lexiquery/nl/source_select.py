@@ -24,8 +24,8 @@ from dataclasses import dataclass, field
 
 from lexiquery.catalog.model import Catalog, EntityKind, Platform, Source, SourceShelf
 from lexiquery.catalog.shelf import Shelf, shelf_of_sources
-from lexiquery.nl.index import CatalogIndex, SourceIndex, Target, index_source
-from lexiquery.nl.lexicon import STOP_STEMS
+from lexiquery.nl.index import GENERIC_NAME_WORDS, CatalogIndex, SourceIndex, Target, index_source
+from lexiquery.nl.lexicon import STOP_STEMS, stem_words
 from lexiquery.nl.linker import link, link_index, name_words
 from lexiquery.nl.match import Item, Stream, segment
 from lexiquery.nl.tokens import Token
@@ -100,6 +100,8 @@ def score_source(idx: CatalogIndex, si: SourceIndex, tokens: list[Token], st: St
                     c.strong = True
                     if t.kind == "concept" and si.names_itself(phrase):
                         w += 0.5  # "failed sign-in" says which data it is about
+                        if set(phrase) & _name_words(idx, si):
+                            w += NAME_IN_CONCEPT  # "failed windows logons": names the source
                 elif t.kind == "known":
                     w += 0.5 * (len(phrase) - 1)  # "blocked by conditional access"
                     c.strong = True
@@ -188,6 +190,16 @@ def rank_sources(idx: CatalogIndex, tokens: list[Token], st: Stream,
 
 
 UNIQUE_NAME = 3.0
+# A concept phrase that holds a word only this source's name has ("failed windows logons" of
+# Windows security events): the question names the source as well as the concept.
+NAME_IN_CONCEPT = 3.0
+
+
+def _name_words(idx: CatalogIndex, si: SourceIndex) -> frozenset[str]:
+    """Stems of the source's name that no other source's name has (not generic words)."""
+    mine = set(stem_words(si.source.name)) - GENERIC_NAME_WORDS - STOP_STEMS
+    others = {w for o in idx.sources if o is not si for w in stem_words(o.source.name)}
+    return frozenset(w for w in mine - others if len(w) > 2)
 
 
 def _unique_names(cands: list[Candidate]) -> bool:
