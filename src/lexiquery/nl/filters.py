@@ -12,7 +12,7 @@ from lexiquery.ir import And, Condition, Filter, Operator, PlanIssue
 from lexiquery.nl.countries import country_field, country_list
 from lexiquery.nl.lexicon import KEYWORDS
 from lexiquery.nl.names import account_name
-from lexiquery.nl.preds import is_field, resolve
+from lexiquery.nl.preds import after_field, is_field, resolve
 from lexiquery.nl.state import State
 from lexiquery.nl.valuelists import (
     TYPED,
@@ -233,7 +233,7 @@ def _concept(st: State, k: int, ctx: _Ctx) -> None:
 
 def _field_filter(st: State, k: int, ctx: _Ctx) -> int | None:
     it = st.items[k]
-    j = st.nxt(k)
+    j = after_field(st, k)
     op: Operator | None = None
     fneg = False
     ops: list[int] = []

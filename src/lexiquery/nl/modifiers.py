@@ -15,7 +15,7 @@ service account" groups by the account (the known value stays a filter there).
 
 from __future__ import annotations
 
-from lexiquery.nl.preds import modified_field
+from lexiquery.nl.preds import after_field, modified_field
 from lexiquery.nl.state import State
 
 # Comparisons that spell out how to recognise the values of the field that follows.
@@ -28,7 +28,7 @@ def pass_modifiers(st: State) -> None:
         j = modified_field(st, k)
         if j is None:
             continue
-        o = st.at(st.nxt(j))
+        o = st.at(after_field(st, j))
         if o is None or not o.is_kw("op") or o.kw is None or o.kw.arg not in _EXPLICIT:
             continue
         if o.kw.arg == "eq" and o.text.lower() in {"is", "are", "being"}:

@@ -114,9 +114,25 @@ def _ftype(st: State, field_k: int) -> FieldType | None:
     return types.pop() if len(types) == 1 else None
 
 
+_RELATIVE = frozenset({"that", "which", "who", "whose"})
+
+
+def after_field(st: State, k: int) -> int | None:
+    """The item after field item k where its comparison starts, reading through a relative
+    word before a comparison ("accounts that start with svc_", "hosts whose name is ...")."""
+    j = st.nxt(k)
+    it = st.at(j)
+    if it is not None and it.is_kw("conj") and it.text.lower() in _RELATIVE:
+        o = st.at(st.nxt(j))  # type: ignore[arg-type]
+        if o is not None and o.is_kw("op", "neg"):
+            st.use(j)
+            return st.nxt(j)  # type: ignore[arg-type]
+    return j
+
+
 def followed_by_value(st: State, k: int) -> bool:
     """Is field item k followed by a value (so it is a filter, not a grouping)?"""
-    j = st.nxt(k)
+    j = after_field(st, k)
     explicit = False
     while st.at(j) is not None and st.items[j].is_kw("op", "neg"):  # type: ignore[index]
         explicit = True

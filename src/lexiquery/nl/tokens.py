@@ -39,6 +39,7 @@ _PATTERNS: list[tuple[str, str]] = [
     ("ord", r"\b\d+(?:st|nd|rd|th)\b"),
     ("number", r"(?<![\w.])-?(?:\d{1,3}(?:,\d{3})+|\d+)(?:\.\d+)?"
                r"(?:\s?(?:ms|kb|mb|gb|tb|k|%|s|sec|secs|m|min|mins|h|hr|hrs|d|w|wk)\b)?"),
+    ("dashword", r"(?<!\S)-[^\W\d_][\w-]*"),  # "ending in -adm": a suffix to match
     ("word", r"[^\W\d_][\w'’-]*"),
     ("sym", r"!=|<>|>=|<=|==|=>|=<|=~|[=<>~,;:+&()|]"),
     ("literal", r"(?<!\S)[$#*^]{1,3}(?=[\s,;.)]|$)"),
@@ -118,7 +119,7 @@ def tokenize(question: str) -> list[Token]:
             kind, value = _ip(text)
         elif kind == "winpath":
             kind = "file"
-        elif kind == "dotext":  # ".ru", ".exe": a suffix to match, kept whole
+        elif kind in {"dotext", "dashword"}:  # ".ru", ".exe", "-adm": a suffix, kept whole
             kind = "word"
         elif kind == "dotted":
             kind, value = _classify_dotted(text)
