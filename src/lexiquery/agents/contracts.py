@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from lexiquery.answer import Agreement, Citation, GeneratedQuery, KnownErrorNote
 from lexiquery.catalog.model import Platform
 from lexiquery.ir import QueryPlan
+from lexiquery.knowledge.gathering import SEARCH_LIMIT
 from lexiquery.knowledge.known_errors.model import ErrorMention
 from lexiquery.knowledge.model import DocumentInfo, Procedure, SearchHit
 
@@ -88,7 +89,7 @@ class PlanResult(_Wire):
 
 class SearchRequest(_Wire):
     text: str = Field(description="What to search the runbooks for")
-    limit: int = Field(default=5, ge=1, le=50)
+    limit: int = Field(default=SEARCH_LIMIT, ge=1, le=50)
     journey_id: str | None = Field(default=None, description="Embedding calls are costed to it")
 
 

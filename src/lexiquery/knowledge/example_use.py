@@ -26,10 +26,11 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
+from lexiquery.agents.plan_logic import contradictions
 from lexiquery.catalog.model import Catalog, Platform, Source
 from lexiquery.dialects import parse
 from lexiquery.engine.explain import describe_filter
-from lexiquery.ir import Condition, Filter, Operator, QueryPlan, Severity
+from lexiquery.ir import Condition, Filter, Not, Operator, QueryPlan, Severity
 from lexiquery.knowledge.gathering import Context, Relevant
 from lexiquery.knowledge.guided import Guided
 from lexiquery.knowledge.model import EmbeddedQuery
@@ -85,6 +86,20 @@ def _positive_values(filters: Sequence[Filter]) -> set[str]:
     return vals
 
 
+def _exclusive(ours: Sequence[Filter], theirs: Sequence[Filter], source: str) -> bool:
+    """No event can meet both: disjoint value sets, or one is the other negated."""
+    mine, other = _positive_values(ours), _positive_values(theirs)
+    if mine and other and not mine & other:
+        return True
+    if contradictions(QueryPlan(source=source, filters=[*ours, *theirs])):
+        return True
+    dumped = [f.model_dump() for f in ours]
+    flipped = [f.item.model_dump() for f in theirs if isinstance(f, Not)]
+    back = [f.model_dump() for f in theirs]
+    return any(d in dumped for d in flipped) or any(
+        isinstance(f, Not) and f.item.model_dump() in back for f in ours)
+
+
 def _same(a: Sequence[Filter], b: Sequence[Filter]) -> bool:
     return [f.model_dump() for f in a] == [f.model_dump() for f in b]
 
@@ -94,8 +109,7 @@ def _use(g: Guided, rel: Relevant, q: EmbeddedQuery, example: QueryPlan, src: So
     """True when the example was considered (used, or its differences noted)."""
     theirs, ours = _by_field(example.filters), _by_field(g.plan.filters)
     for name in set(ours) & set(theirs):
-        mine, other = _positive_values(ours[name]), _positive_values(theirs[name])
-        if mine and other and not mine & other:
+        if _exclusive(ours[name], theirs[name], g.plan.source):
             # The example counts other events (4625 where the question asks for 4720 or for
             # logons, 4624): the procedure is about something else.
             g.unrelated.add(rel.hit.chunk.id)
@@ -104,6 +118,8 @@ def _use(g: Guided, rel: Relevant, q: EmbeddedQuery, example: QueryPlan, src: So
     desc = lambda fs: " and ".join(describe_filter(f, src) for f in fs)  # noqa: E731
     filters: list[Any] = list(g.plan.filters)
     for name, fs in theirs.items():
+        if name in g.defined:
+            continue  # a runbook's own definition of the word already decided this field
         if name in stated:
             if not _same(ours.get(name, []), fs):
                 ref = g.cite(rel, f"example {lang} query (not applied)")

@@ -101,9 +101,13 @@ def _fit(t: Threshold, question: str, agg: Aggregation, src: Source | None) -> f
     """How well the threshold fits the plan; 0 or less: it does not apply."""
     if _metric_for(t, agg) is None:
         return 0.0
-    what = _words(t.what)
-    score = float(len(what & _words(question)))
-    entities = _words(t.text) & {w for e in _ENTITY_WORDS for w in _words(e)}
+    entity_words = {w for e in _ENTITY_WORDS for w in _words(e)}
+    what = _words(t.what) - entity_words
+    asked = _words(question)
+    # Words of the threshold the question shares count for it, words it does not ("Foreign
+    # VPN sign-ins" for "failed sign-ins") against it.
+    score = float(len(what & asked) - len(what - asked))
+    entities = _words(t.text) & entity_words
     group = _group_words(agg, src)
     if entities:
         score += 2.0 if entities & group else -3.0

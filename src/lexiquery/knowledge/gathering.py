@@ -19,7 +19,10 @@ if TYPE_CHECKING:
     from lexiquery.knowledge.known_errors.model import ErrorMention
     from lexiquery.knowledge.store import ProcedureStore
 
-SEARCH_LIMIT = 5
+# Passages searched per question. Ten, not five: a runbook's definitions section is short and
+# ranks below its threshold table and steps, yet the definition of a word the question uses is
+# what the knowledge most often fills in. Coverage (`relevance.RELEVANT`) still gates each one.
+SEARCH_LIMIT = 10
 @dataclass
 class Relevant:
     """A procedure whose passage matched the question, with how well."""

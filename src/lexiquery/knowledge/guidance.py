@@ -33,11 +33,13 @@ as prompt injection contributes nothing but its citation-free presence in search
 
 from __future__ import annotations
 
+import re
 from typing import TYPE_CHECKING, Any, Sequence
 
 from lexiquery.answer import KnownErrorNote
 from lexiquery.catalog.model import Catalog, Concept, Source
 from lexiquery.engine.explain import describe_filter
+from lexiquery.errors import LexiQueryError
 from lexiquery.ir import Condition, Operator
 from lexiquery.knowledge.example_use import use_example
 from lexiquery.knowledge.fills import apply_threshold, apply_window
@@ -105,12 +107,17 @@ def _choose_source(question: str, g: Guided, ctx: Context, catalog: Catalog,
         named = [s for s in sources_named(rel) if s in catalog]
         defined = [d for d in rel.procedure.definitions
                    if d.source in catalog and uses_term(question, d.term)]
+        where = {d.source for d in defined}
         # A term the runbook defines on its own source ("bad-password logons" are 4625 events)
-        # says where the question's words are logged, as strongly as naming the source.
-        if defined and not g.parsed.source_named and defined[0].source != current:
-            _move_source(question, g, rel, catalog, defined[0].source,
-                         f"definition of {defined[0].term}")
-            return
+        # says where the question's words are logged: it outranks a source the question only
+        # implied through a word the catalog knows, never one it names outright. A term
+        # defined on several sources ("service account") says nothing about which.
+        if len(where) == 1 and current not in where and not _names_source(
+                question, catalog.get(current)) and (not g.parsed.source_named or " " in
+                                                     defined[0].term.strip()):
+            if _move_source(question, g, rel, catalog, defined[0].source,
+                            f"definition of {defined[0].term}"):
+                return
         if current in named or len(named) != 1:
             continue
         chosen = named[0]
@@ -123,17 +130,32 @@ def _choose_source(question: str, g: Guided, ctx: Context, catalog: Catalog,
             g.note(f"{ref} investigates this in {other.name if other else chosen}; your "
                    f"question names {src.name if src else current}, so it was kept")
             return
-        _move_source(question, g, rel, catalog, chosen, "source")
-        return
+        if _move_source(question, g, rel, catalog, chosen, "source"):
+            return
+
+
+def _names_source(question: str, src: Source | None) -> bool:
+    """The question writes the source's own name, a synonym or a table ("SigninLogs")."""
+    if src is None:
+        return False
+    tables = [b.table for b in (src.bindings.kql, src.bindings.sql) if b is not None]
+    names = [src.name, *src.synonyms, *tables]
+    low = question.lower()
+    return any(re.search(rf"(?<!\w){re.escape(n.lower())}(?!\w)", low) for n in names if n)
 
 
 def _move_source(question: str, g: Guided, rel: Relevant, catalog: Catalog, chosen: str,
-                 used_for: str) -> None:
-    g.parsed = _reparse(question, catalog, chosen)
+                 used_for: str) -> bool:
+    """Read the question on `chosen`; False (nothing changed) when it cannot be read there."""
+    try:
+        g.parsed = _reparse(question, catalog, chosen)
+    except LexiQueryError:
+        return False
     g.plan = g.parsed.plan
     ref = g.cite(rel, used_for)
     src = catalog.get(chosen)
     g.changes.append(f"per {ref}, this is investigated in {src.name if src else chosen}")
+    return True
 
 
 def rescue_source(question: str, ctx: Context, catalog: Catalog) -> "tuple[ParsedQuestion, str] | None":
@@ -195,12 +217,17 @@ def _apply_definitions(question: str, g: Guided, ctx: Context, catalog: Catalog,
     for rel, d in used:
         if all(c.model_dump() in new_conditions for c in d.conditions()):
             applied = True
+            g.defined.update(d.fields())
             ref = g.cite(rel, f"definition of {d.term}")
             term = d.term[:1].lower() + d.term[1:] if not d.term[:2].isupper() else d.term
             verb = "are" if term.endswith("s") else "is"
             g.changes.append(f"per {ref}, {term} {verb} {_describe_definition(d, src)}")
     if applied:
-        g.parsed, g.plan = reparsed, reparsed.plan
+        # A definition changes what the words filter, nothing else: the first reading's
+        # measure, grouping, order, threshold, limit and time range stay ("each service
+        # account" still groups by account once "service account" has the runbook's meaning).
+        plan = g.plan.model_copy(update={"filters": reparsed.plan.filters})
+        g.parsed, g.plan = reparsed.model_copy(update={"plan": plan}), plan
 
 
 def _apply_known_errors(g: Guided, ctx: Context, catalog: Catalog) -> None:

@@ -32,6 +32,8 @@ class Guided:
     # Passages (chunk ids) found to be about other events than the question's: their
     # procedures supply no look-back or threshold.
     unrelated: set[str] = field(default_factory=set)
+    # Fields a runbook definition set: an example query does not change them again.
+    defined: set[str] = field(default_factory=set)
 
     def note(self, text: str) -> None:
         """A conflict between the question and the knowledge, kept as the question says, or a
