@@ -9,7 +9,7 @@ from lexiquery.agents.base import Agent, SkillSpec
 from lexiquery.agents.contracts import VALIDATOR, ValidateRequest, ValidateResult
 from lexiquery.agents.resources import Resources
 from lexiquery.agents.validator import is_valid, validate_query
-from lexiquery.agents.verification import verify_all
+from lexiquery.agents.verification import WARNING_FACTOR, verify_all
 from lexiquery.answer import GeneratedQuery
 from lexiquery.catalog.model import Platform, Source
 from lexiquery.engine.explain import explain_for_platform
@@ -26,7 +26,7 @@ def check_query(query: GeneratedQuery, plan: QueryPlan, source: Source, *,
     issues = validate_query(plan, source, platform, query.query, sql_dialect=query.dialect)
     valid = is_valid(issues)
     warnings = sum(1 for i in issues if i.severity is Severity.warning)
-    conf = confidence * (0.85 ** warnings) if valid else 0.0
+    conf = confidence * (WARNING_FACTOR ** warnings) if valid else 0.0
     return query.model_copy(update=dict(
         valid=valid, issues=issues, confidence=round(conf, 2),
         explanation=explain_for_platform(plan, source, platform)))

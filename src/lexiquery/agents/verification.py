@@ -11,12 +11,15 @@ For each query that passed the v1 checks (`agents.validator`):
    A failure is an error (code ``execution``).
 3. **Agreement.** The platforms' result sets are compared; the answer says whether they are
    identical and, if not, what differs.
+4. **Empty for no good reason.** No rows, although each filter alone finds some: a warning
+   (`agents.empty_check`).
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from lexiquery.agents.empty_check import empty_filters_issue
 from lexiquery.answer import Agreement, GeneratedQuery, SampleCheck
 from lexiquery.catalog.model import Catalog, Platform, Source
 from lexiquery.dialects import parse
@@ -26,6 +29,9 @@ from lexiquery.engine.execute import execute
 from lexiquery.engine.results import compare_results
 from lexiquery.errors import LexiQueryError
 from lexiquery.ir import PlanIssue, QueryPlan, Severity
+
+# What one warning multiplies the confidence by (as the v1 checks do, `agents.checking`).
+WARNING_FACTOR = 0.85
 
 if TYPE_CHECKING:
     from lexiquery.engine.results import ResultSet
@@ -81,6 +87,12 @@ def verify_all(queries: list[GeneratedQuery], plan: QueryPlan, source: Source,
         out.append(checked)
         if result is not None and checked.valid:
             results[q.platform if q.platform != "sql" else q.dialect] = result
+    if results and not any(r.rows for r in results.values()):
+        issue = empty_filters_issue(plan, source, box)
+        if issue is not None:
+            out = [q.model_copy(update=dict(issues=[*q.issues, issue],
+                                            confidence=round(q.confidence * WARNING_FACTOR, 2)))
+                   if q.valid else q for q in out]
     if len(results) < 2:
         return out, None
     cmp = compare_results(results)
