@@ -58,10 +58,23 @@ SOP_017_DEFINITION = ("For this procedure a failed sign-in is a sign-in whose re
 
 
 @lru_cache(maxsize=None)
-def items() -> list[dict[str, Any]]:
+def development_items() -> list[dict[str, Any]]:
     data = yaml.safe_load((HERE / "questions.yaml").read_text("utf-8"))
     assert isinstance(data, list)
     return data
+
+
+@lru_cache(maxsize=None)
+def holdout_items() -> list[dict[str, Any]]:
+    """The held-back items (holdout.yaml): same form, never tuned on."""
+    data = yaml.safe_load((HERE / "holdout.yaml").read_text("utf-8"))
+    assert isinstance(data, list)
+    return data
+
+
+def items() -> list[dict[str, Any]]:
+    """Every item whose form is checked: the development set and the held-back set."""
+    return [*development_items(), *holdout_items()]
 
 
 @lru_cache(maxsize=None)
@@ -105,7 +118,7 @@ def ids() -> list[str]:
 
 
 def test_enough_items_with_unique_ids_and_questions() -> None:
-    assert len(items()) >= 120
+    assert len(development_items()) >= 120 and len(holdout_items()) >= 30
     dup_ids = [k for k, n in Counter(ids()).items() if n > 1]
     assert not dup_ids, dup_ids
     dup_q = [k for k, n in Counter((i["question"], i["platform"], tuple(i.get("runbooks") or ()))
@@ -114,7 +127,7 @@ def test_enough_items_with_unique_ids_and_questions() -> None:
 
 
 def test_every_kind_has_at_least_ten_items() -> None:
-    counts = Counter(i["kind"] for i in items())
+    counts = Counter(i["kind"] for i in development_items())
     assert set(counts) == KINDS, set(counts) ^ KINDS
     assert all(n >= 10 for n in counts.values()), counts
 
