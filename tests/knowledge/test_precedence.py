@@ -43,3 +43,14 @@ def test_a_measure_the_question_asks_for_is_kept(sop_017: None) -> None:
     assert not any(c.field == "result_code" for c in _conds(a.plan))
     # The runbook's query counts failures; its filter is named, not imposed.
     assert any("SOP-017" in n and "not applied" in n for n in a.notes)
+
+
+def test_a_conflict_with_a_runbook_lowers_the_confidence(sop_017: None) -> None:
+    """The question's words win, but a runbook that reads them otherwise is a reason to look
+    twice: the same plan is shown less certain than without the runbook."""
+    q = "count of failed sign-ins with result code 50057 per user in the last day"
+    a = ask(q, platforms=["kql"], sample_check=False, store=False)
+    b = ask(q, platforms=["kql"], sample_check=False, store=False, sop=False)
+    assert any(c.field == "result_code" and str(c.value) == "50057" for c in _conds(a.plan))
+    assert any("SOP-017" in n and "so it was kept" in n for n in a.notes)
+    assert a.queries[0].confidence < b.queries[0].confidence

@@ -72,6 +72,7 @@ def generate(req: GenerateRequest, platform: Platform, res: Resources) -> Genera
     if ctx is not None:
         g = apply_knowledge(req.question, parsed, ctx, catalog, source_hint=req.pinned)
         parsed, plan, notes = g.parsed, g.plan, list(g.parsed.notes)
+        parsed = parsed.model_copy(update={"confidence": g.confidence_after(parsed.confidence)})
         if plan.time_range is not None:  # a runbook's look-back answered this note
             notes = [n for n in notes if n != "no time range given"]
         applied = dict(citations=g.citations, changes=g.changes, known_errors=g.known_errors)

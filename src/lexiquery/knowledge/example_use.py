@@ -123,7 +123,7 @@ def _use(g: Guided, rel: Relevant, q: EmbeddedQuery, example: QueryPlan, src: So
         if name in stated:
             if not _same(ours.get(name, []), fs):
                 ref = g.cite(rel, f"example {lang} query (not applied)")
-                g.note(f"the {lang} query in {ref} filters {desc(fs)}; your question says "
+                g.conflict(f"the {lang} query in {ref} filters {desc(fs)}; your question says "
                        f"{desc(ours.get(name, []))}, so it was kept")
             continue
         if name in ours:

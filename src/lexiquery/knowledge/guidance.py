@@ -40,18 +40,13 @@ from lexiquery.answer import KnownErrorNote
 from lexiquery.catalog.model import Catalog, Concept, Source
 from lexiquery.engine.explain import describe_filter
 from lexiquery.errors import LexiQueryError
-from lexiquery.ir import Condition, Operator
+from lexiquery.ir import Condition, Operator, iter_conditions
 from lexiquery.knowledge.example_use import use_example
 from lexiquery.knowledge.fills import apply_threshold, apply_window
 from lexiquery.knowledge.gathering import Context, Relevant
 from lexiquery.knowledge.guided import Guided
 from lexiquery.knowledge.model import Definition
-from lexiquery.knowledge.precedence import (
-    conditions,
-    fields_of,
-    stated_fields,
-    with_source,
-)
+from lexiquery.knowledge.precedence import fields_of, stated_fields, with_source
 from lexiquery.knowledge.relevance import content_terms
 from lexiquery.nl.rules import parse_question
 
@@ -127,7 +122,7 @@ def _choose_source(question: str, g: Guided, ctx: Context, catalog: Catalog,
             # What the question states outright wins; the disagreement is shown, not resolved.
             ref = g.cite(rel, "source (not applied)")
             src, other = catalog.get(current), catalog.get(chosen)
-            g.note(f"{ref} investigates this in {other.name if other else chosen}; your "
+            g.conflict(f"{ref} investigates this in {other.name if other else chosen}; your "
                    f"question names {src.name if src else current}, so it was kept")
             return
         if _move_source(question, g, rel, catalog, chosen, "source"):
@@ -152,6 +147,7 @@ def _move_source(question: str, g: Guided, rel: Relevant, catalog: Catalog, chos
     except LexiQueryError:
         return False
     g.plan = g.parsed.plan
+    g.moved = True
     ref = g.cite(rel, used_for)
     src = catalog.get(chosen)
     g.changes.append(f"per {ref}, this is investigated in {src.name if src else chosen}")
@@ -197,8 +193,8 @@ def _apply_definitions(question: str, g: Guided, ctx: Context, catalog: Catalog,
                 # The question decides that field itself ("with result code 50057").
                 if uses_term(question, d.term):
                     ref = g.cite(rel, f"definition of {d.term} (not applied)")
-                    mine = [c for c in conditions(g.plan.filters) if c.field in d.fields()]
-                    g.note(f"{ref} defines {d.term} as {_describe_definition(d, src)}; your "
+                    mine = [c for c in iter_conditions(g.plan.filters) if c.field in d.fields()]
+                    g.conflict(f"{ref} defines {d.term} as {_describe_definition(d, src)}; your "
                            f"question says {' and '.join(describe_filter(c, src) for c in mine)}"
                            ", so it was kept")
                 continue
@@ -212,7 +208,7 @@ def _apply_definitions(question: str, g: Guided, ctx: Context, catalog: Catalog,
         return
     cat = with_source(catalog, src.model_copy(update={"concepts": list(concepts.values())}))
     reparsed = _reparse(question, cat, src.id, g.parsed)
-    new_conditions = [c.model_dump() for c in conditions(reparsed.plan.filters)]
+    new_conditions = [c.model_dump() for c in iter_conditions(reparsed.plan.filters)]
     applied = False
     for rel, d in used:
         if all(c.model_dump() in new_conditions for c in d.conditions()):
@@ -252,7 +248,7 @@ def _apply_known_errors(g: Guided, ctx: Context, catalog: Catalog) -> None:
         _code_filter(g, field_name, values, [n for n, c in notes if c.field == field_name])
     for note, cond in notes:
         note.applied = any(c.field == cond.field and (c.value == cond.value or isinstance(
-            c.value, list) and cond.value in c.value) for c in conditions(g.plan.filters))
+            c.value, list) and cond.value in c.value) for c in iter_conditions(g.plan.filters))
     if ctx.mentions:
         # The rules engine could not place a code the known-errors base explains.
         g.plan = g.plan.model_copy(update={"issues": [

@@ -22,6 +22,10 @@ if TYPE_CHECKING:
     from lexiquery.nl.rules import ParsedQuestion
 
 
+CONFLICT_COST = 0.05
+MOVED_COST = 0.05
+
+
 @dataclass
 class Guided:
     plan: QueryPlan
@@ -34,12 +38,27 @@ class Guided:
     unrelated: set[str] = field(default_factory=set)
     # Fields a runbook definition set: an example query does not change them again.
     defined: set[str] = field(default_factory=set)
+    conflicts: int = 0
+    moved: bool = False  # a runbook chose the source the question did not name
 
     def note(self, text: str) -> None:
-        """A conflict between the question and the knowledge, kept as the question says, or a
-        part of a runbook that was not applied."""
+        """A part of a runbook that was not applied, or a code left out as the question says."""
         if text not in self.parsed.notes:
             self.parsed = self.parsed.model_copy(update={"notes": [*self.parsed.notes, text]})
+
+    def conflict(self, text: str) -> None:
+        """A runbook disagrees with what the question states; the question's words were kept.
+        Each lowers the answer's confidence (`confidence_after`): a runbook that reads the
+        question otherwise is a reason to look twice, whichever reading is right."""
+        if text not in self.parsed.notes:
+            self.conflicts += 1
+        self.note(text)
+
+    def confidence_after(self, confidence: float) -> float:
+        """The plan's confidence once the knowledge is applied: less for each conflict (at most
+        two count) and when a runbook, not the question, chose the source."""
+        drop = CONFLICT_COST * min(self.conflicts, 2) + (MOVED_COST if self.moved else 0.0)
+        return round(max(0.05, confidence - drop), 2)
 
     def cite(self, rel: Relevant, used_for: str) -> str:
         """Record that `rel` was used for `used_for`; returns its reference ("SOP-017 §3")."""

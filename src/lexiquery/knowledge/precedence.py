@@ -20,23 +20,12 @@ from typing import Sequence
 
 from lexiquery.catalog.model import Catalog, Source
 from lexiquery.errors import LexiQueryError
-from lexiquery.ir import And, Condition, Filter, Not, Or, QueryPlan
+from lexiquery.ir import Filter, QueryPlan, iter_conditions
 from lexiquery.nl.rules import parse_question
 
 
-def conditions(filters: Sequence[Filter]):  # type: ignore[no-untyped-def]
-    """Every condition inside `filters`, at any depth."""
-    for f in filters:
-        if isinstance(f, Condition):
-            yield f
-        elif isinstance(f, (And, Or)):
-            yield from conditions(f.items)
-        elif isinstance(f, Not):
-            yield from conditions([f.item])
-
-
 def fields_of(filters: Sequence[Filter]) -> set[str]:
-    return {c.field for c in conditions(filters)}
+    return {c.field for c in iter_conditions(list(filters))}
 
 
 def with_source(catalog: Catalog, source: Source) -> Catalog:
@@ -83,4 +72,4 @@ def wants_threshold(question: str) -> bool:
     return bool(_WANTS_THRESHOLD.search(question))
 
 
-__all__ = ["conditions", "fields_of", "stated_fields", "wants_threshold", "with_source"]
+__all__ = ["fields_of", "stated_fields", "wants_threshold", "with_source"]
