@@ -66,6 +66,9 @@ RANGES: list[tuple[str, dict[str, Any] | None]] = [
     ("top 5 mayors", None),
     ("latency over 2 seconds", None),
     ("logon type 10", None),
+    ("for 404s", None),  # the plural of a code, not 404 seconds
+    ("with 500s in the last day", {"start": _rel(1, "day")}),
+    ("within 30s", {"start": _rel(30, "second")}),
 ]
 
 
@@ -118,6 +121,7 @@ TOKENS = [
                                            "Global Administrator"),
     ("1,000,000", "number", 1000000), ("5MB", "number", 5 * 1024 * 1024), ("95th", "ord", 95),
     ("1.2.3.999", "word", "1.2.3.999"),
+    ("0xC000006A", "hex", "0xC000006A"), ("$", "literal", "$"), ("-adm", "word", "-adm"),
 ]
 
 
