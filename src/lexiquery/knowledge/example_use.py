@@ -26,7 +26,6 @@ from __future__ import annotations
 
 from typing import Any, Sequence
 
-from lexiquery.agents.plan_logic import contradictions
 from lexiquery.catalog.model import Catalog, Platform, Source
 from lexiquery.dialects import parse
 from lexiquery.engine.explain import describe_filter
@@ -86,12 +85,21 @@ def _positive_values(filters: Sequence[Filter]) -> set[str]:
     return vals
 
 
-def _exclusive(ours: Sequence[Filter], theirs: Sequence[Filter], source: str) -> bool:
+def _negative_values(filters: Sequence[Filter]) -> set[str]:
+    vals: set[str] = set()
+    for f in filters:
+        if isinstance(f, Condition) and f.op in (Operator.ne, Operator.not_in):
+            vals |= {str(v).lower() for v in (f.value if isinstance(f.value, list) else [f.value])}
+    return vals
+
+
+def _exclusive(ours: Sequence[Filter], theirs: Sequence[Filter]) -> bool:
     """No event can meet both: disjoint value sets, or one is the other negated."""
     mine, other = _positive_values(ours), _positive_values(theirs)
     if mine and other and not mine & other:
         return True
-    if contradictions(QueryPlan(source=source, filters=[*ours, *theirs])):
+    # what one allows, the other excludes ("in (200, 304)" against "!in (200, 304)")
+    if mine and mine <= _negative_values(theirs) or other and other <= _negative_values(ours):
         return True
     dumped = [f.model_dump() for f in ours]
     flipped = [f.item.model_dump() for f in theirs if isinstance(f, Not)]
@@ -109,7 +117,7 @@ def _use(g: Guided, rel: Relevant, q: EmbeddedQuery, example: QueryPlan, src: So
     """True when the example was considered (used, or its differences noted)."""
     theirs, ours = _by_field(example.filters), _by_field(g.plan.filters)
     for name in set(ours) & set(theirs):
-        if _exclusive(ours[name], theirs[name], g.plan.source):
+        if _exclusive(ours[name], theirs[name]):
             # The example counts other events (4625 where the question asks for 4720 or for
             # logons, 4624): the procedure is about something else.
             g.unrelated.add(rel.hit.chunk.id)

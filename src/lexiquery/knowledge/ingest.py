@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Sequence
 from lexiquery.catalog.model import Catalog
 from lexiquery.config import Settings
 from lexiquery.errors import DocumentError, InputError
+from lexiquery.knowledge.extract.llm_read import read_with_llm
 from lexiquery.knowledge.extract.procedures import extract_procedures
 from lexiquery.knowledge.model import Chunk, ChunkDraft, DocumentInfo, ParsedDocument, Procedure
 from lexiquery.knowledge.readers.chunking import chunk_document
@@ -87,11 +88,13 @@ def prepare(doc: ParsedDocument, origin: str, data: bytes, sha: str, doc_id: str
     procedures = extract_procedures(
         doc, catalog, find_codes=lambda t: [m.code for m in errors.find(t)],
         inert=injection_line)
+    # The local LLM reads what the sentence patterns missed, when Ollama is there.
+    procedures, llm_warning = read_with_llm(doc, procedures, catalog, settings)
     chunks = [Chunk(id=f"{doc_id}:{i}", document_id=doc_id, index=i,
                     **flag_injection(d).model_dump()) for i, d in enumerate(drafts)]
     platforms = sorted({lang for c in chunks for lang in c.languages}
                        | {q.language for p in procedures for q in p.queries})
-    warnings = list(doc.warnings)
+    warnings = list(doc.warnings) + ([llm_warning] if llm_warning else [])
     flagged = sum("injection" in c.flags for c in chunks)
     if flagged:
         warnings.append(f"{flagged} chunk(s) contain lines that read like instructions to an "

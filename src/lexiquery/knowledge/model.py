@@ -122,6 +122,8 @@ class Threshold(_Model):
     what: str = Field(description="What is counted, as written (\"failed sign-ins\")")
     window: TimeWindow | None = None
     text: str
+    origin: Literal["rules", "llm"] = Field(
+        default="rules", description="Read by the sentence patterns, or by the local LLM")
 
 
 class DefinitionClause(_Model):
@@ -152,6 +154,8 @@ class Definition(_Model):
     concept: str | None = None
     text: str
     also: list[DefinitionClause] = Field(default_factory=list)
+    origin: Literal["rules", "llm"] = Field(
+        default="rules", description="Read by the sentence patterns, or by the local LLM")
 
     def conditions(self) -> list[Condition]:
         """The definition's conditions, the main one first."""

@@ -235,11 +235,13 @@ def print_procedure(p: Procedure, *, document: DocumentInfo | None = None,
         conds = " and ".join(f"{d.source}.{c.field} {_op(c.op)} "
                              + ", ".join(str(v) for v in c.values) for c in [d, *d.also])
         concept = f" (refines concept {d.concept})" if d.concept else ""
-        con.print(Text(f"  definition: \"{d.term}\" = {conds}{concept}  — “{d.text}”"),
+        by = " (read by the LLM)" if d.origin == "llm" else ""
+        con.print(Text(f"  definition: \"{d.term}\" = {conds}{concept}{by}  — “{d.text}”"),
                   soft_wrap=True)
     for t in p.thresholds:
         window = f" in {plural(t.window.amount, t.window.unit)}" if t.window else ""
-        con.print(Text(f"  threshold: {t.what} {_op(t.op)} {t.value:g}{window}  "
+        by = " (read by the LLM)" if t.origin == "llm" else ""
+        con.print(Text(f"  threshold: {t.what} {_op(t.op)} {t.value:g}{window}{by}  "
                        f"— “{t.text}”"), soft_wrap=True)
     for w in p.windows:
         con.print(Text(f"  time window ({w.purpose}): {plural(w.amount, w.unit)}  — “{w.text}”"),

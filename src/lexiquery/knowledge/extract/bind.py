@@ -111,7 +111,7 @@ def read_query(text: str, language: str, dialect: str, labelled: bool, path: lis
 _FILLER = frozenset(rules.stem(w) for w in defs.FILLER_WORDS)
 
 
-def _typed(raw: str, f: FieldDef) -> Scalar | None:
+def typed_value(raw: str, f: FieldDef) -> Scalar | None:
     """`raw` as a value of the field's type, in the field's own spelling when it is a known
     value ("notapplied" → "notApplied"); None when it cannot be one (text for an int field)."""
     if f.type in {FieldType.int, FieldType.long}:
@@ -138,7 +138,7 @@ def _known(f: FieldDef, values: list[str]) -> bool:
     return bool(known) and all(v.lower() in known for v in values)
 
 
-def _concept(source: Source, term: str) -> str | None:
+def concept_of(source: Source, term: str) -> str | None:
     """The concept of `source` the term names: its name or a synonym, compared stemmed; else
     the longest concept phrase of two or more words the term opens with ("failed sign-in
     attempts" refines "failed sign-in"). A phrase after other words is a narrower kind ("network
@@ -299,10 +299,10 @@ def _definition(shape: defs.DefinitionShape, side: defs.ValueSide, sentence: str
                 src: Source, f: FieldDef, *, named: bool) -> Definition | None:
     if side.bare and not _known(f, side.values):
         return None  # bare words are values only when the field knows them
-    concept = _concept(src, shape.term)
+    concept = concept_of(src, shape.term)
     if not named and concept is None and any(len(v) < 3 for v in side.values):
         return None  # "The limit is 10": 10 is a logon type, but nothing says so
-    values = [_typed(v, f) for v in side.values]
+    values = [typed_value(v, f) for v in side.values]
     if any(v is None for v in values):
         return None
     many = len(values) > 1
