@@ -788,3 +788,26 @@ def test_random_runbook_text_never_raises() -> None:
         for p in extract(blocks, inert=injection_line):
             assert all(w.amount >= 1 for w in p.windows)
             assert all(d.values for d in p.definitions)
+
+
+# Thresholds in tables (issue 15): one per row, what the first cell counts (and per whom), the
+# lowest level when a table has several, and the row's duration as its window.
+def test_a_table_with_warning_and_critical_levels_gives_one_threshold_per_row() -> None:
+    p = one([H("Runbook", 1), H("Thresholds"), P("Data: W3CIISLog."), T(
+        "Metric | Warning | Critical | Window\n"
+        "Server errors per site | more than 50 | more than 200 | 5 minutes\n"
+        "Average response time per site | above 2000 ms | above 5000 ms | 15 minutes")])
+    assert [(t.what, t.op.value, t.value, (t.window.amount, t.window.unit) if t.window else None)
+            for t in p.thresholds] == [
+        ("Server errors per site", "gt", 50, (5, "minute")),
+        ("Average response time per site", "gt", 2000, (15, "minute"))]
+
+
+def test_a_per_column_names_whom_the_threshold_counts_per() -> None:
+    p = one([H("Runbook", 1), H("Indicators"), P("Data: DnsEvents."), T(
+        "Indicator | Threshold | Per | Window\n"
+        "TXT queries | more than 100 | client | 1 hour\n"
+        "Distinct names queried under one domain | more than 200 | client | 1 hour")])
+    assert [(t.what, t.value) for t in p.thresholds] == [
+        ("TXT queries per client", 100), ("Distinct names queried under one domain per client",
+                                          200)]

@@ -54,3 +54,35 @@ def test_a_conflict_with_a_runbook_lowers_the_confidence(sop_017: None) -> None:
     assert any(c.field == "result_code" and str(c.value) == "50057" for c in _conds(a.plan))
     assert any("SOP-017" in n and "so it was kept" in n for n in a.notes)
     assert a.queries[0].confidence < b.queries[0].confidence
+
+
+SOP_021 = SOP_017.parent / "sop-021-windows-logon-failures.md"
+
+
+@pytest.fixture()
+def sop_021(tmp_path: Path) -> None:
+    with ProcedureStore(get_settings()) as s:
+        s.add_file(SOP_021)
+
+
+@pytest.mark.parametrize("question, value", [
+    ("accounts with too many failed logons (4625) in the last 10 minutes", 15),
+    ("source ips with an unusual number of failed logons (4625) in the last hour", 30),
+])
+def test_a_vague_amount_takes_the_runbook_threshold_for_that_entity(
+        sop_021: None, question: str, value: int) -> None:
+    """SOP-021's table has one threshold per account and another per source IP: the one for
+    the entity the question counts per is used, with its citation."""
+    a = ask(question, platforms=["kql"], sample_check=False, store=False)
+    (having,) = a.plan.having
+    assert having.op.value == "gt" and having.value == value
+    assert any("SOP-021" in c and "kept only groups" in c for c in a.knowledge.changes)
+
+
+def test_without_a_vague_amount_the_threshold_is_only_mentioned(sop_021: None) -> None:
+    a = ask("failed logons (4625) per source ip in the last hour", platforms=["kql"],
+            sample_check=False, store=False)
+    assert not a.plan.having
+    assert any("SOP-021" in n and "not applied" in n for n in a.notes)
+    # nor does the runbook's svc_ exclusion or its 48-hour look-back reach the plan
+    assert "svc_" not in a.queries[0].query and a.plan.time_range.start.amount == 1

@@ -42,6 +42,12 @@ _OP_WORDS = {Operator.gt: "more than", Operator.ge: "at least", Operator.lt: "fe
              Operator.le: "at most"}
 _DISTINCT = re.compile(r"\b(distinct|different|unique)\b", re.IGNORECASE)
 _VOLUME = re.compile(r"\b(bytes?|[kmgt]b|volume|megabytes?|gigabytes?)\b", re.IGNORECASE)
+# A threshold on a measure other than a count ("Average response time per site: above 2000
+# ms") applies only to a plan with that measure.
+_MEASURES = [(re.compile(r"\b(average|avg|mean)\b", re.IGNORECASE), MetricFn.avg),
+             (re.compile(r"\b(maximum|max|peak)\b", re.IGNORECASE), MetricFn.max),
+             (re.compile(r"\b(minimum|min|lowest)\b", re.IGNORECASE), MetricFn.min),
+             (re.compile(r"\b(total|sum)\b", re.IGNORECASE), MetricFn.sum)]
 # Words that name who or what a threshold counts per ("for one account", "from one source IP").
 _ENTITY_WORDS = {"user", "account", "admin", "ip", "address", "client", "host", "machine",
                  "device", "computer", "server", "site", "domain", "app", "application"}
@@ -81,6 +87,18 @@ def _words(text: str) -> set[str]:
     return content_terms(re.sub(r"[_-]", " ", text))
 
 
+# "per user", "for one account", "any source IP", "each client": who the threshold counts per
+# ("Distinct source IPs per user" counts IPs per user, not per IP).
+_PER = re.compile(r"\b(?:per|each|every|any|one|a\s+single)\s+((?:source|client|destination|"
+                  r"target|remote)\s+)?(" + "|".join(sorted(_ENTITY_WORDS)) + r")s?\b",
+                  re.IGNORECASE)
+
+
+def _per_entity(text: str) -> set[str]:
+    return {w for m in _PER.finditer(text) for w in _words(m.group(0))} & \
+        {w for e in _ENTITY_WORDS for w in _words(e)}
+
+
 def _group_words(agg: Aggregation, src: Source | None) -> set[str]:
     words: set[str] = set()
     for name in agg.group_by:
@@ -92,8 +110,9 @@ def _group_words(agg: Aggregation, src: Source | None) -> set[str]:
 def _metric_for(t: Threshold, agg: Aggregation) -> Metric | None:
     """The plan's metric the threshold measures, or None when the plan measures something else."""
     said = f"{t.what} {t.text}"
-    want = MetricFn.count_distinct if _DISTINCT.search(t.what) else \
-        MetricFn.sum if _VOLUME.search(said) else MetricFn.count
+    measure = next((fn for words, fn in _MEASURES if words.search(t.what)), None)
+    want = measure or (MetricFn.count_distinct if _DISTINCT.search(t.what) else
+                       MetricFn.sum if _VOLUME.search(said) else MetricFn.count)
     return next((m for m in agg.metrics if m.fn is want), None)
 
 
@@ -107,7 +126,7 @@ def _fit(t: Threshold, question: str, agg: Aggregation, src: Source | None) -> f
     # Words of the threshold the question shares count for it, words it does not ("Foreign
     # VPN sign-ins" for "failed sign-ins") against it.
     score = float(len(what & asked) - len(what - asked))
-    entities = _words(t.text) & entity_words
+    entities = _per_entity(t.text) or _words(t.text) & entity_words
     group = _group_words(agg, src)
     if entities:
         score += 2.0 if entities & group else -3.0

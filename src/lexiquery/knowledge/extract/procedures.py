@@ -217,6 +217,12 @@ class _Reader:
                     row = f"{cells[0]}: {' '.join(cells[1:])}"[:MAX_SENTENCE_CHARS]
                     out.shapes.extend((s, row) for s in defs.definition_shapes(row))
             texts = [", ".join(cells)[:MAX_SENTENCE_CHARS] for cells in rows]
+            if self._table_thresholds(rows, out):
+                for sentence in texts:  # the rows' lookbacks still count
+                    for w in rules.find_lookbacks(sentence):
+                        _add_window(out.windows, TimeWindow(amount=w.amount, unit=w.unit,
+                                                            text=sentence, purpose="lookback"))
+                return
         else:
             texts = [t[:MAX_SENTENCE_CHARS]
                      for t in rules.sentences(" ".join(ln.strip() for ln in lines))]
@@ -224,6 +230,43 @@ class _Reader:
                 out.shapes.extend((s, sentence) for s in defs.definition_shapes(sentence))
         for sentence in texts:
             self._numbers(sentence, out)
+
+    def _table_thresholds(self, rows: list[list[str]], out: _Facts) -> bool:
+        """A thresholds table ("Signal | Threshold | Window | Action", "Metric | Warning |
+        Critical | Window"): each row's first cell says what is counted, its first cell that
+        opens with a comparison is the threshold (the lowest level: a "Critical" column after
+        "Warning" is the next step of the same signal), a cell that is only a duration is the
+        window, and a "per" column the entity ("TXT queries per client"). False when no row has
+        a threshold cell: the table is read as sentences then."""
+        header = [c.lower() for c in rows[0]] if rows else []
+        per = next((i for i, h in enumerate(header) if h in {"per", "per entity", "entity",
+                                                             "by", "grouped by"}), None)
+        found = False
+        for cells in rows[1:]:
+            if len(cells) < 2:
+                continue
+            limits = [(i, t) for i, c in enumerate(cells[1:], 1)
+                      for t in rules.find_thresholds(c)[:1] if t.span[0] <= 1]
+            if not limits:
+                continue
+            i, t = limits[0]
+            window = None
+            for k, c in enumerate(cells[1:], 1):
+                w = rules.duration(c) if k != i else None
+                if w is not None:
+                    window = TimeWindow(amount=w.amount, unit=w.unit,
+                                        text=", ".join(cells)[:MAX_SENTENCE_CHARS],
+                                        purpose="bucket")
+                    break
+            what = cells[0] + (f" per {cells[per]}" if per is not None and per < len(cells)
+                               and cells[per] else "")
+            text = ", ".join(cells)[:MAX_SENTENCE_CHARS]
+            if window:
+                _add_window(out.windows, window)
+            out.thresholds.append(Threshold(op=Operator(t.op), value=t.value, what=what,
+                                            window=window, text=text))
+            found = True
+        return found
 
     def _numbers(self, sentence: str, out: _Facts) -> None:
         """Thresholds with their windows, and lookbacks, of one sentence."""

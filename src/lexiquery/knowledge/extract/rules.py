@@ -220,6 +220,15 @@ _BUCKET = re.compile(rf"""
 """, re.VERBOSE | re.IGNORECASE)
 
 
+_DURATION = re.compile(rf"\s*(?:per\s+|in\s+|within\s+)?{_AMOUNT_UNIT}\s*", re.VERBOSE | re.IGNORECASE)
+
+
+def duration(text: str) -> RawWindow | None:
+    """A table cell that is a duration and nothing else ("10 minutes", "1 hour", "24h")."""
+    m = _DURATION.fullmatch(text)
+    return _window(m) if m else None
+
+
 def find_buckets(text: str) -> list[RawWindow]:
     if not _ANY_UNIT.search(text):
         return []
