@@ -77,6 +77,7 @@ def test_a_vague_amount_takes_the_runbook_threshold_for_that_entity(
     (having,) = a.plan.having
     assert having.op.value == "gt" and having.value == value
     assert any("SOP-021" in c and "kept only groups" in c for c in a.knowledge.changes)
+    assert not any("gives no number" in n for n in a.notes)  # the runbook gave one
 
 
 def test_without_a_vague_amount_the_threshold_is_only_mentioned(sop_021: None) -> None:

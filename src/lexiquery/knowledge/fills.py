@@ -37,6 +37,7 @@ from lexiquery.knowledge.guided import Guided
 from lexiquery.knowledge.model import Threshold, TimeWindow
 from lexiquery.knowledge.precedence import wants_threshold
 from lexiquery.knowledge.relevance import STRONG, content_terms
+from lexiquery.nl.vague import VAGUE_NOTE_MARK
 
 _OP_WORDS = {Operator.gt: "more than", Operator.ge: "at least", Operator.lt: "fewer than",
              Operator.le: "at most"}
@@ -158,6 +159,9 @@ def apply_threshold(question: str, g: Guided, ctx: Context, catalog: Catalog) ->
     metric = _metric_for(t, agg)
     assert metric is not None  # _fit checked it
     if not wants_threshold(question):
+        entity_words = {w for e in _ENTITY_WORDS for w in _words(e)}
+        if (_words(t.what) - entity_words) - _words(question):
+            return  # it counts something the question does not say: not worth a mention
         ref = g.cite(rel, "threshold (mentioned, not applied)")
         g.note(f"{ref} escalates at {_OP_WORDS.get(t.op, t.op.value)} {_num(t.value)} "
                f"{t.what}{_per(t.window)}; not applied — ask for \"too many\" or for "
@@ -186,6 +190,9 @@ def _set_threshold(g: Guided, rel: Relevant, t: Threshold, metric: str,
             amount=t.window.amount, unit=TimeUnit(t.window.unit))})
         per = f" per {t.window.amount}-{t.window.unit} window"
     g.plan = g.plan.model_copy(update=update)
+    # The reading's "'too many' gives no number" is answered now.
+    g.parsed = g.parsed.model_copy(update={"notes": [
+        n for n in g.parsed.notes if VAGUE_NOTE_MARK not in n]})
     ref = g.cite(rel, "threshold")
     g.changes.append(f"per {ref}, kept only groups with {_OP_WORDS.get(t.op, t.op.value)} "
                      f"{value} {t.what}{per}")

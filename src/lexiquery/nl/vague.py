@@ -27,6 +27,8 @@ _ADJECTIVES = frozenset({"unusual", "suspicious", "abnormal", "anomalous", "unex
                          "large", "elevated", "huge", "big", "excessive", "extreme"})
 _AMOUNT_WORDS = frozenset({"amount", "amounts", "volume", "volumes", "count", "counts",
                            "numbers", "quantity"})
+# The note's words that say no number was given (a runbook's threshold removes the note).
+VAGUE_NOTE_MARK = "gives no number"
 _ALONE = frozenset({"excessive", "excessively"})  # "excessive failed logons"
 
 
@@ -76,7 +78,7 @@ def pass_vague(st: State) -> None:
         else:
             st.add_metric(Metric(fn=MetricFn.count))
         per = ", ".join(st.group_by) or "source"
-        st.notes.append(f'"{said}" gives no number: counted per {per} with no threshold '
+        st.notes.append(f'"{said}" {VAGUE_NOTE_MARK}: counted per {per} with no threshold '
                         "(a runbook may set one)")
         return
 
