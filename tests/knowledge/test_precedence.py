@@ -87,3 +87,15 @@ def test_without_a_vague_amount_the_threshold_is_only_mentioned(sop_021: None) -
     assert any("SOP-021" in n and "not applied" in n for n in a.notes)
     # nor does the runbook's svc_ exclusion or its 48-hour look-back reach the plan
     assert "svc_" not in a.queries[0].query and a.plan.time_range.start.amount == 1
+
+
+def test_a_term_the_runbook_defines_on_its_own_source_chooses_it(sop_021: None) -> None:
+    """"unknown-user logons" reads as Entra sign-ins on words alone; SOP-021 defines the term as
+    4625 events with sub status 0xC0000064, so the question is read there, and says why."""
+    a = ask("unknown-user logons per source ip in the last 24 hours", platforms=["spl"],
+            sample_check=False, store=False)
+    assert a.plan.source == "windows_security_events"
+    assert {(c.field, str(c.value).lower()) for c in _conds(a.plan)} >= {
+        ("event_id", "4625"), ("sub_status", "0xc0000064")}
+    assert any("SOP-021" in c and "Windows security events" in c for c in a.knowledge.changes)
+    assert any(n.startswith("source chosen:") and "SOP-021" in n for n in a.notes)

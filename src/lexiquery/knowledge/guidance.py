@@ -98,21 +98,22 @@ def _choose_source(question: str, g: Guided, ctx: Context, catalog: Catalog,
     if hint is not None or not ctx.relevant:
         return
     current = g.plan.source
+    # A term a runbook defines on its own source ("bad-password logons" are 4625 events) says
+    # where the question's words are logged: it outranks a source the question only implied
+    # through a word the catalog knows, never one it names outright. A term defined on several
+    # sources ("service account") says nothing about which.
+    defined = [(rel, d) for rel in ctx.relevant for d in rel.procedure.definitions
+               if d.source in catalog and uses_term(question, d.term)]
+    where = {d.source for _, d in defined}
+    if len(where) == 1 and current not in where and not _names_source(
+            question, catalog.get(current)):
+        usable = [(rel, d) for rel, d in defined
+                  if not g.parsed.source_named or " " in d.term.strip()]
+        if usable and _move_source(question, g, usable[0][0], catalog, usable[0][1].source,
+                                   f"definition of {usable[0][1].term}"):
+            return
     for rel in ctx.relevant:
         named = [s for s in sources_named(rel) if s in catalog]
-        defined = [d for d in rel.procedure.definitions
-                   if d.source in catalog and uses_term(question, d.term)]
-        where = {d.source for d in defined}
-        # A term the runbook defines on its own source ("bad-password logons" are 4625 events)
-        # says where the question's words are logged: it outranks a source the question only
-        # implied through a word the catalog knows, never one it names outright. A term
-        # defined on several sources ("service account") says nothing about which.
-        if len(where) == 1 and current not in where and not _names_source(
-                question, catalog.get(current)) and (not g.parsed.source_named or " " in
-                                                     defined[0].term.strip()):
-            if _move_source(question, g, rel, catalog, defined[0].source,
-                            f"definition of {defined[0].term}"):
-                return
         if current in named or len(named) != 1:
             continue
         chosen = named[0]
@@ -150,7 +151,11 @@ def _move_source(question: str, g: Guided, rel: Relevant, catalog: Catalog, chos
     g.moved = True
     ref = g.cite(rel, used_for)
     src = catalog.get(chosen)
-    g.changes.append(f"per {ref}, this is investigated in {src.name if src else chosen}")
+    name = src.name if src else chosen
+    # The reading says why its source was chosen: here, the runbook — not a "source_hint".
+    g.parsed.notes[:] = [f"source chosen: {name} (per {ref}; the question alone did not decide "
+                         "it)" if n.startswith("source chosen:") else n for n in g.parsed.notes]
+    g.changes.append(f"per {ref}, this is investigated in {name}")
     return True
 
 
