@@ -64,6 +64,9 @@ class Draft(_Wire):
     alternatives: list[str] = Field(default_factory=list)
     source_named: bool = Field(default=False, description="The question named its source "
                                                           "outright: knowledge may not move it")
+    stated_fields: list[str] | None = Field(
+        default=None, description="Filter fields the question's own words decide (not a "
+                                  "concept's): knowledge may not change them; None: unknown")
     engine_note: str | None = Field(default=None, description="Why this engine: the LLM's model "
                                                               "and repairs, or why the rules "
                                                               "engine wrote it")

@@ -56,7 +56,8 @@ def generate(req: GenerateRequest, platform: Platform, res: Resources) -> Genera
         parsed = ParsedQuestion(plan=req.draft.plan, confidence=req.draft.confidence,
                                 notes=list(req.draft.notes),
                                 alternatives=list(req.draft.alternatives),
-                                source_named=req.draft.source_named)
+                                source_named=req.draft.source_named,
+                                stated_fields=req.draft.stated_fields)
     else:
         found = rescue_source(req.question, ctx, catalog) if ctx is not None else None
         if found is None:

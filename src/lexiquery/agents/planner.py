@@ -64,7 +64,7 @@ def create_plan(req: PlanRequest, res: Resources) -> PlanResult:
     elif rules is not None:
         draft = Draft(plan=rules.plan, confidence=rules.confidence, notes=rules.notes,
                       alternatives=[] if req.source else rules.alternatives, engine_note=why,
-                      source_named=rules.source_named)
+                      source_named=rules.source_named, stated_fields=rules.stated_fields)
     elif not req.sop and refusal is not None:
         raise refusal  # nothing else could name the source
     source = catalog.get(draft.plan.source) if draft else None

@@ -62,7 +62,8 @@ def apply_knowledge(question: str, parsed: "ParsedQuestion", ctx: Context, catal
     """The plan refined by the runbooks and known errors of `ctx` (see the module doc)."""
     g = Guided(plan=parsed.plan, parsed=parsed)
     _choose_source(question, g, ctx, catalog, source_hint)
-    stated = stated_fields(question, catalog, g.plan)
+    stated = (set(g.parsed.stated_fields) & fields_of(g.plan.filters)
+              if g.parsed.stated_fields is not None else stated_fields(question, catalog, g.plan))
     _apply_definitions(question, g, ctx, catalog, stated)
     use_example(g, ctx, catalog, stated)
     _apply_known_errors(g, ctx, catalog)

@@ -36,7 +36,8 @@ def with_source(catalog: Catalog, source: Source) -> Catalog:
 
 
 def stated_fields(question: str, catalog: Catalog, plan: QueryPlan) -> set[str]:
-    """The fields of the plan the question filters on by its own words: the question read
+    """The fields of the plan the question filters on by its own words, for a plan whose reading
+    did not record them (`ParsedQuestion.stated_fields` is None: the LLM wrote it): the question read
     again on the plan's source with the source's concepts taken away, so only values, codes
     and comparisons it names are left, and of those the fields the plan itself filters on (a
     concept word read bare may pose as a value: "failed" → conditional_access_status). Empty

@@ -29,7 +29,7 @@ from pydantic import BaseModel, Field
 
 from lexiquery.catalog.model import Catalog, Platform
 from lexiquery.errors import QuestionError
-from lexiquery.ir import PlanIssue, QueryPlan, Severity
+from lexiquery.ir import Filter, PlanIssue, QueryPlan, Severity, iter_conditions
 from lexiquery.nl import aggregate, filters, ordering
 from lexiquery.nl.lengths import pass_lengths
 from lexiquery.nl.measures import pass_measure_words
@@ -72,6 +72,10 @@ class ParsedQuestion(BaseModel):
     # The question named its source outright — by name, a concept or a known value such as
     # event 4625 — so knowledge may not move it elsewhere (the precedence rule).
     source_named: bool = False
+    # The plan's filter fields the question's own words decide (a value, a code, a comparison,
+    # a negation), as opposed to a concept word ("failed"); None when unknown (a plan written
+    # by the LLM). Knowledge may redefine a concept, never these (`knowledge.precedence`).
+    stated_fields: list[str] | None = None
 
 
 def parse_question(question: str, catalog: Catalog, *, source_hint: str | None = None,
@@ -151,7 +155,15 @@ def parse_question(question: str, catalog: Catalog, *, source_hint: str | None =
                       n_time=len(tp.spans), clamps=st.clamps + tp.clamps)
     return ParsedQuestion(plan=plan, confidence=conf, notes=list(dict.fromkeys(notes)),
                           alternatives=alternatives,
-                          source_named=source_hint is None and chosen.strong)
+                          source_named=source_hint is None and chosen.strong,
+                          stated_fields=_stated_fields(plan, st.concept_filters))
+
+
+def _stated_fields(plan: QueryPlan, concept_filters: list[Filter]) -> list[str]:
+    """Fields of the plan's filters that are no concept's (see `ParsedQuestion.stated_fields`)."""
+    conceptual = [f.model_dump() for f in concept_filters]
+    own = [f for f in plan.filters if f.model_dump() not in conceptual]
+    return sorted({c.field for c in iter_conditions(own)})
 
 
 def _mark_context(st: State, chosen: Candidate) -> None:
