@@ -99,3 +99,23 @@ def test_a_term_the_runbook_defines_on_its_own_source_chooses_it(sop_021: None) 
         ("event_id", "4625"), ("sub_status", "0xc0000064")}
     assert any("SOP-021" in c and "Windows security events" in c for c in a.knowledge.changes)
     assert any(n.startswith("source chosen:") and "SOP-021" in n for n in a.notes)
+
+
+@pytest.mark.parametrize("question, stated", [
+    ("count of failed sign-ins with result code 50057 per user in the last day", {"result_code"}),
+    ("failed sign-ins per app in the last 3 days", set()),  # "failed" is a concept: open
+    ("sign-ins excluding result code 50074 in the last day", {"result_code"}),
+])
+def test_what_the_question_decides_is_known_with_or_without_the_reading_record(
+        question: str, stated: set[str]) -> None:
+    """The rules engine records the fields its words decide; for a plan written by the LLM the
+    question is read again without the catalog's concepts — both agree."""
+    from lexiquery.catalog.store import load_catalog
+    from lexiquery.knowledge.precedence import fields_of, stated_fields
+    from lexiquery.nl.rules import parse_question
+
+    catalog = load_catalog(None, reference=False)
+    parsed = parse_question(question, catalog)
+    assert parsed.stated_fields is not None
+    assert set(parsed.stated_fields) & fields_of(parsed.plan.filters) == stated
+    assert stated_fields(question, catalog, parsed.plan) == stated
