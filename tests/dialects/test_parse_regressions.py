@@ -40,3 +40,12 @@ def test_spl_index_with_a_contradicting_sourcetype_is_still_refused() -> None:
     with pytest.raises(QueryError, match="no catalog source"):
         parse('index=azure sourcetype="azure:nothing" | stats count', Platform.spl,
               builtin_catalog())
+
+
+def test_spl_quoted_field_name_before_in() -> None:
+    """Detections write `"status.errorCode" IN (…)`; it was refused as "unexpected ','"."""
+    text = 'index=azure sourcetype="azure:aad:signin" "status.errorCode" IN ("50126", "50053")'
+    plan = parse(text, Platform.spl, builtin_catalog()).plan
+    (cond,) = [f for f in plan.filters if isinstance(f, Condition)]
+    assert (cond.field, cond.op.value, sorted(cond.value)) == ("result_code", "in",
+                                                             ["50053", "50126"])

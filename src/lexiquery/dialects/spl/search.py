@@ -167,7 +167,8 @@ class SearchParser:
         nxt = sc.peek()
         if nxt.kind == "op" and nxt.text in {"=", "!=", "==", "<", "<=", ">", ">="}:
             return self._comparison(tok, sc.next())
-        if nxt.kind == "word" and nxt.text.upper() == "IN" and tok.kind == "word":
+        # `"process.name" IN (…)`: detections quote a dotted field name before IN too.
+        if nxt.kind == "word" and nxt.text.upper() == "IN" and tok.kind in {"word", "str"}:
             save = sc.pos
             sc.next()
             if sc.peek().is_op("("):
