@@ -49,3 +49,12 @@ def test_spl_quoted_field_name_before_in() -> None:
     (cond,) = [f for f in plan.filters if isinstance(f, Condition)]
     assert (cond.field, cond.op.value, sorted(cond.value)) == ("result_code", "in",
                                                              ["50053", "50126"])
+
+
+@pytest.mark.parametrize("old, new", [("makeset", "make_set"), ("makelist", "make_list")])
+def test_kql_old_spellings_of_make_set_and_make_list(old: str, new: str) -> None:
+    """Older detections write makeset()/makelist(); Kusto still accepts them."""
+    cat = builtin_catalog()
+    a = parse(f"SigninLogs | summarize {old}(IPAddress) by UserPrincipalName", Platform.kql, cat)
+    b = parse(f"SigninLogs | summarize {new}(IPAddress) by UserPrincipalName", Platform.kql, cat)
+    assert a.faithful and a.plan.aggregation == b.plan.aggregation

@@ -37,8 +37,11 @@ from lexiquery.ir import (
 _SIMPLE_METRICS = {"sum": MetricFn.sum, "avg": MetricFn.avg, "min": MetricFn.min,
                    "max": MetricFn.max, "dcount": MetricFn.count_distinct,
                    "count_distinct": MetricFn.count_distinct, "make_set": MetricFn.values,
-                   "make_list": MetricFn.list}
-_KQL_PREFIX = {"make_set": "set", "make_list": "list"}  # KQL's own output names
+                   "make_list": MetricFn.list,
+                   # the old spellings detections still use (Kusto accepts both)
+                   "makeset": MetricFn.values, "makelist": MetricFn.list}
+_KQL_PREFIX = {"make_set": "set", "make_list": "list",  # KQL's own output names
+               "makeset": "set", "makelist": "list"}
 # Skipped operators after which the columns in scope are no longer known.
 _KEEPS_SCHEMA = frozenset({"render", "as", "serialize", "project-reorder", "sample"})
 _INSTEAD = {
