@@ -33,10 +33,11 @@ from lexiquery.ir import Condition, Filter, Not, Operator, QueryPlan, Severity
 from lexiquery.knowledge.gathering import Context, Relevant
 from lexiquery.knowledge.guided import Guided
 from lexiquery.knowledge.model import EmbeddedQuery
-from lexiquery.knowledge.precedence import fields_of
+from lexiquery.knowledge.precedence import fields_of, value_texts
 from lexiquery.knowledge.relevance import STRONG
 
 _POSITIVE = (Operator.eq, Operator.in_)
+_NEGATIVE = (Operator.ne, Operator.not_in)
 
 
 def example_plan(q: EmbeddedQuery, catalog: Catalog) -> QueryPlan | None:
@@ -77,29 +78,19 @@ def _by_field(filters: Sequence[Filter]) -> dict[str, list[Filter]]:
     return out
 
 
-def _positive_values(filters: Sequence[Filter]) -> set[str]:
-    vals: set[str] = set()
-    for f in filters:
-        if isinstance(f, Condition) and f.op in _POSITIVE:
-            vals |= {str(v).lower() for v in (f.value if isinstance(f.value, list) else [f.value])}
-    return vals
-
-
-def _negative_values(filters: Sequence[Filter]) -> set[str]:
-    vals: set[str] = set()
-    for f in filters:
-        if isinstance(f, Condition) and f.op in (Operator.ne, Operator.not_in):
-            vals |= {str(v).lower() for v in (f.value if isinstance(f.value, list) else [f.value])}
-    return vals
+def _values(filters: Sequence[Filter], ops: tuple[Operator, ...]) -> set[str]:
+    """The values the top-level conditions with one of `ops` name, as text."""
+    return {v for f in filters if isinstance(f, Condition) and f.op in ops
+            for v in value_texts(f.value)}
 
 
 def _exclusive(ours: Sequence[Filter], theirs: Sequence[Filter]) -> bool:
     """No event can meet both: disjoint value sets, or one is the other negated."""
-    mine, other = _positive_values(ours), _positive_values(theirs)
+    mine, other = _values(ours, _POSITIVE), _values(theirs, _POSITIVE)
     if mine and other and not mine & other:
         return True
     # what one allows, the other excludes ("in (200, 304)" against "!in (200, 304)")
-    if mine and mine <= _negative_values(theirs) or other and other <= _negative_values(ours):
+    if mine and mine <= _values(theirs, _NEGATIVE) or other and other <= _values(ours, _NEGATIVE):
         return True
     dumped = [f.model_dump() for f in ours]
     flipped = [f.item.model_dump() for f in theirs if isinstance(f, Not)]

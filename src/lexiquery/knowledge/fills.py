@@ -16,6 +16,7 @@ anything else a count. The best fit wins; one that names another entity or measu
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 from typing import Any
 
 from lexiquery.catalog.model import Catalog, Source
@@ -96,8 +97,13 @@ _PER = re.compile(r"\b(?:per|each|every|any|one|a\s+single)\s+((?:source|client|
 
 
 def _per_entity(text: str) -> set[str]:
-    return {w for m in _PER.finditer(text) for w in _words(m.group(0))} & \
-        {w for e in _ENTITY_WORDS for w in _words(e)}
+    return {w for m in _PER.finditer(text) for w in _words(m.group(0))} & _entity_terms()
+
+
+@lru_cache(maxsize=1)
+def _entity_terms() -> frozenset[str]:
+    """`_ENTITY_WORDS` as the index's stemmed terms."""
+    return frozenset(w for e in _ENTITY_WORDS for w in _words(e))
 
 
 def _group_words(agg: Aggregation, src: Source | None) -> set[str]:
@@ -121,7 +127,7 @@ def _fit(t: Threshold, question: str, agg: Aggregation, src: Source | None) -> f
     """How well the threshold fits the plan; 0 or less: it does not apply."""
     if _metric_for(t, agg) is None:
         return 0.0
-    entity_words = {w for e in _ENTITY_WORDS for w in _words(e)}
+    entity_words = _entity_terms()
     what = _words(t.what) - entity_words
     asked = _words(question)
     # Words of the threshold the question shares count for it, words it does not ("Foreign
@@ -159,8 +165,7 @@ def apply_threshold(question: str, g: Guided, ctx: Context, catalog: Catalog) ->
     metric = _metric_for(t, agg)
     assert metric is not None  # _fit checked it
     if not wants_threshold(question):
-        entity_words = {w for e in _ENTITY_WORDS for w in _words(e)}
-        if (_words(t.what) - entity_words) - _words(question):
+        if (_words(t.what) - _entity_terms()) - _words(question):
             return  # it counts something the question does not say: not worth a mention
         ref = g.cite(rel, "threshold (mentioned, not applied)")
         g.note(f"{ref} escalates at {_OP_WORDS.get(t.op, t.op.value)} {_num(t.value)} "

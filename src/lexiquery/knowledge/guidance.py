@@ -46,7 +46,12 @@ from lexiquery.knowledge.fills import apply_threshold, apply_window
 from lexiquery.knowledge.gathering import Context, Relevant
 from lexiquery.knowledge.guided import Guided
 from lexiquery.knowledge.model import Definition
-from lexiquery.knowledge.precedence import fields_of, stated_fields, with_source
+from lexiquery.knowledge.precedence import (
+    fields_of,
+    stated_fields,
+    value_texts,
+    with_source,
+)
 from lexiquery.knowledge.relevance import content_terms
 from lexiquery.nl.rules import parse_question
 
@@ -282,15 +287,15 @@ def _code_filter(g: Guided, field_name: str, values: list[Any],
     nested = fields_of([f for f in g.plan.filters if not isinstance(f, Condition)])
     if field_name in nested or any(c.op in (Operator.eq, Operator.in_) for c in top):
         return
-    named = {str(v).lower() for v in values}
+    named = value_texts(values)
     negated = [c for c in top if c.op in (Operator.ne, Operator.not_in)]
-    if any(named & _texts(c.value) for c in negated):
+    if any(named & value_texts(c.value) for c in negated):
         # "excluding status 200 and 304": the question left these codes out; re-adding them
         # would make the query always empty.
         g.note(f"{', '.join(n.code for n in notes)}: left out as your question says, not "
                "used as a filter")
         return
-    implied = [c for c in negated if not named & _texts(c.value)]
+    implied = [c for c in negated if not named & value_texts(c.value)]
     cond = Condition(field=field_name, op=Operator.eq if len(values) == 1 else Operator.in_,
                      value=values[0] if len(values) == 1 else values)
     kept = [f for f in g.plan.filters if not any(f is c for c in implied)]
@@ -300,10 +305,6 @@ def _code_filter(g: Guided, field_name: str, values: list[Any],
     g.changes.append(f"{codes} ({titles}): filtered on {field_name} "
                      f"{'= ' + str(values[0]) if len(values) == 1 else 'in ' + ', '.join(map(str, values))}"
                      + (" (it replaces the broader condition on that field)" if implied else ""))
-
-
-def _texts(value: Any) -> set[str]:
-    return {str(v).lower() for v in (value if isinstance(value, list) else [value])}
 
 
 __all__ = ["Guided", "apply_knowledge", "rescue_source"]

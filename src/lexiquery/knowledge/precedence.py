@@ -28,6 +28,12 @@ def fields_of(filters: Sequence[Filter]) -> set[str]:
     return {c.field for c in iter_conditions(list(filters))}
 
 
+def value_texts(value: object) -> set[str]:
+    """A condition's value (one or a list) as lower-case text, for comparing values of any
+    type ("4625" and 4625 alike)."""
+    return {str(v).lower() for v in (value if isinstance(value, list) else [value])}
+
+
 def with_source(catalog: Catalog, source: Source) -> Catalog:
     """`catalog` with `source` in place of the source of the same id (a shelf table, not among
     the catalog's own sources, joins them)."""
@@ -73,4 +79,4 @@ def wants_threshold(question: str) -> bool:
     return bool(_WANTS_THRESHOLD.search(question))
 
 
-__all__ = ["fields_of", "stated_fields", "wants_threshold", "with_source"]
+__all__ = ["fields_of", "value_texts", "stated_fields", "wants_threshold", "with_source"]

@@ -215,7 +215,7 @@ def read_with_llm(doc: ParsedDocument, procedures: list[Procedure], catalog: Cat
     # deferred: the chat client loads only when a model is configured
     from lexiquery.llm.client import ChatFailed, OllamaChat
 
-    if settings.llm == "off" or not procedures and not doc.blocks:
+    if settings.llm == "off" or (not procedures and not doc.blocks):
         return procedures, None
     chat = OllamaChat(settings)
     if not chat.availability().ok:
