@@ -7,6 +7,17 @@ dialects map those onto each platform's table and column names through the sourc
 A plan holds, in pipeline order:
 
     source → time_range → filters → computed → aggregation → having → project → sort → limit
+           → stages…
+
+`stages` (schema version 2) continue the pipeline over the rows the part before them returns,
+in order: a `Step` is the fixed pipeline again (filters → computed → aggregation → having →
+project → sort → limit: `extend` after `summarize`, a second `summarize`, `where` after
+`take`); `Expand` makes one row per element of a multi-value field; `TopPerGroup` keeps the
+first rows of each group in a sort order (KQL `arg_max`, SPL `dedup`); `Window` adds
+aggregates over each row's group to every row (SPL `eventstats`); `Join` combines the rows with
+those of another plan (inner, left, semi — `in (subquery)` — and anti). A stage names the
+*outputs* of the stages before it by their logical names (`stage_outputs`). A plan of version 1
+(no `version`, no `stages`) reads unchanged.
 
 `filters` are ANDed together; each item may itself be an `and`/`or`/`not` tree of conditions.
 `having` filters refer to the aggregation's output names (metric aliases and group-by fields).
@@ -168,6 +179,18 @@ class Function(str, Enum):
     to_string = "to_string"
     to_int = "to_int"
     to_real = "to_real"
+    # Text, time and dynamic data as detections use them (schema version 2).
+    extract = "extract"  # (text, regex, group) — the group's text, empty/missing on no match
+    replace = "replace"  # (text, regex, replacement) — every match; \\1 … refer to groups
+    split = "split"  # (text, delimiter) → a multi-value/array
+    index = "index"  # (multi-value/array, i) — from 0; a negative i counts from the end
+    member = "member"  # (dynamic/JSON, key) — one property of an object: parse_json(x).key
+    parse_json = "parse_json"  # (text) → dynamic
+    array_length = "array_length"  # (multi-value/array) → its number of elements
+    start_of = "start_of"  # (time, "day"|"week"|"month"|"year") — weeks start on Sunday
+    time_diff = "time_diff"  # ("second"|"minute"|"hour"|"day", end, start) — whole units
+    now = "now"  # () — the time the query runs
+    trim = "trim"  # (text) — without leading and trailing white space
 
 
 class Compare(_Model):
@@ -272,6 +295,88 @@ class SortKey(_Model):
     descending: bool = False
 
 
+# --------------------------------------------------------------------------- stages
+
+
+class Step(_Model):
+    """The fixed pipeline once more, over the rows of the stages before it (see the module
+    docstring). Its names are the outputs before it; `having` refers to its own aggregation."""
+
+    kind: Literal["step"] = "step"
+    filters: list[Filter] = Field(default_factory=list)
+    computed: list[ComputedField] = Field(default_factory=list)
+    aggregation: Aggregation | None = None
+    having: list[Filter] = Field(default_factory=list)
+    project: list[str] = Field(default_factory=list)
+    sort: list[SortKey] = Field(default_factory=list)
+    limit: int | None = Field(default=None, ge=1)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> "Step":
+        if self.having and self.aggregation is None:
+            raise ValueError("'having' filters need an aggregation")
+        if not (self.filters or self.computed or self.aggregation or self.project
+                or self.sort or self.limit):
+            raise ValueError("a step needs at least one filter, computed field, aggregation, "
+                             "project, sort or limit")
+        return self
+
+
+class Expand(_Model):
+    """One row per element of the multi-value (array) field `field`, which then holds the
+    element (KQL `mv-expand`, SPL `mvexpand`, SQL `UNNEST`). A row whose field is empty or
+    missing is kept once, with the field empty (KQL's and SPL's behaviour)."""
+
+    kind: Literal["expand"] = "expand"
+    field: str
+
+
+class TopPerGroup(_Model):
+    """For each distinct `by`, the first `n` rows in `sort` order, whole (KQL
+    `summarize arg_max(T, *) by k`, SPL `dedup k sortby -T`, SQL `ROW_NUMBER() OVER (…)`)."""
+
+    kind: Literal["top_per_group"] = "top_per_group"
+    by: list[str] = Field(min_length=1)
+    sort: list[SortKey] = Field(min_length=1)
+    n: int = Field(default=1, ge=1)
+
+
+class Window(_Model):
+    """Every row kept, with `metrics` over its group of `by` (all rows when `by` is empty)
+    added as columns (SPL `eventstats`, SQL `… OVER (PARTITION BY …)`)."""
+
+    kind: Literal["window"] = "window"
+    metrics: list[Metric] = Field(min_length=1)
+    by: list[str] = Field(default_factory=list)
+
+
+class JoinKind(str, Enum):
+    inner = "inner"  # rows of both sides whose keys are equal
+    left = "left"  # every row of the left side; the right side's columns empty without a match
+    semi = "semi"  # left rows with a match (`x in (subquery)`), left columns only, once each
+    anti = "anti"  # left rows without a match (`x !in (subquery)`, KQL `leftanti`)
+
+
+class JoinKey(_Model):
+    left: str = Field(description="An output of the stages before the join")
+    right: str = Field(description="An output of the right-hand plan")
+
+
+class Join(_Model):
+    """The rows so far combined with those of `right`, another plan (its own source), on equal
+    keys. The output is the left side's columns then the right side's other outputs (none for
+    semi/anti); a right output named like a left one must be renamed in `right` first."""
+
+    kind: Literal["join"] = "join"
+    how: JoinKind = JoinKind.inner
+    right: "QueryPlan"
+    on: list[JoinKey] = Field(min_length=1)
+
+
+Stage = Annotated[Union[Step, Expand, TopPerGroup, Window, Join], Field(discriminator="kind")]
+PLAN_VERSION = 2
+
+
 # --------------------------------------------------------------------------- issues and plan
 
 
@@ -309,7 +414,11 @@ class QueryPlan(_Model):
     project: list[str] = Field(default_factory=list)
     sort: list[SortKey] = Field(default_factory=list)
     limit: int | None = Field(default=None, ge=1)
+    stages: list[Stage] = Field(default_factory=list,
+                                description="Further stages over the rows above, in order")
     issues: list[PlanIssue] = Field(default_factory=list)
+    version: int = Field(default=PLAN_VERSION, ge=1, le=PLAN_VERSION,
+                         description="Schema version: 1 has no stages; 2 adds them")
 
     @field_validator("source")
     @classmethod
@@ -322,6 +431,8 @@ class QueryPlan(_Model):
     def _having_needs_aggregation(self) -> "QueryPlan":
         if self.having and self.aggregation is None:
             raise ValueError("'having' filters need an aggregation")
+        if self.stages and self.version < 2:
+            raise ValueError("stages need a plan of version 2")
         return self
 
     @model_validator(mode="after")
@@ -345,6 +456,11 @@ class QueryPlan(_Model):
                         f"{span_cap(p.unit):,} {p.unit.value}s")
         if tr is not None and points:
             self.time_range = tr.model_copy(update=points)
+        for i, stage in enumerate(self.stages):
+            if isinstance(stage, Step) and stage.limit is not None and stage.limit > MAX_ROWS:
+                clamped(f"a limit of {stage.limit:,} rows (stage {i + 1}) is above the "
+                        f"{MAX_ROWS:,} a query returns here; limited to {MAX_ROWS:,}")
+                self.stages[i] = stage.model_copy(update={"limit": MAX_ROWS})
         agg = self.aggregation
         b = agg.time_bucket if agg is not None else None
         if agg is not None and b is not None and b.amount > span_cap(b.unit):
@@ -359,7 +475,7 @@ class QueryPlan(_Model):
         self.issues.append(PlanIssue(code="unsupported", message=f"not supported: {what}"))
 
 
-for _m in (And, Or, Not, Compare, Call):
+for _m in (And, Or, Not, Compare, Call, Join, QueryPlan):
     _m.model_rebuild()
 
 
@@ -387,6 +503,15 @@ def iter_expr_fields(expr: Any) -> list[str]:
     if isinstance(expr, Compare):
         return iter_expr_fields(expr.left) + (iter_expr_fields(expr.right) if expr.right else [])
     return []
+
+
+def step_plan(plan: QueryPlan, step: Step) -> QueryPlan:
+    """A `Step` as a plan over `plan`'s source, so the code that writes one pipeline writes it;
+    its names are those of the stages before it (see `dialects.scope`)."""
+    return QueryPlan.model_construct(
+        source=plan.source, time_range=None, filters=step.filters, computed=step.computed,
+        aggregation=step.aggregation, having=step.having, project=step.project, sort=step.sort,
+        limit=step.limit, stages=[], issues=[], version=PLAN_VERSION)
 
 
 def plan_json_schema() -> dict[str, Any]:

@@ -49,8 +49,9 @@ def language_of(platform: Platform | str) -> Language:
 
 
 def render(plan: QueryPlan, source: Source, platform: Platform, *,
-           sql_dialect: str = "postgres") -> str:
-    """The plan as query text for `platform` (and `sql_dialect` when the platform is SQL)."""
+           sql_dialect: str = "postgres", catalog: Catalog | None = None) -> str:
+    """The plan as query text for `platform` (and `sql_dialect` when the platform is SQL).
+    `catalog` resolves the source of a join's right-hand plan (a plan with a join needs it)."""
     platform = Platform(platform)
     if platform is Platform.sql:
         idiom_for(sql_dialect)  # an unknown dialect is the caller's error, whatever the source
@@ -59,7 +60,8 @@ def render(plan: QueryPlan, source: Source, platform: Platform, *,
                         issues=[{"code": "not_bound",
                                  "message": f"{source.name} has no {platform.value} binding",
                                  "field": None}])
-    return language_of(platform).render(plan, source, sql_dialect)
+    return language_of(platform).render(plan, source, sql_dialect,
+                                        catalog.get if catalog is not None else None)
 
 
 def parse(text: str, platform: Platform | str, catalog: Catalog, *,

@@ -17,6 +17,7 @@ array, or on some SQL dialects a text list: see `collection_misuse`).
 from __future__ import annotations
 
 from datetime import datetime, timezone
+from dataclasses import dataclass
 from typing import Callable
 
 from lexiquery.catalog.model import FieldType, Platform, Source
@@ -48,6 +49,15 @@ COLLECTION_METRICS = frozenset({MetricFn.values, MetricFn.list})
 def plan_error(code: str, message: str, field: str | None = None) -> PlanError:
     """A `PlanError` with one structured issue (``code`` is a stable string scripts match)."""
     return PlanError(message, issues=[{"code": code, "message": message, "field": field}])
+
+
+@dataclass(frozen=True)
+class Out:
+    """One output of a query's stages so far: its name on the platform and its type (None:
+    unknown). See `dialects.scope`."""
+
+    column: str
+    type: FieldType | None
 
 
 class Names:
@@ -105,6 +115,18 @@ class Names:
         raise plan_error("unknown_field",
                          f"'{name}' is not an output of the aggregation "
                          f"(outputs: {', '.join(outputs)})", name)
+
+    def all_columns(self) -> "dict[str, Out]":
+        """Every field the source binds on the platform, then the computed fields, as
+        `scope.Out`s by logical name: what a plan without aggregation or projection returns."""
+        out = {}
+        for f in self.source.fields:
+            col = self.source.column(self.platform, f.name)
+            if col is not None:
+                out[f.name] = Out(col, f.type)
+        for c in self.plan.computed:
+            out[c.name] = Out(c.name, self.field_type(c.name))
+        return out
 
     # ------------------------------------------------------------------ types
 

@@ -15,11 +15,16 @@ from lexiquery.dialects.parsing import ParsedQuery
 from lexiquery.ir import PlanIssue, QueryPlan
 
 
+# Where a renderer finds the source of a join's right-hand plan (None: no joins can be written).
+Sources = Callable[[str], "Source | None"] | None
+
+
 @dataclass(frozen=True)
 class Language:
     """One query language. `dialect` is the SQL dialect (other languages ignore it)."""
 
     platform: Platform
-    render: Callable[[QueryPlan, Source, str], str]  # (plan, source, dialect) → query text
+    # (plan, source, dialect, sources) → query text; `sources` resolves a join's other source
+    render: Callable[[QueryPlan, Source, str, "Sources"], str]
     parse: Callable[[str, Catalog, str], ParsedQuery]  # (text, catalog, dialect) → the IR
     check: Callable[[str, str], list[PlanIssue]]  # (text, dialect) → read-only issues

@@ -37,6 +37,8 @@ What is normalised:
   the expression, not the name), and an unselected constant sort key is dropped; `not` of any
   comparison is its complement (SQL's `NOT (x = 5)` and
   `x <> 5` both exclude NULL);
+* stages: each `Step` is normalised as the first part is, its types read from the outputs of
+  the stages before it (`dialects.scope`); other stages are compared as written;
 * plan issues are dropped (they are compared separately).
 """
 
@@ -47,6 +49,8 @@ from typing import Any
 
 from lexiquery.catalog.model import FieldType, Platform, Source
 from lexiquery.dialects.base import Names, coerce, has_letters, iso_seconds, parse_datetime
+from lexiquery.dialects.scope import Context, StepNames, scopes_before
+from lexiquery.errors import PlanError
 from lexiquery.ir import (
     COMPLEMENT,
     ORDER_COMPLEMENT,
@@ -65,10 +69,12 @@ from lexiquery.ir import (
     Or,
     QueryPlan,
     RelativeTime,
+    Step,
     TimeBucket,
     TimeRange,
     TimeUnit,
     iter_conditions,
+    step_plan,
 )
 
 _TEXT = {FieldType.string, FieldType.guid, None}
@@ -382,10 +388,43 @@ def canonical(plan: QueryPlan, source: Source, platform: Platform | None = None)
     data["project"] = list(plan.project)
     data["sort"] = list(plan.sort)
     data["limit"] = plan.limit
+    data["stages"] = _canonical_stages(plan, source, platform)
     return QueryPlan.model_validate(
         {k: (v.model_dump(mode="json") if hasattr(v, "model_dump") else
              [x.model_dump(mode="json") if hasattr(x, "model_dump") else x for x in v]
              if isinstance(v, list) else v) for k, v in data.items()})
+
+
+def _canonical_stages(plan: QueryPlan, source: Source,
+                      platform: Platform | None) -> list[dict[str, Any]]:
+    """Each stage in canonical form: a `Step` as the first part is (its types from the outputs
+    before it), a `Join`'s right-hand plan as it stands (its source is not known here)."""
+    if not plan.stages:
+        return []
+    try:
+        scopes = scopes_before(plan, Context(source, Platform.sql))
+    except PlanError:  # a name out of scope: compare the stages as written
+        return [s.model_dump(mode="json") for s in plan.stages]
+    out: list[dict[str, Any]] = []
+    for i, (stage, scope) in enumerate(zip(plan.stages, scopes), start=1):
+        if not isinstance(stage, Step):
+            out.append(stage.model_dump(mode="json"))
+            continue
+        sub = step_plan(plan, stage)
+        c = _Canon(sub, source, platform)
+        c.names = StepNames(plan, stage, Context(source, Platform.sql), scope, i)
+        agg = stage.aggregation
+        if agg is not None:
+            agg = agg.model_copy(update={"metrics": [
+                m.model_copy(update={"alias": None}) if m.alias == m.model_copy(
+                    update={"alias": None}).name else m for m in agg.metrics]})
+        out.append(Step(
+            filters=c.filters(stage.filters, after_agg=False),
+            computed=[ComputedField(name=cf.name, expr=c.expr(cf.expr)) for cf in stage.computed],
+            aggregation=agg, having=c.filters(stage.having, after_agg=True),
+            project=list(stage.project), sort=list(stage.sort), limit=stage.limit,
+        ).model_dump(mode="json"))
+    return out
 
 
 def same_plan(a: QueryPlan, b: QueryPlan, source: Source,

@@ -9,6 +9,7 @@ from lexiquery.dialects.kql.render import render_kql
 from lexiquery.dialects.language import Language
 
 LANGUAGE = Language(platform=Platform.kql,
-                    render=lambda plan, source, _dialect: render_kql(plan, source),
+                    render=lambda plan, source, _dialect, sources: render_kql(plan, source,
+                                                                             sources),
                     parse=lambda text, catalog, _dialect: parse_kql(text, catalog),
                     check=lambda text, _dialect: check_kql(text))

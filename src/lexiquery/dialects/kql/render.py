@@ -33,6 +33,7 @@ from lexiquery.dialects.base import (
     format_number,
     has_letters,
     parse_datetime,
+    plan_error,
     walk_filter,
 )
 from lexiquery.dialects.kql.text import (
@@ -49,6 +50,7 @@ from lexiquery.dialects.kql.text import (
     timespan,
     verbatim,
 )
+from lexiquery.dialects.language import Sources
 from lexiquery.ir import (
     COMPLEMENT,
     And,
@@ -340,6 +342,9 @@ class KqlRenderer:
         return "\n".join(lines)
 
 
-def render_kql(plan: QueryPlan, source: Source) -> str:
-    """The plan as one KQL query. Raises `PlanError` for names the source cannot resolve."""
+def render_kql(plan: QueryPlan, source: Source, sources: Sources = None) -> str:
+    """The plan as one KQL query. Raises `PlanError` for names the source cannot resolve.
+    `sources` resolves the source of a join's right-hand plan."""
+    if plan.stages:  # until this renderer writes stages (issue 16), never drop them silently
+        raise plan_error("unsupported", "this renderer does not write staged plans yet")
     return KqlRenderer(plan, source).render()

@@ -9,6 +9,7 @@ from lexiquery.dialects.spl.parse import parse_spl
 from lexiquery.dialects.spl.render import render_spl
 
 LANGUAGE = Language(platform=Platform.spl,
-                    render=lambda plan, source, _dialect: render_spl(plan, source),
+                    render=lambda plan, source, _dialect, sources: render_spl(plan, source,
+                                                                             sources),
                     parse=lambda text, catalog, _dialect: parse_spl(text, catalog),
                     check=lambda text, _dialect: check_spl(text))

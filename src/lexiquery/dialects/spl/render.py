@@ -36,8 +36,10 @@ from lexiquery.dialects.base import (
     has_letters,
     parenthesised,
     parse_datetime,
+    plan_error,
     walk_filter,
 )
+from lexiquery.dialects.language import Sources
 from lexiquery.dialects.spl.text import (
     TIME_FORMAT,
     epoch,
@@ -354,6 +356,9 @@ class SplRenderer:
         return "\n".join(lines)
 
 
-def render_spl(plan: QueryPlan, source: Source) -> str:
-    """The plan as one SPL search. Raises `PlanError` for names the source cannot resolve."""
+def render_spl(plan: QueryPlan, source: Source, sources: Sources = None) -> str:
+    """The plan as one SPL search. Raises `PlanError` for names the source cannot resolve.
+    `sources` resolves the source of a join's right-hand plan."""
+    if plan.stages:  # until this renderer writes stages (issue 16), never drop them silently
+        raise plan_error("unsupported", "this renderer does not write staged plans yet")
     return SplRenderer(plan, source).render()

@@ -36,6 +36,7 @@ from sqlglot import exp
 
 from lexiquery.catalog.model import Platform, Source
 from lexiquery.dialects.base import Names, plan_error
+from lexiquery.dialects.language import Sources
 from lexiquery.dialects.sql.filters import SqlPredicates, all_of
 from lexiquery.dialects.sql.idioms import NEUTRAL, Idiom
 from lexiquery.dialects.sql.idioms_db import MySql, Postgres, Sqlite, TSql
@@ -327,9 +328,15 @@ def build_select(plan: QueryPlan, source: Source, dialect: str | None = None) ->
     dialect (its best effort); with one it holds that dialect's idioms (`render_sql`'s text).
     Raises `PlanError` for names the source cannot resolve or features the dialect lacks,
     `DialectError` for an unknown dialect."""
+    if plan.stages:  # until this renderer writes stages (issue 16), never drop them silently
+        raise plan_error("unsupported", "this renderer does not write staged plans yet")
     return SqlBuilder(plan, source, dialect).build()
 
 
-def render_sql(plan: QueryPlan, source: Source, dialect: str = "postgres") -> str:
-    """The plan as one pretty-printed SQL statement in `dialect`."""
+def render_sql(plan: QueryPlan, source: Source, dialect: str = "postgres",
+               sources: Sources = None) -> str:
+    """The plan as one pretty-printed SQL statement in `dialect`. `sources` resolves the source
+    of a join's right-hand plan."""
+    if plan.stages:  # until this renderer writes stages (issue 16), never drop them silently
+        raise plan_error("unsupported", "this renderer does not write staged plans yet")
     return emit(build_select(plan, source, dialect), dialect)
