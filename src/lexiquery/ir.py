@@ -515,5 +515,37 @@ def step_plan(plan: QueryPlan, step: Step) -> QueryPlan:
 
 
 def plan_json_schema() -> dict[str, Any]:
-    """The JSON schema of `QueryPlan` — the schema an LLM answers in."""
+    """The JSON schema of `QueryPlan` (version 2, stages included)."""
     return QueryPlan.model_json_schema()
+
+
+def question_plan_schema() -> dict[str, Any]:
+    """The schema an LLM answers a question in: one pipeline, no `stages` (nor `version`).
+
+    A question read into English-sized plans never needs a join or a second aggregation the
+    rules reader could not check, and a recursive schema (a join holds a plan) makes a larger,
+    slower grammar for constrained decoding; translation of staged queries is the parsers'.
+    """
+    full = QueryPlan.model_json_schema()
+    defs = full.get("$defs", {})
+    # A join holds a plan, so pydantic puts the plan itself among the definitions.
+    schema = dict(defs["QueryPlan"]) if "$ref" in full else dict(full)
+    schema["properties"] = dict(schema["properties"])
+    for key in ("stages", "version"):
+        schema["properties"].pop(key, None)
+    used: set[str] = set()
+    todo = [schema["properties"]]
+    while todo:  # the definitions still reachable, so the schema holds nothing unused
+        node = todo.pop()
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                name = ref.rsplit("/", 1)[1]
+                if name not in used:
+                    used.add(name)
+                    todo.append(defs.get(name, {}))
+            todo.extend(node.values())
+        elif isinstance(node, list):
+            todo.extend(node)
+    schema["$defs"] = {k: v for k, v in defs.items() if k in used}
+    return schema

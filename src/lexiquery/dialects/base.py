@@ -16,8 +16,8 @@ array, or on some SQL dialects a text list: see `collection_misuse`).
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from typing import Callable
 
 from lexiquery.catalog.model import FieldType, Platform, Source
@@ -61,9 +61,10 @@ class Out:
 
 
 class Names:
-    """Resolves logical names for one plan on one platform."""
+    """Resolves logical names for one plan on one platform (with `platform` None, the logical
+    names themselves: what a plan reads, whatever the platform binds)."""
 
-    def __init__(self, plan: QueryPlan, source: Source, platform: Platform,
+    def __init__(self, plan: QueryPlan, source: Source, platform: Platform | None,
                  group_output: Callable[[str, str], str] | None = None) -> None:
         self.plan = plan
         self.source = source
@@ -80,6 +81,8 @@ class Names:
             raise plan_error("unknown_field",
                              f"'{name}' is not a field of {self.source.name} ({self.source.id})",
                              name)
+        if self.platform is None:  # logical names only (a plan checked for no one platform)
+            return name
         col = self.source.column(self.platform, name)
         if col is None:
             raise plan_error("not_bound",
@@ -121,7 +124,7 @@ class Names:
         `scope.Out`s by logical name: what a plan without aggregation or projection returns."""
         out = {}
         for f in self.source.fields:
-            col = self.source.column(self.platform, f.name)
+            col = f.name if self.platform is None else self.source.column(self.platform, f.name)
             if col is not None:
                 out[f.name] = Out(col, f.type)
         for c in self.plan.computed:

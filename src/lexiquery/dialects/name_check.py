@@ -6,8 +6,12 @@ so it sits below them all.
 
 from __future__ import annotations
 
+from typing import Callable
+
 from lexiquery.catalog.model import Platform, Source
 from lexiquery.dialects.base import collection_misuse
+from lexiquery.dialects.scope import Context, check_stages
+from lexiquery.errors import PlanError
 from lexiquery.ir import PlanIssue, QueryPlan, Severity, iter_conditions, iter_expr_fields
 
 
@@ -30,7 +34,23 @@ def referenced_fields(plan: QueryPlan) -> list[tuple[str, str]]:
     return refs
 
 
-def check_names(plan: QueryPlan, source: Source, platform: Platform | None = None) -> list[PlanIssue]:
+def _stage_issues(plan: QueryPlan, source: Source, platform: Platform | None,
+                  sources: Callable[[str], Source | None] | None) -> list[PlanIssue]:
+    """The first name a stage reads that is not an output of the stages before it, or not
+    bound on `platform` (called once the first part's names all resolve)."""
+    if not plan.stages:
+        return []
+    try:
+        check_stages(plan, Context(source, platform, sources=sources))
+    except PlanError as e:
+        first = e.issues[0] if e.issues else {}
+        return [error_issue(str(first.get("code", "unknown_field")), e.message,
+                            first.get("field"))]
+    return []
+
+
+def check_names(plan: QueryPlan, source: Source, platform: Platform | None = None,
+                sources: Callable[[str], Source | None] | None = None) -> list[PlanIssue]:
     """Every name must be a field of the source or an output of an earlier stage; with a
     platform, every source field must also be bound there (and the time field, if a time range
     or time bucket uses it). A having filter or sort key on a values/list output is an
@@ -70,6 +90,8 @@ def check_names(plan: QueryPlan, source: Source, platform: Platform | None = Non
             seen.add(name)
     issues += [error_issue("unsupported", message, name)
                for _, name, message in collection_misuse(plan)]
+    if not issues:
+        issues += _stage_issues(plan, source, platform, sources)
     needs_time = plan.time_range is not None or (
         plan.aggregation is not None and plan.aggregation.time_bucket is not None)
     needs_time = needs_time or any(

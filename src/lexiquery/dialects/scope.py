@@ -46,7 +46,6 @@ from lexiquery.ir import (
     step_plan,
 )
 
-
 Scope = dict[str, Out]
 
 
@@ -56,7 +55,7 @@ class Context:
     a group key in an aggregation's output, and where a join's right-hand source comes from."""
 
     source: Source
-    platform: Platform
+    platform: Platform | None  # None: logical names, no binding checked
     group_output: Callable[[str, str], str] | None = None
     sources: Callable[[str], Source] | None = None
 

@@ -38,7 +38,7 @@ from lexiquery.catalog.model import Catalog
 from lexiquery.config import Settings
 from lexiquery.dialects.name_check import check_names
 from lexiquery.errors import InputError
-from lexiquery.ir import QueryPlan, Severity
+from lexiquery.ir import QueryPlan, Severity, question_plan_schema
 from lexiquery.limits import loads_bounded
 from lexiquery.llm.client import ChatFailed, ChatReply, OllamaChat
 from lexiquery.nl.examples import Example, select_examples
@@ -118,7 +118,7 @@ async def plan_with_llm(question: str, catalog: Catalog, *, chat: OllamaChat,
                                    procedures=procedures, journeys=journeys,
                                    sources=narrowed.sources)
     messages = build_messages(question, narrowed.text, examples)
-    schema = QueryPlan.model_json_schema()
+    schema = question_plan_schema()
     out = LlmPlan(None, sources=narrowed.sources)
     first_issues: list[str] = []
     issues: list[str] = []
