@@ -17,6 +17,7 @@ from lexiquery.catalog.model import FieldType, Platform
 from lexiquery.dialects.name_check import check_names
 from lexiquery.dialects.roundtrip import canonical, same_plan
 from lexiquery.dialects.scope import Context, check_stages, scopes_before
+from lexiquery.engine.explain import describe_plan
 from lexiquery.errors import PlanError
 from lexiquery.ir import (
     PLAN_VERSION,
@@ -149,3 +150,18 @@ def test_the_question_schema_has_no_stages_the_full_schema_has() -> None:
     assert "Join" not in q["$defs"] and "Step" not in q["$defs"]
     full = json.dumps(plan_json_schema())
     assert '"Join"' in full and '"top_per_group"' in full
+
+
+def test_the_plain_english_account_tells_every_stage() -> None:
+    right = {"source": "audit_logs", "project": ["initiator"]}
+    p = plan(aggregation=COUNT_BY_USER, stages=[
+        {"kind": "step", "filters": [{"field": "event_count", "op": "gt", "value": 5}]},
+        {"kind": "join", "how": "anti", "right": right,
+         "on": [{"left": "user", "right": "initiator"}]},
+        {"kind": "top_per_group", "by": ["user"], "sort": [{"field": "event_count",
+                                                            "descending": True}]}])
+    lines = describe_plan(p, SIGNIN)
+    assert lines[2:] == [
+        "Then: keeps rows where event_count is greater than 5.",
+        "Then: keeps the rows that do not match a query of audit_logs on user = initiator.",
+        "Then: keeps the first row per user, by event_count (highest first)."]

@@ -8,12 +8,14 @@ analyst can map each sentence onto the query text.
 from __future__ import annotations
 
 from datetime import timezone
+from typing import Any
 
 from lexiquery.catalog.model import Platform, Source
 from lexiquery.ir import (
     AbsoluteTime,
     And,
     Condition,
+    Expand,
     Metric,
     MetricFn,
     Not,
@@ -21,7 +23,12 @@ from lexiquery.ir import (
     Or,
     QueryPlan,
     RelativeTime,
+    Stage,
+    Step,
     TimeRange,
+    TopPerGroup,
+    Window,
+    step_plan,
 )
 
 _OP_WORDS: dict[Operator, str] = {
@@ -128,8 +135,41 @@ def describe_metric(m: Metric, name=lambda n: n) -> str:  # type: ignore[no-unty
 
 def describe_plan(plan: QueryPlan, source: Source, *, name=lambda n: n,  # type: ignore[no-untyped-def]
                   reads: str | None = None) -> list[str]:
-    """One sentence per pipeline step."""
+    """One sentence per pipeline step, then per stage ("Then …")."""
     lines = [f"Reads {reads or source.name} {describe_time(plan.time_range)}."]
+    lines += _pipeline(plan, source, name)
+    for stage in plan.stages:
+        lines += ["Then: " + s[0].lower() + s[1:] for s in _stage(plan, stage, source, name)]
+    for issue in plan.issues:
+        lines.append(f"Note: {issue.message}.")
+    return lines
+
+
+def _stage(plan: QueryPlan, stage: Stage, source: Source, name: Any) -> list[str]:
+    """The sentences of one stage after the first part."""
+    if isinstance(stage, Step):
+        return [s.replace("Keeps events where", "Keeps rows where")
+                for s in _pipeline(step_plan(plan, stage), source, name)]
+    if isinstance(stage, Expand):
+        return [f"Makes one row per value of {name(stage.field)}."]
+    if isinstance(stage, TopPerGroup):
+        keys = ", ".join(f"{name(s.field)} ({'highest' if s.descending else 'lowest'} first)"
+                         for s in stage.sort)
+        rows = "row" if stage.n == 1 else f"{stage.n} rows"
+        return [f"Keeps the first {rows} per {', '.join(map(name, stage.by))}, by {keys}."]
+    if isinstance(stage, Window):
+        what = ", ".join(describe_metric(m, name) for m in stage.metrics)
+        per = f" per {', '.join(map(name, stage.by))}" if stage.by else " over all rows"
+        return [f"Adds to every row {what}{per}."]
+    keys = " and ".join(f"{name(k.left)} = {k.right}" for k in stage.on)
+    how = {"inner": "Joins the rows with", "left": "Adds, where they match, the rows of",
+           "semi": "Keeps the rows that match", "anti": "Keeps the rows that do not match"}
+    return [f"{how[stage.how.value]} a query of {stage.right.source} on {keys}."]
+
+
+def _pipeline(plan: QueryPlan, source: Source, name: Any) -> list[str]:
+    """Filters → … → limit of one pipeline, one sentence each."""
+    lines: list[str] = []
     for f in plan.filters:
         lines.append(f"Keeps events where {describe_filter(f, source, name)}.")
     for c in plan.computed:
@@ -154,8 +194,6 @@ def describe_plan(plan: QueryPlan, source: Source, *, name=lambda n: n,  # type:
         lines.append(f"Sorts by {keys}.")
     if plan.limit:
         lines.append(f"Returns at most {plan.limit} rows.")
-    for issue in plan.issues:
-        lines.append(f"Note: {issue.message}.")
     return lines
 
 
