@@ -155,8 +155,8 @@ def translate_query(text: str, from_platform: Platform | str, to_platform: Platf
     target = platform_of(to_platform)
     dialect = dialect_for(target, to_dialect, settings)
     issues = list(parsed.plan.issues)
-    query = render_query(parsed.plan, parsed.source, target, sql_dialect=dialect)
-    query = check_query(query, parsed.plan, parsed.source, confidence=1.0)
+    query = render_query(parsed.plan, parsed.source, target, sql_dialect=dialect, catalog=cat)
+    query = check_query(query, parsed.plan, parsed.source, confidence=1.0, catalog=cat)
     issues += [i for i in query.issues if i not in issues]
     agreement = None
     if check and query.valid and parsed.faithful:
@@ -249,7 +249,7 @@ def validate_query_text(text: str, platform: Platform | str, *, catalog: Catalog
         return done()
     checks.append(Check(name="syntax", ok=True, message="parses"))
     issues += parsed.plan.issues
-    name_issues = check_names(parsed.plan, parsed.source, p)
+    name_issues = check_names(parsed.plan, parsed.source, p, cat.get)
     issues += name_issues
     checks.append(Check(name="names", ok=not name_issues, message="; ".join(
         i.message for i in name_issues) or f"every name is a field of {parsed.source.name} "

@@ -11,19 +11,21 @@ from lexiquery.agents.resources import Resources
 from lexiquery.agents.validator import is_valid, validate_query
 from lexiquery.agents.verification import WARNING_FACTOR, verify_all
 from lexiquery.answer import GeneratedQuery
-from lexiquery.catalog.model import Platform, Source
+from lexiquery.catalog.model import Catalog, Platform, Source
 from lexiquery.engine.explain import explain_for_platform
 from lexiquery.errors import QuestionError
 from lexiquery.ir import QueryPlan, Severity
 
 
 def check_query(query: GeneratedQuery, plan: QueryPlan, source: Source, *,
-                confidence: float) -> GeneratedQuery:
-    """One rendered query's issues, validity, confidence and explanation."""
+                confidence: float, catalog: Catalog | None = None) -> GeneratedQuery:
+    """One rendered query's issues, validity, confidence and explanation. `catalog` resolves
+    a join's other source."""
     if not query.query:
         return query  # could not be written; its issues already say why
     platform = Platform(query.platform)
-    issues = validate_query(plan, source, platform, query.query, sql_dialect=query.dialect)
+    issues = validate_query(plan, source, platform, query.query, sql_dialect=query.dialect,
+                            catalog=catalog)
     valid = is_valid(issues)
     warnings = sum(1 for i in issues if i.severity is Severity.warning)
     conf = confidence * (WARNING_FACTOR ** warnings) if valid else 0.0
@@ -38,7 +40,8 @@ def validate_queries(req: ValidateRequest, res: Resources) -> ValidateResult:
     if source is None:
         raise QuestionError(f"the plan reads {req.plan.source!r}, which the validator's catalog "
                             "does not have", closest_sources=catalog.ids()[:5])
-    queries = [check_query(q, req.plan, source, confidence=req.confidence) for q in req.queries]
+    queries = [check_query(q, req.plan, source, confidence=req.confidence, catalog=catalog)
+               for q in req.queries]
     if not req.sample_check:
         return ValidateResult(queries=queries)
     box = res.sandbox()

@@ -15,7 +15,7 @@ from lexiquery.agents.knowledge_agents import to_context
 from lexiquery.agents.plan_logic import dedupe
 from lexiquery.agents.resources import Resources
 from lexiquery.answer import GeneratedQuery
-from lexiquery.catalog.model import Platform, Source
+from lexiquery.catalog.model import Catalog, Platform, Source
 from lexiquery.dialects import render
 from lexiquery.errors import PlanError, QuestionError
 from lexiquery.ir import PlanIssue, QueryPlan, Severity
@@ -25,9 +25,9 @@ from lexiquery.user_input import clean_question
 
 
 def render_query(plan: QueryPlan, source: Source, platform: Platform, *,
-                 sql_dialect: str) -> GeneratedQuery:
+                 sql_dialect: str, catalog: Catalog | None = None) -> GeneratedQuery:
     """One platform's query text, or an invalid query whose issues say why it could not be
-    written. Never raises for plan problems."""
+    written. Never raises for plan problems. `catalog` resolves a join's other source."""
     dialect = sql_dialect if platform is Platform.sql else platform.value
     base = dict(platform=platform.value, dialect=dialect, source=source.id,
                 target=source.target(platform), confidence=0.0)
@@ -37,7 +37,7 @@ def render_query(plan: QueryPlan, source: Source, platform: Platform, *,
                                   f"(bound on: {', '.join(p.value for p in source.bindings.platforms())})")
         return GeneratedQuery(query="", valid=False, issues=[issue], **base)
     try:
-        text = render(plan, source, platform, sql_dialect=sql_dialect)
+        text = render(plan, source, platform, sql_dialect=sql_dialect, catalog=catalog)
     except PlanError as e:
         issues = [PlanIssue(code=i.get("code", "plan_error"), message=i.get("message", str(e)),
                             severity=Severity.error, field=i.get("field")) for i in e.issues]

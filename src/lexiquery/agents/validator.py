@@ -8,7 +8,7 @@ issues has severity error. Full KQL/SPL parsing and execution on sample data com
 from __future__ import annotations
 
 from lexiquery.agents.plan_logic import contradictions
-from lexiquery.catalog.model import Platform, Source
+from lexiquery.catalog.model import Catalog, Platform, Source
 from lexiquery.dialects.guard import check_read_only
 from lexiquery.dialects.kql.lex import check_balance, tokenize
 from lexiquery.dialects.name_check import check_names, error_issue
@@ -52,13 +52,15 @@ def _check_balanced(text: str, platform: str) -> list[PlanIssue]:
 
 
 def validate_query(plan: QueryPlan, source: Source, platform: Platform, text: str, *,
-                   sql_dialect: str = "postgres") -> list[PlanIssue]:
+                   sql_dialect: str = "postgres",
+                   catalog: Catalog | None = None) -> list[PlanIssue]:
     """All v1 checks for one rendered query. Plan-level `unsupported` issues are carried over;
     filters that contradict each other are an error (`plan_logic`).
     SPL macros the source declares are expanded before the read-only guard sees the text (a
     prefix may call one); any other macro is refused as unknown code."""
     issues = list(plan.issues)
-    issues += check_names(plan, source, platform)
+    issues += check_names(plan, source, platform,
+                          catalog.get if catalog is not None else None)
     issues += contradictions(plan)
     guarded = text
     if platform is Platform.spl and source.bindings.spl is not None:
