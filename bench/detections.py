@@ -1,7 +1,7 @@
 """Detection translation rates (issue 16): how many real-style detections translate completely.
 
     .venv/bin/python bench/detections.py [--from kql|spl ...] [--no-check] [--show N] [--json]
-                                         [--corpus DIR]
+                                         [--corpus DIR] [--kusto-parser DIR]
 
 Reads the corpora of tests/detections/ (`kql.yaml`, `spl.yaml`: detection queries written in
 the style of public repositories, each with the translation status it should have once issue 16
@@ -20,7 +20,10 @@ is done) and translates every query to the other platforms through the public op
 It prints, per direction, the counts and rates, how they compare with the corpus's expected
 status (expected `translates` and complete; expected `refused` and refused), and the most
 frequent reasons for refusals and partial readings, so the next construct to build is the one
-that unblocks the most detections. Nothing reaches the network: LLM and embeddings are off, the
+that unblocks the most detections. With `--kusto-parser DIR` (a folder where
+`npm install @kusto/language-service-next` was run; needs node), every KQL translation is also
+checked by the official Kusto parser against the reference pack's tables and columns: one with
+any diagnostic counts as `invalid KQL`, not complete. Nothing reaches the network: LLM and embeddings are off, the
 data directory is temporary. Always exits 0: this is a measurement, not a test.
 """
 
@@ -57,6 +60,7 @@ class Outcome:
     reason: str = ""
     seconds: float = 0.0
     constructs: list[str] = field(default_factory=list)
+    query: str = ""  # the translation, when one was written
 
     @property
     def as_expected(self) -> bool:
@@ -84,6 +88,7 @@ def translate_one(item: dict[str, Any], source: str, target: str, check: bool,
     try:
         t = translate_query(item["query"], source, target, catalog=catalog, check=check,
                             settings=settings)
+        out.query = t.query or ""
         errors = [i for i in t.issues if i.severity is Severity.error]
         if not t.valid or not t.query:
             out.status = "refused"
@@ -109,21 +114,75 @@ def translate_one(item: dict[str, Any], source: str, target: str, check: bool,
     return out
 
 
+# The official parser's check, run by node over a JSON list of {id, query}: a database symbol
+# built from the reference pack's tables (as tests/detections/README.md describes).
+_KUSTO_CHECK = r"""
+global.window = global;
+const dir = process.argv[2];
+require(dir + '/node_modules/@kusto/language-service-next/bridge.min.js');
+require(dir + '/node_modules/@kusto/language-service-next/Kusto.Language.Bridge.min.js');
+const K = global.Kusto.Language, fs = require('fs');
+const pack = JSON.parse(fs.readFileSync(process.argv[3], 'utf8'));
+const queries = JSON.parse(fs.readFileSync(process.argv[4], 'utf8'));
+const esc = c => "['" + c.replace(/\\/g, "\\\\").replace(/'/g, "\\'") + "']";
+const tables = pack.tables.map(t => new K.Symbols.TableSymbol.$ctor7(t.name,
+  '(' + t.columns.map(([c, ty]) => esc(c) + ':' + ty).join(', ') + ')', null));
+const globals = K.GlobalState.Default.WithDatabase(
+  new K.Symbols.DatabaseSymbol.$ctor2('la', null, tables));
+const out = {};
+for (const q of queries) {
+  const d = K.KustoCode.ParseAndAnalyze(q.query, globals).GetDiagnostics();
+  const msgs = [];
+  for (let i = 0; i < d.Count; i++) { const x = d.getItem(i);
+    if (x.Severity === 'Error') msgs.push(x.Code + ' ' + x.Message); }
+  out[q.id] = msgs;
+}
+console.log(JSON.stringify(out));
+"""
+
+
+def kusto_check(outcomes: list[Outcome], parser_dir: Path) -> None:
+    """Mark every complete KQL translation the official parser finds an error in."""
+    import subprocess
+
+    todo = [o for o in outcomes if o.target == "kql" and o.status == "complete" and o.query]
+    if not todo:
+        return
+    pack = ROOT / "src" / "lexiquery" / "catalog" / "reference" / "log_analytics.json"
+    with tempfile.TemporaryDirectory(prefix="lexiquery-kusto-") as tmp:
+        script, queries = Path(tmp) / "check.js", Path(tmp) / "queries.json"
+        script.write_text(_KUSTO_CHECK, "utf-8")
+        queries.write_text(json.dumps([{"id": f"{o.item}>{o.target}", "query": o.query}
+                                       for o in todo]), "utf-8")
+        run = subprocess.run(["node", str(script), str(parser_dir.resolve()), str(pack),
+                              str(queries)], capture_output=True, text=True, timeout=600)
+    if run.returncode != 0:
+        print(f"the Kusto parser did not run: {run.stderr.strip()[:500]}", file=sys.stderr)
+        return
+    found = json.loads(run.stdout)
+    for o in todo:
+        errors = found.get(f"{o.item}>{o.target}") or []
+        if errors:
+            o.status = "invalid KQL"
+            o.reason = _reason("official parser: " + errors[0])
+
+
 def _rate(n: int, d: int) -> str:
     return f"{n:>4}/{d:<4} {100 * n / d:5.1f}%" if d else f"{n:>4}/{d:<4}    -  "
 
 
 def report(outcomes: list[Outcome], show: int) -> None:
     directions = sorted({(o.source, o.target) for o in outcomes})
-    print(f"{'direction':<12}{'complete':>16}{'differs':>16}{'partial':>16}{'refused':>16}"
-          f"{'crash':>14}{'as expected':>18}")
-    print("-" * 108)
+    print(f"{'direction':<12}{'complete':>16}{'differs':>16}{'invalid':>16}{'partial':>16}"
+          f"{'refused':>16}{'crash':>14}{'as expected':>18}")
+    print("-" * 124)
     for src, tgt in directions:
         os_ = [o for o in outcomes if (o.source, o.target) == (src, tgt)]
         n = len(os_)
         c = Counter(o.status for o in os_)
         print(f"{src + ' → ' + tgt:<12}{_rate(c['complete'], n):>16}"
-              f"{_rate(c['complete, differs'], n):>16}{_rate(c['partial'], n):>16}"
+              f"{_rate(c['complete, differs'], n):>16}{_rate(c['invalid KQL'], n):>16}"
+              f"{_rate(c['partial'], n):>16}"
               f"{_rate(c['refused'], n):>16}{c['crash']:>14}"
               f"{_rate(sum(o.as_expected for o in os_), n):>18}")
     print()
@@ -156,6 +215,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print every outcome as JSON")
     ap.add_argument("--corpus", type=Path, default=CORPUS,
                     help="folder holding kql.yaml and spl.yaml (default tests/detections)")
+    ap.add_argument("--kusto-parser", type=Path, metavar="DIR",
+                    help="check KQL translations with the official Kusto parser installed "
+                         "(npm) in DIR; needs node")
     args = ap.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="lexiquery-detections-") as tmp:
@@ -181,6 +243,8 @@ def main(argv: list[str] | None = None) -> int:
                     outcomes.append(translate_one(item, source, target, not args.no_check,
                                                   settings, catalog))
         elapsed = time.perf_counter() - started
+    if args.kusto_parser is not None:
+        kusto_check(outcomes, args.kusto_parser)
     if args.json:
         json.dump([o.__dict__ for o in outcomes], sys.stdout, indent=2)
         print()
