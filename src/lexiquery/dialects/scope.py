@@ -58,6 +58,9 @@ class Context:
     platform: Platform | None  # None: logical names, no binding checked
     group_output: Callable[[str, str], str] | None = None
     sources: Callable[[str], Source] | None = None
+    # How the platform names a projected source field (logical, column) → output column; by
+    # default its column (KQL names a projected dynamic path after the logical field).
+    project_output: Callable[[str, str], str] | None = None
 
     def names(self, plan: QueryPlan, source: Source | None = None) -> Names:
         return Names(plan, source or self.source, self.platform, self.group_output)
@@ -82,7 +85,8 @@ def metric_type(m: Metric, field_type: Callable[[str], FieldType | None]) -> Fie
         else FieldType.real
 
 
-def pipeline_scope(names: Names) -> Scope:
+def pipeline_scope(names: Names,
+                   project_output: Callable[[str, str], str] | None = None) -> Scope:
     """The outputs of the fixed pipeline `names.plan` (its stages left out)."""
     plan = names.plan
     agg = plan.aggregation
@@ -99,12 +103,14 @@ def pipeline_scope(names: Names) -> Scope:
             out = {p: out[p] for p in plan.project if p in out}
         return out
     if plan.project:
-        return {p: Out(names.column(p), names.field_type(p)) for p in plan.project}
+        named = project_output or (lambda logical, column: column)
+        return {p: Out(named(p, names.column(p)) if p not in names.computed else p,
+                       names.field_type(p)) for p in plan.project}
     return names.all_columns()
 
 
-def first_scope(names: Names) -> Scope:
-    return pipeline_scope(names)
+def first_scope(names: Names, project_output: Callable[[str, str], str] | None = None) -> Scope:
+    return pipeline_scope(names, project_output)
 
 
 class StepNames(Names):
@@ -149,7 +155,7 @@ def _need(scope: Scope, name: str, position: int, what: str) -> Out:
 def right_scope(join: Join, ctx: Context) -> Scope:
     """The outputs of a join's right-hand plan, on the same platform."""
     src = ctx.right_source(join)
-    rctx = Context(src, ctx.platform, ctx.group_output, ctx.sources)
+    rctx = Context(src, ctx.platform, ctx.group_output, ctx.sources, ctx.project_output)
     scope: Scope = {}
     for _, scope in walk(join.right, rctx):
         pass
@@ -162,7 +168,7 @@ def next_scope(scope: Scope, stage: Stage, ctx: Context, plan: QueryPlan,
     if isinstance(stage, Step):
         names = StepNames(plan, stage, ctx, scope, position)
         names.check_all()
-        return pipeline_scope(names)
+        return pipeline_scope(names, ctx.project_output)
     if isinstance(stage, Expand):
         out = _need(scope, stage.field, position, "the expanded field")
         return {**scope, stage.field: Out(out.column, None)}
@@ -210,7 +216,7 @@ def walk(plan: QueryPlan, ctx: Context) -> Iterator[tuple[Stage | None, Scope]]:
     """(None, the first part's outputs), then (each stage, the outputs after it), in order."""
     names = ctx.names(plan)
     names.check_all()
-    scope = first_scope(names)
+    scope = first_scope(names, ctx.project_output)
     yield None, scope
     for i, stage in enumerate(plan.stages, start=1):
         scope = next_scope(scope, stage, ctx, plan, i)
