@@ -1,11 +1,12 @@
 """KQL (Azure Data Explorer / Log Analytics / Microsoft Sentinel): lexer (`lex`, `lex_strings`),
-parser (`parse`, `parse_expr`, `ast`, `stages`, `time`), binder (`bind`), renderer (`render`),
+parser (`parse`, `parse_expr`, `ast`, `stages`, `time`), binder (`bind`), renderer (`render`,
+`render_stages`, `functions`),
 text helpers (`text`) and the read-only guard (`guard`)."""
 
 from lexiquery.catalog.model import Platform
 from lexiquery.dialects.kql.guard import check_kql
 from lexiquery.dialects.kql.parse import parse_kql
-from lexiquery.dialects.kql.render import render_kql
+from lexiquery.dialects.kql.render_stages import render_kql
 from lexiquery.dialects.language import Language
 
 LANGUAGE = Language(platform=Platform.kql,

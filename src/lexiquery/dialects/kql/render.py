@@ -33,9 +33,9 @@ from lexiquery.dialects.base import (
     format_number,
     has_letters,
     parse_datetime,
-    plan_error,
     walk_filter,
 )
+from lexiquery.dialects.kql.functions import NEW_FUNCTIONS, render_call
 from lexiquery.dialects.kql.text import (
     TO_SCALAR,
     datetime_literal,
@@ -50,7 +50,6 @@ from lexiquery.dialects.kql.text import (
     timespan,
     verbatim,
 )
-from lexiquery.dialects.language import Sources
 from lexiquery.ir import (
     COMPLEMENT,
     And,
@@ -86,10 +85,13 @@ _ARITH = {Function.add: "+", Function.sub: "-", Function.mul: "*", Function.div:
 
 
 class KqlRenderer:
-    def __init__(self, plan: QueryPlan, source: Source) -> None:
+    """Writes one pipeline: the plan's first part, or (with `names` a `scope.StepNames`) one
+    `Step` over the outputs of the stages before it."""
+
+    def __init__(self, plan: QueryPlan, source: Source, names: Names | None = None) -> None:
         self.plan = plan
         self.source = source
-        self.names = Names(plan, source, Platform.kql, group_output=output_name)
+        self.names = names or Names(plan, source, Platform.kql, group_output=output_name)
 
     # ------------------------------------------------------------------ conditions
 
@@ -169,8 +171,9 @@ class KqlRenderer:
         """The Kusto column's own type when the binding says it differs from the field's
         (W3CIISLog.scStatus: a status code stored as a string)."""
         binding = self.source.bindings.kql
-        if binding is None or name in self.names.computed:
-            return None
+        if binding is None or name in self.names.computed \
+                or self.names.column(name) != binding.columns.get(name):
+            return None  # a computed field, or an output of an earlier stage
         return binding.column_types.get(name)
 
     def typed_ref(self, name: str) -> str:
@@ -212,6 +215,8 @@ class KqlRenderer:
         if isinstance(e, Call):
             if e.fn in _ARITH:
                 return self._arith(e, nested)
+            if e.fn in NEW_FUNCTIONS:
+                return render_call(self, e)
             args = [self.expr(x) for x in e.args]
             return f"{_FUNCS[e.fn]}({', '.join(args)})"
         raise TypeError(f"not an expression: {e!r}")
@@ -316,8 +321,13 @@ class KqlRenderer:
         self.names.check_all()
         binding = self.source.bindings.kql
         assert binding is not None
+        return "\n".join([ident(binding.table), *self.time_filter(), *self.body()])
+
+    def body(self) -> list[str]:
+        """The pipeline after the table and the time range: one line per operator."""
+        self.names.check_all()
         plan = self.plan
-        lines = [ident(binding.table), *self.time_filter()]
+        lines: list[str] = []
         # Filters on computed fields can only run after the `extend` that computes them.
         late = [f for f in plan.filters if self.names.uses_computed(f)]
         early = [f for f in plan.filters if not self.names.uses_computed(f)]
@@ -339,12 +349,5 @@ class KqlRenderer:
             lines.append(f"| take {plan.limit}")
         if plan.project:
             lines.append(self.project())
-        return "\n".join(lines)
+        return lines
 
-
-def render_kql(plan: QueryPlan, source: Source, sources: Sources = None) -> str:
-    """The plan as one KQL query. Raises `PlanError` for names the source cannot resolve.
-    `sources` resolves the source of a join's right-hand plan."""
-    if plan.stages:  # until this renderer writes stages (issue 16), never drop them silently
-        raise plan_error("unsupported", "this renderer does not write staged plans yet")
-    return KqlRenderer(plan, source).render()
