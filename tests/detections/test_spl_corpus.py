@@ -8,7 +8,8 @@ expected once issue 16 is done. These tests check that the corpus is well formed
 * constructs from the agreed vocabulary, and the tags a reader can check mechanically agree with
   the query (a `| transaction` is tagged `transaction`, a tag `join` has a `| join`, ...);
 * a reason for every refusal, and the commands no target can run are refused on both;
-* every macro a query calls is declared in the catalog (`SECURITY_CONTENT_MACROS`) or listed
+* every macro a query calls is declared in the catalog's ESCU pack (`catalog.escu_macros`, with
+  its `*_filter` pattern) or listed
   below in `MACROS_NOT_DECLARED`; every `datamodel=` names a CIM model / dataset of the packed
   facts (`cim_datamodels.yaml`) or is listed in `DATAMODELS_NOT_PACKED`; every CIM field a
   tstats search names (`Processes.process_name`) is a field of that model; every `sourcetype=` /
@@ -30,8 +31,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from lexiquery.catalog.splunk_names import (SECURITY_CONTENT_MACROS, SOURCE_ALIASES, source_key,
-                                            spl_keys)
+from lexiquery.catalog.escu_macros import escu_macros
+from lexiquery.catalog.splunk_names import SOURCE_ALIASES, source_key, spl_keys
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
@@ -52,22 +53,11 @@ VOCABULARY = {
     "multisearch", "map", "rest", "outputlookup_collect", "ml_command",
 }
 
-# Macros the corpus calls that src/lexiquery/catalog/splunk_names.py does not declare yet, keyed
-# as the catalog keys them (`name` or `name(arity)`). Their published ESCU definitions are what
-# the catalog must learn for these items to translate:
-MACROS_NOT_DECLARED = {
-    # Output formatting: `convert timeformat="%Y-%m-%dT%H:%M:%S" ctime($field$)` in ESCU.
-    "security_content_ctime(1)",
-    # Per-detection tuning hooks; ESCU ships every one of them as `search *` (a no-op). One
-    # pattern covers them all (fnmatch).
-    "*_filter",
-    # Input macros of ESCU (index/sourcetype selectors), not in the catalog yet:
-    "azure_monitor_aad",  # sourcetype=azure:monitor:aad
-    "kube_audit",  # sourcetype=_json (Kubernetes audit via HEC)
-    # Process-name selectors over Endpoint.Processes used inside tstats `where`:
-    "process_powershell",  # Processes.process_name IN (powershell.exe, pwsh.exe, ...) OR ...
-    "process_net",  # Processes.process_name IN (net.exe, net1.exe) OR original_file_name ...
-}
+# Macros the corpus calls that the catalog's ESCU pack (src/lexiquery/catalog/escu_macros.py)
+# does not declare yet, keyed as the catalog keys them (`name` or `name(arity)`, fnmatch
+# patterns allowed). Empty: the pack declares every one the corpus calls (the `_filter` hooks by
+# the `*_filter` pattern).
+MACROS_NOT_DECLARED: set[str] = set()
 
 # `datamodel=` names the packed CIM facts do not have yet (cim_datamodels.yaml):
 DATAMODELS_NOT_PACKED = {
@@ -339,11 +329,12 @@ def test_commands_no_target_runs_are_refused(item: dict) -> None:
 
 
 def test_macros_are_declared_or_listed() -> None:
-    declared = set(SECURITY_CONTENT_MACROS)
+    declared = escu_macros()
     undeclared: dict[str, list[str]] = {}
     for item in ITEMS:
         for call in macro_calls(item["query"]):
-            if call in declared or any(fnmatch.fnmatchcase(call, p) for p in MACROS_NOT_DECLARED):
+            if declared.get(call) is not None or \
+                    any(fnmatch.fnmatchcase(call, p) for p in MACROS_NOT_DECLARED):
                 continue
             undeclared.setdefault(call, []).append(item["id"])
     assert not undeclared, f"macros neither declared nor in MACROS_NOT_DECLARED: {undeclared}"
@@ -351,7 +342,7 @@ def test_macros_are_declared_or_listed() -> None:
 
 def test_listed_macros_are_still_undeclared_and_used() -> None:
     """Keep the to-do list honest: drop a name once the catalog declares it or no item uses it."""
-    declared = set(SECURITY_CONTENT_MACROS)
+    declared = set(escu_macros()) | set(escu_macros().patterns)
     used = set().union(*(macro_calls(it["query"]) for it in ITEMS))
     for pattern in MACROS_NOT_DECLARED:
         assert not any(fnmatch.fnmatchcase(d, pattern) for d in declared), pattern

@@ -17,11 +17,12 @@ from __future__ import annotations
 
 import re
 from enum import Enum
-from functools import lru_cache
 from typing import Any, Iterable, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from lexiquery.catalog.escu_macros import MacroTable, escu_macros
+from lexiquery.catalog.macro_table import SplMacro
 from lexiquery.ir import Filter, Scalar, iter_conditions
 
 
@@ -104,19 +105,6 @@ class KqlBinding(_Model):
         if unbound:
             raise ValueError(f"column_types names fields with no column: {sorted(unbound)}")
         return self
-
-
-class SplMacro(_Model):
-    """A Splunk search macro's definition, as in macros.conf: `definition` is pasted in place of
-    the call, with each `$arg$` replaced by the value given for it."""
-
-    definition: str
-    args: list[str] = Field(default_factory=list)
-
-    @model_validator(mode="before")
-    @classmethod
-    def _bare_definition(cls, data: object) -> object:
-        return {"definition": data} if isinstance(data, str) else data
 
 
 class SplBinding(_Model):
@@ -231,14 +219,6 @@ class Source(_Model):
         return None
 
 
-@lru_cache(maxsize=1)
-def _default_macros() -> dict[str, "SplMacro"]:
-    # deferred: splunk_names is data this model's validation does not need at import
-    from lexiquery.catalog.splunk_names import SECURITY_CONTENT_MACROS
-
-    return {name: SplMacro.model_validate(d) for name, d in SECURITY_CONTENT_MACROS.items()}
-
-
 class SourceShelf(Protocol):
     """Many tables kept compact and built into sources on demand (`catalog.shelf.Shelf`)."""
 
@@ -316,11 +296,12 @@ class Catalog:
                     return shelf.source(t.id)  # type: ignore[attr-defined]
         return None
 
-    def spl_macros(self) -> dict[str, SplMacro]:
-        """Every SPL macro the sources declare, over the security_content defaults
-        (`catalog.splunk_names`); a later source's definition of a name wins."""
-        macros: dict[str, SplMacro] = dict(_default_macros())
+    def spl_macros(self) -> MacroTable:
+        """Every SPL macro the sources declare, over the built-in ESCU pack and its
+        `*_filter` pattern (`catalog.escu_macros`); a later source's definition of a name
+        wins over an earlier one and over the pack."""
+        declared: dict[str, SplMacro] = {}
         for s in self._sources.values():
             if s.bindings.spl is not None:
-                macros.update(s.bindings.spl.macros)
-        return macros
+                declared.update(s.bindings.spl.macros)
+        return escu_macros().over(declared)

@@ -80,26 +80,3 @@ def field_aliases(name: str) -> list[str]:
     """Other names of field `name` (lower-case), nearest group first; [] when it has none."""
     low = name.lower()
     return [n for group in FIELD_ALIASES if low in group for n in sorted(group) if n != low]
-
-
-# The search macros of Splunk's security_content detections (macros.conf of the ES Content
-# Update app), with their published default definitions, so detections that call them read as
-# Splunk runs them. A site that redefines one declares its own on a source
-# (`SplBinding.macros`), which wins. Macros that only reformat output (`security_content_ctime`)
-# or filter per site (`*_filter`) are not declared: a call to one is refused, naming it.
-SECURITY_CONTENT_MACROS: dict[str, str | dict[str, object]] = {
-    "wineventlog_security": "eventtype=wineventlog_security OR Channel=security "
-                            "OR source=XmlWinEventLog:Security",
-    "wineventlog_system": "eventtype=wineventlog_system OR Channel=system "
-                          "OR source=XmlWinEventLog:System",
-    "sysmon": "(sourcetype=XmlWinEventLog:Microsoft-Windows-Sysmon/Operational OR "
-              "source=XmlWinEventLog:Microsoft-Windows-Sysmon/Operational)",
-    "powershell": "(source=XmlWinEventLog:Microsoft-Windows-PowerShell/Operational OR "
-                  "source=WinEventLog:Microsoft-Windows-PowerShell/Operational)",
-    "linux_auditd": "sourcetype=linux:audit",
-    "cloudtrail": "sourcetype=aws:cloudtrail",
-    "o365_management_activity": "sourcetype=o365:management:activity",
-    "security_content_summariesonly": "summariesonly=false allow_old_summaries=true "
-                                      "fillnull_value=null",
-    "drop_dm_object_name(1)": {"definition": "rename $object$.* AS *", "args": ["object"]},
-}

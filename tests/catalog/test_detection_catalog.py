@@ -1,0 +1,134 @@
+"""What the catalog knows so real detections read (issue 16): the ESCU macro pack and its
+`_filter` hooks (expanded, and said so), curated sources that also answer for the reference
+columns of their table, and the lookup tables detections read."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from lexiquery.catalog.escu_macros import ESCU_MACROS, FILTER_PATTERN, escu_macros
+from lexiquery.catalog.importers import import_catalog_data
+from lexiquery.catalog.model import Catalog, SplMacro
+from lexiquery.catalog.store import load_catalog
+from lexiquery.dialects.reading import read_query
+from lexiquery.dialects.spl.macros import expand_search
+from lexiquery.errors import QueryError
+from lexiquery.ir import iter_conditions
+
+
+@pytest.fixture(scope="module")
+def cat() -> Catalog:
+    return load_catalog(None)
+
+
+# ── the ESCU macro pack ─────────────────────────────────────────────────────────────────────
+
+
+def test_the_pack_holds_the_published_definitions() -> None:
+    pack = escu_macros()
+    assert pack["security_content_ctime(1)"].definition == \
+        'convert timeformat="%Y-%m-%dT%H:%M:%S" ctime($field$)'
+    assert pack["security_content_ctime(1)"].args == ["field"]
+    # summariesonly is itself three macros deep, as ESCU ships it
+    text = expand_search("`security_content_summariesonly`", pack).text
+    assert text == "summariesonly=false allow_old_summaries=true fillnull_value=null"
+    assert expand_search("`drop_dm_object_name(Processes)`", pack).text == \
+        "rename Processes.* AS *"
+    for name in ("azure_monitor_aad", "kube_audit", "process_powershell", "process_net"):
+        assert name in pack and pack[name].note, name
+
+
+def test_filter_macros_are_the_empty_filter_by_name_only() -> None:
+    pack = escu_macros()
+    assert pack["windows_lsass_minidump_via_comsvcs_filter"].definition == "search *"
+    assert "search *" in pack[FILTER_PATTERN.replace("*", "anything")].note
+    assert pack.get("windows_filter_helper(1)") is None  # a call with values is not the hook
+    assert pack.get("filter_something") is None  # the name must end in _filter
+    assert "some_detection_filter" not in set(pack)  # a pattern, not a declaration
+
+
+def test_expansion_says_what_each_call_became(cat: Catalog) -> None:
+    query = ("| tstats `security_content_summariesonly` count from datamodel=Endpoint.Processes "
+             "where `process_net` Processes.process=*localgroup* by Processes.dest Processes.user"
+             "\n| `drop_dm_object_name(Processes)`\n| `net_localgroup_admins_add_filter`")
+    parsed = read_query(query, "spl", catalog=cat)
+    assert parsed.source.id == "cim_endpoint_processes"
+    notes = "\n".join(parsed.notes)
+    assert "`security_content_summariesonly` expanded to `summariesonly=false " in notes
+    assert '`process_net` expanded to `(Processes.process_name="net.exe"' in notes
+    assert "`drop_dm_object_name(Processes)` expanded to `rename Processes.* AS *`" in notes
+    assert "`net_localgroup_admins_add_filter` expanded to `search *`" in notes
+    assert "tuned it to drop false positives" in notes  # the _filter caveat is told
+    # the expansion is what was read: process_net's names are filters of the plan
+    values = {str(v) for c in iter_conditions(parsed.plan.filters) if c.field == "process_name"
+              for v in (c.value if isinstance(c.value, list) else [c.value])}
+    assert {"net.exe", "net1.exe"} <= values, parsed.plan.filters
+    assert parsed.text == query  # the text as written; positions are about it
+
+
+def test_a_site_definition_wins_over_the_pack_and_the_pattern() -> None:
+    site = yaml.safe_load("""
+id: site_security
+name: Site security events
+time_field: time
+fields: [{name: time, type: datetime}, {name: user, type: string}]
+bindings:
+  spl:
+    search: index=site sourcetype=site:sec
+    fields: {time: _time, user: user}
+    macros:
+      my_detection_filter: 'search user!="svc_*"'
+      cloudtrail: index=aws_prod sourcetype=aws:cloudtrail
+""")
+    [source] = import_catalog_data(site, "site.yaml")
+    macros = Catalog([source]).spl_macros()
+    expansion = expand_search("`cloudtrail` | `my_detection_filter` | `other_filter`", macros)
+    assert expansion.text == ('index=aws_prod sourcetype=aws:cloudtrail | search user!="svc_*" '
+                              "| search *")
+    notes = expansion.notes()
+    assert notes[0] == "macro `cloudtrail` expanded to `index=aws_prod sourcetype=aws:cloudtrail`"
+    assert notes[1] == 'macro `my_detection_filter` expanded to `search user!="svc_*"`'
+    assert "ESCU ships" in notes[2]
+
+
+def test_positions_are_told_about_the_text_as_written(cat: Catalog) -> None:
+    # an unknown field after a macro: the column is where the user wrote it
+    query = "`wineventlog_security` EventCode=4625 NoSuchField=1 | stats count"
+    with pytest.raises(QueryError) as e:
+        read_query(query, "spl", catalog=cat)
+    assert e.value.code == "unknown_field"
+    assert (e.value.line, e.value.column) == (1, query.index("NoSuchField") + 1)
+    assert "expansion" not in e.value.message
+
+
+def test_an_error_inside_an_expansion_names_the_macro(cat: Catalog) -> None:
+    site = cat.get("windows_security_events")
+    assert site is not None and site.bindings.spl is not None
+    spl = site.bindings.spl.model_copy(update={"macros": {
+        "nowhere": SplMacro(definition="sourcetype=no:such:data")}})
+    mine = site.model_copy(update={"bindings": site.bindings.model_copy(update={"spl": spl})})
+    with pytest.raises(QueryError) as e:
+        read_query("search `nowhere` verb=create | stats count by user", "spl",
+                   catalog=Catalog([mine]))
+    assert e.value.code == "unknown_source"
+    assert "in the expansion of the macro `nowhere` (`sourcetype=no:such:data`)" in \
+        e.value.message
+    assert (e.value.line, e.value.column) == (1, 8)
+
+
+def test_unknown_macros_stay_refused(cat: Catalog) -> None:
+    for query in ("`wineventlog_security` `not_a_macro` | stats count",
+                  "`wineventlog_security` `some_detection_filter(1)` | stats count"):
+        with pytest.raises(QueryError) as e:
+            read_query(query, "spl", catalog=cat)
+        assert e.value.code == "read_only", query
+
+
+def test_every_pack_macro_has_a_valid_declaration() -> None:
+    pack = escu_macros()
+    assert set(pack) == set(ESCU_MACROS)
+    for key, macro in pack.items():
+        arity = int(key.split("(")[1].rstrip(")")) if "(" in key else 0
+        assert len(macro.args) == arity, key
+        assert all(f"${a}$" in macro.definition for a in macro.args), key
