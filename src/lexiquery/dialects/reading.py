@@ -21,7 +21,7 @@ from lexiquery.config import Settings, get_settings
 from lexiquery.dialects import parse, sql_dialect_name
 from lexiquery.dialects.guard import check_read_only
 from lexiquery.dialects.parsing import ParsedQuery
-from lexiquery.dialects.spl.macros import expand_macros
+from lexiquery.dialects.spl.macros import Expansion, expand_macros, expand_search
 from lexiquery.errors import InputError, QueryError
 from lexiquery.ir import Severity
 from lexiquery.user_input import user_text
@@ -84,14 +84,27 @@ def read_query(text: str, platform: Platform | str, *, catalog: Catalog | None =
     p = platform_of(platform)
     dialect = dialect_for(p, sql_dialect, settings)
     cat = catalog_or_load(catalog, catalog_files, settings)
-    q = expand_declared(clean_query(text, settings.max_query_chars), p, cat)
+    q = clean_query(text, settings.max_query_chars)
+    # SPL macros the catalog declares are expanded first; positions are told about the text as
+    # written (an error inside an expansion names its macro), and each expansion is a note.
+    expansion = expand_search(q, cat.spl_macros()) if p is Platform.spl else Expansion(q, q)
     # check_read_only also reports SQL it cannot parse: that is the parser's to say, not a refusal
-    refused = [i for i in check_read_only(p.value, q, sql_dialect=dialect) if i.code == "read_only"]
+    refused = [expansion.relocate_issue(i) for i in
+               check_read_only(p.value, expansion.text, sql_dialect=dialect)
+               if i.code == "read_only"]
     if refused:
         raise QueryError("; ".join(i.message for i in refused), code="read_only",
                          hint="LexiQuery only reads: queries that write, delete, send or run "
                               "code are refused")
-    return parse(q, p, cat, sql_dialect=dialect)
+    try:
+        parsed = parse(expansion.text, p, cat, sql_dialect=dialect)
+    except QueryError as e:
+        raise expansion.relocate_error(e) from None
+    if expansion.calls:
+        parsed.plan.issues = [expansion.relocate_issue(i) for i in parsed.plan.issues]
+        parsed.notes[:0] = expansion.notes()
+        parsed.text = q
+    return parsed
 
 
 def expand_declared(text: str, platform: Platform, catalog: Catalog) -> str:
