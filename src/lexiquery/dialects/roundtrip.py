@@ -37,7 +37,8 @@ What is normalised:
   the expression, not the name), and an unselected constant sort key is dropped; `not` of any
   comparison is its complement (SQL's `NOT (x = 5)` and
   `x <> 5` both exclude NULL);
-* stages: each `Step` is normalised as the first part is, its types read from the outputs of
+* stages: a step's filters right after an aggregation with no limit are its having (and a
+  step left empty goes); each `Step` is normalised as the first part is, its types read from the outputs of
   the stages before it (`dialects.scope`); other stages are compared as written;
 * plan issues are dropped (they are compared separately).
 """
@@ -356,6 +357,7 @@ def canonical(plan: QueryPlan, source: Source, platform: Platform | None = None)
     """The plan with every difference that does not change the results removed (see module).
     `platform`: the platform whose rendering is being compared, when there is one."""
     plan = _lower_absolute_time(plan, source)
+    plan = _having_after_aggregation(plan)
     if platform is Platform.sql:
         plan = _sql_shape(plan, source)
     c = _Canon(plan, source, platform)
@@ -393,6 +395,30 @@ def canonical(plan: QueryPlan, source: Source, platform: Platform | None = None)
         {k: (v.model_dump(mode="json") if hasattr(v, "model_dump") else
              [x.model_dump(mode="json") if hasattr(x, "model_dump") else x for x in v]
              if isinstance(v, list) else v) for k, v in data.items()})
+
+
+def _having_after_aggregation(plan: QueryPlan) -> QueryPlan:
+    """A step's filters right after an aggregation with no limit (`| stats … | where …` read
+    either way) are that aggregation's having; a step left empty goes."""
+    if not plan.stages:
+        return plan
+    prev: Any = plan
+    parts: list[Any] = [plan]
+    for stage in plan.stages:
+        if isinstance(stage, Step) and stage.filters and isinstance(prev, (QueryPlan, Step)) \
+                and prev.aggregation is not None and prev.limit is None:
+            computed = {c.name for c in stage.computed}
+            moved = [f for f in stage.filters
+                     if not {c.field for c in iter_conditions([f])} & computed]
+            prev = parts[-1] = prev.model_copy(update={"having": [*prev.having, *moved]})
+            stage = stage.model_copy(update={"filters": [f for f in stage.filters
+                                                         if not any(f is m for m in moved)]})
+            if not (stage.filters or stage.computed or stage.aggregation or stage.project
+                    or stage.sort or stage.limit):
+                continue
+        parts.append(stage)
+        prev = stage
+    return parts[0].model_copy(update={"stages": parts[1:]})
 
 
 def _canonical_stages(plan: QueryPlan, source: Source,
