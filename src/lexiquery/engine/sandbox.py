@@ -18,7 +18,9 @@ second compiler. SQL text of any of the 12 dialects is transpiled to DuckDB by s
 against views named exactly as the source's SQL binding (schema included) whose columns are the
 binding's column names; every table the text names is resolved as the SQL parser resolves it
 (`sql_tables`: `dbo.security_events` and `` `proj.sec.security_events` `` are the view of
-`security_events`), and one that is not the source is an error. "Now" is fixed per sandbox:
+`security_events`); a table of another catalog source (a join, `IN (SELECT …)`) is that
+source's view, and any other table is an error. A staged plan is compiled the same way (one CTE
+per stage, `sql.render_stages`), a join's right-hand source read from its own table. "Now" is fixed per sandbox:
 every CURRENT_TIMESTAMP, NOW(), GETDATE(), SYSUTCDATETIME(), UTC_TIMESTAMP(), CURRENT_DATE,
 SQLite's 'now' … becomes a literal of it.
 Results are capped at `row_cap` rows and `result_max_bytes` estimated bytes (`result_cap`;
@@ -66,8 +68,10 @@ from lexiquery.catalog.model import (
     SqlBinding,
 )
 from lexiquery.dialects.base import Names, as_utc
+from lexiquery.dialects.scope import Context, walk
 from lexiquery.dialects.sql.guard import read_guarded
 from lexiquery.dialects.sql.render import SqlBuilder, idiom_for
+from lexiquery.dialects.sql.render_stages import StagedSql
 from lexiquery.engine.duckdb_lockdown import check_duckdb_parse, close_locked, open_locked
 from lexiquery.engine.result_cap import fetch_capped
 from lexiquery.engine.results import ResultSet
@@ -77,7 +81,7 @@ from lexiquery.engine.sql_compat import MACROS, compat, pin_now
 from lexiquery.engine.sql_tables import bind_tables, binding_parts
 from lexiquery.engine.user_rows import DUCKDB_TYPES, read_user_rows
 from lexiquery.errors import LexiQueryError, QueryError, UnknownSourceError
-from lexiquery.ir import MetricFn, QueryPlan
+from lexiquery.ir import Aggregation, MetricFn, QueryPlan, Step
 
 SAMPLE_SCHEMA = "sample"
 KQL_SCHEMA = "sample_kql"  # the same tables with Kusto's empty strings for missing ones
@@ -237,31 +241,52 @@ class Sandbox:
 
     def execute_plan(self, plan: QueryPlan, source: Source, *,
                      semantics: Platform | None = None) -> ResultSet:
-        """Run the plan as the SQL renderer writes it for DuckDB, with `semantics`' rules."""
+        """Run the plan as the SQL renderer writes it for DuckDB, with `semantics`' rules (in
+        every pipeline of a staged plan: the first part, each Step, a join's right side)."""
         semantics = Platform(semantics) if semantics is not None else None
-        with self._lock:
-            table = self._kql_table(source) if semantics is Platform.kql else self.table(source)
-        synthetic = source.model_copy(update={"bindings": source.bindings.model_copy(update={
-            "sql": SqlBinding(table=table, columns={f.name: f.name for f in source.fields})})})
-        builder = SqlBuilder(plan, synthetic, "duckdb")
-        tree = builder.build()
+        tables: set[tuple[str, ...]] = set()
+        read: list[Source] = []
+
+        def synthetic(src: Source) -> Source:
+            """The source bound to its sandbox table, every field under its own name."""
+            with self._lock:
+                table = self._kql_table(src) if semantics is Platform.kql else self.table(src)
+            tables.add(tuple(p.lower() for p in table.split(".")))
+            read.append(src)
+            return src.model_copy(update={"bindings": src.bindings.model_copy(update={
+                "sql": SqlBinding(table=table, columns={f.name: f.name for f in src.fields})})})
+
+        main = synthetic(source)
+        if plan.stages:
+            staged = StagedSql(plan, main, "duckdb",
+                               lambda sid: synthetic(self._source(sid)))
+            final = staged.chain()
+            pipelines = staged.pipelines
+        else:
+            builder = SqlBuilder(plan, main, "duckdb")
+            final = builder.build()
+            pipelines = [(final, builder)]
         if semantics is Platform.spl:
-            _drop_missing_groups(tree, plan, builder)
+            for select, b in pipelines:
+                _drop_missing_groups(select, b.plan, b)
+        tree = staged.assemble(final) if plan.stages else final
         if semantics is Platform.kql:
-            _count_non_empty(tree, source)
-        names = Names(plan, source, Platform.sql)
-        result = self._run(tree, plan.limit, tuple(p.lower() for p in table.split(".")))
+            for src in {s.id: s for s in read}.values():
+                _count_non_empty(tree, src)
+        result = self._run(tree, _final_limit(plan), tables)
         logical = list(result.columns)
         result.logical = logical
-        result.time_columns = frozenset(c for c in logical if _output_type(names, c)
-                                        is FieldType.datetime)
-        agg = plan.aggregation
+        outputs = _final_outputs(plan, source, main, staged.sources if plan.stages else None,
+                                 logical)
+        result.time_columns = frozenset(c for c in logical if outputs.get(c) is FieldType.datetime)
+        agg, groups = _final_aggregation(plan, source)
         if agg is not None:
-            groups = list(agg.group_by) + ([source.time_field or ""] if agg.time_bucket else [])
             result.group_columns = frozenset(groups)
-        result.ordered = bool(plan.sort)
-        if plan.sort and all(s.field in logical for s in plan.sort):
-            result.sort_columns = [logical.index(s.field) for s in plan.sort]
+        order = final.args.get("order")
+        result.ordered = order is not None
+        keys = [o.this.name for o in order.expressions] if order is not None else []
+        if keys and all(k in logical for k in keys):
+            result.sort_columns = [logical.index(k) for k in keys]
         result.semantics = semantics.value if semantics else "sql"
         if semantics is Platform.spl and agg is not None:
             epoch_cols = [i for i, c in enumerate(logical) if any(
@@ -289,13 +314,19 @@ class Sandbox:
         check_tree(tree)  # read_only for system tables and functions before "unknown table"
         with self._lock:
             self._binding_view(source, dialect)
-        bind_tables(tree, text, self.catalog, source)
+        others = bind_tables(tree, text, self.catalog, source)
+        with self._lock:
+            for other in others:
+                self._binding_view(other, dialect)
         limit = tree.args.get("limit")
         binding = source.bindings.sql
         assert binding is not None
-        result = self._run(tree, _int(limit.expression) if limit is not None else None,
-                           tuple(p.lower() for p in binding_parts(binding.table)))
-        reverse = {col.lower(): logical for logical, col in binding.columns.items()}
+        tables = {tuple(p.lower() for p in binding_parts(s.bindings.sql.table))
+                  for s in (source, *others) if s.bindings.sql is not None}
+        result = self._run(tree, _int(limit.expression) if limit is not None else None, tables)
+        reverse = {col.lower(): logical for other in reversed(others) if other.bindings.sql
+                   for logical, col in other.bindings.sql.columns.items()}
+        reverse |= {col.lower(): logical for logical, col in binding.columns.items()}
         result.logical = [reverse.get(c.lower(), c) for c in result.columns]
         result.time_columns = frozenset(
             n for n in result.logical if (f := source.field(n)) is not None
@@ -313,11 +344,12 @@ class Sandbox:
 
     # ------------------------------------------------------------------ execution
 
-    def _run(self, tree: exp.Expression, limit: int | None, table: tuple[str, ...]) -> ResultSet:
-        """Check the DuckDB tree against the allowlist (reading only `table`, name parts in lower
-        case), then run it within the row cap, the byte cap and the timeout."""
+    def _run(self, tree: exp.Expression, limit: int | None,
+             tables: set[tuple[str, ...]]) -> ResultSet:
+        """Check the DuckDB tree against the allowlist (reading only `tables`, name parts in
+        lower case), then run it within the row cap, the byte cap and the timeout."""
         tree = pin_now(tree, self.now)
-        check_tree(tree, tables={table})
+        check_tree(tree, tables=tables)
         cap = self.row_cap + 1
         if isinstance(tree, exp.Select) and (limit is None or limit > cap):
             tree.set("limit", exp.Limit(expression=exp.Literal.number(cap)))
@@ -327,7 +359,7 @@ class Sandbox:
         else:
             sql = f"SELECT * FROM ({tree.sql('duckdb')}) AS _lq_result LIMIT {cap}"
         with self._lock:
-            check_duckdb_parse(self._con, sql, tables={table})
+            check_duckdb_parse(self._con, sql, tables=tables)
             description, rows, why, elapsed = self._timed(sql)
         columns = [d[0] for d in description]
         uuids = [i for i, d in enumerate(description) if str(d[1]) == "UUID"]
@@ -379,6 +411,38 @@ class Sandbox:
 
 def _int(e: exp.Expression | None) -> int | None:
     return int(e.name) if isinstance(e, exp.Literal) and e.name.isdigit() else None
+
+
+def _final_limit(plan: QueryPlan) -> int | None:
+    """The limit of the last pipeline, if nothing after it adds rows."""
+    if not plan.stages:
+        return plan.limit
+    last = plan.stages[-1]
+    return last.limit if isinstance(last, Step) else None
+
+
+def _final_outputs(plan: QueryPlan, source: Source, main: Source, sources: Any,
+                   columns: list[str]) -> dict[str, FieldType | None]:
+    """The type of each result column (sandbox columns are the logical names)."""
+    if not plan.stages:
+        names = Names(plan, source, Platform.sql)
+        return {c: _output_type(names, c) for c in columns}
+    scope: dict[str, Any] = {}
+    for _, scope in walk(plan, Context(main, Platform.sql, None, sources)):
+        pass
+    return {o.column: o.type for o in scope.values()}
+
+
+def _final_aggregation(plan: QueryPlan, source: Source) -> tuple[Aggregation | None, list[str]]:
+    """The aggregation that made the final rows (of the first part, or of a last Step), and
+    the logical names of its group columns."""
+    agg = plan.aggregation
+    if plan.stages:
+        last = plan.stages[-1]
+        agg = last.aggregation if isinstance(last, Step) else None
+    if agg is None:
+        return None, []
+    return agg, list(agg.group_by) + ([source.time_field or ""] if agg.time_bucket else [])
 
 
 def _output_type(names: Names, name: str) -> FieldType | None:

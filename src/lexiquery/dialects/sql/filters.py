@@ -23,6 +23,7 @@ from lexiquery.dialects.base import (
     parse_datetime,
     plan_error,
 )
+from lexiquery.dialects.sql.functions import NEW_FUNCTIONS
 from lexiquery.dialects.sql.idioms import Idiom, lit
 from lexiquery.dialects.sql.text import literal
 from lexiquery.ir import (
@@ -198,6 +199,8 @@ class SqlPredicates:
             raise plan_error("unsupported", f"'{e.op.value}' inside a computed field is not "
                              f"available in {self.dialect or 'SQL'}")
         if isinstance(e, Call):
+            if e.fn in NEW_FUNCTIONS:
+                return self.function(e)  # type: ignore[attr-defined]  (sql.functions mixin)
             a = [self.expr(x) for x in e.args]
             binop = {Function.add: exp.Add, Function.sub: exp.Sub, Function.mul: exp.Mul,
                      Function.div: exp.Div, Function.mod: exp.Mod}
