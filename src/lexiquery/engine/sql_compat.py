@@ -11,7 +11,10 @@ sqlglot transpiles most of a statement; `compat` rewrites what it leaves wrong o
   STRFTIME('%s');
 * LIKE without ESCAPE escapes with a backslash in PostgreSQL, MySQL, Snowflake, Spark, BigQuery
   and ClickHouse (DuckDB's LIKE has no default escape);
-* Spark's TIMESTAMP_SECONDS and ClickHouse's toStartOfInterval/toDateTime/toString as macros.
+* Spark's TIMESTAMP_SECONDS and ClickHouse's toStartOfInterval/toDateTime/toString as macros;
+* PostgreSQL's REGEXP_SUBSTR with a group (NULL without a match; DuckDB's REGEXP_EXTRACT gives
+  ''), JSON(B)_EXTRACT_PATH_TEXT and JSONB_ARRAY_LENGTH (DuckDB's JSON path functions), and
+  CARDINALITY of an array (DuckDB's LEN).
 `pin_now` replaces every "now" and "today" with literals of the sandbox's instant.
 """
 
@@ -141,6 +144,8 @@ def compat(tree: exp.Expression, dialect: str) -> exp.Expression:
             return exp.Escape(this=node.copy(), expression=exp.Literal.string("\\"))
         if dialect == "sqlite":
             return _sqlite_fix(node)
+        if dialect in ("postgres", "redshift"):
+            return _postgres_fix(node)
         return node
 
     return post_order(tree.copy(), fix)
@@ -170,6 +175,30 @@ def _group_by_alias(select: exp.Select) -> None:
     for g in list(group.expressions):
         if isinstance(g, exp.Column) and not g.table and g.name in aliased:
             g.replace(aliased[g.name].copy())
+
+
+def _postgres_fix(node: exp.Expression) -> exp.Expression:
+    """PostgreSQL's regex group, JSON path and array length functions in DuckDB's terms."""
+    if isinstance(node, exp.RegexpSubstr) and node.args.get("group") is not None:
+        text, pattern = node.this, node.expression
+        return exp.Case(ifs=[exp.If(
+            this=exp.Anonymous(this="REGEXP_MATCHES", expressions=[text.copy(), pattern.copy()]),
+            true=exp.Anonymous(this="REGEXP_EXTRACT", expressions=[
+                text.copy(), pattern.copy(), node.args["group"].copy()]))])
+    if not isinstance(node, exp.Anonymous):
+        return node
+    name, args = node.name.upper(), list(node.expressions)
+    if name in ("JSONB_EXTRACT_PATH_TEXT", "JSON_EXTRACT_PATH_TEXT") and len(args) > 1 and \
+            all(isinstance(a, exp.Literal) and a.is_string for a in args[1:]):
+        path = "$" + "".join(f"[{a.name}]" if a.name.isdigit() else
+                             '."' + a.name.replace('"', '\\"') + '"' for a in args[1:])
+        return exp.Anonymous(this="JSON_EXTRACT_STRING", expressions=[
+            args[0].copy(), exp.Literal.string(path)])
+    if name == "JSONB_ARRAY_LENGTH":
+        return exp.Anonymous(this="JSON_ARRAY_LENGTH", expressions=[a.copy() for a in args])
+    if name == "CARDINALITY":
+        return exp.Anonymous(this="LEN", expressions=[a.copy() for a in args])
+    return node
 
 
 def _sqlite_fix(node: exp.Expression) -> exp.Expression:
