@@ -560,39 +560,39 @@ SigninLogs
          'filters': [{'field': 'result_code', 'op': 'eq', 'value': '50126'}],
          'project': ['time', 'user'],
          'issues': [{'code': 'unsupported',
-                     'message': 'line 3, column 3: the join operator is not supported (joins '
-                                'combine two tables; run the queries separately)',
+                     'message': "line 3, column 3: a join whose sides both have 'CorrelationId' "
+                                'is not supported (KQL names the right one with a suffix; '
+                                'project it away or rename it in the right-hand query)',
                      'severity': 'error',
                      'line': 3,
                      'column': 3}]}),
     "unsupported_mv_expand_parse": (
         r"""SecurityAlert
-| mv-expand Entities
-| parse Description with * "user " User " from" *
+| mv-apply Entity = ExtendedProperties on (take 1)
+| parse kind=regex Description with "user " User " from"
 | project AlertName""",
         {'source': 'security_alerts',
          'project': ['alert_name'],
          'issues': [{'code': 'unsupported',
-                     'message': 'line 2, column 3: the mv-expand operator is not supported (the IR '
-                                'has no array expansion)',
+                     'message': 'line 2, column 3: the mv-apply operator is not supported (the '
+                                'IR has no array expansion)',
                      'severity': 'error',
                      'line': 2,
                      'column': 3},
                     {'code': 'unsupported',
-                     'message': 'line 3, column 3: the parse operator is not supported (the IR has '
-                                'no text extraction)',
+                     'message': 'line 3, column 3: parse kind=regex is not supported (the simple '
+                                'form parse x with * "text" Name "text" * is read)',
                      'severity': 'error',
                      'line': 3,
                      'column': 3}]}),
     "unsupported_arg_max": (
         r"""Heartbeat
-| summarize arg_max(TimeGenerated, *) by Computer""",
+| summarize arg_max(TimeGenerated, *), count() by Computer""",
         {'source': 'heartbeat',
-         'aggregation': {'group_by': ['host']},
          'issues': [{'code': 'unsupported',
-                     'message': 'line 2, column 13: arg_max() is not supported (use max() (or '
-                                'max(TimeGenerated) for the latest time) and summarize by the '
-                                'columns you need)',
+                     'message': 'line 2, column 13: arg_max() with other aggregates or named '
+                                'outputs is not supported (write summarize arg_max(Column, *) by '
+                                'keys on its own)',
                      'severity': 'error',
                      'line': 2,
                      'column': 13}]}),
@@ -609,38 +609,49 @@ SigninLogs
                      'line': 2,
                      'column': 24}]}),
     "unsupported_take_then_where": (
-        'Syslog\n| take 1000\n| where SeverityLevel == "err"',
-        {'source': 'syslog',
-         'limit': 1000,
+        r"""SigninLogs
+| where ResultType == "50126"
+| join (SigninLogs | where ResultType == "0" | project UserPrincipalName, SuccessIP = IPAddress) on UserPrincipalName""",
+        {'source': 'signin_logs',
+         'filters': [{'field': 'result_code', 'op': 'eq', 'value': '50126'}],
          'issues': [{'code': 'unsupported',
-                     'message': 'line 3, column 3: where after take/top is not supported (the IR '
-                                'limits the rows last; move the take after it)',
+                     'message': "line 3, column 3: a join of KQL's default kind (innerunique) is "
+                                'not supported (it keeps one left row per key; write kind=inner '
+                                '(or kind=leftsemi, leftouter, leftanti))',
                      'severity': 'error',
                      'line': 3,
                      'column': 3}]}),
     "unsupported_second_summarize": (
         r"""SigninLogs
 | summarize c = count() by UserPrincipalName, Location
-| summarize Locations = dcount(Location) by UserPrincipalName""",
+| summarize Locations = make_set(Location, 10) by UserPrincipalName""",
         {'source': 'signin_logs',
          'aggregation': {'metrics': [{'fn': 'count', 'alias': 'c'}],
                          'group_by': ['user', 'location']},
+         'stages': [{'kind': 'step',
+                     'aggregation': {'metrics': [{'fn': 'values',
+                                                  'field': 'location',
+                                                  'alias': 'Locations'}],
+                                     'group_by': ['user']}}],
          'issues': [{'code': 'unsupported',
-                     'message': 'line 3, column 3: summarize after summarize is not supported (the '
-                                'IR has one aggregation)',
+                     'message': 'line 3, column 44: the size cap of make_set(…, 10) is not '
+                                'supported (the translation keeps every value; KQL keeps at most '
+                                '10 per group)',
                      'severity': 'error',
                      'line': 3,
-                     'column': 3}]}),
+                     'column': 44}]}),
     "unsupported_extract_in_extend": (
-        'Syslog\n| extend SrcIp = extract(@"from (\\d+\\.\\d+\\.\\d+\\.\\d+)", 1, SyslogMessage)\n| where ProcessName == "sshd"',
+        r"""Syslog
+| where ProcessName == "sshd"
+| extend Port = extract(@"port (\d+)", 1, SyslogMessage, typeof(int))""",
         {'source': 'syslog',
          'filters': [{'field': 'process', 'op': 'eq', 'value': 'sshd', 'case_sensitive': True}],
          'issues': [{'code': 'unsupported',
-                     'message': 'line 2, column 18: the function extract() is not supported (the '
-                                'IR has no text extraction)',
+                     'message': 'line 3, column 58: extract() with a type is not supported '
+                                '(convert the text afterwards)',
                      'severity': 'error',
-                     'line': 2,
-                     'column': 18}]}),
+                     'line': 3,
+                     'column': 58}]}),
     "unsupported_where_removed_by_project": (
         'DnsEvents\n| project TimeGenerated, Name\n| where ClientIP == "10.0.0.5"',
         {'source': 'dns_events',
@@ -679,14 +690,19 @@ SigninLogs
                      'line': 3,
                      'column': 19}]}),
     "unsupported_expression_compare": (
-        'DeviceProcessEvents\n| where strlen(ProcessCommandLine) > 2000\n| where FileName == "cmd.exe"',
+        r"""DeviceProcessEvents
+| where FileName == "cmd.exe"
+| where countof(ProcessCommandLine, "^") > 10""",
         {'source': 'process_creation',
-         'filters': [{'field': 'process', 'op': 'eq', 'value': 'cmd.exe', 'case_sensitive': True}],
+         'filters': [{'field': 'process',
+                      'op': 'eq',
+                      'value': 'cmd.exe',
+                      'case_sensitive': True}],
          'issues': [{'code': 'unsupported',
-                     'message': 'line 2, column 9: a comparison on an expression is not supported '
-                                '(extend the expression into a column first, then filter on it)',
+                     'message': 'line 3, column 9: the function countof() is not supported (the '
+                                'IR has no count of occurrences)',
                      'severity': 'error',
-                     'line': 2,
+                     'line': 3,
                      'column': 9}]}),
     "timespans_and_now_minus": (
         r"""Syslog
@@ -699,16 +715,16 @@ SigninLogs
     "extend_after_summarize_unsupported": (
         r"""Perf
 | summarize AvgValue = avg(CounterValue) by Computer
-| extend Pct = AvgValue / 100""",
+| extend Tags = bag_keys(Computer)""",
         {'source': 'perf_counters',
          'aggregation': {'metrics': [{'fn': 'avg', 'field': 'value', 'alias': 'AvgValue'}],
                          'group_by': ['host']},
          'issues': [{'code': 'unsupported',
-                     'message': 'line 3, column 3: extend after summarize is not supported (the IR '
-                                'computes columns before the aggregation)',
+                     'message': 'line 3, column 17: the function bag_keys() is not supported '
+                                "(the IR has no list of a property bag's keys)",
                      'severity': 'error',
                      'line': 3,
-                     'column': 3}]}),
+                     'column': 17}]}),
     "string_forms_concat_and_obfuscated": (
         'SecurityEvent\n| where TargetUserName == h"jdoe"\n| where Activity has "4624" "-"',
         {'source': 'windows_security_events',
@@ -726,15 +742,15 @@ SigninLogs
 ISSUE_AT: dict[str, list[str]] = {
     "iis_5xx_hourly_render": ["render"],
     "unsupported_join": ["join"],
-    "unsupported_mv_expand_parse": ["mv-expand", "parse"],
+    "unsupported_mv_expand_parse": ["mv-apply", "parse"],
     "unsupported_arg_max": ["arg_max("],
     "unsupported_countif_predicate": ["countif("],
-    "unsupported_take_then_where": ["where"],
-    "unsupported_second_summarize": ["summarize"],
-    "unsupported_extract_in_extend": ["extract("],
+    "unsupported_take_then_where": ["join"],
+    "unsupported_second_summarize": ["10"],
+    "unsupported_extract_in_extend": ["typeof("],
     "unsupported_where_removed_by_project": ["ClientIP"],
     "unsupported_union_first_table": ["union"],
     "unsupported_ago_in_having": ["ago("],
-    "unsupported_expression_compare": ["strlen("],
-    "extend_after_summarize_unsupported": ["extend"],
+    "unsupported_expression_compare": ["countof("],
+    "extend_after_summarize_unsupported": ["bag_keys("],
 }

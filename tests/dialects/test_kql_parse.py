@@ -148,9 +148,10 @@ def test_make_set_and_make_list_get_kql_default_names() -> None:
     assert agg is not None
     assert [(m.fn, m.field, m.alias) for m in agg.metrics] == [
         (MetricFn.values, "src_ip", "set_IPAddress"), (MetricFn.list, "app", "list_AppDisplayName")]
-    # array_length() is not in the IR: reported at the where's expression, not dropped silently.
-    (issue,) = parsed.unsupported
-    assert (issue.line, issue.column) == (1, 100)
+    # array_length() of an output is a column computed in a step after the aggregation.
+    assert not parsed.unsupported
+    (step,) = parsed.plan.stages
+    assert step.computed[0].expr.fn.value == "array_length"  # type: ignore[union-attr]
 
 
 def test_sort_before_summarize_is_dropped_with_a_note() -> None:
@@ -178,10 +179,11 @@ def test_take_then_take_keeps_the_smaller() -> None:
     assert parse_kql("Syslog | take 100 | limit 10", BUILTIN).plan.limit == 10
 
 
-def test_sort_after_take_is_unsupported() -> None:
+def test_sort_after_take_is_a_step_of_its_own() -> None:
     parsed = parse_kql("Syslog | take 100\n| sort by TimeGenerated", BUILTIN)
-    (issue,) = parsed.unsupported
-    assert (issue.line, issue.column, issue.severity) == (2, 3, Severity.error)
+    assert not parsed.unsupported and parsed.plan.limit == 100
+    (step,) = parsed.plan.stages
+    assert step.sort[0].field == "time"  # type: ignore[union-attr]
 
 
 def test_second_statement_is_reported() -> None:
@@ -218,7 +220,7 @@ def test_unnamed_expressions_are_named_like_kql() -> None:
 
 
 def test_columns_after_an_unsupported_stage_are_not_guessed() -> None:
-    parsed = parse_kql("SecurityAlert\n| mv-expand Entities\n| where Type == 'account'",
-                       BUILTIN)
+    parsed = parse_kql("SecurityAlert\n| mv-apply e = Entities on (take 1)\n"
+                       "| where Type == 'account'", BUILTIN)
     assert [i.line for i in parsed.unsupported] == [2, 3]
     assert parsed.plan.filters == []

@@ -60,7 +60,7 @@ class InList:
     left: "Node"
     items: list["Node"]
     offset: int
-    subquery: bool = False
+    subquery: "Query | None" = None  # `in (T | … | project x)`
 
 
 @dataclass
@@ -73,6 +73,25 @@ class Between:
 
 
 @dataclass
+class Member:
+    """`obj.key` / `obj["key"]` on an expression that is not a plain column path
+    (`parse_json(x).y`); a column path stays a `Name`."""
+
+    obj: "Node"
+    key: str
+    offset: int
+
+
+@dataclass
+class Index:
+    """`obj[i]` on an expression (`split(x, ".")[-1]`), or with an index that is not a literal."""
+
+    obj: "Node"
+    index: "Node"
+    offset: int
+
+
+@dataclass
 class Opaque:
     """A use of a `let` the parser cannot substitute (a function, a materialized table)."""
 
@@ -80,7 +99,7 @@ class Opaque:
     offset: int
 
 
-Node = Union[Name, Lit, Call, Bin, InList, Between, Opaque]
+Node = Union[Name, Lit, Call, Bin, InList, Between, Member, Index, Opaque]
 
 
 @dataclass
@@ -101,8 +120,9 @@ class SortKey:
 @dataclass
 class Stage:
     """One `| operator`. `kind` is the operator (`where`, `project`, `summarize`, `sort`,
-    `top`, `take`, `distinct`, `count`, `extend`, `project-away`, `project-rename`) or
-    ``skip`` for one the IR cannot hold (`name` says which)."""
+    `top`, `take`, `distinct`, `count`, `extend`, `project-away`, `project-rename`,
+    `mv-expand`, `join`, `parse`) or ``skip`` for one the IR cannot hold (`name` says which).
+    `parse` keeps its source in `expr` and its pattern in `items` (literals and names)."""
 
     kind: str
     offset: int
@@ -113,6 +133,9 @@ class Stage:
     keys: list[SortKey] = field(default_factory=list)
     count: int | None = None
     display_only: bool = False
+    query: "Query | None" = None  # join: the right-hand query
+    join_kind: str = ""  # join: the kind as written ("" when left to the default)
+    on: list[tuple[Node, Node]] = field(default_factory=list)  # join: (left, right) keys
 
 
 @dataclass
@@ -126,20 +149,22 @@ class Query:
 
 def node_offset(e: Node) -> int:
     """Where an expression starts (its leftmost token)."""
+    if isinstance(e, (Member, Index)):
+        return node_offset(e.obj)
     return e.offset if not isinstance(e, (Bin, InList, Between)) else node_offset(e.left)
 
 
 # ---------------------------------------------------------------------- operator tables
 
 SUPPORTED = ("where", "filter", "project", "project-away", "project-rename", "extend",
-             "summarize", "top", "sort", "order", "take", "limit", "distinct", "count", "render")
+             "summarize", "top", "sort", "order", "take", "limit", "distinct", "count", "render",
+             "mv-expand", "mvexpand", "join", "parse")
 # Operators the IR cannot hold: skipped and reported with their position.
 UNSUPPORTED = {
-    "join": "joins combine two tables; run the queries separately",
-    "lookup": "joins combine two tables; run the queries separately",
+    "lookup": "write it as join kind=leftouter",
     "union": "the IR reads one table",
-    "mv-expand": "the IR has no array expansion", "mv-apply": "the IR has no array expansion",
-    "parse": "the IR has no text extraction", "parse-where": "the IR has no text extraction",
+    "mv-apply": "the IR has no array expansion",
+    "parse-where": "the IR has no text extraction",
     "parse-kv": "the IR has no text extraction",
     "make-series": "use summarize … by bin(TimeGenerated, …) instead",
     "evaluate": "plugins cannot be expressed in the IR",

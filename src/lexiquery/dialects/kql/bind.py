@@ -20,6 +20,7 @@ from typing import Any
 from lexiquery.catalog.model import Catalog, FieldType, Platform
 from lexiquery.dialects.base import (
     Names,
+    Out,
     coerce,
     expr_type,
     has_letters,
@@ -27,6 +28,16 @@ from lexiquery.dialects.base import (
     parse_datetime,
 )
 from lexiquery.dialects.kql import ast as syn
+from lexiquery.dialects.kql.bind_more import (  # noqa: F401 (Unsupported is this module's API)
+    ScopeNames,
+    Unsupported,
+    column_compare,
+    dynamic_expr,
+    member_head,
+    new_function,
+    temp_field,
+)
+from lexiquery.dialects.kql.render_stages import kql_context
 from lexiquery.dialects.kql.text import TO_SCALAR, is_path
 from lexiquery.dialects.parsing import (
     PlanDraft,
@@ -38,6 +49,8 @@ from lexiquery.dialects.parsing import (
     unknown_table_error,
     unsupported_issue,
 )
+from lexiquery.dialects.scope import walk
+from lexiquery.errors import PlanError
 from lexiquery.ir import (
     And,
     Call,
@@ -50,6 +63,7 @@ from lexiquery.ir import (
     Operator,
     Or,
     QueryPlan,
+    Step,
 )
 
 _CMP = {"==": (Operator.eq, True), "!=": (Operator.ne, True), "<>": (Operator.ne, True),
@@ -76,20 +90,14 @@ _FUNCS = {"tolower": Function.lower, "toupper": Function.upper, "strlen": Functi
           "coalesce": Function.coalesce, "iff": Function.if_, "iif": Function.if_,
           "tostring": Function.to_string, "toint": Function.to_int, "tolong": Function.to_int,
           "toreal": Function.to_real, "todouble": Function.to_real}
+_TIME_CALLS = frozenset({"ago", "now", "startofday", "startofweek", "startofmonth",
+                         "startofyear", "endofday", "datetime", "todatetime"})
 _ARITH = {"+": Function.add, "-": Function.sub, "*": Function.mul, "/": Function.div,
           "%": Function.mod}
 _EXPR_CMP = {"==": Operator.eq, "!=": Operator.ne, "<": Operator.lt, "<=": Operator.le,
              ">": Operator.gt, ">=": Operator.ge, "contains": Operator.contains,
              "!contains": Operator.not_contains, "startswith": Operator.startswith,
              "endswith": Operator.endswith, "has": Operator.has, "matches regex": Operator.regex}
-
-
-class Unsupported(Exception):
-    """Raised inside one stage item; the binder turns it into an issue and skips the item."""
-
-    def __init__(self, offset: int, construct: str, why: str = "", changes: bool = True):
-        super().__init__(construct)
-        self.offset, self.construct, self.why, self.changes = offset, construct, why, changes
 
 
 def iso_utc(at: datetime) -> str:
@@ -126,6 +134,65 @@ class Binder(PlanDraft):
         self.start_where = 0
         self.issues = [unsupported_issue(text, off, what, why, changes_results=ch)
                        for off, what, why, ch in query.issues]
+        # Stages (`close`): the first part once it is done, the stages after it, and the
+        # outputs of everything before the current pipeline (logical name → platform column).
+        self.catalog = catalog
+        self.first: dict[str, Any] | None = None
+        self.stage_list: list[Any] = []
+        self.prev_scope: dict[str, Out] = {}
+        self.temps: set[str] = set()  # computed columns only a filter reads (`bind_more`)
+        self.temp_count = 0
+        self.hidden: set[str] = set()  # right-hand join keys a `project-away` may name
+
+    # ------------------------------------------------------------------ stages
+
+    @property
+    def staged(self) -> bool:
+        return self.first is not None
+
+    def parts(self) -> dict[str, Any]:
+        return dict(filters=self.filters, computed=self.computed, aggregation=self.agg,
+                    having=self.having if self.agg else [], project=self.project,
+                    sort=self.sort, limit=self.limit)
+
+    def close(self) -> None:
+        """End the current pipeline where KQL goes on in an order the IR's fixed one cannot
+        hold: it becomes the first part, or a `Step` after the stages so far."""
+        parts = self.parts()
+        if self.first is None:
+            self.first = parts
+        elif any(parts.values()):
+            self.stage_list.append(Step(**parts))
+        self.filters, self.computed, self.agg, self.having = [], [], None, []
+        self.project, self.sort, self.limit = [], [], None
+        self.prev_scope = self.scope_now()
+
+    def add_stage(self, stage: Any) -> None:
+        self.close()
+        self.stage_list.append(stage)
+        self.prev_scope = self.scope_now()
+
+    def draft(self, time_range: Any) -> QueryPlan:
+        if self.first is None:
+            return super().draft(time_range)
+        parts = self.parts()
+        tail = [Step(**parts)] if any(parts.values()) else []
+        return QueryPlan(source=self.source.id, time_range=time_range, **self.first,
+                         stages=[*self.stage_list, *tail], issues=self.issues)
+
+    def scope_now(self) -> dict[str, Out]:
+        """The outputs of the plan so far (empty when its names do not resolve)."""
+        try:
+            plan = self.draft(None)
+            scope: dict[str, Out] = {}
+            for _, scope in walk(plan, kql_context(self.source, self.catalog.get)):
+                pass
+            return scope
+        except (PlanError, ValueError):
+            return {}
+
+    def names_for(self, plan: QueryPlan) -> Names:
+        return ScopeNames(plan, self) if self.staged else Names(plan, self.source, Platform.kql)
 
     # ------------------------------------------------------------------ names
 
@@ -155,14 +222,14 @@ class Binder(PlanDraft):
     def ftype(self, name: str) -> FieldType | None:
         plan = QueryPlan(source=self.source.id, computed=self.computed)
         try:
-            return Names(plan, self.source, Platform.kql).field_type(name)
+            return self.names_for(plan).field_type(name)
         except Exception:
             return None
 
     def output_type(self, name: str) -> FieldType | None:
         plan = QueryPlan(source=self.source.id, computed=self.computed, aggregation=self.agg)
         try:
-            return Names(plan, self.source, Platform.kql).output_type(name)
+            return self.names_for(plan).output_type(name)
         except Exception:
             return None
 
@@ -176,9 +243,9 @@ class Binder(PlanDraft):
             raise Unsupported(e.offset, f"the let '{e.name}'", "functions and materialized "
                               "lets are not expanded")
         if isinstance(e, syn.Name):
-            return self.resolve(e)
+            return None if member_head(self, e) else self.resolve(e)
         if isinstance(e, syn.Call) and e.name in _CONVERTERS and len(e.args) == 1 \
-                and isinstance(e.args[0], syn.Name):
+                and isinstance(e.args[0], syn.Name) and not member_head(self, e.args[0]):
             name = self.resolve(e.args[0])
             if text and e.name == "tostring":
                 return name  # a string operator reads any column as text
@@ -275,10 +342,7 @@ class Binder(PlanDraft):
 
     def operand(self, e: syn.Node, offset: int, *, text: bool) -> str:
         f = self.field_of(e, text=text)
-        if f is None:
-            raise Unsupported(syn.node_offset(e), "a comparison on an expression",
-                              "extend the expression into a column first, then filter on it")
-        return f
+        return f if f is not None else temp_field(self, e)
 
     def cond(self, f: str, op: Operator, value: Any, cs: bool) -> Condition:
         ftype = self.ftype(f) if self.agg is None else self.output_type(f)
@@ -297,6 +361,10 @@ class Binder(PlanDraft):
         left, right, op_text = e.left, e.right, e.op
         if op_text in _MIRROR and isinstance(left, syn.Lit) and not isinstance(right, syn.Lit):
             left, right, op_text = right, left, _MIRROR[op_text]
+        if isinstance(right, (syn.Name, syn.Member, syn.Index)) or isinstance(right, syn.Bin) \
+                and right.op in _ARITH or isinstance(right, syn.Call) and right.name not in \
+                _TIME_CALLS and right.name not in ("datetime", "dynamic"):
+            return column_compare(self, e, _EXPR_CMP)
         if op_text in _CMP:
             op, cs = _CMP[op_text]
             return self.cond(self.operand(left, e.offset, text=False), op, self.const(right), cs)
@@ -330,6 +398,9 @@ class Binder(PlanDraft):
     # ------------------------------------------------------------------ expressions
 
     def expr(self, e: syn.Node) -> Any:
+        if isinstance(e, (syn.Member, syn.Index)) or isinstance(e, syn.Name) \
+                and member_head(self, e):
+            return dynamic_expr(self, e)
         if isinstance(e, syn.Name):
             return FieldRef(name=self.resolve(e))
         if isinstance(e, syn.Lit):
@@ -347,6 +418,9 @@ class Binder(PlanDraft):
             f = self.field_of(e, typed=False)
             if f is not None:
                 return FieldRef(name=f)
+            new = new_function(self, e)
+            if new is not None:
+                return new
             fn = _FUNCS.get(e.name)
             if fn is None:
                 why = "the IR has no text extraction" if e.name.startswith(("extract", "parse")) \
@@ -375,7 +449,7 @@ class Binder(PlanDraft):
 
     def expr_type(self, e: Any) -> FieldType | None:
         plan = QueryPlan(source=self.source.id, computed=self.computed)
-        return expr_type(e, Names(plan, self.source, Platform.kql))
+        return expr_type(e, self.names_for(plan))
 
     # ------------------------------------------------------------------ issues
 

@@ -19,14 +19,19 @@ whole units elapsed, so the renderer never writes it; `kql.bind` reads it with a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from lexiquery.dialects.base import plan_error
+from lexiquery.dialects.base import Names, plan_error
 from lexiquery.dialects.kql.text import ident, is_path, string, timespan, verbatim
 from lexiquery.ir import Call, FieldRef, Function, Literal_, TimeUnit
 
-if TYPE_CHECKING:  # the renderer imports this module
-    from lexiquery.dialects.kql.render import KqlRenderer
+
+class Writer(Protocol):
+    """What these functions need of `kql.render.KqlRenderer` (which imports this module)."""
+
+    names: Names
+
+    def expr(self, e: object, *, nested: bool = False) -> str: ...
 
 NEW_FUNCTIONS = frozenset({
     Function.extract, Function.replace, Function.split, Function.index, Function.member,
@@ -52,7 +57,7 @@ def _arity(e: Call, n: int) -> None:
                          f"{len(e.args)}")
 
 
-def dynamic_ref(r: "KqlRenderer", e: object) -> str:
+def dynamic_ref(r: Writer, e: object) -> str:
     """An expression as the dynamic value it is (a field read whole, not converted to a
     scalar): the object of a member access, an array to index."""
     if isinstance(e, FieldRef):
@@ -68,7 +73,7 @@ def member_key(key: str) -> str:
     return f".{key}" if plain == key and not is_path(key) else f"[{string(key)}]"
 
 
-def render_call(r: "KqlRenderer", e: Call) -> str:
+def render_call(r: Writer, e: Call) -> str:
     """One of `NEW_FUNCTIONS` as KQL (see the module docstring)."""
     fn, a = e.fn, e.args
     if fn is Function.extract:

@@ -35,6 +35,7 @@ from lexiquery.dialects.kql.ast import (
 from lexiquery.dialects.kql.guard import kql_token_issues
 from lexiquery.dialects.kql.lex import main_statement, tokenize
 from lexiquery.dialects.kql.parse_expr import ExprParser
+from lexiquery.dialects.kql.parse_more import MoreStages
 from lexiquery.dialects.kql.stages import bind
 from lexiquery.dialects.parsing import ParsedQuery, closest, syntax_error
 from lexiquery.dialects.refusals import raise_first
@@ -45,13 +46,14 @@ _KNOWN_OPERATORS = tuple(SUPPORTED) + tuple(UNSUPPORTED)
 # ---------------------------------------------------------------------- parser
 
 
-class Parser(ExprParser):
+class Parser(MoreStages, ExprParser):
     """The query grammar over `ExprParser`'s expressions: the table, then one `Stage` per
     `| operator`, with the lists the operators take (assignments, names, sort keys)."""
 
     # ------------------------------------------------------------------ query
 
-    def query(self) -> Query:
+    def query(self, nested: bool = False) -> Query:
+        """The query; `nested`, a subquery that ends at the `)` closing it (not consumed)."""
         t = self.tok
         if t.kind == "eof":
             raise self.error("the query is empty", expected="a table name, e.g. SigninLogs")
@@ -77,7 +79,7 @@ class Parser(ExprParser):
             self.next()
             self.table_name()
         stages: list[Stage] = []
-        while self.tok.kind != "eof":
+        while self.tok.kind != "eof" and not (nested and self.tok.is_op(")")):
             t = self.tok
             if not t.is_op("|"):
                 if t.kind == "ident" and str(t.value).lower() in _KNOWN_OPERATORS:
@@ -158,6 +160,8 @@ class Parser(ExprParser):
                                                  for e in self.expr_list()])
         if word == "count":
             return Stage("count", off, word)
+        if word in ("mv-expand", "mvexpand", "join", "parse"):
+            return self.more_stage(word, off)
         if word in UNSUPPORTED:
             self.skip_stage()
             return Stage("skip", off, word, display_only=word in DISPLAY_ONLY)

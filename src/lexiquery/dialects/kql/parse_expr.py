@@ -10,7 +10,19 @@ parser cannot substitute reads as `Opaque`, for the binder to report.
 
 from __future__ import annotations
 
-from lexiquery.dialects.kql.ast import Between, Bin, Call, InList, Lit, Name, Node, Opaque
+from lexiquery.dialects.kql.ast import (
+    Between,
+    Bin,
+    Call,
+    Index,
+    InList,
+    Lit,
+    Member,
+    Name,
+    Node,
+    Opaque,
+    Query,
+)
 from lexiquery.dialects.kql.lex import Token
 from lexiquery.dialects.parsing import syntax_error
 from lexiquery.errors import QueryError
@@ -146,8 +158,8 @@ class ExprParser:
         return left
 
     def in_list(self, op: str, left: Node, t: Token) -> Node:
-        open_ = self.expect_op("(", "'(' and a list of values")
-        # `in (T | project x)`: a subquery, which the IR cannot hold.
+        self.expect_op("(", "'(' and a list of values")
+        # `in (T | project x)`, `in ((T | …))`: a subquery when a pipe comes before the close.
         depth, j = 0, self.i
         while self.toks[j].kind != "eof":
             tj = self.toks[j]
@@ -157,14 +169,16 @@ class ExprParser:
                 if depth == 0:
                     break
                 depth -= 1
-            elif tj.is_op("|") and depth == 0:
-                self.i = j
-                self.skip_to_close(open_)
-                return InList(op, left, [], t.offset, subquery=True)
+            elif tj.is_op("|"):
+                return InList(op, left, [], t.offset, subquery=self.subquery())
             j += 1
         items = [] if self.tok.is_op(")") else self.expr_list()
         self.expect_op(")", "')' to close the list")
         return InList(op, left, items, t.offset)
+
+    def subquery(self) -> Query:
+        """A parenthesised query up to and with its closing `)` (the query grammar's)."""
+        raise self.error("a subquery is not read here")
 
     def skip_to_close(self, open_: Token) -> None:
         depth = 1
@@ -203,18 +217,28 @@ class ExprParser:
         return self.postfix()
 
     def postfix(self) -> Node:
+        """Member and index access: on a column they extend its path (`A.b`, `A["b"]`,
+        `A[0]`); on any other expression, or with a computed index, they are `Member`/`Index`."""
         node = self.primary()
-        while isinstance(node, Name):
+        while isinstance(node, (Name, Call, Member, Index)):
             if self.tok.is_op(".") and self.peek().kind == "ident":
                 self.next()
-                node = Name(node.path + (str(self.next().value),), node.offset)
-            elif self.tok.is_op("[") and self.peek().kind in ("string", "number") \
-                    and self.peek(2).is_op("]"):
-                self.next()
-                part = self.next()
-                self.next()
-                node = Name(node.path + (str(part.value) if part.kind == "string"
-                                         else f"[{part.value}]",), node.offset)
+                key = self.next()
+                node = Name(node.path + (str(key.value),), node.offset) \
+                    if isinstance(node, Name) else Member(node, str(key.value), key.offset)
+            elif self.tok.is_op("["):
+                open_ = self.next()
+                inner = self.expr()
+                self.expect_op("]", "']' to close the index")
+                simple = isinstance(inner, Lit) and inner.kind in ("string", "number")
+                if isinstance(node, Name) and simple:
+                    assert isinstance(inner, Lit)
+                    node = Name(node.path + (str(inner.value) if inner.kind == "string"
+                                             else f"[{inner.value}]",), node.offset)
+                elif isinstance(inner, Lit) and inner.kind == "string":
+                    node = Member(node, str(inner.value), open_.offset)
+                else:
+                    node = Index(node, inner, open_.offset)
             else:
                 break
         return node

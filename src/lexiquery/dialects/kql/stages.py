@@ -18,6 +18,7 @@ from lexiquery.catalog.model import Catalog, Platform
 from lexiquery.dialects.kql import ast as syn
 from lexiquery.dialects.kql.bind import Binder, Unsupported
 from lexiquery.dialects.kql.lex import to_amount_unit
+from lexiquery.dialects.kql.stages_more import MoreOps, drop_temps
 from lexiquery.dialects.kql.text import is_path
 from lexiquery.dialects.kql.time import time_bound, time_range
 from lexiquery.dialects.parsing import ParsedQuery
@@ -42,13 +43,10 @@ _SIMPLE_METRICS = {"sum": MetricFn.sum, "avg": MetricFn.avg, "min": MetricFn.min
                    "makeset": MetricFn.values, "makelist": MetricFn.list}
 _KQL_PREFIX = {"make_set": "set", "make_list": "list",  # KQL's own output names
                "makeset": "set", "makelist": "list"}
+_MAX_SET = 1_048_576  # make_set/make_list keep at most this many values, with or without a cap
 # Skipped operators after which the columns in scope are no longer known.
 _KEEPS_SCHEMA = frozenset({"render", "as", "serialize", "project-reorder", "sample"})
 _INSTEAD = {
-    "arg_max": "use max() (or max(TimeGenerated) for the latest time) and summarize by the "
-               "columns you need",
-    "arg_min": "use min() (or min(TimeGenerated) for the earliest time) and summarize by the "
-               "columns you need",
     "countif": "filter with where before summarize, or count a column with "
                "countif(isnotempty(Column))",
 }
@@ -66,13 +64,15 @@ def bind(text: str, query: syn.Query, catalog: Catalog) -> ParsedQuery:
     """The plan `query` means over `catalog` (see the module docstring)."""
     b = Binder(text, query, catalog)
     Stages(b).run(query.stages)
+    drop_temps(b)
     plan = b.draft(time_range(b))
     return ParsedQuery(platform=Platform.kql, dialect="kql", text=text, plan=plan,
                        source=b.source, notes=b.notes)
 
 
-class Stages:
-    """Applies each `| operator` to the binder's state, in the IR's fixed order."""
+class Stages(MoreOps):
+    """Applies each `| operator` to the binder's state, in the IR's fixed order, with a new
+    `Step` where KQL leaves that order."""
 
     def __init__(self, b: Binder) -> None:
         self.b = b
@@ -94,15 +94,11 @@ class Stages:
 
     def order(self, st: syn.Stage, what: str, *, after_limit: bool = False,
               after_agg: bool = False) -> None:
-        """Refuse a stage the IR's fixed order cannot hold where it stands."""
+        """Start a new `Step` where the stage cannot join the current pipeline in the IR's
+        fixed order (`where` after `take`, `extend` or a second `summarize` after one)."""
         b = self.b
-        if after_limit and b.limit is not None:
-            raise Unsupported(st.offset, f"{what} after take/top", "the IR limits the rows "
-                              "last; move the take after it")
-        if after_agg and b.agg is not None:
-            raise Unsupported(st.offset, f"{what} after summarize", "the IR has one "
-                              "aggregation" if what in ("summarize", "distinct", "count") else
-                              "the IR computes columns before the aggregation")
+        if after_limit and b.limit is not None or after_agg and b.agg is not None:
+            b.close()
 
     # ------------------------------------------------------------------ operators
 
@@ -130,9 +126,9 @@ class Stages:
 
         def one(item: tuple[syn.Node, bool]) -> None:
             e, nested = item
-            if time_bound(b, e, nested):
+            if not b.staged and time_bound(b, e, nested) or self.semi_join(e):
                 return
-            f = b.filt(e)
+            f = b.filt(e)  # may start a new step (a column computed after summarize)
             target = b.having if b.agg is not None else b.filters
             target.extend(f.items if isinstance(f, And) else [f])
         self.items(conj, one)
@@ -166,6 +162,8 @@ class Stages:
 
     def op_project(self, st: syn.Stage) -> None:
         b = self.b
+        if b.agg is not None and any(not isinstance(a.expr, syn.Name) for a in st.items):
+            b.close()  # a column computed after summarize: the project is a step of its own
         new_ns: dict[str, str] = {}
         out: list[str] = []
 
@@ -207,6 +205,8 @@ class Stages:
 
     def op_project_away(self, st: syn.Stage) -> None:
         b = self.b
+        if self.hidden_away(st):
+            return
         away = set()
         for a in st.items:
             assert isinstance(a.expr, syn.Name)
@@ -266,6 +266,8 @@ class Stages:
 
     def op_summarize(self, st: syn.Stage) -> None:
         b = self.b
+        if self.arg_max(st):
+            return
         self.start_aggregation(st, "summarize")
         metrics: list[Metric] = []
         group: list[str] = []
@@ -359,6 +361,15 @@ class Stages:
                            f"percentile_{part}_{str(p).replace('.', '_')}") for p in ps]
         if fn == "dcount" and len(args) == 2:
             args = args[:1]  # the accuracy level: dcount is an estimate at any level
+        if fn in _KQL_PREFIX and len(args) == 2:
+            cap = args[1]
+            if not (isinstance(cap, syn.Lit) and cap.kind == "number"):
+                raise Unsupported(syn.node_offset(cap), f"{fn}() with a computed size cap")
+            if cap.value < _MAX_SET:  # the cap can only change results below Kusto's own
+                b.issue(Unsupported(cap.offset, f"the size cap of {fn}(…, {cap.value})",
+                                    f"the translation keeps every value; KQL keeps at most "
+                                    f"{cap.value} per group"))
+            args = args[:1]
         if fn in _SIMPLE_METRICS and len(args) == 1:
             f = self.metric_field(args[0], e)
             mfn = _SIMPLE_METRICS[fn]
