@@ -255,14 +255,13 @@ QUERIES["firewall_eval_after_stats"] = (
     "| stats sum(bytes_out) AS bytes_out by src_ip dest_ip\n"
     "| eval mb=bytes_out/1024/1024",
     {'source': 'firewall_events',
-      'aggregation': {'metrics': [{'fn': 'sum', 'field': 'bytes_out', 'alias': 'bytes_out'}],
-                      'group_by': ['src_ip', 'dest_ip']},
-      'issues': [{'code': 'unsupported',
-                  'message': 'line 3, column 3: eval after the aggregation is not supported '
-                             '(the IR computes fields before it aggregates)',
-                  'severity': 'error',
-                  'line': 3,
-                  'column': 3}]})
+     'aggregation': {'metrics': [{'fn': 'sum', 'field': 'bytes_out', 'alias': 'bytes_out'}],
+                     'group_by': ['src_ip', 'dest_ip']},
+     'stages': [{'computed': [{'name': 'mb',
+                               'expr': {'fn': 'div',
+                                        'args': [{'name': 'bytes_out'},
+                                                 {'value': 1024},
+                                                 {'value': 1024}]}}]}]})
 
 QUERIES["firewall_bytes_15m"] = (
     "index=firewall sourcetype=cefevents act=allowed\n"
@@ -404,19 +403,13 @@ QUERIES["o365_rex_browser"] = (
     "| rex field=UserAgent \"(?<browser>Chrome|Firefox|Edge)\"\n"
     "| stats count by browser",
     {'source': 'office_activity',
-      'filters': [{'field': 'operation', 'op': 'eq', 'value': 'UserLoggedIn'}],
-      'issues': [{'code': 'unsupported',
-                  'message': 'line 2, column 3: the rex command is not supported (the IR cannot '
-                             'hold it)',
-                  'severity': 'error',
-                  'line': 2,
-                  'column': 3},
-                 {'code': 'unsupported',
-                  'message': "line 3, column 18: 'browser' is not supported (not a catalog "
-                             'field; probably added by a command reported above)',
-                  'severity': 'error',
-                  'line': 3,
-                  'column': 18}]})
+     'filters': [{'field': 'operation', 'op': 'eq', 'value': 'UserLoggedIn'}],
+     'computed': [{'name': 'browser',
+                   'expr': {'fn': 'extract',
+                            'args': [{'name': 'user_agent'},
+                                     {'value': '(Chrome|Firefox|Edge)'},
+                                     {'value': 1}]}}],
+     'aggregation': {'metrics': [{'fn': 'count', 'alias': 'count'}], 'group_by': ['browser']}})
 
 QUERIES["notable_open_high"] = (
     "index=notable urgency IN (high, critical) status_label!=Closed\n"
@@ -518,26 +511,26 @@ QUERIES["signin_join"] = (
     "| join user [search index=o365 sourcetype=\"o365:management:activity\" | fields UserId]\n"
     "| table user app",
     {'source': 'signin_logs',
-      'project': ['user', 'app'],
-      'issues': [{'code': 'unsupported',
-                  'message': 'line 2, column 3: the join command is not supported (the IR '
-                             'cannot hold it)',
-                  'severity': 'error',
-                  'line': 2,
-                  'column': 3}]})
+     'stages': [{'project': ['user', 'app']}],
+     'issues': [{'code': 'unsupported',
+                 'message': 'line 2, column 8: the join key user is not supported (the '
+                            'subsearch does not return it)',
+                 'severity': 'error',
+                 'line': 2,
+                 'column': 8}]})
 
 QUERIES["winsec_subsearch"] = (
     "index=wineventlog source=\"XmlWinEventLog:Security\" EventCode=4625 [| inputlookup vip_users.csv | fields user]\n"
     "| stats count by user",
     {'source': 'windows_security_events',
-      'filters': [{'field': 'event_id', 'op': 'eq', 'value': 4625}],
-      'aggregation': {'metrics': [{'fn': 'count', 'alias': 'count'}], 'group_by': ['user']},
-      'issues': [{'code': 'unsupported',
-                  'message': 'line 1, column 67: a subsearch [ … ] is not supported (it cannot '
-                             'be expanded without the Splunk server)',
-                  'severity': 'error',
-                  'line': 1,
-                  'column': 67}]})
+     'filters': [{'field': 'event_id', 'op': 'eq', 'value': 4625}],
+     'aggregation': {'metrics': [{'fn': 'count', 'alias': 'count'}], 'group_by': ['user']},
+     'issues': [{'code': 'unsupported',
+                 'message': 'line 1, column 67: this subsearch is not supported (line 1, '
+                            "column 70: 'inputlookup' does not read a catalog source)",
+                 'severity': 'error',
+                 'line': 1,
+                 'column': 67}]})
 
 QUERIES["sysmon_macro"] = (
     "index=sysmon source=\"XmlWinEventLog:Microsoft-Windows-Sysmon/Operational\" EventCode=1 `suspicious_procs`\n"
@@ -557,38 +550,25 @@ QUERIES["web_head_then_where"] = (
     "| where status >= 500\n"
     "| stats count by status",
     {'source': 'web_requests',
-      'limit': 1000,
-      'issues': [{'code': 'unsupported',
-                  'message': 'line 3, column 3: where after head or a limited sort is not '
-                             'supported (the IR filters before it limits)',
-                  'severity': 'error',
-                  'line': 3,
-                  'column': 3},
-                 {'code': 'unsupported',
-                  'message': 'line 4, column 3: stats after head or a limited sort is not '
-                             'supported (the IR aggregates before it limits)',
-                  'severity': 'error',
-                  'line': 4,
-                  'column': 3}]})
+     'limit': 1000,
+     'stages': [{'filters': [{'field': 'status', 'op': 'ge', 'value': 500}],
+                 'aggregation': {'metrics': [{'fn': 'count', 'alias': 'count'}],
+                                 'group_by': ['status']}}]})
 
 QUERIES["firewall_eventstats"] = (
     "index=firewall sourcetype=cefevents\n"
     "| eventstats avg(bytes_out) AS avg_out by src_ip\n"
     "| where bytes_out > 10 * avg_out",
     {'source': 'firewall_events',
-      'issues': [{'code': 'unsupported',
-                  'message': 'line 2, column 3: eventstats is not supported (it adds an '
-                             'aggregate to every event; the IR aggregates into groups)',
-                  'severity': 'error',
-                  'line': 2,
-                  'column': 3},
-                 {'code': 'unsupported',
-                  'message': 'line 3, column 19: this comparison is not supported (the IR '
-                             'compares a field with a value; compute other expressions with '
-                             'eval first)',
-                  'severity': 'error',
-                  'line': 3,
-                  'column': 19}]})
+     'stages': [{'metrics': [{'fn': 'avg', 'field': 'bytes_out', 'alias': 'avg_out'}],
+                 'by': ['src_ip']}],
+     'issues': [{'code': 'unsupported',
+                 'message': 'line 3, column 19: this comparison is not supported (the IR '
+                            'compares a field with a value; compute other expressions with '
+                            'eval first)',
+                 'severity': 'error',
+                 'line': 3,
+                 'column': 19}]})
 
 QUERIES["syslog_transaction"] = (
     "index=os sourcetype=syslog OR sourcetype=linux_secure\n"

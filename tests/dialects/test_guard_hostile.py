@@ -45,8 +45,8 @@ REPRODUCTIONS = [
     ("spl", None, 'index=azure sourcetype="azure:aad:signin" `evil_macro` | stats count by user'),
 ]
 IDS = [f"{p}-{d or p}-{i}" for i, (p, d, _) in enumerate(REPRODUCTIONS)]
-SPL_REX = ('index=azure sourcetype="azure:aad:signin" | rex field=user "(?<name>[^@]+)" '
-           '| stats count by user')
+SPL_REX = ('index=azure sourcetype="azure:aad:signin" '
+           '| rex field=user max_match=0 "(?<name>[^@]+)" | stats count by user')
 
 runner = CliRunner()
 

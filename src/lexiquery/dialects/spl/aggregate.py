@@ -1,5 +1,5 @@
 """The aggregating SPL commands: `stats`, `tstats`, `timechart`, `top`, `rare`, `bin`/`bucket`
-(and `eventstats`, read only to be reported).
+(`eventstats` is a stage of its own: `spl.stages_more`).
 
 SPL names an aggregate's column as written (`count`, `dc(user)`, `perc95(x)`) unless `AS`
 renames it; that name becomes the metric's alias so later stages that refer to it resolve.
@@ -176,14 +176,11 @@ class AggregateStages(Stages):
         return [(str(tok.value), tok.start)]
 
     def _check_can_aggregate(self, cmd: Command) -> None:
-        if self.agg is not None:
-            raise self._late(cmd, f"a second aggregation ({cmd.name})",
-                             "the IR aggregates once")
-        if self.limit is not None:
-            raise self._late(cmd, f"{cmd.name} after head or a limited sort",
-                             "the IR aggregates before it limits")
+        if self.agg is not None or self.limit is not None:
+            self.new_step()  # a second aggregation, or one after a limit: a new step
 
     def cmd_stats(self, cmd: Command) -> None:
+        self._check_can_aggregate(cmd)
         args = Args(self.text, cmd.args, cmd.end)
         opts = args.options()
         metrics = self._metrics(args, ("by",))
@@ -192,7 +189,6 @@ class AggregateStages(Stages):
             tok = args.peek()
             raise syntax_error(self.text, tok.start, f"unexpected '{tok.text}'",
                                expected="',' and another aggregate, or by")
-        self._check_can_aggregate(cmd)
         for name, (_, pos) in opts.items():
             raise Unsupported(pos, f"the stats option {name}=")
         if span is not None:
@@ -201,14 +197,6 @@ class AggregateStages(Stages):
             raise syntax_error(self.text, cmd.args, "stats needs an aggregate",
                                expected="e.g. count, dc(field)")
         self._group(cols, None, metrics, cmd)
-
-    def cmd_eventstats(self, cmd: Command) -> None:
-        args = Args(self.text, cmd.args, cmd.end)
-        args.options()
-        self._metrics(args, ("by",))
-        self._by(args, cmd)
-        raise Unsupported(cmd.pos, "eventstats", "it adds an aggregate to every event; the IR "
-                          "aggregates into groups")
 
     def tstats_options(self, opts: dict[str, tuple[str, int]]) -> None:
         for name, (value, pos) in opts.items():
@@ -259,12 +247,13 @@ class AggregateStages(Stages):
         if span is None:
             raise Unsupported(cmd.pos, "bin without span=", "Splunk picks the span itself")
         if self.agg is not None or self.limit is not None:
-            raise self._late(cmd, "bin after the aggregation or a limit", "")
+            self.new_step()
         self.pending_bin = (span_bucket(*span), cmd.pos)
 
     cmd_bucket = cmd_bin
 
     def cmd_timechart(self, cmd: Command) -> None:
+        self._check_can_aggregate(cmd)
         args = Args(self.text, cmd.args, cmd.end)
         opts = args.options()
         metrics = self._metrics(args, ("by",))
@@ -276,7 +265,6 @@ class AggregateStages(Stages):
             tok = args.peek()
             raise syntax_error(self.text, tok.start, f"unexpected '{tok.text}'",
                                expected="one field after by")
-        self._check_can_aggregate(cmd)
         if "span" not in opts:
             raise Unsupported(cmd.pos, "timechart without span=",
                               "Splunk picks the span from the time range")
@@ -298,6 +286,7 @@ class AggregateStages(Stages):
                                    changes_results=limited))
 
     def cmd_top(self, cmd: Command, rare: bool = False) -> None:
+        self._check_can_aggregate(cmd)
         args = Args(self.text, cmd.args, cmd.end)
         limit = args.leading_count(cmd.name)
         limit = 10 if limit is None else limit
@@ -307,7 +296,6 @@ class AggregateStages(Stages):
         if not fields:
             raise syntax_error(self.text, args.peek().start, f"{cmd.name} needs a field",
                                expected=f"{cmd.name} limit=5 user")
-        self._check_can_aggregate(cmd)
         count_name = "count"
         show_perc = True
         for name, (value, pos) in opts.items():

@@ -32,6 +32,7 @@ from lexiquery.dialects.spl.bind import (
     regex_literal,
 )
 from lexiquery.dialects.spl.eval import EBin, ECall, EField, EIn, ELit, ENode, EUnary
+from lexiquery.dialects.spl.functions import read_call, read_time_diff
 from lexiquery.ir import (
     And,
     Call,
@@ -207,6 +208,9 @@ class ExprBinder:
         if isinstance(node, EField):
             return self._field(node)
         if isinstance(node, EBin) and node.op in _ARITH:
+            diff = read_time_diff(self, node)
+            if diff is not None:
+                return diff
             return Call(fn=_ARITH[node.op], args=[self.expr(a) for a in _chain(node)])
         if isinstance(node, EUnary) and node.op == "-":
             return Call(fn=Function.sub, args=[Literal_(value=0), self.expr(node.operand)])
@@ -250,6 +254,9 @@ class ExprBinder:
             return Literal_(value=None)
         if name in {"true", "false"} and not args:
             return Literal_(value=name == "true")
+        read = read_call(self, node)
+        if read is not None:
+            return read
         raise Unsupported(node.pos, f"the eval function {name}()")
 
     def _substr(self, node: ECall) -> Any:

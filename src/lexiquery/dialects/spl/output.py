@@ -11,21 +11,23 @@
 from __future__ import annotations
 
 from lexiquery.dialects.parsing import syntax_error
-from lexiquery.dialects.spl.aggregate import AggregateStages
 from lexiquery.dialects.spl.bind import Ref, Unsupported
 from lexiquery.dialects.spl.eval import ECall, EField, ELit, parse_assignments
 from lexiquery.dialects.spl.stages import Args, Command
+from lexiquery.dialects.spl.subsearch import JoinStages
 from lexiquery.dialects.spl.text import TIME_FORMAT
 from lexiquery.ir import MetricFn, SortKey
 
 
-class Pipeline(AggregateStages):
+class Pipeline(JoinStages):
     """Every SPL command this parser reads (see `Stages.run`)."""
 
 
     def _output_names(self) -> list[str]:
         if self.project:
             return list(self.project)
+        if self.agg is None and self.first is not None:  # a step: what the stages before give
+            return list(dict.fromkeys(r.name for r in self.scope.names.values()))
         if self.agg is not None:
             extra = [self.source.time_field] if self.agg.time_bucket and \
                 self.source.time_field else []
@@ -157,8 +159,7 @@ class Pipeline(AggregateStages):
             raise syntax_error(self.text, cmd.end, "sort needs a field",
                                expected="sort - count", hint="e.g. sort 0 - count")
         if self.limit is not None:
-            raise self._late(cmd, "sort after head or a limited sort",
-                             "the IR sorts before it limits")
+            self.new_step()
         if not counted:
             self.issue(Unsupported(cmd.pos, "a sort without a count",
                                    "Splunk stops a bare sort at 10,000 rows; write sort 0 for "
@@ -196,9 +197,13 @@ class Pipeline(AggregateStages):
         self.limit = n
 
     def cmd_dedup(self, cmd: Command, nxt: Command | None) -> int:
-        """`dedup f… | table f…` is the distinct values of f…; other dedups are not held.
-        Returns how many following commands were consumed."""
+        """`dedup f… | table f…` is the distinct values of f…; other dedups keep the first
+        rows of each value (`MoreStages.dedup_stage`). Returns how many following commands
+        were consumed."""
         args = Args(self.text, cmd.args, cmd.end)
+        if args.leading_count("dedup") is not None:
+            self.dedup_stage(cmd)
+            return 0
         opts = args.options()
         cols = args.field_names("dedup", stop=("sortby",))
         if not cols:
@@ -211,8 +216,8 @@ class Pipeline(AggregateStages):
             if set(names) == set(tnames) and len(names) == len(tnames):
                 self._group(tcols, None, [], cmd)
                 return 1
-        raise Unsupported(cmd.pos, "dedup", "it keeps one whole event per value; only "
-                          "dedup f | table f (distinct values) is held")
+        self.dedup_stage(cmd)
+        return 0
 
     def cmd_fieldformat(self, cmd: Command) -> None:
         assigns = parse_assignments(self.text, cmd.args, cmd.end)

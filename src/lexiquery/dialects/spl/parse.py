@@ -32,6 +32,7 @@ from lexiquery.dialects.spl.source import (
     BoundPrefix,
     SourceMatch,
     bound_prefix,
+    bound_to,
     dataset_of,
     match_index_only,
     match_prefix,
@@ -39,6 +40,8 @@ from lexiquery.dialects.spl.source import (
     prefix_values,
     shelf_datamodels,
     shelf_prefixes,
+    source_branches,
+    source_groups,
 )
 from lexiquery.dialects.spl.stages import HANDLED, Args, Command
 from lexiquery.errors import QueryError
@@ -186,7 +189,22 @@ class _Reader:
     def _pipeline(self, choice: _Choice) -> Pipeline:
         source = choice.match.source
         scope = Scope.of_source(self.text, source, datamodel=choice.datamodel)
-        return Pipeline(self.text, source, scope, generating=choice.generating)
+        pipe = Pipeline(self.text, source, scope, generating=choice.generating)
+        pipe.read_subsearch = self.subsearch
+        self.pipe = pipe
+        return pipe
+
+    def subsearch(self, start: int, end: int) -> tuple[ParsedQuery, Scope]:
+        """The search inside `[ … ]` (`text[start:end]`) read on its own, and the SPL names of
+        its outputs. The text around it is blanked, so positions stay those of the query."""
+        text = " " * start + self.text[start:end] + " " * (len(self.text) - end)
+        segments = split_commands(text)
+        commands = [_command(text, seg) for seg in segments[1:]]
+        for cmd in commands:
+            _check_known(text, cmd)
+        reader = _Reader(self.original, text, self.catalog)
+        parsed = reader.read(segments[0], commands)
+        return parsed, reader.pipe.outputs()
 
     def _generating(self, cmd: Command) -> Pipeline:
         name = cmd.name.lower()
@@ -265,6 +283,7 @@ class _Reader:
         matches = [m for bp in prefixes if bp.generating is None
                    and (m := match_prefix(bp, terms)) is not None]
         if not matches:
+            self._refuse_source_groups(terms, prefixes)
             loose = [m for bp in self.prefixes if bp.generating is None
                      and (m := match_index_only(bp, terms)) is not None]
             if len(loose) == 1:
@@ -281,7 +300,35 @@ class _Reader:
             names = ", ".join(m.source.id for m in [best, *ties])
             raise syntax_error(self.text, pos, f"this search fits several sources ({names})",
                                hint="add index=… to say which", code="ambiguous")
+        bp = next(p for p in prefixes if p.source is best.source)
+        for i, others in source_groups(best, bp, terms, prefixes):
+            raise self._several(terms[i], others, best.source.id, prefixes)
         return _Choice(best, None, False)
+
+    def _several(self, term: SNode, others: list[STerm], chosen: str | None,
+                 prefixes: list[BoundPrefix]) -> QueryError:
+        """A source OR group that reads data of several catalog sources: refused, naming them."""
+        said = []
+        for b in others:
+            ids = bound_to(b, prefixes)
+            said.append(f"{b.field}={b.value.text} "  # type: ignore[union-attr]
+                        + (f"({', '.join(ids)})" if ids else "(no catalog source)"))
+        first = f"{chosen} and " if chosen else ""
+        return syntax_error(self.text, getattr(term, "pos", 0), f"this search reads "
+                            f"{first}{'; '.join(said)}: a plan reads one source",
+                            code="unsupported", hint="search one source at a time")
+
+    def _refuse_source_groups(self, terms: list[SNode], prefixes: list[BoundPrefix]) -> None:
+        """No prefix matches: an OR group whose branches are bound to different sources says
+        why (`(source=A OR source=B)` is two sources)."""
+        for t in terms:
+            branches = source_branches(t)
+            if branches is None or len(branches) < 2:
+                continue
+            named = [b for b in branches if (b.field or "").lower() != "index"]
+            bound = {tuple(bound_to(b, prefixes)) for b in named}
+            if len(bound) > 1:
+                raise self._several(t, named, None, prefixes)
 
     def _choose_generating(self, generating: str | None, datamodel: str | None,
                            pos: int, dataset: str | None = None) -> _Choice:

@@ -39,7 +39,13 @@ from lexiquery.dialects.base import (
     plan_error,
     walk_filter,
 )
-from lexiquery.dialects.language import Sources
+from lexiquery.dialects.spl.functions import (
+    GROUP_NAME,
+    NEW_FUNCTIONS,
+    render_call,
+    rex_pattern,
+    rex_target,
+)
 from lexiquery.dialects.spl.text import (
     TIME_FORMAT,
     epoch,
@@ -80,7 +86,9 @@ class SplRenderer:
     def __init__(self, plan: QueryPlan, source: Source) -> None:
         self.plan = plan
         self.source = source
-        self.names = Names(plan, source, Platform.spl)
+        self.names: Names = Names(plan, source, Platform.spl)
+        # Columns holding epoch seconds, when a stage knows them (None: the first part's rule).
+        self.epoch_cols: set[str] | None = None
 
     # -------------------------------------------------------------- base-search form
 
@@ -154,9 +162,7 @@ class SplRenderer:
             return f'isnull({ref}) OR {ref}=""'
         vals = c.value if isinstance(c.value, list) else [c.value]
         # _time and first_seen/last_seen hold epoch seconds: an ISO value becomes one.
-        tf = self.source.time_field
-        epoch_valued = (tf is not None and col == self.source.column(Platform.spl, tf)) or (
-            after_agg and ftype is FieldType.datetime)
+        epoch_valued = self.epoch_valued(col, ftype, after_agg)
         typed = [self._typed(v, ftype, epoch_valued) for v in vals]  # type: ignore[arg-type]
         fold = not cs and any(has_letters(v) for v in typed) and ftype is not FieldType.datetime
         lhs = f"lower({ref})" if fold else ref
@@ -180,6 +186,14 @@ class SplRenderer:
                  Operator.endswith: regex_escape(raw) + "$"}[op]
         text = f"match({ref}, {quote(flags + regex)})"
         return f"isnotnull({ref}) AND NOT {text}" if op is Operator.not_contains else text
+
+    def epoch_valued(self, col: str, ftype: FieldType | None, after_agg: bool) -> bool:
+        """Does this column hold epoch seconds in SPL (`_time`, first/last seen, a bucket)?"""
+        if self.epoch_cols is not None:
+            return col in self.epoch_cols or (after_agg and ftype is FieldType.datetime)
+        tf = self.source.time_field
+        return (tf is not None and col == self.source.column(Platform.spl, tf)) or (
+            after_agg and ftype is FieldType.datetime)
 
     def _typed(self, v: object, ftype: FieldType | None, epoch_valued: bool) -> object:
         if ftype is FieldType.datetime and epoch_valued:
@@ -223,6 +237,9 @@ class SplRenderer:
             else:
                 text = f"match({left}, {right})"
             return f"NOT {text}" if e.op is Operator.not_contains else text
+        if isinstance(e, Call) and e.fn in NEW_FUNCTIONS:
+            text = render_call(e, self.expr)
+            return f"({text})" if nested and e.fn is Function.time_diff else text
         if isinstance(e, Call):
             a = [self.expr(x, nested=True) for x in e.args]
             arith = {Function.add: "+", Function.sub: "-", Function.mul: "*",
@@ -302,16 +319,33 @@ class SplRenderer:
         return lines, wheres
 
     def eval(self) -> list[str]:
-        """`| eval` lines; a field reading one computed in the same line starts a new one."""
-        groups: list[list[str]] = []
+        """`| eval` lines; a field reading one computed in the same line starts a new one, and
+        an extract() field is its own `| rex` (see `spl.functions`)."""
+        lines: list[str] = []
+        group: list[str] = []
         defined: set[str] = set()
         for c in self.plan.computed:
-            if not groups or set(iter_expr_fields(c.expr)) & defined:
-                groups.append([])
-                defined = set()
-            groups[-1].append(f"{eval_field(c.name)}={self.expr(c.expr)}")
+            rex = self.rex(c.name, c.expr)
+            if rex is not None or (group and set(iter_expr_fields(c.expr)) & defined):
+                lines += ["| eval " + ", ".join(group)] if group else []
+                group, defined = [], set()
+            if rex is not None:
+                lines.append(rex)
+                continue
+            group.append(f"{eval_field(c.name)}={self.expr(c.expr)}")
             defined.add(c.name)
-        return ["| eval " + ", ".join(g) for g in groups]
+        return lines + (["| eval " + ", ".join(group)] if group else [])
+
+    def rex(self, name: str, e: object) -> str | None:
+        target = rex_target(e)
+        if target is None:
+            return None
+        field, regex, group = target
+        pattern = rex_pattern(regex, group, name) if GROUP_NAME.match(name) else None
+        if pattern is None:
+            raise plan_error("unsupported", f"extract() into '{name}' cannot be written in SPL: "
+                             "rex needs a plain field name and an existing group", name)
+        return f"| rex field={search_field(self.names.column(field))} {quote(pattern)}"
 
     def stats(self) -> list[str]:
         agg = self.plan.aggregation
@@ -340,9 +374,18 @@ class SplRenderer:
         return [f"| sort {plan.limit or 0} {keys}"]
 
     def render(self) -> str:
+        return "\n".join(self.lines())
+
+    def lines(self) -> list[str]:
+        """The first part: the search, then the pipeline."""
         self.names.check_all()
         lines, wheres = self.search()
-        lines += wheres
+        return lines + wheres + self.pipeline(first=True)
+
+    def pipeline(self, *, first: bool) -> list[str]:
+        """Everything after the search; a later stage (`first` false) filters with `| where`."""
+        lines = [] if first else [f"| where {self.where_filter(f)}" for f in self.plan.filters
+                                  if not self.names.uses_computed(f)]
         lines += self.eval()
         lines += [f"| where {self.where_filter(f)}" for f in self.plan.filters
                   if self.names.uses_computed(f)]
@@ -353,12 +396,4 @@ class SplRenderer:
         if self.plan.project:
             lines.append("| table " + " ".join(search_field(self.names.output(p))
                                                  for p in self.plan.project))
-        return "\n".join(lines)
-
-
-def render_spl(plan: QueryPlan, source: Source, sources: Sources = None) -> str:
-    """The plan as one SPL search. Raises `PlanError` for names the source cannot resolve.
-    `sources` resolves the source of a join's right-hand plan."""
-    if plan.stages:  # until this renderer writes stages (issue 16), never drop them silently
-        raise plan_error("unsupported", "this renderer does not write staged plans yet")
-    return SplRenderer(plan, source).render()
+        return lines

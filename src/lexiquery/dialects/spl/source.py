@@ -292,3 +292,77 @@ def dataset_of(bp: BoundPrefix) -> str | None:
     m = _DATAMODEL.match(bp.source.bindings.spl.search.strip()) if bp.source.bindings.spl \
         else None
     return m.group(2) if m else None
+
+
+# ------------------------------------------------------------------ source groups
+
+_SOURCE_FIELDS = frozenset({"index", "sourcetype", "source", "eventtype"})
+# Sourcetypes that hold every Windows event log (the channel is in `source`): with a Windows
+# source they select nothing more than its own prefix does.
+_WINDOWS_CONTAINERS = frozenset({"xmlwineventlog", "wineventlog"})
+
+
+def source_branches(node: SNode) -> list[STerm] | None:
+    """The terms of a top-level source-selecting term — `sourcetype=x`, or an OR group of
+    `index`/`sourcetype`/`source`/`eventtype` terms — else None."""
+    items = node.items if isinstance(node, SGroup) and node.kind == "or" else [node]
+    if all(isinstance(t, STerm) and t.op == "=" and isinstance(t.value, SValue)
+           and (t.field or "").lower() in _SOURCE_FIELDS for t in items):
+        return items  # type: ignore[return-value]
+    return None
+
+
+def _prefix_keys(bp: BoundPrefix) -> tuple[set[str], set[str]]:
+    """(keys of the prefix's own terms, keys of the members of its OR groups)."""
+    whole = {node_key(t) for t in bp.terms}
+    parts = {node_key(m) for t in bp.terms if isinstance(t, SGroup) and t.kind == "or"
+             for m in t.items}
+    return whole, parts
+
+
+def _windows(bp: BoundPrefix) -> bool:
+    return any("wineventlog:" in v.lower() for f in ("source", "sourcetype")
+               for v in prefix_values(bp, f))
+
+
+def bound_to(term: STerm, prefixes: list[BoundPrefix]) -> list[str]:
+    """The ids of the sources whose prefix selects the data `term` names."""
+    k = node_key(term)
+    return sorted({bp.source.id for bp in prefixes
+                   if k in _prefix_keys(bp)[0] | _prefix_keys(bp)[1]})
+
+
+def source_groups(match: SourceMatch, bp: BoundPrefix, terms: list[SNode],
+                  prefixes: list[BoundPrefix]) -> list[tuple[int, list[STerm]]]:
+    """Read the top-level source-selecting terms the prefix did not use against the chosen
+    source: an index (the deployment's own), a Windows container sourcetype, or a spelling of
+    the source's own data is consumed; one naming part of the source is a narrowing. Returns
+    the terms that name data of other sources, with the branches that do (the caller refuses
+    them)."""
+    whole, parts = _prefix_keys(bp)
+    foreign: list[tuple[int, list[STerm]]] = []
+    for i, t in enumerate(terms):
+        branches = source_branches(t)
+        if i in match.used or branches is None:
+            continue
+        others, narrow = [], False
+        for b in branches:
+            field, value = (b.field or "").lower(), b.value.text.lower()  # type: ignore
+            k = node_key(b)
+            if field == "index" or k in whole or (
+                    field == "sourcetype" and value in _WINDOWS_CONTAINERS and _windows(bp)):
+                continue
+            if k in parts:
+                narrow = True
+                continue
+            others.append(b)
+        if others and isinstance(t, STerm):
+            continue  # one extra term: reported as such where the search is read
+        if others:
+            foreign.append((i, others))
+        elif narrow:
+            match.used.add(i)
+            match.narrowed.append(i)
+        else:
+            match.used.add(i)
+    return foreign

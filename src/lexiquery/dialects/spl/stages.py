@@ -31,13 +31,15 @@ from lexiquery.dialects.spl.eval import (
 )
 from lexiquery.dialects.spl.expr import ExprBinder, and_items, where_filter
 from lexiquery.dialects.spl.lex import Scanner, Tok
-from lexiquery.dialects.spl.search import SNode, STerm, SValue, parse_search
+from lexiquery.dialects.spl.search import SNode, SNot, SOpaque, STerm, SValue, parse_search
 from lexiquery.dialects.spl.source import time_point
 from lexiquery.ir import (
     AbsoluteTime,
     ComputedField,
     QueryPlan,
     RelativeTime,
+    Stage,
+    Step,
     TimeBucket,
     TimeRange,
     TimeUnit,
@@ -45,7 +47,8 @@ from lexiquery.ir import (
 
 HANDLED = frozenset({"search", "where", "eval", "stats", "eventstats", "tstats", "datamodel",
                      "table", "fields", "rename", "sort", "head", "tail", "dedup", "top",
-                     "rare", "timechart", "bin", "bucket", "fieldformat"})
+                     "rare", "timechart", "bin", "bucket", "fieldformat", "mvexpand", "rex",
+                     "spath", "fillnull", "convert", "streamstats", "lookup", "join"})
 
 
 @dataclass(frozen=True)
@@ -154,6 +157,13 @@ class Args:
         return out
 
 
+def is_subsearch(node: SNode) -> bool:
+    """A `[ … ]` (or `NOT [ … ]`) search term."""
+    if isinstance(node, SNot):
+        node = node.item
+    return isinstance(node, SOpaque) and node.what == "subsearch"
+
+
 def _epoch_start() -> AbsoluteTime:
     """The start of time: the IR's time range needs a start when only `latest=` is given."""
     return AbsoluteTime(at=datetime.fromtimestamp(0, tz=timezone.utc))
@@ -176,6 +186,11 @@ class Stages(PlanDraft):
         raw = next((col for col in source.bindings.columns(Platform.spl).values()
                     if col == "_raw"), None)
         self.raw_ref = scope.lookup(raw) if raw else None
+        # Once a command cannot join the part being read (`eval` after `stats`, `where` after
+        # `head`, `dedup`, `eventstats` …), that part is closed: the first one is kept here, the
+        # others become `Step`s, and what follows reads their outputs (`new_step`).
+        self.first: dict[str, Any] | None = None
+        self.stages: list[Stage] = []
 
     # ------------------------------------------------------------------ results
 
@@ -190,7 +205,40 @@ class Stages(PlanDraft):
         tr = None
         if self.start is not None or self.end is not None:
             tr = TimeRange(start=self.start or _epoch_start(), end=self.end)
-        return self.draft(tr)
+        if self.first is None:
+            return self.draft(tr)
+        self.new_step()
+        return QueryPlan(source=self.source.id, time_range=tr, **self.first,
+                         stages=self.stages, issues=self.issues)
+
+    def _part(self) -> dict[str, Any]:
+        return {"filters": self.filters, "computed": self.computed, "aggregation": self.agg,
+                "having": self.having if self.agg else [], "project": self.project,
+                "sort": self.sort, "limit": self.limit}
+
+    def outputs(self) -> Scope:
+        """The SPL names of the part being read's outputs (its aggregation's, or its
+        projection's, or every field in scope), as the stages after it see them."""
+        names = dict((self.out or self.scope).names)
+        if self.project:
+            names = {k: v for k, v in names.items() if v.name in self.project}
+        return Scope(self.text, self.source, names, datamodel=self.scope.datamodel,
+                     lenient=self.names.lenient)
+
+    def new_step(self, stage: Stage | None = None) -> None:
+        """Close the part being read (then add `stage`, if given); what follows is a new
+        `Step` over their outputs."""
+        scope = self.outputs()
+        part = self._part()
+        if self.first is None:
+            self.first = part
+        elif any(part.values()):
+            self.stages.append(Step(**part))
+        if stage is not None:
+            self.stages.append(stage)
+        self.filters, self.computed, self.having, self.project, self.sort = [], [], [], [], []
+        self.agg, self.limit, self.out, self.raw_ref = None, None, None, None
+        self.scope = scope
 
     @property
     def names(self) -> Scope:
@@ -207,7 +255,9 @@ class Stages(PlanDraft):
                                    "the plan searches the whole source "
                                    f"({self.source.bindings.spl.search})"))  # type: ignore
         rest = [t for i, t in enumerate(terms) if i not in used]
-        self.filters += self._search_filters(rest, self.scope, allow_time=True)
+        self.filters += self._search_filters([t for t in rest if not is_subsearch(t)],
+                                             self.scope, allow_time=True)
+        self._semi_joins(rest)
 
     def _search_filters(self, terms: list[SNode], scope: Scope, *, allow_time: bool) -> list:
         out: list[Any] = []
@@ -287,22 +337,35 @@ class Stages(PlanDraft):
     def cmd_search(self, cmd: Command) -> None:
         terms, _ = parse_search(self.text, cmd.args, cmd.end)
         if self.limit is not None:
-            raise self._late(cmd, "search after head or a limited sort",
-                             "the IR filters before it limits")
+            self.new_step()
+        plain = [t for t in terms if not is_subsearch(t)]
         if self.agg is None:
-            self.filters += self._search_filters(terms, self.scope, allow_time=False)
+            self.filters += self._search_filters(plain, self.scope, allow_time=False)
         else:
-            self.having += self._search_filters(terms, self.names, allow_time=False)
+            self.having += self._search_filters(plain, self.names, allow_time=False)
+        self._semi_joins(terms)
+
+    def _semi_joins(self, terms: list[SNode]) -> None:
+        for t in terms:
+            if is_subsearch(t):
+                try:
+                    self.semi_join(t)
+                except Unsupported as u:
+                    self.issue(u)
+                    self._lenient()
+
+    def semi_join(self, node: SNode) -> None:
+        """A `[ … ]` search term (see `spl.subsearch`, which reads it)."""
+        raise Unsupported(getattr(node, "pos", 0), "a subsearch [ … ]")
 
     def cmd_where(self, cmd: Command) -> None:
         node = parse_eval(self.text, cmd.args, cmd.end)
         if self.limit is not None:
-            raise self._late(cmd, "where after head or a limited sort",
-                             "the IR filters before it limits")
+            self.new_step()
         out: list[Any] = []
         for item in and_items(node):
             try:
-                if self.agg is None and self._time_bound(item):
+                if self.agg is None and self.first is None and self._time_bound(item):
                     continue
                 out.append(where_filter(item, self.names))
             except Unsupported as u:
@@ -343,8 +406,7 @@ class Stages(PlanDraft):
     def cmd_eval(self, cmd: Command) -> None:
         assigns = parse_assignments(self.text, cmd.args, cmd.end)
         if self.agg is not None:
-            raise self._late(cmd, "eval after the aggregation",
-                             "the IR computes fields before it aggregates")
+            self.new_step()
         binder = ExprBinder(self.scope)
         for name, pos, node in assigns:
             try:
