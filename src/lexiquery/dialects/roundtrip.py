@@ -37,6 +37,10 @@ What is normalised:
   the expression, not the name), and an unselected constant sort key is dropped; `not` of any
   comparison is its complement (SQL's `NOT (x = 5)` and
   `x <> 5` both exclude NULL);
+* with `platform` SQL, a sort with no limit that other stages follow orders what SQL's CTEs
+  keep: it moves on through steps that neither aggregate nor sort (and keep its keys) to the
+  first of them with a limit, or to the last stage; after any other stage it orders nothing
+  and goes (`sql.render_stages`);
 * stages: a step's filters right after an aggregation with no limit are its having (and a
   step left empty goes); each `Step` is normalised as the first part is, its types read from the outputs of
   the stages before it (`dialects.scope`); other stages are compared as written;
@@ -359,6 +363,7 @@ def canonical(plan: QueryPlan, source: Source, platform: Platform | None = None)
     plan = _lower_absolute_time(plan, source)
     plan = _having_after_aggregation(plan)
     if platform is Platform.sql:
+        plan = _sql_carried_order(plan)
         plan = _sql_shape(plan, source)
     c = _Canon(plan, source, platform)
     data: dict[str, Any] = {"source": plan.source}
@@ -418,6 +423,27 @@ def _having_after_aggregation(plan: QueryPlan) -> QueryPlan:
                 continue
         parts.append(stage)
         prev = stage
+    return parts[0].model_copy(update={"stages": parts[1:]})
+
+
+def _sql_carried_order(plan: QueryPlan) -> QueryPlan:
+    """Where SQL's CTE chain keeps a sort (see the module docstring)."""
+    if not plan.stages:
+        return plan
+    parts: list[Any] = [plan, *plan.stages]
+    order: list[Any] = []
+    for i, part in enumerate(parts):
+        if i and order:
+            if isinstance(part, Step) and not part.sort and part.aggregation is None and \
+                    all(k.field in part.project for k in order if part.project):
+                if part.limit is not None or i == len(parts) - 1:
+                    parts[i] = part = part.model_copy(update={"sort": list(order)})
+            else:
+                order = []
+        if isinstance(part, (QueryPlan, Step)) and part.sort:
+            order = list(part.sort)
+            if part.limit is None and i < len(parts) - 1:
+                parts[i] = part.model_copy(update={"sort": []})
     return parts[0].model_copy(update={"stages": parts[1:]})
 
 
