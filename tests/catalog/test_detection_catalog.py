@@ -9,7 +9,7 @@ import yaml
 
 from lexiquery.catalog.escu_macros import ESCU_MACROS, FILTER_PATTERN, escu_macros
 from lexiquery.catalog.importers import import_catalog_data
-from lexiquery.catalog.model import Catalog, SplMacro
+from lexiquery.catalog.model import Catalog, Platform, SplMacro
 from lexiquery.catalog.store import load_catalog
 from lexiquery.dialects.reading import read_query
 from lexiquery.dialects.spl.macros import expand_search
@@ -132,3 +132,69 @@ def test_every_pack_macro_has_a_valid_declaration() -> None:
         arity = int(key.split("(")[1].rstrip(")")) if "(" in key else 0
         assert len(macro.args) == arity, key
         assert all(f"${a}$" in macro.definition for a in macro.args), key
+
+
+# ── curated sources answer for the reference columns of their tables ────────────────────────
+
+
+def _translate(query: str, source: str, target: str, cat: Catalog):  # type: ignore[no-untyped-def]
+    from lexiquery.operations import translate_query  # deferred: the operations layer is heavy
+
+    return translate_query(query, source, target, catalog=cat, check=False)
+
+
+def test_a_reference_column_of_a_curated_table_is_read(cat: Catalog) -> None:
+    q = ("SigninLogs | where AuthenticationRequirement == 'singleFactorAuthentication' "
+         "| summarize count() by UserPrincipalName")
+    parsed = read_query(q, "kql", catalog=cat)
+    assert parsed.source.id == "signin_logs"  # the curated source, not a bare reference table
+    [cond] = list(iter_conditions(parsed.plan.filters))
+    assert cond.field == "authentication_requirement"
+    assert parsed.plan.aggregation is not None and parsed.plan.aggregation.group_by == ["user"]
+    field = parsed.source.field("authentication_requirement")
+    assert field is not None and "KQL only" in field.description and not field.synonyms
+
+
+def test_a_column_bound_on_one_platform_is_a_precise_not_bound(cat: Catalog) -> None:
+    t = _translate("SigninLogs | where AuthenticationRequirement == 'singleFactorAuthentication' "
+                   "| summarize count() by UserPrincipalName", "kql", "spl", cat)
+    assert not t.valid and t.query == ""
+    assert [(i.code, i.field or "authentication_requirement") for i in t.issues
+            if i.severity.value == "error"] == [("not_bound", "authentication_requirement")]
+    assert "authentication_requirement" in t.issues[0].message
+    # and from SPL: a Sysmon field DeviceProcessEvents does not have under that name
+    t = _translate('index=sysmon source="XmlWinEventLog:Microsoft-Windows-Sysmon/Operational" '
+                   'EventCode=1 OriginalFileName="PsExec.exe" | stats count by host',
+                   "spl", "kql", cat)
+    assert not t.valid and any(i.code == "not_bound" and "original_file_name" in i.message
+                               for i in t.issues)
+
+
+def test_windows_security_fields_of_the_same_name_translate(cat: Catalog) -> None:
+    """SecurityEvent's columns and the XmlWinEventLog:Security fields are the event XML's own
+    names: a column both references have is one field, bound on both."""
+    t = _translate("SecurityEvent | where EventID == 4625 | summarize count() by FailureReason",
+                   "kql", "spl", cat)
+    assert t.valid, t.issues
+    assert "FailureReason" in t.query and "EventCode=4625" in t.query
+    t = _translate("`wineventlog_security` EventCode=4625 | stats count by FailureReason, "
+                   "TargetUserName", "spl", "kql", cat)
+    assert "FailureReason" in t.query and "TargetUserName" in t.query, t.issues
+
+
+def test_curated_names_keep_answering_for_their_aliases(cat: Catalog) -> None:
+    # TargetUserName is the SPL alias of the curated `user`, not a second, SPL-only field
+    parsed = read_query("`wineventlog_security` EventCode=4625 TargetUserName=bob "
+                        "| stats count by Computer", "spl", catalog=cat)
+    assert {c.field for c in iter_conditions(parsed.plan.filters)} == {"event_id", "user"}
+    assert parsed.plan.aggregation is not None and parsed.plan.aggregation.group_by == ["host"]
+    src = parsed.source
+    assert src.column(Platform.spl, "user") == "user"
+    assert not any(f.name.startswith("target_user_name") for f in src.fields)
+
+
+def test_the_builtin_catalog_alone_stays_curated() -> None:
+    from lexiquery.catalog.builtin import builtin_catalog  # deferred: only this test needs it
+
+    plain = builtin_catalog().get("signin_logs")
+    assert plain is not None and plain.field("authentication_requirement") is None

@@ -29,6 +29,7 @@ from typing import Any
 import yaml
 
 from lexiquery.catalog.builtin import builtin_catalog
+from lexiquery.catalog.curated_columns import widen_curated
 from lexiquery.catalog.importers import import_catalog_data, import_file
 from lexiquery.catalog.model import Catalog, Source
 from lexiquery.catalog.reference import PACKS, reference_shelf, table_words
@@ -227,7 +228,9 @@ def workspace_names(catalog_dir: Path | None) -> list[str]:
 
 def attach_reference(catalog: Catalog) -> None:
     """Put the shipped reference packs on `catalog`'s shelves, minus the tables its own sources
-    already bind (curated sources win) and never reusing one of its ids."""
+    already bind (curated sources win) and never reusing one of its ids; the built-in sources
+    answer for the other reference columns of their tables (`catalog.curated_columns`)."""
+    widen_curated(catalog)
     covered = frozenset(s.bindings.kql.table.lower() for s in catalog
                         if s.bindings.kql is not None)
     reserved = frozenset(catalog.ids())
