@@ -183,6 +183,7 @@ class AggregateStages(Stages):
         self._check_can_aggregate(cmd)
         args = Args(self.text, cmd.args, cmd.end)
         opts = args.options()
+        reported = len(self.issues)
         metrics = self._metrics(args, ("by",))
         cols, span = self._by(args, cmd)
         if not args.at_end():
@@ -193,6 +194,8 @@ class AggregateStages(Stages):
             raise Unsupported(pos, f"the stats option {name}=")
         if span is not None:
             raise Unsupported(span[1], "span= in stats", "bin _time span=… before stats")
+        if not metrics and len(self.issues) > reported:
+            return  # every aggregate was reported as not held
         if not metrics:
             raise syntax_error(self.text, cmd.args, "stats needs an aggregate",
                                expected="e.g. count, dc(field)")

@@ -66,10 +66,13 @@ class MoreStages(AggregateStages):
         for name, (_, pos) in args.options().items():
             raise Unsupported(pos, f"the eventstats option {name}=")
         self.new_step()
+        reported = len(self.issues)
         metrics = self._metrics(args, ("by",))
         cols, span = self._by(args, cmd)
         if span is not None or not args.at_end():
             raise Unsupported(cmd.pos, "eventstats with span= or extra arguments")
+        if not metrics and len(self.issues) > reported:
+            return  # every aggregate was reported as not held
         if not metrics:
             raise syntax_error(self.text, cmd.args, "eventstats needs an aggregate",
                                expected="e.g. avg(count) AS avg_count")

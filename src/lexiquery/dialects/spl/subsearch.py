@@ -130,6 +130,10 @@ class JoinStages(MoreStages):
                                   "the left side has it too and join would overwrite it")
         self._drop_key_renames([n for n, _ in names])
         self.stages.append(Join(how=how, right=right, on=on))
+        keys = {k.right for k in on}
+        for spl_name, ref in rscope.names.items():  # the right side's other outputs follow
+            if ref.name not in keys:
+                self.scope.names[spl_name] = ref
 
     def _keys(self, names: list[tuple[str, int]], rscope: Scope) -> list[JoinKey]:
         on = []
