@@ -41,7 +41,9 @@ What is normalised:
   keep: it moves on through steps that neither aggregate nor sort (and keep its keys) to the
   first of them with a limit, or to the last stage; after any other stage it orders nothing
   and goes (`sql.render_stages`);
-* stages: a step's filters right after an aggregation with no limit are its having (and a
+* stages: a step that can continue the pipeline before it in the fixed order (`extend` then
+  `summarize` written as two steps) is part of it; a step's filters right after an aggregation
+  with no limit are its having (and a
   step left empty goes); each `Step` is normalised as the first part is, its types read from the outputs of
   the stages before it (`dialects.scope`); other stages are compared as written;
 * plan issues are dropped (they are compared separately).
@@ -361,7 +363,7 @@ def canonical(plan: QueryPlan, source: Source, platform: Platform | None = None)
     """The plan with every difference that does not change the results removed (see module).
     `platform`: the platform whose rendering is being compared, when there is one."""
     plan = _lower_absolute_time(plan, source)
-    plan = _having_after_aggregation(plan)
+    plan = _having_after_aggregation(_merged_steps(plan))
     if platform is Platform.sql:
         plan = _sql_carried_order(plan)
         plan = _sql_shape(plan, source)
@@ -444,6 +446,39 @@ def _sql_carried_order(plan: QueryPlan) -> QueryPlan:
             order = list(part.sort)
             if part.limit is None and i < len(parts) - 1:
                 parts[i] = part.model_copy(update={"sort": []})
+    return parts[0].model_copy(update={"stages": parts[1:]})
+
+
+# The fixed pipeline's parts by rank: parts of one rank commute (filters and computed fields,
+# projection and sort), so a step whose parts all rank after the pipeline's can continue it.
+_RANK = {"filters": 0, "computed": 0, "aggregation": 1, "having": 2, "project": 3, "sort": 3,
+         "limit": 4}
+
+
+def _merged_steps(plan: QueryPlan) -> QueryPlan:
+    """A `Step` joins the pipeline before it (the first part or a step) where it can continue
+    it in the fixed order: its parts rank after that pipeline's, or with them (filters and
+    computed fields, projection and sort) with no part set on both sides — filters excepted,
+    which AND — and no name computed twice."""
+    if not plan.stages:
+        return plan
+    parts: list[Any] = [plan]
+    for stage in plan.stages:
+        prev = parts[-1]
+        if isinstance(stage, Step) and isinstance(prev, (QueryPlan, Step)):
+            mine = [k for k in _RANK if getattr(stage, k)]
+            theirs = [k for k in _RANK if getattr(prev, k)]
+            low = min(_RANK[k] for k in mine)
+            high = max((_RANK[k] for k in theirs), default=-1)
+            both = set(mine) & set(theirs) - {"filters"}
+            twice = {c.name for c in prev.computed} & {c.name for c in stage.computed}
+            if (high < low or high == low and low in (0, 3) and not both) and not twice:
+                parts[-1] = prev.model_copy(update={k: getattr(prev, k) + getattr(stage, k)
+                                                    if k in ("filters", "computed")
+                                                    else getattr(stage, k) or getattr(prev, k)
+                                                    for k in _RANK})
+                continue
+        parts.append(stage)
     return parts[0].model_copy(update={"stages": parts[1:]})
 
 
