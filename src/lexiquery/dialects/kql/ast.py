@@ -158,10 +158,9 @@ def node_offset(e: Node) -> int:
 
 SUPPORTED = ("where", "filter", "project", "project-away", "project-rename", "extend",
              "summarize", "top", "sort", "order", "take", "limit", "distinct", "count", "render",
-             "mv-expand", "mvexpand", "join", "parse")
+             "mv-expand", "mvexpand", "join", "lookup", "parse")
 # Operators the IR cannot hold: skipped and reported with their position.
 UNSUPPORTED = {
-    "lookup": "write it as join kind=leftouter",
     "union": "the IR reads one table",
     "mv-apply": "the IR has no array expansion",
     "parse-where": "the IR has no text extraction",

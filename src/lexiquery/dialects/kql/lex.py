@@ -261,9 +261,11 @@ def _substitute(text: str, tokens: list[Token], lets: dict[str, list[Token]],
                                f"{MAX_EXPANDED_TOKENS:,} tokens where they are used",
                                hint="a let used many times in other lets multiplies its size; "
                                     "simplify the lets")
-        if len(body) == 1 or _has_top_pipe(body):
-            out.extend(body)  # a table, a pipeline or a single value stands as it is
-        else:  # an expression keeps its meaning inside any other: `x * (1 + 2)`
+        inside = k > 0 and not tokens[k - 1].is_word("union") and not tokens[k - 1].is_op(",")
+        if len(body) == 1 or _has_top_pipe(body) and not inside:
+            out.extend(body)  # a table, a leading pipeline or a single value stands as it is
+        else:  # an expression keeps its meaning inside any other: `x * (1 + 2)`; a pipeline
+            # used inside a query (`join kind=inner T on …`) is a parenthesised subquery
             out.append(Token("op", "(", t.offset, t.offset, "("))
             out.extend(body)
             out.append(Token("op", ")", t.end, t.end, ")"))

@@ -160,7 +160,7 @@ class Parser(MoreStages, ExprParser):
                                                  for e in self.expr_list()])
         if word == "count":
             return Stage("count", off, word)
-        if word in ("mv-expand", "mvexpand", "join", "parse"):
+        if word in ("mv-expand", "mvexpand", "join", "lookup", "parse"):
             return self.more_stage(word, off)
         if word in UNSUPPORTED:
             self.skip_stage()

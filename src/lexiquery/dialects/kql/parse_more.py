@@ -1,5 +1,5 @@
-"""The grammar of the KQL operators that make stages of their own: `join`, `mv-expand` (and
-the old `mvexpand`) and `parse`, and subqueries (`join (…)`, `x in (T | …)`).
+"""The grammar of the KQL operators that make stages of their own: `join` and `lookup`,
+`mv-expand` (and the old `mvexpand`) and `parse`, and subqueries (`join (…)`, `x in (T | …)`).
 
 A mixin of `kql.parse.Parser`, which supplies `query(nested=True)` (a query that ends at the
 `)` closing it) and the expression grammar (`kql.parse_expr`).
@@ -39,8 +39,8 @@ class MoreStages(_Base):
         return q
 
     def more_stage(self, word: str, off: int) -> Stage:
-        if word == "join":
-            return self.join_stage(off)
+        if word in ("join", "lookup"):
+            return self.join_stage(off, word)
         if word == "parse":
             return self.parse_stage(off)
         # mv-expand [kind=…] [with_itemindex=…] [Name =] Expr [to typeof(T)], … [limit N]
@@ -57,7 +57,7 @@ class MoreStages(_Base):
         st.join_kind = " ".join(options)  # options the IR does not hold, reported by the binder
         return st
 
-    def join_stage(self, off: int) -> Stage:
+    def join_stage(self, off: int, word: str = "join") -> Stage:
         kind = ""
         while self.tok.kind == "ident" and self.peek().is_op("="):
             name = self.next()
@@ -80,7 +80,7 @@ class MoreStages(_Base):
         else:
             raise self.error(f"expected the right-hand table of the join, found "
                              f"{self.describe(self.tok)}", expected="'(' and a query")
-        self.expect_word("on", hint="write join kind=inner (Table | …) on Column")
+        self.expect_word("on", hint=f"write {word} kind=inner (Table | …) on Column")
         on: list[tuple[Node, Node]] = []
         while True:
             e = self.expr()
@@ -89,7 +89,7 @@ class MoreStages(_Base):
             if not self.tok.is_op(","):
                 break
             self.next()
-        st = Stage("join", off, "join", query=right, on=on)
+        st = Stage(word, off, word, query=right, on=on)
         st.join_kind = kind
         return st
 

@@ -78,11 +78,13 @@ class Stages(MoreOps):
         self.b = b
 
     def run(self, stages: list[syn.Stage]) -> None:
+        self.prev: syn.Stage | None = None
         for st in stages:
             try:
                 getattr(self, "op_" + st.kind.replace("-", "_"))(st)
             except Unsupported as u:
                 self.b.issue(u)
+            self.prev = st
 
     def items(self, things: list[Any], fn: Callable[[Any], Any]) -> None:
         """Apply `fn` to each item; an unsupported item is reported and the rest still read."""

@@ -9,6 +9,7 @@
                                            keeps them: it reads as Expand alone)
     join kind=inner|leftouter|leftsemi|leftanti (R) on k, $left.a == $right.b → Join
     where x in (T | … | project y) / !in → Join semi / anti
+    lookup (<the query so far> | summarize m by k) on k → Window(m, by k) (the renderer's)
     parse x with * "a" Name "b" *        → Name = extract(x, "^.*?a(.*?)b.*$", 1), one per name
 
 The default join kind, `innerunique`, de-duplicates the left keys before joining: it is read as
@@ -23,10 +24,11 @@ from typing import Any
 from lexiquery.dialects.kql import ast as syn
 from lexiquery.dialects.kql.bind import Binder, Unsupported
 from lexiquery.dialects.kql.bind_more import temp_field
-from lexiquery.dialects.kql.render_stages import kql_context
+from lexiquery.dialects.kql.lex import tokenize
+from lexiquery.dialects.kql.render_stages import WINDOW_KEY, kql_context
 from lexiquery.dialects.kql.time import time_range
 from lexiquery.dialects.scope import walk
-from lexiquery.errors import PlanError
+from lexiquery.errors import PlanError, QueryError
 from lexiquery.ir import (
     Call,
     Compare,
@@ -43,6 +45,7 @@ from lexiquery.ir import (
     QueryPlan,
     SortKey,
     TopPerGroup,
+    Window,
 )
 
 _KINDS = {"inner": JoinKind.inner, "leftouter": JoinKind.left, "leftsemi": JoinKind.semi,
@@ -248,6 +251,50 @@ class MoreOps:
             b.ns.pop(n, None)
         return True
 
+    # ------------------------------------------------------------------ windows
+
+    def op_lookup(self, st: syn.Stage) -> None:
+        """`| lookup (<the query so far> | summarize m by k) on k`: the renderer's window
+        (`kql.render_stages`), every row with its group's aggregates. Any other lookup is
+        refused (it is a left join whose right keys must be unique)."""
+        b = self.b
+        assert st.query is not None
+        prev = self.prev
+        keys = [left.text for left, right in st.on if isinstance(left, syn.Name)
+                and isinstance(right, syn.Name) and left.text == right.text]
+        helper = prev is not None and prev.kind == "extend" and all(
+            a.alias and a.alias.startswith(WINDOW_KEY) for a in prev.items)
+        end = prev.offset if helper and prev is not None else st.offset
+        sub = st.query
+        last = sub.stages[-1] if sub.stages else None
+        if st.join_kind not in ("", "leftouter") or len(keys) != len(st.on) or last is None \
+                or last.kind != "summarize" or not _same_tokens(
+                    b.text[b.query.table_offset:end], b.text[sub.table_offset:last.offset]):
+            raise Unsupported(st.offset, "this lookup", "a lookup of the same query's "
+                              "summarize by the lookup keys is read (a window); write other "
+                              "lookups as join kind=leftouter")
+        plan, sub_b = self.bind_query(sub)
+        agg = plan.stages[-1].aggregation if plan.stages else plan.aggregation
+        assert agg is not None
+        computed = {c.name: c.expr for c in (plan.stages[-1].computed if plan.stages
+                                             else plan.computed)}
+        by = []
+        for g in agg.group_by:
+            e = computed.get(g)
+            if g.startswith(WINDOW_KEY) and isinstance(e, Call) and e.fn is Function.to_string:
+                by.append(e.args[0].name)  # type: ignore[union-attr]
+            elif not g.startswith(WINDOW_KEY):
+                by.append(g)
+        if helper:  # the helper columns: out of the left pipeline, and `project-away`ed next
+            b.computed = [c for c in b.computed if not c.name.startswith(WINDOW_KEY)]
+            for k in list(b.ns):
+                if k.startswith(WINDOW_KEY):
+                    b.ns.pop(k)
+                    b.hidden.add(k)
+        b.add_stage(Window(metrics=agg.metrics, by=by))
+        for m in agg.metrics:
+            b.ns[m.name] = m.name
+
     # ------------------------------------------------------------------ parse
 
     def op_parse(self, st: syn.Stage) -> None:
@@ -282,6 +329,16 @@ class MoreOps:
             b.ns[name] = name
             if b.project:
                 b.project.append(name)
+
+
+def _same_tokens(a: str, b: str) -> bool:
+    """Do two query texts (each up to its last `|`) read as the same tokens?"""
+    def toks(text: str) -> list[str]:
+        return [t.text for t in tokenize(text.rstrip().rstrip("|"))[:-1]]
+    try:
+        return toks(a) == toks(b)
+    except QueryError:
+        return False
 
 
 def _keeps_empty(e: syn.Node, name: str) -> bool:
