@@ -198,3 +198,44 @@ def test_the_builtin_catalog_alone_stays_curated() -> None:
 
     plain = builtin_catalog().get("signin_logs")
     assert plain is not None and plain.field("authentication_requirement") is None
+
+
+# ── lookup tables ────────────────────────────────────────────────────────────────────────────
+
+
+def test_the_lookups_detections_read_are_declared(cat: Catalog) -> None:
+    assert {"lolbas_file_path_lookup", "privileged_accounts", "identity_lookup_expanded",
+            "threat_intel_domains", "threat_intel_ips", "threat_intel_file_hashes",
+            "domain_controllers", "compromised_hosts"} <= set(cat.lookups)
+    table = cat.lookup("privileged_accounts")
+    assert table is not None and table.keys == ["user"]
+    src = cat.get(table.id)  # a join's right side finds it by id …
+    assert src is not None and src.time_field is None
+    assert src.target(Platform.spl) == "| inputlookup privileged_accounts"
+    assert src.target(Platform.kql) == "privileged_accounts"
+    assert src.column(Platform.sql, "is_privileged") == "is_privileged"
+    assert table.id in cat and table.id not in cat.ids()  # … but it is not an event source
+    assert all(s.id != table.id for s in cat)
+    assert all(set(r) <= {f.name for f in table.fields} for r in table.rows) and table.rows
+
+
+def test_how_splunk_matches_a_lookup_is_kept(cat: Catalog) -> None:
+    lolbas = cat.lookup("lolbas_file_path_lookup")
+    assert lolbas is not None
+    assert not lolbas.exact("lolbas_file_name") and lolbas.match["lolbas_file_name"] == "wildcard"
+    assert lolbas.case_sensitive is False
+    threat = cat.lookup("threat_intel_ips")
+    assert threat is not None and threat.exact("ip") and threat.case_sensitive is True
+
+
+def test_a_lookup_declaration_is_checked() -> None:
+    from lexiquery.catalog.lookups import LookupTable
+
+    with pytest.raises(ValueError, match="unknown fields"):
+        LookupTable.model_validate({"name": "x", "fields": [{"name": "a"}], "keys": ["b"]})
+    with pytest.raises(ValueError):
+        LookupTable.model_validate({"name": "x y", "fields": [{"name": "a"}]})
+    t = LookupTable.model_validate({"name": "spl_only", "fields": [{"name": "a"}],
+                                    "kql_table": "", "sql_table": "site.spl_only"})
+    assert t.source().bindings.kql is None
+    assert t.source().target(Platform.sql) == "site.spl_only"

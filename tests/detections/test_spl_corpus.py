@@ -14,7 +14,8 @@ expected once issue 16 is done. These tests check that the corpus is well formed
   facts (`cim_datamodels.yaml`) or is listed in `DATAMODELS_NOT_PACKED`; every CIM field a
   tstats search names (`Processes.process_name`) is a field of that model; every `sourcetype=` /
   `source=` a search selects on is a source of the packed Splunk reference (`splunk.json`) or one
-  of its alias spellings; every lookup table is listed in `LOOKUPS_NOT_DECLARED`.
+  of its alias spellings; every lookup table is declared (`catalog.lookups`) with the fields the
+  query names, or listed in `LOOKUPS_NOT_DECLARED`.
 
 The two NOT_DECLARED / NOT_PACKED sets are the to-do list for the catalog: `expect` assumes the
 catalog knows these names by the time issue 16 is done.
@@ -32,6 +33,7 @@ import pytest
 import yaml
 
 from lexiquery.catalog.escu_macros import escu_macros
+from lexiquery.catalog.lookups import builtin_lookups
 from lexiquery.catalog.splunk_names import SOURCE_ALIASES, source_key, spl_keys
 
 HERE = Path(__file__).resolve().parent
@@ -66,19 +68,10 @@ DATAMODELS_NOT_PACKED = {
     "Risk", "Risk.All_Risk",
 }
 
-# Lookup tables the corpus reads (`lookup`, `inputlookup`); the catalog declares no lookup yet.
-# Issue 16 asks for `lookup` against a catalog-declared lookup table, so these must be declared
-# (name, key and output columns) for the items that use them to translate:
-LOOKUPS_NOT_DECLARED = {
-    "lolbas_file_path_lookup",  # ESCU: lolbas_file_name -> lolbas_file_path
-    "privileged_accounts",  # site list: user, is_privileged, department, owner, last_review
-    "identity_lookup_expanded",  # ES identities: identity -> status, department
-    "threat_intel_domains",  # domain
-    "threat_intel_ips",  # ip -> threat_category, threat_source
-    "threat_intel_file_hashes",  # file_hash -> threat_name, threat_source
-    "domain_controllers",  # dest
-    "compromised_hosts",  # dest
-}
+# Lookup tables the corpus reads (`lookup`, `inputlookup`) that the catalog does not declare yet
+# (`catalog.lookups`, `lookups/*.yaml`). Empty: every one is declared, with the fields the
+# corpus names.
+LOOKUPS_NOT_DECLARED: set[str] = set()
 
 # Commands no target can run: an item using one is refused on both targets.
 NEVER_TRANSLATES = {"transaction", "map", "rest", "outputlookup_collect", "ml_command"}
@@ -379,10 +372,24 @@ def test_sources_are_known(item: dict) -> None:
     assert not bad, f"sourcetype/source not in the Splunk reference pack or its aliases: {bad}"
 
 
-def test_lookups_are_listed() -> None:
+def test_lookups_are_declared_or_listed() -> None:
+    declared = {t.name for t in builtin_lookups()}
     used = {name for it in ITEMS for name in _LOOKUP.findall(it["query"])}
-    assert used - LOOKUPS_NOT_DECLARED == set(), used - LOOKUPS_NOT_DECLARED
+    assert used - LOOKUPS_NOT_DECLARED - declared == set(), used - LOOKUPS_NOT_DECLARED - declared
     assert LOOKUPS_NOT_DECLARED - used == set(), "listed but unused"
+    assert not (LOOKUPS_NOT_DECLARED & declared), "declared now: drop it from the list"
+
+
+@pytest.mark.parametrize("item", [it for it in ITEMS if _LOOKUP.search(it["query"])],
+                         ids=[it["id"] for it in ITEMS if _LOOKUP.search(it["query"])])
+def test_lookup_fields_are_declared(item: dict) -> None:
+    """Every field a `lookup NAME key [as x] OUTPUT f [as y] …` names is a field of NAME."""
+    tables = {t.name: t for t in builtin_lookups()}
+    for m in re.finditer(r"\|\s*lookup\s+(\w+)\s+([^|\]]*)", item["query"]):
+        table = tables[m.group(1)]
+        words = re.sub(r"\b(?:as|AS)\s+\S+", " ", m.group(2).replace(",", " ")).split()
+        names = [w for w in words if w not in ("OUTPUT", "OUTPUTNEW")]
+        assert names and all(table.field(n) for n in names), (m.group(1), names)
 
 
 def test_construct_coverage() -> None:

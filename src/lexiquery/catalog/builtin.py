@@ -1,4 +1,5 @@
-"""The built-in sources, shipped as YAML files next to this module (`builtin/*.yaml`)."""
+"""The built-in sources, shipped as YAML files next to this module (`builtin/*.yaml`), and the
+built-in lookup tables (`lookups/*.yaml`, `catalog.lookups`)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from pathlib import Path
 
 import yaml
 
+from lexiquery.catalog.lookups import builtin_lookups
 from lexiquery.catalog.model import Catalog, Source
 
 BUILTIN_DIR = Path(__file__).with_name("builtin")
@@ -32,5 +34,9 @@ def _builtin_sources() -> tuple[Source, ...]:
 
 
 def builtin_catalog() -> Catalog:
-    """A fresh catalog of the built-in sources (parsed once per process, copied per call)."""
-    return Catalog(s.model_copy(deep=True) for s in _builtin_sources())
+    """A fresh catalog of the built-in sources (parsed once per process, copied per call) and
+    the built-in lookup tables (`catalog.lookups`)."""
+    catalog = Catalog(s.model_copy(deep=True) for s in _builtin_sources())
+    for table in builtin_lookups():
+        catalog.add_lookup(table)
+    return catalog

@@ -240,6 +240,17 @@ class SourceShelf(Protocol):
     def by_id(self) -> dict[str, object]: ...
 
 
+class LookupShape(Protocol):
+    """A lookup table the catalog declares (`catalog.lookups.LookupTable`)."""
+
+    name: str
+
+    @property
+    def id(self) -> str: ...
+
+    def source(self) -> "Source": ...
+
+
 class Catalog:
     """Sources by id. Later additions (imports, --catalog files) replace same-id sources.
 
@@ -255,6 +266,9 @@ class Catalog:
         self.shelves: list[SourceShelf] = list(shelves)
         # Platforms whose workspace (schema import) limits this catalog (`catalog.workspace`).
         self.workspace_platforms: list[Platform] = []
+        # Lookup tables by the name SPL uses (`catalog.lookups`): not sources of events, so
+        # not iterated; `get` finds their sources by id (a join's right side).
+        self.lookups: dict[str, LookupShape] = {}
         for s in sources:
             self.add(s)
 
@@ -268,7 +282,18 @@ class Catalog:
         for shelf in self.shelves:
             if source_id in shelf.by_id:
                 return shelf.source(source_id)
-        return None
+        table = self._lookup_by_id(source_id)
+        return table.source() if table is not None else None
+
+    def add_lookup(self, table: LookupShape) -> None:
+        self.lookups[table.name] = table
+
+    def lookup(self, name: str) -> LookupShape | None:
+        """The lookup SPL calls `name` (its definition name), or None."""
+        return self.lookups.get(name)
+
+    def _lookup_by_id(self, source_id: object) -> LookupShape | None:
+        return next((t for t in self.lookups.values() if t.id == source_id), None)
 
     def __iter__(self):  # type: ignore[no-untyped-def]
         return iter(self._sources.values())
@@ -278,7 +303,8 @@ class Catalog:
 
     def __contains__(self, source_id: object) -> bool:
         return source_id in self._sources or any(
-            source_id in shelf.by_id for shelf in self.shelves)
+            source_id in shelf.by_id for shelf in self.shelves) or \
+            self._lookup_by_id(source_id) is not None
 
     def ids(self) -> list[str]:
         return list(self._sources)

@@ -191,6 +191,7 @@ def apply_workspace(catalog: Catalog, schema: Iterable[Source]) -> Catalog:
                                           and spl_keys(s.bindings.spl.search) <= known)]
     out = Catalog(sources, shelves)
     out.workspace_platforms = ws.platforms
+    out.lookups = dict(catalog.lookups)  # declared by the site: the schema does not list them
     return out
 
 
