@@ -142,6 +142,7 @@ class AggregateStages(Stages):
             raise syntax_error(self.text, cmd.pos, f"{cmd.name} needs an aggregate",
                                expected="e.g. count, dc(field)")
         self.agg = Aggregation(metrics=metrics, group_by=group, time_bucket=bucket)
+        out.lenient = self.scope.lenient  # names a construct reported above may have made
         self.out = out
         self.sort = []  # a sort before the aggregation has no effect on it
         self.project = []

@@ -34,6 +34,7 @@ from lexiquery.dialects.spl.source import (
     bound_prefix,
     bound_to,
     dataset_of,
+    is_container,
     match_index_only,
     match_prefix,
     normalise_command,
@@ -325,7 +326,8 @@ class _Reader:
             branches = source_branches(t)
             if branches is None or len(branches) < 2:
                 continue
-            named = [b for b in branches if (b.field or "").lower() != "index"]
+            named = [b for b in branches
+                     if (b.field or "").lower() != "index" and not is_container(b)]
             bound = {tuple(bound_to(b, prefixes)) for b in named}
             if len(bound) > 1:
                 raise self._several(t, named, None, prefixes)
@@ -365,7 +367,7 @@ class _Reader:
 
     def _unknown(self, terms: list[SNode], pos: int) -> QueryError:
         wanted: dict[str, tuple[str, int]] = {}
-        for t in terms:
+        for t in [b for term in terms for b in source_branches(term) or []]:
             if isinstance(t, STerm) and t.field and isinstance(t.value, SValue) \
                     and t.field.lower() in {"index", "sourcetype", "source"}:
                 wanted.setdefault(t.field.lower(), (t.value.text, t.pos))

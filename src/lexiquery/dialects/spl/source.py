@@ -175,6 +175,14 @@ def match_prefix(bp: BoundPrefix, terms: list[SNode]) -> SourceMatch | None:
             narrowed.append(narrow)
             score += 0.5
             continue
+        if is_container(c):
+            # `sourcetype=XmlWinEventLog` holds every Windows log; the `source=` channel term
+            # says which: a query may name either rendering, or none.
+            own = next((i for i, t in enumerate(terms) if i not in used and all(
+                is_container(b) for b in source_branches(t) or [t])), None)
+            if own is not None:
+                used.add(own)
+            continue
         if _is_field(c, "index"):
             # Index names are the deployment's own: the source is recognised by what the
             # rest of its prefix says, and the query's index is where it lives there.
@@ -257,10 +265,10 @@ def shelf_prefixes(catalog: Catalog, terms: list[SNode], datamodel: str | None) 
     source (any spelling, `splunk_names`) the search names, or the data model it reads. Only
     those are built into sources: the shelves hold dozens."""
     wanted: set[tuple[str, str]] = set()
-    for t in terms:
-        if isinstance(t, STerm) and t.op == "=" and isinstance(t.value, SValue) and \
-                (t.field or "").lower() in _ALIASED:
-            wanted.add(source_key(t.field or "", t.value.text))
+    for t in terms:  # a term, or the branches of a source OR group
+        for b in source_branches(t) or []:
+            if (b.field or "").lower() in _ALIASED:
+                wanted.add(source_key(b.field or "", b.value.text))  # type: ignore[union-attr]
     out: list[BoundPrefix] = []
     for shelf in catalog.shelves:
         if shelf.platform is not Platform.spl:
@@ -296,7 +304,7 @@ def dataset_of(bp: BoundPrefix) -> str | None:
 
 # ------------------------------------------------------------------ source groups
 
-_SOURCE_FIELDS = frozenset({"index", "sourcetype", "source", "eventtype"})
+_SOURCE_FIELDS = frozenset({"index", "sourcetype", "source", "eventtype", "channel"})
 # Sourcetypes that hold every Windows event log (the channel is in `source`): with a Windows
 # source they select nothing more than its own prefix does.
 _WINDOWS_CONTAINERS = frozenset({"xmlwineventlog", "wineventlog"})
@@ -310,6 +318,13 @@ def source_branches(node: SNode) -> list[STerm] | None:
            and (t.field or "").lower() in _SOURCE_FIELDS for t in items):
         return items  # type: ignore[return-value]
     return None
+
+
+def is_container(node: SNode) -> bool:
+    """`sourcetype=XmlWinEventLog` / `WinEventLog`: every Windows event log channel."""
+    return isinstance(node, STerm) and (node.field or "").lower() == "sourcetype" \
+        and node.op == "=" and isinstance(node.value, SValue) \
+        and node.value.text.lower() in _WINDOWS_CONTAINERS
 
 
 def _prefix_keys(bp: BoundPrefix) -> tuple[set[str], set[str]]:
@@ -347,10 +362,9 @@ def source_groups(match: SourceMatch, bp: BoundPrefix, terms: list[SNode],
             continue
         others, narrow = [], False
         for b in branches:
-            field, value = (b.field or "").lower(), b.value.text.lower()  # type: ignore
+            field = (b.field or "").lower()
             k = node_key(b)
-            if field == "index" or k in whole or (
-                    field == "sourcetype" and value in _WINDOWS_CONTAINERS and _windows(bp)):
+            if field == "index" or k in whole or (is_container(b) and _windows(bp)):
                 continue
             if k in parts:
                 narrow = True

@@ -262,6 +262,9 @@ class Stages(PlanDraft):
     def _search_filters(self, terms: list[SNode], scope: Scope, *, allow_time: bool) -> list:
         out: list[Any] = []
         for t in terms:
+            if isinstance(t, STerm) and t.field is None and isinstance(t.value, SValue) \
+                    and t.value.text == "*" and not t.value.quoted:
+                continue  # `search *` (what a filter macro left empty says): every event
             if allow_time and isinstance(t, STerm) and t.field and t.op == "=" \
                     and t.field.lower() in {"earliest", "latest"}:
                 assert isinstance(t.value, SValue)
