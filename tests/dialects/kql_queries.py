@@ -598,16 +598,16 @@ SigninLogs
                      'column': 13}]}),
     "unsupported_countif_predicate": (
         r"""SigninLogs
-| summarize Failures = countif(ResultType != "0"), Total = count() by UserPrincipalName""",
+| summarize Failures = countif(ResultType != "0" and ResultType != "50126"), Total = count() by UserPrincipalName""",
         {'source': 'signin_logs',
          'aggregation': {'metrics': [{'fn': 'count', 'alias': 'Total'}], 'group_by': ['user']},
          'issues': [{'code': 'unsupported',
-                     'message': 'line 2, column 24: countif() with this condition is not supported '
-                                '(filter with where before summarize, or count a column with '
-                                'countif(isnotempty(Column)))',
+                     'message': 'line 2, column 32: this condition inside iff() is not supported '
+                                "(the IR's iff takes one comparison (==, !=, <, >, contains, "
+                                'startswith, has…))',
                      'severity': 'error',
                      'line': 2,
-                     'column': 24}]}),
+                     'column': 32}]}),
     "unsupported_take_then_where": (
         r"""SigninLogs
 | where ResultType == "50126"
@@ -744,7 +744,7 @@ ISSUE_AT: dict[str, list[str]] = {
     "unsupported_join": ["join"],
     "unsupported_mv_expand_parse": ["mv-apply", "parse"],
     "unsupported_arg_max": ["arg_max("],
-    "unsupported_countif_predicate": ["countif("],
+    "unsupported_countif_predicate": ["ResultType !="],
     "unsupported_take_then_where": ["join"],
     "unsupported_second_summarize": ["10"],
     "unsupported_extract_in_extend": ["typeof("],

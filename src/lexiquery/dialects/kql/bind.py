@@ -407,6 +407,8 @@ class Binder(PlanDraft):
             if e.kind in ("string", "number", "bool"):
                 return Literal_(value=e.value)
             raise Unsupported(e.offset, f"a {e.kind} literal in an expression")
+        if isinstance(e, syn.Bin) and e.op in _EXPR_CMP:  # `extend flag = a > b`
+            return self.test(e)
         if isinstance(e, syn.Bin) and e.op in _ARITH:
             args = [self.expr(e.left), self.expr(e.right)]
             call = Call(fn=_ARITH[e.op], args=args)

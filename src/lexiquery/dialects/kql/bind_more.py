@@ -9,8 +9,8 @@ columns the binder adds where the IR needs a column (a `where` on an expression)
     temp_field(b, expr)  a computed column `_fN` the plan drops again before its output
 
 KQL's `datetime_diff` counts unit boundaries crossed, the IR's `time_diff` whole units elapsed:
-it is read with an issue saying so (the renderer writes `tolong((a - b) / 1d)`, read back
-exactly). `countof`, `bag_keys` and `format_datetime` have no IR function and are refused.
+it is read as the exact sum of whole units that counts the boundaries (`boundaries`); the
+renderer writes `time_diff` as `tolong((a - b) / 1h)`, read back exactly. `countof`, `bag_keys` and `format_datetime` have no IR function and are refused.
 """
 
 from __future__ import annotations
@@ -171,11 +171,7 @@ def new_function(b: Binder, e: syn.Call) -> Any:
         if unit not in TIME_UNITS:
             raise _unsupported(a[0], f"datetime_diff('{unit}', …)", "second, minute, hour or "
                                "day")
-        b.issue(_unsupported(e, "datetime_diff() as KQL counts it", "KQL counts the "
-                             f"{unit} boundaries crossed; the translation counts whole "
-                             f"{unit}s elapsed, which can be one less"))
-        return Call(fn=Function.time_diff, args=[Literal_(value=unit), b.expr(a[1]),
-                                                 b.expr(a[2])])
+        return boundaries(unit, b.expr(a[1]), b.expr(a[2]))
     if name == "now" and not a:
         return Call(fn=Function.now)
     if name == "trim" and len(a) == 2:
@@ -191,6 +187,22 @@ def new_function(b: Binder, e: syn.Call) -> Any:
         op = Operator.exists if name in ("isnotempty", "isnotnull") else Operator.not_exists
         return Compare(left=b.expr(a[0]), op=op)
     return None
+
+
+def boundaries(unit: str, end: Any, start: Any) -> Any:
+    """KQL's `datetime_diff(unit, end, start)` — the unit boundaries crossed — in whole units
+    elapsed: between the two days' starts, plus the units `end` is into its day, less those
+    `start` is into its (a day's start is on every unit's boundary, so each part is exact)."""
+    def diff(e: Any, s: Any) -> Any:
+        return Call(fn=Function.time_diff, args=[Literal_(value=unit), e, s])
+
+    def day(t: Any) -> Any:
+        return Call(fn=Function.start_of, args=[t, Literal_(value="day")])
+    days = diff(day(end), day(start))
+    if unit == "day":
+        return days
+    return Call(fn=Function.sub, args=[Call(fn=Function.add, args=[days, diff(end, day(end))]),
+                                       diff(start, day(start))])
 
 
 def temp_field(b: Binder, e: syn.Node | None, expr: Any = None) -> str:

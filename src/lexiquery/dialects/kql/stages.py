@@ -17,6 +17,7 @@ from typing import Any, Callable
 from lexiquery.catalog.model import Catalog, Platform
 from lexiquery.dialects.kql import ast as syn
 from lexiquery.dialects.kql.bind import Binder, Unsupported
+from lexiquery.dialects.kql.bind_more import temp_field
 from lexiquery.dialects.kql.lex import to_amount_unit
 from lexiquery.dialects.kql.stages_more import MoreOps, drop_temps
 from lexiquery.dialects.kql.text import is_path
@@ -25,8 +26,11 @@ from lexiquery.dialects.parsing import ParsedQuery
 from lexiquery.ir import (
     Aggregation,
     And,
+    Call,
     ComputedField,
     FieldRef,
+    Function,
+    Literal_,
     Metric,
     MetricFn,
     SortKey,
@@ -136,7 +140,7 @@ class Stages(MoreOps):
         self.items(conj, one)
 
     def op_extend(self, st: syn.Stage) -> None:
-        self.order(st, "extend", after_agg=True)
+        self.order(st, "extend", after_agg=True, after_limit=True)
         # `extend Column` of a column already there adds nothing.
         items = [a for a in st.items if a.alias is not None
                  or not (isinstance(a.expr, syn.Name) and a.expr.text in self.b.ns)]
@@ -347,6 +351,12 @@ class Stages(MoreOps):
                 and args[0].name == "isnotempty" and len(args[0].args) == 1:
             f = self.metric_field(args[0].args[0], e)
             return [Metric(fn=MetricFn.count, field=f, alias=a.alias or "countif_")]
+        if fn in ("countif", "sumif") and len(args) == (1 if fn == "countif" else 2):
+            # countif(p) = sum(iff(p, 1, 0)); sumif(x, p) = sum(iff(p, x, 0)): exact
+            value = Literal_(value=1) if fn == "countif" else b.expr(args[0])
+            flag = temp_field(b, None, Call(fn=Function.if_, args=[
+                b.test(args[-1]), value, Literal_(value=0)]))
+            return [Metric(fn=MetricFn.sum, field=flag, alias=a.alias or f"{fn}_")]
         if fn in _INSTEAD:
             raise Unsupported(e.offset, f"{fn}()" + (" with this condition"
                                                       if fn == "countif" else ""),
