@@ -383,3 +383,22 @@ def _builtin() -> list[Any]:
 
     cat = builtin_catalog() if callable(builtin_catalog) else builtin_catalog
     return list(cat)
+
+
+def test_count_of_a_condition() -> None:
+    """`count(eval(cond)) AS n` is the sum of a 1/0 flag, and that form reads back the same."""
+    plan = _read(f"{PREFIX} | stats count(eval(status>=500)) AS errors, count by host "
+                 "| where errors > 3")
+    assert not plan.issues
+    assert [c.name for c in plan.computed] == ["errors_flag"]
+    assert plan.aggregation is not None and plan.aggregation.metrics[0].field == "errors_flag"
+    text = render_spl(plan, TEST_SOURCE)
+    assert "| eval errors_flag=if(status>=500, 1, 0)" in text
+    assert same_plan(parse_spl(text, CATALOG).plan, plan, TEST_SOURCE, Platform.spl)
+    unnamed = _read(f"{PREFIX} | stats count(eval(status>=500)) by host")
+    assert any("count(eval(…))" in m for m in _errors(unnamed))
+
+
+def test_search_star_is_every_event() -> None:
+    plan = _read(f"{PREFIX} status=500 | stats count by host | search *")
+    assert not plan.issues and not plan.having

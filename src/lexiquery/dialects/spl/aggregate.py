@@ -13,10 +13,21 @@ from __future__ import annotations
 from lexiquery.catalog.model import FieldType, Platform
 from lexiquery.dialects.parsing import syntax_error
 from lexiquery.dialects.spl.bind import Ref, Scope, Unsupported
+from lexiquery.dialects.spl.eval import parse_eval
+from lexiquery.dialects.spl.expr import ExprBinder
 from lexiquery.dialects.spl.lex import Tok
 from lexiquery.dialects.spl.source import span_bucket
 from lexiquery.dialects.spl.stages import Args, Command, Stages
-from lexiquery.ir import Aggregation, Metric, MetricFn, SortKey
+from lexiquery.ir import (
+    Aggregation,
+    Call,
+    ComputedField,
+    Function,
+    Literal_,
+    Metric,
+    MetricFn,
+    SortKey,
+)
 
 _SIMPLE_METRICS = {"count": MetricFn.count, "c": MetricFn.count, "dc": MetricFn.count_distinct,
                    "distinct_count": MetricFn.count_distinct, "sum": MetricFn.sum,
@@ -43,12 +54,19 @@ class AggregateStages(Stages):
                 args.next()
                 field_tok = args.next()
                 if field_tok.kind == "word" and args.peek().is_op("("):
+                    inner = args.peek().end
                     self._skip_parens(args, tok, depth=1)
-                    if args.keyword("as"):
-                        args.next()
-                    self.issue(Unsupported(tok.start, f"{tok.text}({field_tok.text}(…))",
-                                           "an aggregate of an expression; eval it first"))
-                    self._lenient()
+                    body = self.text[inner:args.sc.pos - 1].rstrip()
+                    name = str(args.next().value) if args.keyword("as") else None
+                    try:
+                        if not (tok.text.lower() in {"count", "c"} and body.endswith(")")
+                                and field_tok.text.lower() == "eval" and name):
+                            raise Unsupported(tok.start, f"{tok.text}({field_tok.text}(…))",
+                                              "an aggregate of an expression; eval it first")
+                        out.append(self._count_if(inner, inner + len(body) - 1, name))
+                    except Unsupported as u:
+                        self.issue(u)
+                        self._lenient()
                     args.comma()
                     continue
                 close = args.next()
@@ -69,6 +87,18 @@ class AggregateStages(Stages):
                 self._lenient()
             args.comma()
         return out
+
+    def _count_if(self, start: int, end: int, name: str) -> Metric:
+        """`count(eval(cond)) AS name` — the events where cond is true — as the sum of a
+        computed 1/0 flag (`name_flag`), exactly; the renderer writes that form."""
+        cond = ExprBinder(self.scope).compare(parse_eval(self.text, start, end))
+        flag = f"{name}_flag"
+        while self.scope.lookup(flag) is not None or flag in {c.name for c in self.computed}:
+            flag += "_"
+        self.computed.append(ComputedField(name=flag, expr=Call(fn=Function.if_, args=[
+            cond, Literal_(value=1), Literal_(value=0)])))
+        self.scope.names[flag] = Ref(flag, FieldType.long)
+        return Metric(fn=MetricFn.sum, field=flag, alias=name)
 
     def _skip_parens(self, args: Args, opener: Tok, depth: int) -> None:
         while depth:
