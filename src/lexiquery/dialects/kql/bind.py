@@ -19,8 +19,6 @@ from typing import Any
 
 from lexiquery.catalog.model import Catalog, FieldType, Platform
 from lexiquery.dialects.base import (
-    Names,
-    Out,
     coerce,
     expr_type,
     has_letters,
@@ -29,7 +27,6 @@ from lexiquery.dialects.base import (
 )
 from lexiquery.dialects.kql import ast as syn
 from lexiquery.dialects.kql.bind_more import (  # noqa: F401 (Unsupported is this module's API)
-    ScopeNames,
     Unsupported,
     column_compare,
     dynamic_expr,
@@ -37,10 +34,9 @@ from lexiquery.dialects.kql.bind_more import (  # noqa: F401 (Unsupported is thi
     new_function,
     temp_field,
 )
-from lexiquery.dialects.kql.render_stages import kql_context
+from lexiquery.dialects.kql.bind_stages import StagedDraft
 from lexiquery.dialects.kql.text import TO_SCALAR, is_path
 from lexiquery.dialects.parsing import (
-    PlanDraft,
     line_col,
     reverse_columns,
     source_for_table,
@@ -49,8 +45,6 @@ from lexiquery.dialects.parsing import (
     unknown_table_error,
     unsupported_issue,
 )
-from lexiquery.dialects.scope import walk
-from lexiquery.errors import PlanError
 from lexiquery.ir import (
     And,
     Call,
@@ -63,7 +57,6 @@ from lexiquery.ir import (
     Operator,
     Or,
     QueryPlan,
-    Step,
 )
 
 _CMP = {"==": (Operator.eq, True), "!=": (Operator.ne, True), "<>": (Operator.ne, True),
@@ -105,7 +98,7 @@ def iso_utc(at: datetime) -> str:
     return iso_seconds(at) + "Z"
 
 
-class Binder(PlanDraft):
+class Binder(StagedDraft):
     """The state of one query while its stages are applied (`kql.stages.Stages`), and the
     mapping of expressions onto fields, filters and IR expressions.
 
@@ -134,65 +127,7 @@ class Binder(PlanDraft):
         self.start_where = 0
         self.issues = [unsupported_issue(text, off, what, why, changes_results=ch)
                        for off, what, why, ch in query.issues]
-        # Stages (`close`): the first part once it is done, the stages after it, and the
-        # outputs of everything before the current pipeline (logical name → platform column).
-        self.catalog = catalog
-        self.first: dict[str, Any] | None = None
-        self.stage_list: list[Any] = []
-        self.prev_scope: dict[str, Out] = {}
-        self.temps: set[str] = set()  # computed columns only a filter reads (`bind_more`)
-        self.temp_count = 0
-        self.hidden: set[str] = set()  # right-hand join keys a `project-away` may name
-
-    # ------------------------------------------------------------------ stages
-
-    @property
-    def staged(self) -> bool:
-        return self.first is not None
-
-    def parts(self) -> dict[str, Any]:
-        return dict(filters=self.filters, computed=self.computed, aggregation=self.agg,
-                    having=self.having if self.agg else [], project=self.project,
-                    sort=self.sort, limit=self.limit)
-
-    def close(self) -> None:
-        """End the current pipeline where KQL goes on in an order the IR's fixed one cannot
-        hold: it becomes the first part, or a `Step` after the stages so far."""
-        parts = self.parts()
-        if self.first is None:
-            self.first = parts
-        elif any(parts.values()):
-            self.stage_list.append(Step(**parts))
-        self.filters, self.computed, self.agg, self.having = [], [], None, []
-        self.project, self.sort, self.limit = [], [], None
-        self.prev_scope = self.scope_now()
-
-    def add_stage(self, stage: Any) -> None:
-        self.close()
-        self.stage_list.append(stage)
-        self.prev_scope = self.scope_now()
-
-    def draft(self, time_range: Any) -> QueryPlan:
-        if self.first is None:
-            return super().draft(time_range)
-        parts = self.parts()
-        tail = [Step(**parts)] if any(parts.values()) else []
-        return QueryPlan(source=self.source.id, time_range=time_range, **self.first,
-                         stages=[*self.stage_list, *tail], issues=self.issues)
-
-    def scope_now(self) -> dict[str, Out]:
-        """The outputs of the plan so far (empty when its names do not resolve)."""
-        try:
-            plan = self.draft(None)
-            scope: dict[str, Out] = {}
-            for _, scope in walk(plan, kql_context(self.source, self.catalog.get)):
-                pass
-            return scope
-        except (PlanError, ValueError):
-            return {}
-
-    def names_for(self, plan: QueryPlan) -> Names:
-        return ScopeNames(plan, self) if self.staged else Names(plan, self.source, Platform.kql)
+        self.start_stages(catalog)
 
     # ------------------------------------------------------------------ names
 

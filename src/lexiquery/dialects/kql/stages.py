@@ -3,11 +3,13 @@
 The stages are walked once, in the order written, on one `kql.bind.Binder`, which keeps what
 KQL itself would see at each point: the names in scope (`ns`: KQL column or output name → IR
 name), the names a `project` removed, and how far along the IR's fixed order (filters →
-computed → aggregation → having → project → sort → limit) the query has come. A stage that
-cannot be moved into that order without changing the results (`take 10 | where …`, a second
-summarize, `extend` after summarize) is an ``unsupported`` issue at that stage, not a plan
-that means something else. An unnamed aggregate gets the name KQL would give it (`count_`,
-`dcount_User`, `percentile_x_95`, `set_x`) so later stages that use that name resolve.
+computed → aggregation → having → project → sort → limit) the current pipeline has come. A
+stage that cannot join that pipeline without changing the results (`take 10 | where …`, a
+second summarize, `extend` after summarize) ends it and starts a new `Step`
+(`kql.bind_stages`); the operators that are stages of their own (arg_max, mv-expand, join,
+lookup, parse, `in (subquery)`) are `kql.stages_more`'s. An unnamed aggregate gets the name
+KQL would give it (`count_`, `dcount_User`, `percentile_x_95`, `set_x`) so later stages that
+use that name resolve.
 """
 
 from __future__ import annotations
