@@ -14,7 +14,8 @@ Semantics an analyst should know:
   includes its upper bound;
 * a dotted column (``InitiatedBy.user.userPrincipalName``) is a path into a dynamic column; it is
   converted to a scalar (`tostring()`, `toreal()`…) wherever KQL needs one, and a group key on a
-  path is named after the logical field;
+  path is named after the logical field; a group key of dynamic or unknown type (an expanded
+  element, a JSON member) is grouped by its text, `k = tostring(k)`;
 * division in a computed field divides as reals (as SQL and SPL do here), not as integers;
 * `values` is `make_set()` and `list` is `make_list()`: dynamic arrays that skip nulls (an empty
   string is a value, Kusto strings are never null) and hold at most 1,048,576 elements. The
@@ -289,6 +290,11 @@ class KqlRenderer:
             col = self.names.column(g)
             if is_path(col) and g not in self.names.computed:
                 keys.append(f"{ident(g)} = {self.ref(g)}")  # a group key must be a scalar
+                plain = False
+            elif self.names.field_type(g) in (FieldType.dynamic, None):
+                # an array element or JSON value (mv-expand, split()[i], .member): dynamic,
+                # which KQL does not group by; its text groups the same rows
+                keys.append(f"{ident(col)} = tostring({ident(col)})")
                 plain = False
             else:
                 keys.append(ident(col))

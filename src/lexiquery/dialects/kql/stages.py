@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from lexiquery.catalog.model import Catalog, Platform
+from lexiquery.catalog.model import Catalog, FieldType, Platform
 from lexiquery.dialects.kql import ast as syn
 from lexiquery.dialects.kql.bind import Binder, Unsupported
 from lexiquery.dialects.kql.bind_more import temp_field
@@ -285,6 +285,11 @@ class Stages(MoreOps):
         def key(a: syn.Assign) -> None:
             nonlocal bucket
             e = a.expr
+            if isinstance(e, syn.Call) and e.name == "tostring" and len(e.args) == 1 and \
+                    isinstance(e.args[0], syn.Name) and a.alias == e.args[0].text and \
+                    b.field_of(e.args[0]) is not None and \
+                    b.ftype(b.resolve(e.args[0])) in (FieldType.dynamic, None):
+                e = e.args[0]  # the renderer's `k = tostring(k)` for a dynamic key
             if isinstance(e, syn.Call) and e.name in ("bin", "floor") and len(e.args) == 2:
                 tf = b.source.time_field
                 f = b.field_of(e.args[0])
