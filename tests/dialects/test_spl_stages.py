@@ -129,6 +129,8 @@ FUNCTIONS: dict[str, dict[str, Any]] = {
     "time_diff_days_nested": C("add", C("time_diff", L("day"), C("now"), F("time")), L(1)),
     "now": C("now"),
     "trim": C("trim", F("user")),
+    "true_false": {"kind": "compare", "left": F("bytes_out"), "op": "gt",
+                   "right": C("mul", L(3), F("duration"))},
     "extract": C("extract", F("path"), L("^(\\w+)\\\\([^\\\\]+)$"), L(2)),
 }
 
@@ -402,3 +404,25 @@ def test_count_of_a_condition() -> None:
 def test_search_star_is_every_event() -> None:
     plan = _read(f"{PREFIX} status=500 | stats count by host | search *")
     assert not plan.issues and not plan.having
+
+
+def test_a_true_false_value_is_text_in_eval() -> None:
+    plan = _plan({"computed": [{"name": "big", "expr": FUNCTIONS["true_false"]}],
+                  "stages": [{"kind": "step", "filters": [cond("big", "eq", True)]}]})
+    text = _round_trip(plan)
+    assert '| eval big=if(bytes_out>(3 * duration), "true", "false")' in text
+    assert text.endswith('| where big=="true"')
+
+
+def test_cim_sources_of_the_shelves_round_trip() -> None:
+    """A shelf source bound to `| datamodel Model Dataset search` reads back as itself."""
+    from lexiquery.config import get_settings  # deferred: only this test loads the shelves
+    from lexiquery.dialects.reading import catalog_or_load
+
+    catalog = catalog_or_load(None, [], get_settings())
+    text = "| tstats count from datamodel=Web.Web where Web.status=404 by Web.src"
+    parsed = parse_spl(text, catalog)
+    assert not parsed.plan.issues
+    back = parse_spl(render_spl(parsed.plan, parsed.source), catalog)
+    assert back.source.id == parsed.source.id
+    assert same_plan(back.plan, parsed.plan, parsed.source, Platform.spl)

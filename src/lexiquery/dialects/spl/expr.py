@@ -245,6 +245,10 @@ class ExprBinder:
             return Call(fn=Function.to_int, args=[self.expr(inner)])
         if name == "substr" and len(args) in {2, 3}:
             return self._substr(node)
+        if name == "if" and len(args) == 3 and all(
+                isinstance(a, ELit) for a in args[1:]) and \
+                [a.value for a in args[1:]] == ["true", "false"]:  # type: ignore[union-attr]
+            return self.compare(args[0])  # a true/false value, as the renderer writes it
         if name == "if" and len(args) == 3:
             return Call(fn=Function.if_, args=[self.compare(args[0]), self.expr(args[1]),
                                                self.expr(args[2])])

@@ -336,8 +336,10 @@ class _Reader:
                            pos: int, dataset: str | None = None) -> _Choice:
         hits: list[BoundPrefix] = []
         prefixes = self.prefixes
-        if datamodel is not None:
-            prefixes = prefixes + shelf_prefixes(self.catalog, [], datamodel)
+        named = re.match(r"datamodel\s+([A-Za-z_]\w*)", generating or "")
+        if datamodel is not None or named:  # `| datamodel Web Web search`: the shelves' too
+            prefixes = prefixes + shelf_prefixes(self.catalog, [],
+                                                 datamodel or named.group(1))  # type: ignore
         for bp in prefixes:
             if generating is not None and bp.generating == generating:
                 hits.append(bp)

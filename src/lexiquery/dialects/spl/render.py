@@ -20,6 +20,8 @@ Semantics an analyst should know:
 * `stats … by f` drops events where `f` is missing (KQL and SQL keep an empty/NULL group);
 * first_seen/last_seen stay epoch numbers (so sorting, thresholds and exported results compare
   as times) and are shown as ISO times with `| fieldformat`;
+* a computed true/false value is the text "true"/"false" (`eval` cannot assign a boolean:
+  `if(cond, "true", "false")`), which is what a filter on it compares with;
 * every `sort` carries a count (`sort 0` = all rows): a bare `sort` silently stops at 10,000;
 * `values(f)` and `list(f)` are multivalue fields that skip events without `f`; `values` sorts
   its distinct values lexicographically (so "10" before "9"), `list` keeps at most 100 values
@@ -332,7 +334,10 @@ class SplRenderer:
             if rex is not None:
                 lines.append(rex)
                 continue
-            group.append(f"{eval_field(c.name)}={self.expr(c.expr)}")
+            value = self.expr(c.expr)
+            if isinstance(c.expr, Compare):  # eval cannot hold a boolean: true/false as text
+                value = f'if({value}, "true", "false")'
+            group.append(f"{eval_field(c.name)}={value}")
             defined.add(c.name)
         return lines + (["| eval " + ", ".join(group)] if group else [])
 
