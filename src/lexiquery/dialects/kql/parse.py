@@ -74,11 +74,20 @@ class Parser(MoreStages, ExprParser):
             raise syntax_error(self.text, t.offset, f"a query starting with '{t.text}' is not "
                                "supported", expected="a table name, e.g. SigninLogs",
                                code="unsupported")
-        table = self.table_name()
+        stages: list[Stage] = []
+        if self.tok.is_op("("):  # `(T | a) | b` is `T | a | b`
+            self.next()
+            inner = self.subquery()
+            table = (inner.table, inner.table_offset)
+            stages, issues = inner.stages, issues + inner.issues
+        else:
+            table = self.table_name()
         while union and self.tok.is_op(","):  # the other tables of the union
             self.next()
-            self.table_name()
-        stages: list[Stage] = []
+            if self.tok.is_op("("):
+                self.skip_to_close(self.next())
+            else:
+                self.table_name()
         while self.tok.kind != "eof" and not (nested and self.tok.is_op(")")):
             t = self.tok
             if not t.is_op("|"):

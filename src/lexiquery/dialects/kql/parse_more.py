@@ -29,12 +29,8 @@ class MoreStages(_Base):
         raise NotImplementedError
 
     def subquery(self) -> Query:
-        """A subquery after its `(`, up to and with its `)`; `((T | …))` is read too."""
-        if self.tok.is_op("(") and not self.peek().is_op(")"):
-            self.next()
-            q = self.subquery()
-        else:
-            q = self.query(nested=True)
+        """A subquery after its `(`, up to and with its `)`; `((T | …) | …)` is read too."""
+        q = self.query(nested=True)
         self.expect_op(")", "')' to close the subquery")
         return q
 
