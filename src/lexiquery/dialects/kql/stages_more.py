@@ -7,7 +7,9 @@
                                            those rows are filtered out first (the renderer's
                                            own `X = iff(array_length(X) == 0, dynamic(null), X)`
                                            keeps them: it reads as Expand alone)
-    join kind=inner|leftouter|leftsemi|leftanti (R) on k, $left.a == $right.b → Join
+    join kind=inner|leftouter|leftsemi|leftanti (R) on k, $left.a == $right.b → Join; a right
+                                           column named like a left one is renamed `Name1` in
+                                           R, as KQL names it
     where x in (T | … | project y) / !in → Join semi / anti
     lookup (<the query so far> | summarize m by k) on k → Window(m, by k) (the renderer's)
     parse x with * "a" Name "b" *        → Name = extract(x, "^.*?a(.*?)b.*$", 1), one per name
@@ -19,7 +21,7 @@ exactly those keys), and refused elsewhere, saying to write kind=inner.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 from lexiquery.dialects.kql import ast as syn
 from lexiquery.dialects.kql.bind import Binder, Unsupported
@@ -92,10 +94,14 @@ class MoreOps:
 
     # ------------------------------------------------------------------ subqueries
 
-    def bind_query(self, query: syn.Query) -> tuple[QueryPlan, Binder]:
-        """A subquery's plan, its issues moved onto this query (they point into its text)."""
+    def bind_query(self, query: syn.Query,
+                   adjust: Callable[[Binder], None] | None = None) -> tuple[QueryPlan, Binder]:
+        """A subquery's plan, its issues moved onto this query (they point into its text);
+        `adjust` changes the subquery's binder before its plan is drafted."""
         sub = Binder(self.b.text, query, self.b.catalog)
         type(self)(sub).run(query.stages)  # type: ignore[call-arg]
+        if adjust is not None:
+            adjust(sub)
         drop_temps(sub)
         plan = sub.draft(time_range(sub))
         self.b.issues += plan.issues
@@ -190,7 +196,24 @@ class MoreOps:
         if how is None:
             raise Unsupported(st.offset, f"join kind={kind}", "the IR joins inner, leftouter, "
                               "leftsemi and leftanti")
-        plan, sub = self.bind_query(st.query)
+        keys = {r.text for _, r in st.on if isinstance(r, syn.Name)}
+
+        def rename(sub: Binder) -> None:
+            """A right column named like a left one is `Name1`, as KQL names it."""
+            clash = [k for k in sub.ns if k in b.ns and k not in keys]
+            if not clash or how in (JoinKind.semi, JoinKind.anti) or sub.schema_lost:
+                return
+            if sub.agg is not None or sub.limit is not None:
+                sub.close()
+            for k in clash:
+                new = f"{k}1"
+                if new in sub.ns or new in b.ns:
+                    raise Unsupported(st.offset, f"a join whose sides both have '{k}' and "
+                                      f"'{new}'", "rename one in the right-hand query")
+                sub.computed.append(ComputedField(name=new, expr=FieldRef(name=sub.ns.pop(k))))
+                sub.ns[new] = new
+            sub.project = list(dict.fromkeys(sub.ns.values()))
+        plan, sub = self.bind_query(st.query, rename)
         on = []
         for (left, right), lname in zip(st.on, lefts):
             assert isinstance(right, syn.Name)
