@@ -554,15 +554,14 @@ SigninLogs
     "unsupported_join": (
         r"""SigninLogs
 | where ResultType == "50126"
-| join kind=inner (AuditLogs | where OperationName == "Reset password") on $left.UserPrincipalName == $right.TargetResources
+| join kind=rightouter (AuditLogs | where OperationName == "Reset password") on $left.UserPrincipalName == $right.TargetResources
 | project TimeGenerated, UserPrincipalName""",
         {'source': 'signin_logs',
          'filters': [{'field': 'result_code', 'op': 'eq', 'value': '50126'}],
          'project': ['time', 'user'],
          'issues': [{'code': 'unsupported',
-                     'message': "line 3, column 3: a join whose sides both have 'CorrelationId' "
-                                'is not supported (KQL names the right one with a suffix; '
-                                'project it away or rename it in the right-hand query)',
+                     'message': 'line 3, column 3: join kind=rightouter is not supported (the IR '
+                                'joins inner, leftouter, leftsemi and leftanti)',
                      'severity': 'error',
                      'line': 3,
                      'column': 3}]}),
