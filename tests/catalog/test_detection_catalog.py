@@ -239,3 +239,44 @@ def test_a_lookup_declaration_is_checked() -> None:
                                     "kql_table": "", "sql_table": "site.spl_only"})
     assert t.source().bindings.kql is None
     assert t.source().target(Platform.sql) == "site.spl_only"
+
+
+# ── CIM datasets bound on other platforms ───────────────────────────────────────────────────
+
+
+def test_cim_bindings_name_real_columns_on_both_sides(cat: Catalog) -> None:
+    from lexiquery.catalog.cim_bindings import cim_bindings
+    from lexiquery.catalog.reference import pack_tables
+
+    kql_tables = {t.name: {c for c, _ty in t.columns} for t in pack_tables("log_analytics")[1]}
+    assert cim_bindings(), "the facts are shipped"
+    for sid, per in cim_bindings().items():
+        src = cat.get(sid)
+        assert src is not None, sid
+        for platform, binding in per.items():
+            assert set(binding.columns) <= {f.name for f in src.fields}, (sid, platform)
+            assert src.bindings.columns(Platform(platform)) == binding.columns
+            if platform == "kql":
+                assert set(binding.columns.values()) <= kql_tables[binding.table], sid
+
+
+def test_tstats_over_endpoint_processes_translates_to_kql(cat: Catalog) -> None:
+    t = _translate("| tstats `security_content_summariesonly` count from datamodel=Endpoint.Processes"
+                   " where `process_net` Processes.process=*localgroup* by Processes.dest "
+                   "Processes.parent_process_name | `drop_dm_object_name(Processes)`",
+                   "spl", "kql", cat)
+    assert t.valid, t.issues
+    assert t.query.startswith("DeviceProcessEvents")
+    for column in ("FileName", "ProcessVersionInfoOriginalFileName", "ProcessCommandLine",
+                   "DeviceName", "InitiatingProcessFileName"):
+        assert column in t.query, column
+
+
+def test_a_cim_field_without_an_exact_counterpart_is_not_bound(cat: Catalog) -> None:
+    t = _translate("| tstats count from datamodel=Endpoint.Processes where "
+                   "Processes.process_name=cmd.exe by Processes.user", "spl", "kql", cat)
+    assert not t.valid and t.query == ""
+    assert any(i.code == "not_bound" and "'user'" in i.message for i in t.issues), t.issues
+    t = _translate("| tstats count from datamodel=Authentication where "
+                   "Authentication.action=failure by Authentication.user", "spl", "kql", cat)
+    assert not t.valid and any(i.code == "not_bound" for i in t.issues)  # left SPL-only

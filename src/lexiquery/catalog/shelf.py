@@ -25,6 +25,7 @@ import threading
 from dataclasses import dataclass, field
 from typing import Iterable, Sequence
 
+from lexiquery.catalog.cim_bindings import cim_bindings
 from lexiquery.catalog.kusto_schema import CSL_TYPES
 from lexiquery.catalog.model import (
     Bindings,
@@ -98,10 +99,14 @@ def _spl_source(t: ShelfTable, origin: str) -> Source:
                         filters=[Condition(field=snake(fld), op=Operator.eq, value=val)])
                 for name, syn, fld, val in t.concepts if snake(fld) in mapping]
     time_field = "time" if "time" in mapping else None
+    # A CIM dataset another platform holds field for field is bound there too
+    # (`catalog.cim_bindings`); only the fields the facts name.
+    cross = {p: b for p, b in cim_bindings().get(t.id, {}).items()
+             if set(b.columns) <= set(mapping)}
     return Source(id=t.id, name=t.name, description=t.description or f"{t.name} (Splunk)",
                   synonyms=sorted(set(t.words)), time_field=time_field, fields=fields,
                   concepts=concepts, bindings=Bindings(spl=SplBinding(search=t.search,
-                                                                      fields=mapping)),
+                                                                      fields=mapping), **cross),
                   origin=origin)
 
 
