@@ -320,11 +320,18 @@ class Stages(MoreOps):
 
         read = 0
 
+        pending: list[tuple[syn.Assign, syn.Node]] = []
+
         def metric(a: syn.Assign) -> None:
             nonlocal read
-            for m in self.metrics(a):
-                metrics.append(m)
-                out_ns[m.name] = m.name
+            if isinstance(a.expr, syn.Bin) and a.expr.op in ("+", "-", "*", "/", "%"):
+                hidden, node = self.aggregate_expression(a)
+                metrics.extend(hidden)
+                pending.append((a, node))
+            else:
+                for m in self.metrics(a):
+                    metrics.append(m)
+                    out_ns[m.name] = m.name
             read += 1
         self.items(st.by, key)
         self.items(st.items, metric)
@@ -334,6 +341,7 @@ class Stages(MoreOps):
             return
         b.agg = Aggregation(metrics=metrics, group_by=group, time_bucket=bucket)
         self.after_aggregation(out_ns, st.offset)
+        self.computed_from_aggregates(pending)
 
     def after_aggregation(self, out_ns: dict[str, str], offset: int) -> None:
         b = self.b
@@ -403,10 +411,7 @@ class Stages(MoreOps):
 
     def metric_field(self, arg: syn.Node, call: syn.Call) -> str:
         f = self.b.field_of(arg)
-        if f is None:
-            raise Unsupported(syn.node_offset(arg), f"{call.name}() of an expression",
-                              "extend the expression into a column first, then aggregate it")
-        return f
+        return f if f is not None else temp_field(self.b, arg)  # max(strlen(x))
 
     def op_distinct(self, st: syn.Stage) -> None:
         b = self.b

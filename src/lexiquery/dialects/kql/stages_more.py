@@ -25,7 +25,7 @@ from typing import Any, Callable
 
 from lexiquery.dialects.kql import ast as syn
 from lexiquery.dialects.kql.bind import Binder, Unsupported
-from lexiquery.dialects.kql.bind_more import temp_field
+from lexiquery.dialects.kql.bind_more import TEMP, temp_field
 from lexiquery.dialects.kql.lex import tokenize
 from lexiquery.dialects.kql.render_stages import WINDOW_KEY, kql_context
 from lexiquery.dialects.kql.time import time_range
@@ -43,6 +43,7 @@ from lexiquery.ir import (
     JoinKey,
     JoinKind,
     Literal_,
+    Metric,
     Operator,
     QueryPlan,
     SortKey,
@@ -50,6 +51,8 @@ from lexiquery.ir import (
     Window,
 )
 
+AGGREGATES = frozenset({"count", "countif", "dcount", "sum", "sumif", "avg", "min", "max",
+                        "percentile", "make_set", "make_list"})
 _KINDS = {"inner": JoinKind.inner, "leftouter": JoinKind.left, "leftsemi": JoinKind.semi,
           "leftanti": JoinKind.anti, "anti": JoinKind.anti, "leftantisemi": JoinKind.anti}
 _REGEX_SPECIAL = set("\\.^$|?*+()[]{}")
@@ -142,6 +145,45 @@ class MoreOps:
             new_ns = {k: v for k, v in b.ns.items() if v in keep}
             self.replace_scope(new_ns, list(dict.fromkeys(keep)), st.offset)
         return True
+
+    def metrics(self, a: syn.Assign) -> list[Metric]:  # `kql.stages.Stages.metrics`
+        raise NotImplementedError
+
+    def aggregate_expression(self, a: syn.Assign) -> tuple[list[Metric], syn.Node]:
+        """`SentMB = sum(SentBytes) / 1048576.0`: each aggregate a hidden metric `_fN`, and the
+        expression over them (computed in a step after the aggregation)."""
+        b = self.b
+        if a.alias is None:
+            raise Unsupported(a.offset, "an unnamed expression of aggregates", "name it")
+        hidden: list[Metric] = []
+
+        def swap(e: syn.Node) -> syn.Node:
+            if isinstance(e, syn.Bin):
+                return syn.Bin(e.op, swap(e.left), swap(e.right), e.offset, e.paren)
+            if isinstance(e, syn.Call) and e.name in AGGREGATES:
+                b.temp_count += 1
+                name = f"{TEMP}{b.temp_count}"
+                hidden.extend(self.metrics(syn.Assign(name, e, e.offset)))
+                b.temps.add(name)
+                return syn.Name((name,), e.offset)
+            return e
+        return hidden, swap(a.expr)
+
+    def computed_from_aggregates(self, pending: list[tuple[syn.Assign, syn.Node]]) -> None:
+        b = self.b
+        if not pending:
+            return
+        b.close()
+        for a, node in pending:
+            hidden = _temp_names(node)
+            b.ns.update({m: m for m in hidden})  # visible while the expression is read
+            assert a.alias is not None
+            try:
+                b.computed.append(ComputedField(name=a.alias, expr=b.expr(node)))
+            finally:
+                for m in hidden:
+                    b.ns.pop(m, None)
+            b.ns[a.alias] = a.alias
 
     # ------------------------------------------------------------------ mv-expand
 
@@ -352,6 +394,12 @@ class MoreOps:
             b.ns[name] = name
             if b.project:
                 b.project.append(name)
+
+
+def _temp_names(e: syn.Node) -> list[str]:
+    if isinstance(e, syn.Bin):
+        return _temp_names(e.left) + _temp_names(e.right)
+    return [e.text] if isinstance(e, syn.Name) and e.text.startswith(TEMP) else []
 
 
 def _same_tokens(a: str, b: str) -> bool:
