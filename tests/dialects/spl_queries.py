@@ -527,7 +527,7 @@ QUERIES["winsec_subsearch"] = (
      'aggregation': {'metrics': [{'fn': 'count', 'alias': 'count'}], 'group_by': ['user']},
      'issues': [{'code': 'unsupported',
                  'message': 'line 1, column 67: this subsearch is not supported (line 1, '
-                            "column 70: 'inputlookup' does not read a catalog source)",
+                            "column 82: the catalog declares no lookup 'vip_users.csv')",
                  'severity': 'error',
                  'line': 1,
                  'column': 67}]})

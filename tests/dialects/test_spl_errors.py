@@ -59,8 +59,8 @@ MALFORMED: dict[str, tuple[str, str, int, int, str | None]] = {
                            "unknown_source", 1, 3, "Authentication"),
     "unexpected_token_in_where": (f"{SIGNIN_PREFIX}\n| where user==\"a\" \"b\"", "syntax", 2,
                                   19, "double-quoted"),
-    "lookup_has_no_source": ("| inputlookup users.csv", "unknown_source", 1, 3,
-                             "index=… sourcetype=…"),
+    "lookup_has_no_source": ("| inputlookup users.csv", "unknown_source", 1, 15,
+                             "lookups are declared in the catalog"),
 }
 
 

@@ -426,3 +426,64 @@ def test_cim_sources_of_the_shelves_round_trip() -> None:
     back = parse_spl(render_spl(parsed.plan, parsed.source), catalog)
     assert back.source.id == parsed.source.id
     assert same_plan(back.plan, parsed.plan, parsed.source, Platform.spl)
+
+
+# ------------------------------------------------------------------ lookups
+
+
+WINSEC = 'index=wineventlog source="XmlWinEventLog:Security"'
+
+
+def _with_lookups() -> Catalog:
+    from lexiquery.catalog.builtin import builtin_catalog  # deferred: only these tests
+
+    return builtin_catalog()
+
+
+def test_lookup_is_a_left_join_with_the_lookup_table() -> None:
+    catalog = _with_lookups()
+    parsed = parse_spl(f"{WINSEC} EventCode=4624 | lookup threat_intel_ips ip AS src_ip "
+                       "OUTPUT threat_category AS category threat_source "
+                       "| where isnotnull(category) | stats count by src_ip category", catalog)
+    plan = parsed.plan
+    assert not plan.issues and any("left join" in n for n in parsed.notes)
+    join = plan.stages[0]
+    assert isinstance(join, Join) and join.how is JoinKind.left
+    assert join.right.source == "threat_intel_ips"
+    assert join.right.project == ["ip", "category", "threat_source"]
+    assert [c.name for c in join.right.computed] == ["category"]
+    text = render_spl(plan, parsed.source, catalog.get)
+    assert "| join type=left max=0 src_ip [| inputlookup threat_intel_ips | eval " \
+           "category=threat_category | table ip category threat_source | rename ip AS src_ip]" \
+        in text
+    back = parse_spl(text, catalog)
+    assert not back.plan.issues
+    assert same_plan(back.plan, plan, parsed.source, Platform.spl)
+
+
+def test_inputlookup_reads_the_lookup_as_a_source() -> None:
+    catalog = _with_lookups()
+    alone = parse_spl("| inputlookup privileged_accounts | where department=\"IT\" | table user",
+                      catalog)
+    assert alone.source.id == "privileged_accounts" and not alone.plan.issues
+    semi = parse_spl(f"{WINSEC} EventCode=4625 [| inputlookup privileged_accounts.csv "
+                     "| fields user] | stats count by user", catalog).plan
+    assert not _errors(semi) and semi.stages[0].how is JoinKind.semi  # type: ignore
+    with pytest.raises(QueryError, match="no lookup 'nope'"):
+        parse_spl("| inputlookup nope", catalog)
+
+
+def test_lookups_refused_by_name() -> None:
+    catalog = _with_lookups()
+    for text, words in [
+        (f"{WINSEC} | lookup nope user OUTPUT x", "the lookup nope"),
+        (f"{WINSEC} | lookup threat_intel_file_hashes file_hash AS user OUTPUT threat_name",
+         "case-insensitive match of the lookup threat_intel_file_hashes"),
+        (f"{WINSEC} | lookup lolbas_file_path_lookup lolbas_file_name AS process_name "
+         "OUTPUT description", "WILDCARD match of lolbas_file_path_lookup.lolbas_file_name"),
+        (f"{WINSEC} | lookup privileged_accounts user OUTPUTNEW owner", "OUTPUTNEW"),
+        (f"{WINSEC} | lookup privileged_accounts owner AS user OUTPUT user",
+         "overwrites that field"),
+    ]:
+        errors = _errors(parse_spl(text, catalog).plan)
+        assert any(words in m for m in errors), (text, errors)

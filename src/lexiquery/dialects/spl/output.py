@@ -13,13 +13,13 @@ from __future__ import annotations
 from lexiquery.dialects.parsing import syntax_error
 from lexiquery.dialects.spl.bind import Ref, Unsupported
 from lexiquery.dialects.spl.eval import ECall, EField, ELit, parse_assignments
+from lexiquery.dialects.spl.lookup import LookupStages
 from lexiquery.dialects.spl.stages import Args, Command
-from lexiquery.dialects.spl.subsearch import JoinStages
 from lexiquery.dialects.spl.text import TIME_FORMAT
 from lexiquery.ir import MetricFn, SortKey
 
 
-class Pipeline(JoinStages):
+class Pipeline(LookupStages):
     """Every SPL command this parser reads (see `Stages.run`)."""
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from lexiquery.catalog.model import Catalog, Platform
 from lexiquery.dialects.parsing import ParsedQuery, closest, sources_on, syntax_error
@@ -192,6 +193,7 @@ class _Reader:
         scope = Scope.of_source(self.text, source, datamodel=choice.datamodel)
         pipe = Pipeline(self.text, source, scope, generating=choice.generating)
         pipe.read_subsearch = self.subsearch
+        pipe.find_lookup = self._lookup
         self.pipe = pipe
         return pipe
 
@@ -222,12 +224,40 @@ class _Reader:
             return self._pipeline(choice)
         if name == "tstats":
             return self._tstats(cmd)
+        if name == "inputlookup":
+            return self._inputlookup(cmd)
         if name in UNSUPPORTED_COMMANDS or name in HANDLED:
             raise syntax_error(self.text, cmd.pos, f"'{cmd.name}' does not read a catalog "
                                "source",
                                hint="start with index=… sourcetype=…, | tstats … or "
                                "| datamodel …", code="unknown_source")
         raise AssertionError(name)  # unknown names were refused before
+
+    def _lookup(self, name: str) -> Any:
+        """The lookup the catalog declares under `name` (or its file name, `name.csv`)."""
+        find = getattr(self.catalog, "lookup", None)
+        if find is None:
+            return None
+        return find(name) or (find(name[:-4]) if name.lower().endswith(".csv") else None)
+
+    def _inputlookup(self, cmd: Command) -> Pipeline:
+        """`| inputlookup name`: the rows of a lookup the catalog declares, as its source."""
+        args = Args(self.text, cmd.args, cmd.end)
+        opts = args.options()
+        tok = args.next()
+        table = self._lookup(str(tok.value)) if tok.kind in {"word", "str"} else None
+        if table is None:
+            raise syntax_error(self.text, tok.start, f"the catalog declares no lookup "
+                               f"'{tok.text}'", code="unknown_source",
+                               hint="lookups are declared in the catalog (catalog.lookups)")
+        for name, (value, pos) in opts.items():
+            raise syntax_error(self.text, pos, f"the inputlookup option {name}={value} is not "
+                               "supported", code="unsupported")
+        if not args.at_end():
+            raise syntax_error(self.text, args.peek().start, "inputlookup … where is not "
+                               "supported; filter with | where", code="unsupported")
+        source = table.source()
+        return self._pipeline(_Choice(SourceMatch(source, set(), 1.0, []), None, True))
 
     def _tstats(self, cmd: Command) -> Pipeline:
         args = Args(self.text, cmd.args, cmd.end)

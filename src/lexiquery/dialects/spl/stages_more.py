@@ -7,10 +7,10 @@
     spath input=x path=a.b{0}.c output=y → y = member(index(member(parse_json(x), …)))
     convert ctime(firstTime)     → display only (a warning) on a time output
     join …, search [ … ], NOT [ … ] → Join (see `spl.subsearch`)
+    lookup name k AS f OUTPUT o  → Join (see `spl.lookup`)
 
 Refused precisely: `streamstats` (a running aggregate in event order: the IR has none),
-`fillnull` (it overwrites fields; the IR's computed fields have new names), `lookup` (the
-catalog declares no lookup tables), `rex` options other than `field=` and `max_match=1`,
+`fillnull` (it overwrites fields; the IR's computed fields have new names), `rex` options other than `field=` and `max_match=1`,
 `spath` without `path=` (it extracts every field), paths with `{}` before their end (every
 element of an array), and `dedup` options.
 """
@@ -256,10 +256,3 @@ class MoreStages(AggregateStages):
             self.issue(Unsupported(fn.start, f"convert ctime({field.value})", "display "
                                    "formatting: the time is shown as text", changes_results=False))
             args.comma()
-
-    def cmd_lookup(self, cmd: Command) -> None:
-        args = Args(self.text, cmd.args, cmd.end)
-        args.options()
-        name = args.next()
-        raise Unsupported(cmd.pos, f"the lookup {name.text}", "the catalog declares no lookup "
-                          "tables to read it from")
