@@ -1,7 +1,8 @@
 """SPL (Splunk): lexer (`lex`, `macros`), parser (`parse`, `search`, `source`, `stages`,
-`stages_more`, `subsearch`, `eval`, `expr`, `aggregate`, `output`), binder (`bind`), renderer
-(`render` for the first part, `render_stages` for the stages and `render_spl`, `join`),
-functions both ways (`functions`), text helpers (`text`) and the read-only guard (`guard`)."""
+`stages_more`, `subsearch`, `lookup`, `eval`, `expr`, `aggregate`, `output`), binder (`bind`),
+renderer (`render` for the first part, `render_stages` for the stages and `render_spl`,
+`join`), functions both ways (`functions`), text helpers (`text`) and the read-only guard
+(`guard`)."""
 
 from lexiquery.catalog.model import Platform
 from lexiquery.dialects.language import Language

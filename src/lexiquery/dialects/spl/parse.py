@@ -3,17 +3,21 @@
 The pipeline is read command by command into the IR's fixed order (filters → computed →
 aggregation → having → project → sort → limit). A command that arrives "too late" is still
 taken when moving it changes nothing (a `where` after `eval`, a `sort` before `stats`); when
-moving it would change the results (`head 10 | where …`, a second `stats`, `eventstats`) it
-becomes an ``unsupported`` issue at its position. Commands that write or run code are refused
-first (``read_only``), wherever they are.
+moving it would change the results (`head 10 | where …`, a second `stats`) it starts a new
+stage, as `eventstats`, `dedup`, `mvexpand`, `join`, `lookup` and subsearch terms do (see
+`spl.stages`). A construct the IR cannot hold becomes an ``unsupported`` issue at its
+position. Commands that write or run code are refused first (``read_only``), wherever they
+are. A subsearch is read as a search of its own (`subsearch`), with its own source.
 
 The source is chosen by the search prefix (`spl.bind.match_prefix`) and its terms are removed
 from the filters; `| tstats` is one command holding source, filters and aggregation.
 
-Modules: `spl.lex` (commands, tokens), `spl.search` / `spl.eval` (search and eval syntax trees), `spl.bind`
-(names, values, search filters), `spl.expr` (where filters, eval expressions), `spl.source`
-(time modifiers, source prefixes), `spl.stages` / `spl.aggregate` / `spl.output` (what each
-command does to the plan) and this module (commands, source choice).
+Modules: `spl.lex` (commands, tokens), `spl.search` / `spl.eval` (search and eval syntax
+trees), `spl.bind` (names, values, search filters), `spl.expr` (where filters, eval
+expressions), `spl.source` (time modifiers, source prefixes and source OR groups),
+`spl.stages` / `spl.aggregate` /
+`spl.output` / `spl.stages_more` / `spl.subsearch` / `spl.lookup` (what each command does to
+the plan) and this module (commands, source choice, subsearches, inputlookup).
 """
 
 from __future__ import annotations

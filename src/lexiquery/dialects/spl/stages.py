@@ -1,12 +1,14 @@
 """The SPL pipeline read into one `QueryPlan`: what each command does to the plan's stages.
 
-`Stages` holds the plan being built and the names visible at this point (the source's
-fields and computed fields before the aggregation, its outputs after); each `cmd_*` method is
-one SPL command — `search`, `where` and `eval` here, the aggregating ones in `spl.aggregate`,
-the output ones in `spl.output`. The IR's order is fixed — filters, computed, aggregation,
-having, project, sort, limit — so a command is taken only when moving it into that order keeps
-the results; otherwise it becomes an ``unsupported`` issue at its position (`head 10 | where
-…`, a second `stats`, `eventstats`, `eval` after `stats`).
+`Stages` holds the part of the plan being read and the names visible at this point (the
+source's fields and computed fields before the aggregation, its outputs after); each `cmd_*`
+method is one SPL command — `search`, `where` and `eval` here, the aggregating ones in
+`spl.aggregate`, the output ones in `spl.output`, the stages of their own in
+`spl.stages_more`, `spl.subsearch` and `spl.lookup`. A part's order is fixed — filters,
+computed, aggregation, having, project, sort, limit — so a command joins the part being read
+when moving it into that order keeps the results; otherwise (`head 10 | where …`, a second
+`stats`, `eval` after `stats`) the part is closed and the command starts a new `Step` over its
+outputs (`new_step`).
 """
 
 from __future__ import annotations
