@@ -70,6 +70,7 @@ from lexiquery.ir import (
     Condition,
     FieldRef,
     Function,
+    Join,
     Literal_,
     Not,
     Operator,
@@ -363,9 +364,11 @@ def canonical(plan: QueryPlan, source: Source, platform: Platform | None = None)
     """The plan with every difference that does not change the results removed (see module).
     `platform`: the platform whose rendering is being compared, when there is one."""
     plan = _lower_absolute_time(plan, source)
+    if platform is Platform.sql:  # before steps merge: it may leave a step that continues one
+        plan = _sql_carried_order(plan)
+    plan = _steps_as_read(plan, source, platform)
     plan = _having_after_aggregation(_merged_steps(plan))
     if platform is Platform.sql:
-        plan = _sql_carried_order(plan)
         plan = _sql_shape(plan, source)
     c = _Canon(plan, source, platform)
     data: dict[str, Any] = {"source": plan.source}
@@ -428,6 +431,36 @@ def _having_after_aggregation(plan: QueryPlan) -> QueryPlan:
     return parts[0].model_copy(update={"stages": parts[1:]})
 
 
+def _steps_as_read(plan: QueryPlan, source: Source, platform: Platform | None) -> QueryPlan:
+    """Each step as a parser reads it back: a projection of exactly the outputs before it (in
+    their order) is none; with SQL, the shape SQL gives the first part (`_sql_shape`); a step
+    left empty goes."""
+    if not plan.stages:
+        return plan
+    same = Context(source, Platform.sql,
+                   sources=lambda sid: source if sid == source.id else None)  # type: ignore
+    try:
+        scopes = scopes_before(plan, same)
+    except PlanError:
+        return plan
+    stages: list[Any] = []
+    for stage, scope in zip(plan.stages, scopes):
+        if isinstance(stage, Step):
+            if platform is Platform.sql:
+                shaped = _sql_shape(step_plan(plan, stage), source)
+                stage = Step.model_construct(**{k: getattr(shaped, k) for k in (
+                    "filters", "computed", "aggregation", "having", "project", "sort",
+                    "limit")})
+            if stage.aggregation is None and not stage.computed and \
+                    stage.project == list(scope):
+                stage = stage.model_copy(update={"project": []})
+            if not (stage.filters or stage.computed or stage.aggregation or stage.project
+                    or stage.sort or stage.limit):
+                continue
+        stages.append(stage)
+    return plan.model_copy(update={"stages": stages})
+
+
 def _sql_carried_order(plan: QueryPlan) -> QueryPlan:
     """Where SQL's CTE chain keeps a sort (see the module docstring)."""
     if not plan.stages:
@@ -443,10 +476,13 @@ def _sql_carried_order(plan: QueryPlan) -> QueryPlan:
             else:
                 order = []
         if isinstance(part, (QueryPlan, Step)) and part.sort:
-            order = list(part.sort)
+            shown = not part.project or all(k.field in part.project for k in part.sort)
+            order = list(part.sort) if shown else []
             if part.limit is None and i < len(parts) - 1:
                 parts[i] = part.model_copy(update={"sort": []})
-    return parts[0].model_copy(update={"stages": parts[1:]})
+    stages = [s for s in parts[1:] if not isinstance(s, Step) or s.filters or s.computed or
+              s.aggregation or s.project or s.sort or s.limit]  # a step left empty goes
+    return parts[0].model_copy(update={"stages": stages})
 
 
 # The fixed pipeline's parts by rank: parts of one rank commute (filters and computed fields,
@@ -485,15 +521,22 @@ def _merged_steps(plan: QueryPlan) -> QueryPlan:
 def _canonical_stages(plan: QueryPlan, source: Source,
                       platform: Platform | None) -> list[dict[str, Any]]:
     """Each stage in canonical form: a `Step` as the first part is (its types from the outputs
-    before it), a `Join`'s right-hand plan as it stands (its source is not known here)."""
+    before it), a `Join`'s right-hand plan canonical too when it reads the same source (another
+    source is not known here: then as it stands)."""
     if not plan.stages:
         return []
+    same = Context(source, Platform.sql,
+                   sources=lambda sid: source if sid == source.id else None)  # type: ignore
     try:
-        scopes = scopes_before(plan, Context(source, Platform.sql))
+        scopes = scopes_before(plan, same)
     except PlanError:  # a name out of scope: compare the stages as written
         return [s.model_dump(mode="json") for s in plan.stages]
     out: list[dict[str, Any]] = []
     for i, (stage, scope) in enumerate(zip(plan.stages, scopes), start=1):
+        if isinstance(stage, Join) and stage.right.source == source.id:
+            right = canonical(stage.right, source, platform).model_dump(mode="json")
+            out.append({**stage.model_dump(mode="json"), "right": right})
+            continue
         if not isinstance(stage, Step):
             out.append(stage.model_dump(mode="json"))
             continue
