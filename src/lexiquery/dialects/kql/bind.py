@@ -28,10 +28,12 @@ from lexiquery.dialects.base import (
 from lexiquery.dialects.kql import ast as syn
 from lexiquery.dialects.kql.bind_more import (  # noqa: F401 (Unsupported is this module's API)
     Unsupported,
+    ago_seconds,
     column_compare,
     dynamic_expr,
     member_head,
     new_function,
+    since_compare,
     temp_field,
 )
 from lexiquery.dialects.kql.bind_stages import StagedDraft
@@ -85,6 +87,7 @@ _FUNCS = {"tolower": Function.lower, "toupper": Function.upper, "strlen": Functi
           "toreal": Function.to_real, "todouble": Function.to_real}
 _TIME_CALLS = frozenset({"ago", "now", "startofday", "startofweek", "startofmonth",
                          "startofyear", "endofday", "datetime", "todatetime"})
+_NOW_CALLS = frozenset({"now", "startofday", "startofweek", "startofmonth", "startofyear"})
 _ARITH = {"+": Function.add, "-": Function.sub, "*": Function.mul, "/": Function.div,
           "%": Function.mod}
 _EXPR_CMP = {"==": Operator.eq, "!=": Operator.ne, "<": Operator.lt, "<=": Operator.le,
@@ -297,9 +300,18 @@ class Binder(StagedDraft):
         if op_text in _MIRROR and isinstance(left, syn.Lit) and not isinstance(right, syn.Lit):
             left, right, op_text = right, left, _MIRROR[op_text]
         if isinstance(right, (syn.Name, syn.Member, syn.Index)) or isinstance(right, syn.Bin) \
-                and right.op in _ARITH or isinstance(right, syn.Call) and right.name not in \
-                _TIME_CALLS and right.name not in ("datetime", "dynamic"):
+                and right.op in _ARITH and ago_seconds(right) is None \
+                or isinstance(right, syn.Call) and right.name not in _TIME_CALLS \
+                and right.name not in ("datetime", "dynamic"):
             return column_compare(self, e, _EXPR_CMP)
+        seconds = ago_seconds(right)
+        if seconds is not None and op_text == ">":
+            return since_compare(self, left, seconds)
+        if isinstance(right, syn.Call) and right.name in _NOW_CALLS:
+            try:  # `Expiry > now()`, `t >= startofmonth(now())`: both sides are expressions
+                return column_compare(self, syn.Bin(op_text, left, right, e.offset), _EXPR_CMP)
+            except Unsupported:
+                pass
         if op_text in _CMP:
             op, cs = _CMP[op_text]
             return self.cond(self.operand(left, e.offset, text=False), op, self.const(right), cs)

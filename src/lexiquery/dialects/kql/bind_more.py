@@ -221,6 +221,30 @@ def temp_field(b: Binder, e: syn.Node | None, expr: Any = None) -> str:
     return name
 
 
+def ago_seconds(e: syn.Node) -> int | None:
+    """`ago(1d)` / `now() - 1d` → 86400; None for anything else (or a fraction of a second)."""
+    span: syn.Node | None = None
+    if isinstance(e, syn.Call) and e.name == "ago" and len(e.args) == 1:
+        span = e.args[0]
+    elif isinstance(e, syn.Bin) and e.op == "-" and isinstance(e.left, syn.Call) \
+            and e.left.name == "now" and not e.left.args:
+        span = e.right
+    if isinstance(span, syn.Lit) and span.kind == "timespan" and span.value > 0 \
+            and float(span.value).is_integer():
+        return int(span.value)
+    return None
+
+
+def since_compare(b: Binder, left: syn.Node, seconds: int) -> Any:
+    """`t > ago(1d)` on a column that is not the plan's time range: the whole seconds from `t`
+    to now are fewer than 86400 — exact for `>` (truncating a fraction cannot reach the bound)."""
+    elapsed = Call(fn=Function.time_diff, args=[Literal_(value="second"), Call(fn=Function.now),
+                                                b.expr(left)])
+    name = temp_field(b, None, Compare(left=elapsed, op=Operator.lt,
+                                       right=Literal_(value=seconds)))
+    return Condition(field=name, op=Operator.eq, value=True)
+
+
 def column_compare(b: Binder, e: syn.Bin, ops: dict[str, Operator]) -> Any:
     """`where a != b` (two columns, or expressions): a computed boolean, tested `== true`."""
     op = e.op

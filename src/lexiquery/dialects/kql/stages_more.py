@@ -122,7 +122,8 @@ class MoreOps:
         a = calls[0]
         e = a.expr
         assert isinstance(e, syn.Call)
-        if len(st.items) > 1 or a.alias or len(e.args) < 2:
+        star = len(e.args) == 2 and isinstance(e.args[1], syn.Lit) and e.args[1].kind == "star"
+        if len(st.items) > 1 or a.alias and (star or a.alias.startswith("(")) or len(e.args) < 2:
             raise Unsupported(e.offset, f"{e.name}() with other aggregates or named outputs",
                               f"write summarize {e.name}(Column, *) by keys on its own")
         t = b.field_of(e.args[0])
@@ -130,7 +131,6 @@ class MoreOps:
         if t is None or None in by:
             raise Unsupported(e.offset, f"{e.name}() of an expression or by a computed key",
                               "extend the column first")
-        star = len(e.args) == 2 and isinstance(e.args[1], syn.Lit) and e.args[1].kind == "star"
         cols = [] if star else [b.field_of(x) for x in e.args[1:]]
         if None in cols:
             raise Unsupported(e.offset, f"{e.name}() returning an expression", "return columns")
@@ -141,8 +141,14 @@ class MoreOps:
         else:  # one row overall: the top row by T
             b.sort, b.limit = [key], 1
         if not star:
-            keep = [*(k for k in by if k), t, *(c for c in cols if c)]
-            new_ns = {k: v for k, v in b.ns.items() if v in keep}
+            shown = t
+            if a.alias and a.alias != t:  # `FirstSeen = arg_min(TimeGenerated, …)`
+                b.computed.append(ComputedField(name=a.alias, expr=FieldRef(name=t)))
+                shown = a.alias
+            keep = [*(k for k in by if k), shown, *(c for c in cols if c)]
+            new_ns = {k: v for k, v in b.ns.items() if v in keep and v != t or v == t and
+                      (shown == t or t in cols)}
+            new_ns.update({shown: shown} if shown != t else {})
             self.replace_scope(new_ns, list(dict.fromkeys(keep)), st.offset)
         return True
 
@@ -188,6 +194,15 @@ class MoreOps:
     # ------------------------------------------------------------------ mv-expand
 
     def op_mv_expand(self, st: syn.Stage) -> None:
+        try:
+            self.expand(st)
+        except Unsupported:
+            for a in st.items:  # a column it would have made is not guessed later
+                if a.alias is not None:
+                    self.b.opaque.add(a.alias)
+            raise
+
+    def expand(self, st: syn.Stage) -> None:
         b = self.b
         if st.join_kind:
             raise Unsupported(st.offset, f"mv-expand with {st.join_kind}", "the IR expands "
