@@ -302,20 +302,16 @@ WHERE s.result_type = '0'""",
                              'line': 1,
                              'column': 31}]},
     },
-    "pg_cte_unsupported": {
+    "pg_cte_read_as_stages": {
         "dialect": "postgres",
         "sql": r"""WITH failed AS (
   SELECT * FROM signin_logs WHERE result_type <> '0'
 )
 SELECT user_principal_name, COUNT(*) AS n FROM failed GROUP BY user_principal_name""",
         "plan": {'source': 'signin_logs',
-                 'aggregation': {'metrics': [{'fn': 'count', 'alias': 'n'}], 'group_by': ['user']},
-                 'issues': [{'code': 'unsupported',
-                             'message': 'line 1, column 1: a common table expression (WITH …) is not '
-                                        'supported (the query is read from its final SELECT)',
-                             'severity': 'error',
-                             'line': 1,
-                             'column': 1}]},
+                 'filters': [{'field': 'result_code', 'op': 'ne', 'value': '0'}],
+                 'stages': [{'kind': 'step', 'aggregation': {
+                     'metrics': [{'fn': 'count', 'alias': 'n'}], 'group_by': ['user']}}]},
     },
     "pg_window_unsupported": {
         "dialect": "postgres",
@@ -330,18 +326,18 @@ FROM signin_logs""",
                              'line': 2,
                              'column': 8}]},
     },
-    "pg_subquery_in_where_unsupported": {
+    "pg_in_subquery_is_a_semi_join": {
         "dialect": "postgres",
         "sql": r"""SELECT * FROM signin_logs
 WHERE result_type <> '0'
   AND ip_address IN (SELECT source_ip FROM firewall_events WHERE device_action = 'deny')""",
         "plan": {'source': 'signin_logs',
                  'filters': [{'field': 'result_code', 'op': 'ne', 'value': '0'}],
-                 'issues': [{'code': 'unsupported',
-                             'message': 'line 3, column 22: IN (subquery) is not supported',
-                             'severity': 'error',
-                             'line': 3,
-                             'column': 22}]},
+                 'stages': [{'kind': 'join', 'how': 'semi', 'right': {
+                     'source': 'firewall_events', 'filters': [
+                         {'field': 'action', 'op': 'eq', 'value': 'deny',
+                          'case_sensitive': True}]},
+                     'on': [{'left': 'src_ip', 'right': 'src_ip'}]}]},
     },
     "pg_union_unsupported": {
         "dialect": "postgres",
@@ -371,20 +367,16 @@ ORDER BY user_principal_name, time_generated DESC""",
                              'line': 1,
                              'column': 8}]},
     },
-    "pg_subquery_in_from_unsupported": {
+    "pg_subquery_in_from_is_a_stage": {
         "dialect": "postgres",
         "sql": r"""SELECT t.user_principal_name
 FROM (SELECT * FROM signin_logs WHERE result_type <> '0') AS t
 WHERE t.location = 'US'""",
         "plan": {'source': 'signin_logs',
-                 'filters': [{'field': 'location', 'op': 'eq', 'value': 'US', 'case_sensitive': True}],
-                 'project': ['user'],
-                 'issues': [{'code': 'unsupported',
-                             'message': 'line 2, column 7: a subquery in FROM is not supported (the plan '
-                                        'reads its table directly)',
-                             'severity': 'error',
-                             'line': 2,
-                             'column': 7}]},
+                 'filters': [{'field': 'result_code', 'op': 'ne', 'value': '0'}],
+                 'stages': [{'kind': 'step', 'filters': [
+                     {'field': 'location', 'op': 'eq', 'value': 'US', 'case_sensitive': True}],
+                     'project': ['user']}]},
     },
     "pg_offset_unsupported": {
         "dialect": "postgres",

@@ -41,8 +41,8 @@ from lexiquery.dialects.sql.guard import check_comments, check_statements
 from lexiquery.dialects.sql.parse_expr import Untranslatable, number, unparen
 from lexiquery.dialects.sql.parse_lex import Lexed, check_slips, lex, read_statements, refuse_writes
 from lexiquery.dialects.sql.parse_select import SelectReader
+from lexiquery.dialects.sql.parse_stages import NotStaged, StagedReader
 from lexiquery.dialects.sql.render import idiom_for
-from lexiquery.errors import QueryError
 from lexiquery.ir import PlanIssue, QueryPlan
 
 __all__ = ["parse_sql"]
@@ -63,6 +63,10 @@ def parse_sql(text: str, catalog: Catalog, dialect: str = "postgres") -> ParsedQ
         raise syntax_error(text, 0, "expected exactly one SELECT statement", code="read_only")
     raise_first(check_statements(lexed, trees))
     tree = trees[0]
+    if _staged_shape(tree):
+        staged = _read_staged(tree, lexed, catalog, dialect)
+        if staged is not None:
+            return staged
     issues: list[PlanIssue] = []
     select = _main_select(tree, lexed, issues)
     table, lenient, names = _main_table(select, lexed, issues)
@@ -85,6 +89,32 @@ def parse_sql(text: str, catalog: Catalog, dialect: str = "postgres") -> ParsedQ
                            code="unsupported") from None
     plan.issues = issues + reader.issues + plan.issues  # the plan's own: clamped limits, spans
     return ParsedQuery(platform=Platform.sql, dialect=dialect, text=text, plan=plan,
+                       source=source, notes=reader.notes)
+
+
+def _staged_shape(tree: exp.Expression) -> bool:
+    """Does the query chain SELECTs (CTEs, subqueries, joins, windows, IN/EXISTS subqueries)?"""
+    return isinstance(tree, exp.Select) and (
+        bool(tree.args.get("with_") or tree.args.get("with") or tree.args.get("joins") or
+             tree.args.get("laterals")) or tree.find(exp.Window, exp.Subquery, exp.Exists)
+        is not None)
+
+
+def _read_staged(tree: exp.Expression, lexed: Lexed, catalog: Catalog,
+                 dialect: str) -> ParsedQuery | None:
+    """The query as a staged plan (`sql.parse_stages`), or None when its shape is not one of
+    the chains that reader knows (the single-SELECT reader then reports what it cannot hold)."""
+    reader = StagedReader(lexed, catalog, lambda s, r: _check_clauses(s, lexed, r))
+    try:
+        source, data = reader.read(tree)
+    except NotStaged:
+        return None
+    try:
+        plan = QueryPlan.model_validate({"source": source.id, **data})
+    except ValidationError:
+        return None
+    plan.issues = reader.issues + plan.issues
+    return ParsedQuery(platform=Platform.sql, dialect=dialect, text=lexed.text, plan=plan,
                        source=source, notes=reader.notes)
 
 

@@ -321,7 +321,9 @@ class ExprReader:
                 return Compare(left=self.expr(node.this), op=op,
                                right=self.expr(node.expression))
         if isinstance(node, exp.Is) and isinstance(node.expression, exp.Null):
-            return Compare(left=self.expr(node.this), op=Operator.not_exists)
+            negated = bool(node.args.get("negate"))  # sqlglot's `x IS NOT NULL`
+            return Compare(left=self.expr(node.this),
+                           op=Operator.exists if negated else Operator.not_exists)
         if isinstance(node, exp.Not) and isinstance(node.this, exp.Is) and \
                 isinstance(node.this.expression, exp.Null):
             return Compare(left=self.expr(node.this.this), op=Operator.exists)

@@ -26,8 +26,10 @@ gives them (a source field's bound column, a group key, a metric's or computed f
   collation folds case (MySQL, T-SQL by default).
 
 Order: an ORDER BY without a LIMIT inside a CTE is dropped (T-SQL refuses it, and no dialect
-keeps a CTE's order); when only order-keeping stages follow it (a Step without aggregation or
-sort, Expand, Window, semi/anti join), the final SELECT sorts by it again.
+keeps a CTE's order); when only Steps that neither aggregate nor sort follow it (KQL's and SPL's
+`where`/`extend` keep the order), the final SELECT — or the first such Step with a LIMIT
+(`sort | where | take n`) — sorts by it again (`carried_order`). After
+any other stage the rows come in no promised order, as the SQL of a CTE chain does anyway.
 """
 
 from __future__ import annotations
@@ -77,8 +79,16 @@ _JSON_EXPAND = {
 }
 RN = "rn"
 RANKED = "ranked"
-# Stages after which the rows keep the order of the rows before them.
-_KEEPS_ORDER = (Expand, Window)
+
+
+def carried_order(stage: Stage, order: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
+    """The sort that still orders the rows after `stage`: one before it survives a Step that
+    neither aggregates nor sorts and keeps its keys (KQL and SPL keep the order through
+    `where`/`extend`); any other stage reorders (its own sort, if any, is in its SELECT)."""
+    if isinstance(stage, Step) and not stage.sort and stage.aggregation is None and \
+            all(k in stage.project for k, _ in order if stage.project):
+        return order
+    return []
 
 
 class StagedSql:
@@ -124,30 +134,29 @@ class StagedSql:
         current = builder.build()
         self.pipelines.append((current, builder))
         order = [(s.field, s.descending) for s in self.plan.sort]
+        if not all(k in scopes[0] for k, _ in order):
+            order = []  # sorted by a column it does not output: nothing after can keep it
         for i, stage in enumerate(self.plan.stages, start=1):
             name = f"{self.prefix}{i - 1}"
             if current.args.get("order") is not None and current.args.get("limit") is None:
                 current.set("order", None)
             self.ctes.append((name, current))
             current = self.stage(stage, i, name, scopes[i - 1])
-            order = self._order_after(stage, order)
-        if order and current.args.get("order") is None and \
-                all(k in scopes[-1] for k, _ in order):
-            current = current.order_by(*(exp.Ordered(
-                this=self.col(scopes[-1][k].column), desc=desc) for k, desc in order),
-                copy=False)
+            order = carried_order(stage, order)
+            if order and isinstance(stage, Step) and stage.limit is not None:
+                current = self._sorted(current, order, scopes[i])  # `sort | take n`
+            if isinstance(stage, Step) and stage.sort:
+                order = [(k.field, k.descending) for k in stage.sort]
+                if not all(k in scopes[i] for k, _ in order):
+                    order = []
+        if order and current.args.get("order") is None:
+            current = self._sorted(current, order, scopes[-1])
         return current
 
-    def _order_after(self, stage: Stage, order: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
-        if isinstance(stage, Step):
-            if stage.sort:
-                return []  # its own ORDER BY is in its SELECT (kept when it is the last)
-            return [] if stage.aggregation is not None else order
-        if isinstance(stage, _KEEPS_ORDER):
-            return order
-        if isinstance(stage, Join) and stage.how in (JoinKind.semi, JoinKind.anti):
-            return order
-        return []
+    def _sorted(self, select: exp.Select, order: list[tuple[str, bool]],
+                scope: Scope) -> exp.Select:
+        return select.order_by(*(exp.Ordered(this=self.col(scope[k].column), desc=desc)
+                                 for k, desc in order), copy=False)
 
     def stage(self, stage: Stage, position: int, prev: str, scope: Scope) -> exp.Select:
         if isinstance(stage, Step):
