@@ -41,6 +41,9 @@ What is normalised:
   keep: it moves on through steps that neither aggregate nor sort (and keep its keys) to the
   first of them with a limit, or to the last stage; after any other stage it orders nothing
   and goes (`sql.render_stages`);
+* a join's right-hand plan over the same source is canonical as a plan is; a step's projection
+  of exactly the outputs before it, in their order, is none; with SQL, a step has the shape
+  SQL gives the first part (above);
 * stages: a step that can continue the pipeline before it in the fixed order (`extend` then
   `summarize` written as two steps) is part of it; a step's filters right after an aggregation
   with no limit are its having (and a
