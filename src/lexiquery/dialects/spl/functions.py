@@ -12,7 +12,7 @@
                                                               crossed, as KQL datetime_diff)
     now()                    ↔ now()
     trim(t)                  ↔ trim(t)
-    extract(f, re, n)        ↔ rex field=f "…(?<name>…)…"  (a computed field only: see `rex`)
+    extract(f, re, n)        ↔ rex field=f "…(?<name>…)…"  (a computed field only: rex)
 
 SPL has no JSON type: a JSON value is its text and `spath` reads a path out of it, so
 `member(parse_json(x), k)` and `member(x, k)` on a dynamic field are both `spath(x, "k")`; the

@@ -29,7 +29,7 @@ from lexiquery.ir import Join, JoinKind, QueryPlan
 
 
 def subsearch(lines: list[str]) -> str:
-    """A rendered search as `[search …]` (or `[| tstats …]` for a generating one), on one line."""
+    """A rendered search as `[search …]` (`[| tstats …]` when generating), on one line."""
     head = lines[0].strip()
     body = " ".join([head, *lines[1:]])
     return f"[{body}]" if head.startswith("|") else f"[search {body}]"

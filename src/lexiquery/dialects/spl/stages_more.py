@@ -10,9 +10,9 @@
     lookup name k AS f OUTPUT o  → Join (see `spl.lookup`)
 
 Refused precisely: `streamstats` (a running aggregate in event order: the IR has none),
-`fillnull` (it overwrites fields; the IR's computed fields have new names), `rex` options other than `field=` and `max_match=1`,
-`spath` without `path=` (it extracts every field), paths with `{}` before their end (every
-element of an array), and `dedup` options.
+`fillnull` (it overwrites fields; the IR's computed fields have new names), `rex` options
+other than `field=` and `max_match=1`, `spath` without `path=` (it extracts every field),
+paths with `{}` before their end (every element of an array), and `dedup` options.
 """
 
 from __future__ import annotations
@@ -140,7 +140,7 @@ class MoreStages(AggregateStages):
             return list(prior.sort)
         if prior is None and first.get("sort"):
             return list(first["sort"])
-        if prior is None and first.get("aggregation") is None and not first.get("project"):
+        if prior is None and first.get("aggregation") is None:  # `table` keeps the order
             tf = self.source.time_field
             if tf and any(r.name == tf for r in self.scope.names.values()):
                 return [SortKey(field=tf, descending=True)]
