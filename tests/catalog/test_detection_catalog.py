@@ -280,3 +280,15 @@ def test_a_cim_field_without_an_exact_counterpart_is_not_bound(cat: Catalog) -> 
     t = _translate("| tstats count from datamodel=Authentication where "
                    "Authentication.action=failure by Authentication.user", "spl", "kql", cat)
     assert not t.valid and any(i.code == "not_bound" for i in t.issues)  # left SPL-only
+
+
+def test_a_filter_read_as_the_default_is_said_on_the_translation(cat: Catalog) -> None:
+    t = _translate("`wineventlog_security` EventCode=4625 | stats count by user "
+                   "| `brute_force_filter`", "spl", "kql", cat)
+    assert t.valid, t.issues
+    [caveat] = [i for i in t.issues if i.code == "macro_default"]
+    assert caveat.severity.value == "info" and (caveat.line, caveat.column) == (1, 63)
+    assert "`brute_force_filter` was read as `search *`" in caveat.message
+    # a declared macro, even ESCU's, is not a guess about the site: no caveat
+    t = _translate("`wineventlog_security` EventCode=4625 | stats count by user", "spl", "kql", cat)
+    assert not [i for i in t.issues if i.code == "macro_default"]

@@ -56,6 +56,10 @@ class MacroTable(Mapping[str, SplMacro]):
     def __len__(self) -> int:
         return len(self._declared)
 
+    def declares(self, key: str) -> bool:
+        """Whether `key` is declared by name (not only matched by a pattern)."""
+        return key in self._declared
+
     @property
     def patterns(self) -> dict[str, SplMacro]:
         return dict(self._patterns)

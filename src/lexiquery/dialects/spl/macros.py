@@ -22,7 +22,8 @@ the guard and the parser see what Splunk would run:
   manual: "Macros inside of quoted values are not expanded").
 
 What was expanded is never silent: `Expansion.notes()` says which call became which text (and
-the macro's own note, e.g. that a `_filter` was read as ESCU's empty default), and
+the macro's own note, e.g. that a `_filter` was read as ESCU's empty default), a macro only a
+name pattern stood for is an ``info`` issue on the plan (`Expansion.caveats`), and
 `Expansion.place` maps a position in the expanded text back onto the text the user wrote, so an
 error inside an expansion points at the macro call and names it (`Expansion.relocate`).
 """
@@ -33,11 +34,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from lexiquery.catalog.model import SplMacro
+from lexiquery.catalog.macro_table import MacroTable, SplMacro
 from lexiquery.dialects.parsing import line_col, syntax_error
 from lexiquery.dialects.spl.lex import blank_comments, blank_quoted
 from lexiquery.errors import QueryError
-from lexiquery.ir import PlanIssue
+from lexiquery.ir import PlanIssue, Severity
 
 __all__ = ["MAX_EXPANDED_CHARS", "MAX_MACRO_DEPTH", "Expanded", "Expansion", "expand_macros",
            "expand_search"]
@@ -63,6 +64,7 @@ class Expanded:
     out_start: int  # span of the expansion in the expanded text
     out_end: int
     nested: tuple[tuple[str, str], ...] = ()  # (key, note) of macros its definition called
+    by_pattern: bool = False  # no one declared it: a name pattern (`*_filter`) stood for it
 
 
 @dataclass
@@ -85,6 +87,20 @@ class Expansion:
                 line += " — " + "; ".join(dict.fromkeys(notes))
             if line not in out:
                 out.append(line)
+        return out
+
+    def caveats(self) -> list[PlanIssue]:
+        """An ``info`` issue per call that no one declared by name and a pattern stood for
+        (ESCU's `*_filter` hooks): the reading assumed the default, which a site may have
+        changed, and a translation should say so where it is shown."""
+        out: list[PlanIssue] = []
+        for c in self.calls:
+            if c.by_pattern:
+                line, col = line_col(self.original, c.start)
+                out.append(PlanIssue(
+                    code="macro_default", severity=Severity.info, line=line, column=col,
+                    message=f"line {line}, column {col}: the macro {c.call} was read as "
+                            f"`{_short(c.text)}`" + (f": {c.note}" if c.note else "")))
         return out
 
     def place(self, offset: int) -> tuple[int, Expanded | None]:
@@ -175,7 +191,9 @@ def _expand(text: str, macros: Mapping[str, SplMacro], depth: int, original: str
             calls.append(Expanded(call=text[m.start():m.end()], key=key, text=body,
                                   note=macro.note, start=m.start(), end=m.end(),
                                   out_start=size, out_end=size + len(body),
-                                  nested=tuple(inner)))
+                                  nested=tuple(inner),
+                                  by_pattern=isinstance(macros, MacroTable)
+                                  and not macros.declares(key)))
         size += len(body)
         last = m.end()
         if size > MAX_EXPANDED_CHARS:
