@@ -101,7 +101,8 @@ def read_query(text: str, platform: Platform | str, *, catalog: Catalog | None =
     except QueryError as e:
         raise expansion.relocate_error(e) from None
     if expansion.calls:
-        parsed.plan.issues = [expansion.relocate_issue(i) for i in parsed.plan.issues]
+        parsed.plan.issues = [expansion.relocate_issue(i) for i in parsed.plan.issues] + \
+            expansion.caveats()
         parsed.notes[:0] = expansion.notes()
         parsed.text = q
     return parsed
