@@ -161,8 +161,10 @@ def sources_on(catalog: Catalog, platform: Platform) -> list[Source]:
 def source_for_table(catalog: Catalog, platform: Platform, table: str) -> Source | None:
     """The source bound to KQL/SQL `table`. SQL matches case-insensitively and accepts the
     bare table name for a schema-qualified binding (``test_events`` for ``sec.test_events``).
-    When several sources share a table, the built-in one wins; a table only the shelves hold
-    (reference packs) is found there."""
+    When several sources share a table, the built-in one wins — it also answers for the
+    table's reference columns it does not curate, bound on that platform only
+    (`catalog.curated_columns`); a table only the shelves hold (reference packs) is found
+    there."""
     hits: list[Source] = []
     for s in sources_on(catalog, platform):
         bound = getattr(s.bindings, platform.value).table
