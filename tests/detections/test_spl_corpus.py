@@ -17,7 +17,7 @@ expected once issue 16 is done. These tests check that the corpus is well formed
   of its alias spellings; every lookup table is declared (`catalog.lookups`) with the fields the
   query names, or listed in `LOOKUPS_NOT_DECLARED`.
 
-The two NOT_DECLARED / NOT_PACKED sets are the to-do list for the catalog: `expect` assumes the
+The NOT_DECLARED / NOT_PACKED sets are the to-do list for the catalog: `expect` assumes the
 catalog knows these names by the time issue 16 is done.
 """
 
