@@ -267,3 +267,48 @@ def test_the_window_form_reads_back_from_hand_written_kql() -> None:
 ) on UserPrincipalName""")
     (window,) = plan.stages
     assert isinstance(window, Window) and window.by == ["user"]
+
+
+def test_a_right_column_named_like_a_left_one_is_renamed_as_kql_does() -> None:
+    plan = _read("""SigninLogs
+| summarize n = count() by UserPrincipalName, IPAddress
+| join kind=inner (SigninLogs | project UserPrincipalName, IPAddress, AppDisplayName)
+    on UserPrincipalName
+| project UserPrincipalName, IPAddress, IPAddress1, n""")
+    join, step = plan.stages
+    assert isinstance(join, Join) and "IPAddress1" in join.right.project
+    assert isinstance(step, Step) and step.project == ["user", "src_ip", "IPAddress1", "n"]
+    text = render(plan, SIGNIN, Platform.kql, catalog=BUILTIN)
+    assert same_plan(parse_kql(text, BUILTIN).plan, plan, SIGNIN)
+
+
+def test_expressions_of_and_in_aggregates_round_trip() -> None:
+    plan = _read("SigninLogs | summarize Score = count() * 2.5, Longest = max(strlen(UserAgent))"
+                 " by UserPrincipalName")
+    assert plan.aggregation is not None and plan.stages
+    text = render(plan, SIGNIN, Platform.kql, catalog=BUILTIN)
+    assert "| extend Score = " in text
+    assert same_plan(parse_kql(text, BUILTIN).plan, plan, SIGNIN)
+
+
+def test_a_column_compared_with_now_or_ago_outside_the_time_range() -> None:
+    plan = _read("SigninLogs | summarize Last = max(TimeGenerated) by UserPrincipalName\n"
+                 "| where Last > ago(1h)")
+    (step,) = plan.stages
+    assert step.computed[0].expr.left.fn is Function.time_diff  # type: ignore[union-attr]
+    parsed = parse_kql("SigninLogs | summarize Last = max(TimeGenerated) by UserPrincipalName\n"
+                       "| where Last >= ago(1h)", BUILTIN)
+    assert "ago() as a value" in parsed.unsupported[0].message  # >= is not exact in seconds
+
+
+def test_arg_min_naming_its_sort_column() -> None:
+    plan = _read("SigninLogs | summarize FirstSeen = arg_min(TimeGenerated, IPAddress) by "
+                 "UserPrincipalName")
+    _, step = plan.stages
+    assert isinstance(step, Step) and step.project == ["user", "FirstSeen", "src_ip"]
+
+
+def test_an_extend_reading_the_column_it_overwrites_is_refused() -> None:
+    parsed = parse_kql("SigninLogs | summarize n = count() by UserPrincipalName\n"
+                       "| extend n = n + 1", BUILTIN)
+    assert "overwriting 'n'" in parsed.unsupported[0].message

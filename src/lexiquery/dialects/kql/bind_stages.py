@@ -18,7 +18,7 @@ from lexiquery.dialects.kql.render_stages import kql_context
 from lexiquery.dialects.parsing import PlanDraft
 from lexiquery.dialects.scope import walk
 from lexiquery.errors import PlanError
-from lexiquery.ir import QueryPlan, Step
+from lexiquery.ir import QueryPlan, Step, iter_conditions
 
 
 class StagedDraft(PlanDraft):
@@ -36,7 +36,13 @@ class StagedDraft(PlanDraft):
         return self.first is not None
 
     def parts(self) -> dict[str, Any]:
-        return dict(filters=self.filters, computed=self.computed, aggregation=self.agg,
+        # Filters on computed columns after the others, as the renderer writes them (after
+        # the extend): the order of ANDed filters means nothing, and a join's right-hand plan
+        # is compared as written.
+        names = {c.name for c in self.computed}
+        late = [f for f in self.filters if {c.field for c in iter_conditions([f])} & names]
+        filters = [f for f in self.filters if not any(f is g for g in late)] + late
+        return dict(filters=filters, computed=self.computed, aggregation=self.agg,
                     having=self.having if self.agg else [], project=self.project,
                     sort=self.sort, limit=self.limit)
 
@@ -59,6 +65,7 @@ class StagedDraft(PlanDraft):
 
     def draft(self, time_range: Any) -> QueryPlan:
         if self.first is None:
+            self.filters = self.parts()["filters"]
             return super().draft(time_range)
         parts = self.parts()
         tail = [Step(**parts)] if any(parts.values()) else []

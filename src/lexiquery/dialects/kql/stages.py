@@ -39,6 +39,7 @@ from lexiquery.ir import (
     TimeBucket,
     TimeUnit,
     iter_conditions,
+    iter_expr_fields,
 )
 
 _SIMPLE_METRICS = {"sum": MetricFn.sum, "avg": MetricFn.avg, "min": MetricFn.min,
@@ -157,6 +158,9 @@ class Stages(MoreOps):
             name = f"Column{b.unnamed}"
         try:
             expr = b.expr(a.expr)
+            if name in iter_expr_fields(expr):  # the IR names one value once
+                raise Unsupported(a.offset, f"overwriting '{name}' with an expression that "
+                                  "reads it", "give the new column another name")
         except Unsupported:
             b.opaque.add(name)
             b.ns.pop(name, None)
