@@ -85,3 +85,23 @@ class StagedDraft(PlanDraft):
 
     def names_for(self, plan: QueryPlan) -> Names:
         return ScopeNames(plan, self) if self.staged else Names(plan, self.source, Platform.kql)
+
+
+def final_scope(b: StagedDraft) -> dict[str, Any] | None:
+    try:
+        scope: dict[str, Any] = {}
+        for _, scope in walk(b.draft(None), kql_context(b.source, b.catalog.get)):
+            pass
+        return scope
+    except (PlanError, ValueError):
+        return None
+
+
+def drop_temps(b: StagedDraft) -> None:
+    """Project the columns `bind_more.temp_field` added away where they would reach the
+    output (a pipeline with neither project nor summarize after them)."""
+    if not b.temps or b.schema_lost:
+        return
+    scope = final_scope(b)
+    if scope is not None and b.temps & set(scope):
+        b.project = [n for n in scope if n not in b.temps]

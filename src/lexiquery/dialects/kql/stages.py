@@ -20,8 +20,9 @@ from lexiquery.catalog.model import Catalog, FieldType, Platform
 from lexiquery.dialects.kql import ast as syn
 from lexiquery.dialects.kql.bind import Binder, Unsupported
 from lexiquery.dialects.kql.bind_more import temp_field
+from lexiquery.dialects.kql.bind_stages import drop_temps
 from lexiquery.dialects.kql.lex import to_amount_unit
-from lexiquery.dialects.kql.stages_more import MoreOps, drop_temps
+from lexiquery.dialects.kql.stages_more import MoreOps
 from lexiquery.dialects.kql.text import is_path
 from lexiquery.dialects.kql.time import time_bound, time_range
 from lexiquery.dialects.parsing import ParsedQuery
@@ -35,7 +36,6 @@ from lexiquery.ir import (
     Literal_,
     Metric,
     MetricFn,
-    SortKey,
     TimeBucket,
     TimeUnit,
     iter_conditions,
@@ -416,51 +416,3 @@ class Stages(MoreOps):
     def metric_field(self, arg: syn.Node, call: syn.Call) -> str:
         f = self.b.field_of(arg)
         return f if f is not None else temp_field(self.b, arg)  # max(strlen(x))
-
-    def op_distinct(self, st: syn.Stage) -> None:
-        b = self.b
-        self.start_aggregation(st, "distinct")
-        group: list[str] = []
-        out_ns: dict[str, str] = {}
-        for a in st.items:
-            f = b.field_of(a.expr)
-            if f is None:
-                raise Unsupported(a.offset, "distinct of an expression", "extend it first")
-            group.append(f)
-            out_ns[a.expr.text if isinstance(a.expr, syn.Name) else f] = f
-        b.agg = Aggregation(group_by=group)
-        self.after_aggregation(out_ns, st.offset)
-
-    def op_count(self, st: syn.Stage) -> None:
-        self.start_aggregation(st, "count")
-        self.b.agg = Aggregation(metrics=[Metric(fn=MetricFn.count, alias="Count")])
-        self.after_aggregation({"Count": "Count"}, st.offset)
-
-    # ------------------------------------------------------------------ sort and limit
-
-    def sort_keys(self, st: syn.Stage) -> list[SortKey]:
-        b = self.b
-        keys = []
-        for k in st.keys:
-            f = b.field_of(k.expr)
-            if f is None:
-                raise Unsupported(k.offset, "sorting by an expression", "extend it first")
-            if k.nulls is not None and (k.nulls == "last") != k.descending:
-                raise Unsupported(k.offset, f"nulls {k.nulls}", "the IR sorts nulls the way "
-                                  "KQL does by default (last when descending)")
-            keys.append(SortKey(field=f, descending=k.descending))
-        return keys
-
-    def op_sort(self, st: syn.Stage) -> None:
-        self.order(st, "sort", after_limit=True)
-        self.b.sort = self.sort_keys(st)
-
-    def op_top(self, st: syn.Stage) -> None:
-        self.order(st, "top", after_limit=True)
-        self.b.sort = self.sort_keys(st)
-        self.b.limit = st.count
-
-    def op_take(self, st: syn.Stage) -> None:
-        b = self.b
-        assert st.count is not None
-        b.limit = st.count if b.limit is None else min(b.limit, st.count)
