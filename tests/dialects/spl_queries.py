@@ -602,15 +602,16 @@ QUERIES["syslog_searchmatch"] = (
 
 QUERIES["firewall_cidrmatch"] = (
     "index=firewall sourcetype=cefevents\n"
-    "| where cidrmatch(\"10.0.0.0/8\", src_ip) AND dest_port=445",
+    "| where cidrmatch(\"fd00::/8\", src_ip) AND dest_port=445",
     {'source': 'firewall_events',
-      'filters': [{'field': 'dest_port', 'op': 'eq', 'value': 445}],
-      'issues': [{'code': 'unsupported',
-                  'message': 'line 2, column 9: cidrmatch() is not supported (the IR has no '
-                             'network-range operator)',
-                  'severity': 'error',
-                  'line': 2,
-                  'column': 9}]})
+     'filters': [{'field': 'dest_port', 'op': 'eq', 'value': 445}],
+     'issues': [{'code': 'unsupported',
+                 'message': 'line 2, column 9: cidrmatch() is not supported (the IR has no '
+                            'network-range operator; an IPv4 range in a literal is read as the '
+                            'regex of its addresses)',
+                 'severity': 'error',
+                 'line': 2,
+                 'column': 9}]})
 
 QUERIES["web_case_classes"] = (
     "index=web sourcetype=access_combined\n"

@@ -10,7 +10,12 @@ import pytest
 
 from lexiquery.catalog.model import Catalog, Platform
 from lexiquery.dialects.roundtrip import plan_diff, same_plan
-from lexiquery.dialects.spl.functions import named_groups, plain_groups, rex_pattern
+from lexiquery.dialects.spl.functions import (
+    cidr_regex,
+    named_groups,
+    plain_groups,
+    rex_pattern,
+)
 from lexiquery.dialects.spl.parse import parse_spl
 from lexiquery.dialects.spl.render_stages import render_spl
 from lexiquery.errors import PlanError, QueryError
@@ -226,6 +231,24 @@ def test_extract_of_the_whole_match_reads_back_as_a_group() -> None:
     assert [a.value for a in back.args[1:]] == ["([a-z]+@corp)", 1]  # type: ignore
 
 
+def test_cidr_ranges_are_the_regex_of_their_addresses() -> None:
+    import ipaddress  # deferred: only this test
+    import random
+    import re
+
+    rng = random.Random(16)
+    for cidr in ["10.0.0.0/8", "172.16.0.0/12", "192.168.1.128/25", "203.0.113.7", "0.0.0.0/0"]:
+        regex = cidr_regex(cidr)
+        assert regex is not None
+        net = ipaddress.ip_network(cidr, strict=False)
+        for _ in range(2000):
+            ip = ipaddress.IPv4Address(rng.getrandbits(32)) if rng.random() < 0.5 else \
+                net.network_address + rng.randrange(net.num_addresses)
+            assert bool(re.match(regex, str(ip))) == (ip in net), (cidr, ip)
+        assert not re.match(regex, "10.256.0.1") and not re.match(regex, "10.01.0.1")
+    assert cidr_regex("2001:db8::/32") is None and cidr_regex("10.0.0.0/33") is None
+
+
 def test_rex_group_numbers() -> None:
     regex = r"(?<user>[^@]+)@(?:x|y)(\d+)[(](?P<rest>.*)\((?'t'z)"
     assert named_groups(regex) == [(1, "user"), (3, "rest"), (4, "t")]
@@ -331,8 +354,13 @@ def test_where_functions() -> None:
     plan = _read(f'{PREFIX} | where like(user, "adm%") AND match(file_path, "\\\\.ps1$") '
                  "AND isnull(host) AND isnotnull(src_ip)")
     assert not _errors(plan) and len(plan.filters) == 4
+    private = _read(f'{PREFIX} | where NOT (cidrmatch("10.0.0.0/8", src_ip) OR '
+                    'cidrmatch("172.16.0.0/12", src_ip))')
+    assert not _errors(private)
+    text = render_spl(private, TEST_SOURCE)
+    assert same_plan(parse_spl(text, CATALOG).plan, private, TEST_SOURCE, Platform.spl)
     assert any("network-range" in m for m in _errors(_read(
-        f'{PREFIX} | where cidrmatch("10.0.0.0/8", src_ip)')))
+        f'{PREFIX} | where cidrmatch("2001:db8::/32", src_ip)')))
     quoted = _read(f'{PREFIX} "status.errorCode" IN (50126, 50053) | table user')
     assert not _errors(quoted) and quoted.filters[0].field == "result_code"  # type: ignore
 

@@ -6,6 +6,8 @@ expressions as computed-field expressions.
   the other anchorings), any other pattern a regex; `like()` patterns map the same way;
 * the renderer's compound forms (`isnotnull(f) AND NOT in(f, …)`, `isnull(f) OR f==""`) read
   back as one condition;
+* `cidrmatch("10.0.0.0/8", f)` is the regex of exactly the dotted-quad IPv4 addresses of the
+  range (the IR has no network-range operator; IPv6 ranges are refused);
 * `case()` becomes nested `if`s, `floor(tonumber(x))` is to_int, `substr` counts from 1 in SPL
   and from 0 in the IR.
 
@@ -32,7 +34,7 @@ from lexiquery.dialects.spl.bind import (
     regex_literal,
 )
 from lexiquery.dialects.spl.eval import EBin, ECall, EField, EIn, ELit, ENode, EUnary
-from lexiquery.dialects.spl.functions import read_call, read_time_diff
+from lexiquery.dialects.spl.functions import cidr_regex, read_call, read_time_diff
 from lexiquery.ir import (
     And,
     Call,
@@ -179,9 +181,16 @@ def _where_call(node: ECall, scope: Scope) -> Condition:
             return cond.model_copy(update={"case_sensitive": False}) if subj[1] else cond
     if name == "in" and len(args) >= 2:
         return _in(args[0], args[1:], scope, node.pos)
+    if name == "cidrmatch" and len(args) == 2 and isinstance(args[0], ELit) \
+            and isinstance(args[0].value, str) and isinstance(args[1], EField):
+        regex = cidr_regex(args[0].value)
+        if regex is not None:  # an IPv4 range: exactly the addresses a regex can list
+            return Condition(field=field_ref(args[1], scope).name, op=Operator.regex,
+                             value=regex, case_sensitive=False)
     if name in {"searchmatch", "cidrmatch"}:
         why = {"searchmatch": "it runs a search expression on the raw event",
-               "cidrmatch": "the IR has no network-range operator"}[name]
+               "cidrmatch": "the IR has no network-range operator; an IPv4 range in "
+                            "a literal is read as the regex of its addresses"}[name]
         raise Unsupported(node.pos, f"{name}()", why)
     raise Unsupported(node.pos, f"{name}() in a where condition")
 

@@ -291,3 +291,33 @@ def _floor_div(node: ENode) -> tuple[ENode, int] | None:
                 and inner.right.value in UNIT_SECONDS.values() and not inner.paren:
             return inner.left, inner.right.value  # type: ignore[return-value]
     return None
+
+
+# ------------------------------------------------------------------ cidrmatch
+
+_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9]?[0-9])"
+
+
+def cidr_regex(cidr: str) -> str | None:
+    """`cidrmatch("a.b.c.d/n", f)` as the regex matching exactly the dotted-quad IPv4 texts
+    in that range (each octet a number 0–255 without leading zeros; the partial octet as the
+    alternatives of its values); None for anything but an IPv4 CIDR."""
+    m = re.fullmatch(r"(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})(?:/(\d{1,2}))?", cidr.strip())
+    if m is None or any(int(o) > 255 for o in m.groups()[:4]):
+        return None
+    bits = int(m.group(5)) if m.group(5) is not None else 32
+    if bits > 32:
+        return None
+    octets = [int(o) for o in m.groups()[:4]]
+    parts = []
+    for i, value in enumerate(octets):
+        fixed = max(0, min(8, bits - 8 * i))  # leading bits of this octet the range fixes
+        if fixed == 8:
+            parts.append(str(value))
+        elif fixed == 0:
+            parts.append(_OCTET)
+        else:
+            size = 1 << (8 - fixed)
+            low = value & ~(size - 1) & 0xFF
+            parts.append("(?:" + "|".join(str(v) for v in range(low, low + size)) + ")")
+    return "^" + "\\.".join(parts) + "$"
