@@ -1,7 +1,7 @@
 """KQL (Azure Data Explorer / Log Analytics / Microsoft Sentinel): lexer (`lex`, `lex_strings`),
-parser (`parse`, `parse_expr`, `ast`, `stages`, `time`), binder (`bind`), renderer (`render`,
-`render_stages`, `functions`),
-text helpers (`text`) and the read-only guard (`guard`)."""
+parser (`parse`, `parse_expr`, `parse_more`, `ast`), binder (`bind`, `bind_more`, `bind_stages`,
+`stages`, `stages_more`, `joins`, `time`), renderer (`render`, `render_stages`, `functions`), text
+helpers (`text`) and the read-only guard (`guard`)."""
 
 from lexiquery.catalog.model import Platform
 from lexiquery.dialects.kql.guard import check_kql
