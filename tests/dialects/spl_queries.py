@@ -462,15 +462,15 @@ QUERIES["heartbeat_silent_forwarders"] = (
     "| stats max(_time) AS last_seen by hostname\n"
     "| where last_seen < relative_time(now(), \"-1h\")",
     {'source': 'heartbeat',
-      'aggregation': {'metrics': [{'fn': 'last_seen', 'alias': 'last_seen'}],
-                      'group_by': ['host']},
-      'issues': [{'code': 'unsupported',
-                  'message': 'line 3, column 19: this comparison is not supported (the IR '
-                             'compares a field with a value; compute other expressions with '
-                             'eval first)',
-                  'severity': 'error',
-                  'line': 3,
-                  'column': 19}]})
+     'aggregation': {'metrics': [{'fn': 'last_seen', 'alias': 'last_seen'}],
+                     'group_by': ['host']},
+     'issues': [{'code': 'unsupported',
+                 'message': "line 3, column 21: relative_time(…, '-1h') in eval is not "
+                            'supported (the IR snaps a time to the start of a day, week '
+                            '(Sunday), month or year)',
+                 'severity': 'error',
+                 'line': 3,
+                 'column': 21}]})
 
 QUERIES["tstats_auth_failures"] = (
     "| tstats summariesonly=t count from datamodel=Authentication where Authentication.action=failure by Authentication.user, Authentication.src span=1h",
@@ -561,14 +561,31 @@ QUERIES["firewall_eventstats"] = (
     "| where bytes_out > 10 * avg_out",
     {'source': 'firewall_events',
      'stages': [{'metrics': [{'fn': 'avg', 'field': 'bytes_out', 'alias': 'avg_out'}],
-                 'by': ['src_ip']}],
-     'issues': [{'code': 'unsupported',
-                 'message': 'line 3, column 19: this comparison is not supported (the IR '
-                            'compares a field with a value; compute other expressions with '
-                            'eval first)',
-                 'severity': 'error',
-                 'line': 3,
-                 'column': 19}]})
+                 'by': ['src_ip']},
+                {'filters': [{'field': '_f1', 'op': 'eq', 'value': True}],
+                 'computed': [{'name': '_f1',
+                               'expr': {'left': {'name': 'bytes_out'},
+                                        'op': 'gt',
+                                        'right': {'fn': 'mul',
+                                                  'args': [{'value': 10},
+                                                           {'name': 'avg_out'}]}}}],
+                 'project': ['time',
+                             'src_ip',
+                             'dest_ip',
+                             'src_port',
+                             'dest_port',
+                             'action',
+                             'protocol',
+                             'app',
+                             'bytes_out',
+                             'bytes_in',
+                             'url',
+                             'user',
+                             'device',
+                             'vendor',
+                             'product',
+                             'severity',
+                             'avg_out']}]})
 
 QUERIES["syslog_transaction"] = (
     "index=os sourcetype=syslog OR sourcetype=linux_secure\n"

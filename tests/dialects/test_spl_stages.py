@@ -515,3 +515,19 @@ def test_lookups_refused_by_name() -> None:
     ]:
         errors = _errors(parse_spl(text, catalog).plan)
         assert any(words in m for m in errors), (text, errors)
+
+
+def test_where_comparing_two_expressions() -> None:
+    """`where a != b` is a computed true/false flag, tested, and kept out of the output."""
+    plan = _read(f"{PREFIX} | where bytes_out > 2*duration")
+    assert not plan.issues
+    assert plan.filters[0].field == "_f1" and "_f1" not in plan.project  # type: ignore
+    assert "bytes_out" in plan.project
+    hidden = _read(f"{PREFIX} | eval a=lower(user) | where a!=host | stats count by user")
+    assert not hidden.issues and not hidden.project  # the stats leaves the flag out
+    after = _read(f"{PREFIX} | stats avg(bytes_out) as a max(bytes_out) as m by host "
+                  "| where m > 3*a")
+    assert isinstance(after.stages[0], Step) and after.stages[0].project == ["host", "a", "m"]
+    for plan in (plan, hidden, after):
+        text = render_spl(plan, TEST_SOURCE)
+        assert same_plan(parse_spl(text, CATALOG).plan, plan, TEST_SOURCE, Platform.spl), text

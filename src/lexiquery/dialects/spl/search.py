@@ -63,6 +63,13 @@ class SNot:
 
 
 SNode = Union[STerm, SOpaque, SGroup, SNot]
+
+
+def is_subsearch(node: SNode) -> bool:
+    """A `[ … ]` (or `NOT [ … ]`) search term."""
+    if isinstance(node, SNot):
+        node = node.item
+    return isinstance(node, SOpaque) and node.what == "subsearch"
 _KEYWORDS = ("AND", "OR", "NOT")
 # Deeper nesting than any real search is refused, well before Python's recursion limit (a
 # search level costs about four frames of the descent; `spl.eval` has its own limit).

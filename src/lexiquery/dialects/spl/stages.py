@@ -33,7 +33,7 @@ from lexiquery.dialects.spl.eval import (
 )
 from lexiquery.dialects.spl.expr import ExprBinder, and_items, where_filter
 from lexiquery.dialects.spl.lex import Scanner, Tok
-from lexiquery.dialects.spl.search import SNode, SNot, SOpaque, STerm, SValue, parse_search
+from lexiquery.dialects.spl.search import SNode, STerm, SValue, is_subsearch, parse_search
 from lexiquery.dialects.spl.source import time_point
 from lexiquery.ir import (
     AbsoluteTime,
@@ -159,13 +159,6 @@ class Args:
         return out
 
 
-def is_subsearch(node: SNode) -> bool:
-    """A `[ … ]` (or `NOT [ … ]`) search term."""
-    if isinstance(node, SNot):
-        node = node.item
-    return isinstance(node, SOpaque) and node.what == "subsearch"
-
-
 def _epoch_start() -> AbsoluteTime:
     """The start of time: the IR's time range needs a start when only `latest=` is given."""
     return AbsoluteTime(at=datetime.fromtimestamp(0, tz=timezone.utc))
@@ -193,6 +186,7 @@ class Stages(PlanDraft):
         # others become `Step`s, and what follows reads their outputs (`new_step`).
         self.first: dict[str, Any] | None = None
         self.stages: list[Stage] = []
+        self.temps: set[str] = set()  # computed only to test a condition (`where_expression`)
 
     # ------------------------------------------------------------------ results
 
@@ -207,11 +201,18 @@ class Stages(PlanDraft):
         tr = None
         if self.start is not None or self.end is not None:
             tr = TimeRange(start=self.start or _epoch_start(), end=self.end)
+        self.hide_temps()
         if self.first is None:
             return self.draft(tr)
         self.new_step()
         return QueryPlan(source=self.source.id, time_range=tr, **self.first,
                          stages=self.stages, issues=self.issues)
+
+    def hide_temps(self) -> None:
+        """A flag `where_expression` computed that would reach the output is projected away."""
+        visible = list(dict.fromkeys(r.name for r in self.names.names.values() if not r.opaque))
+        if self.temps & set(visible) and self.agg is None and not self.project:
+            self.project = [n for n in visible if n not in self.temps]
 
     def _part(self) -> dict[str, Any]:
         return {"filters": self.filters, "computed": self.computed, "aggregation": self.agg,
@@ -368,14 +369,24 @@ class Stages(PlanDraft):
         if self.limit is not None:
             self.new_step()
         out: list[Any] = []
+        late: list[tuple[ENode, Unsupported]] = []
         for item in and_items(node):
             try:
                 if self.agg is None and self.first is None and self._time_bound(item):
                     continue
                 out.append(where_filter(item, self.names))
             except Unsupported as u:
-                self.issue(u)
+                late.append((item, u))
         (self.filters if self.agg is None else self.having).extend(fold_and(out))
+        for item, u in late:  # after the others: it may start a step of its own
+            try:
+                self.where_expression(item, u)
+            except Unsupported as e:
+                self.issue(e)
+
+    def where_expression(self, node: ENode, u: Unsupported) -> None:
+        """A where condition no filter holds (see `spl.stages_more`); here: `u`."""
+        raise u
 
     def _time_bound(self, node: ENode) -> bool:
         """`_time>=relative_time(now(), "-24h")` (and the renderer's `_time>=epoch` after a

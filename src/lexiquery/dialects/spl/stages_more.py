@@ -20,17 +20,21 @@ from __future__ import annotations
 from lexiquery.catalog.model import FieldType
 from lexiquery.dialects.parsing import syntax_error
 from lexiquery.dialects.spl.aggregate import AggregateStages
-from lexiquery.dialects.spl.bind import Ref, Unsupported
+from lexiquery.dialects.spl.bind import CMP_OPS, Ref, Unsupported
+from lexiquery.dialects.spl.eval import EBin, ENode
+from lexiquery.dialects.spl.expr import ExprBinder
 from lexiquery.dialects.spl.functions import json_chain, named_groups, plain_groups
 from lexiquery.dialects.spl.lex import Tok
 from lexiquery.dialects.spl.stages import Args, Command
 from lexiquery.ir import (
     Call,
     ComputedField,
+    Condition,
     Expand,
     FieldRef,
     Function,
     Literal_,
+    Operator,
     SortKey,
     Step,
     TopPerGroup,
@@ -58,6 +62,23 @@ class MoreStages(AggregateStages):
         """Computed fields join the part being read unless it aggregated already."""
         if self.agg is not None:
             self.new_step()
+
+    def where_expression(self, node: ENode, u: Unsupported) -> None:
+        """`| where a != b` (two expressions): a computed true/false flag, tested — the
+        flag is projected away before the output (`hide_temps`)."""
+        if not (isinstance(node, EBin) and node.op in CMP_OPS):
+            raise u
+        if self.agg is not None or self.limit is not None:
+            self.new_step()
+        test = ExprBinder(self.scope).compare(node)
+        n = len(self.temps) + 1
+        while self.scope.lookup(f"_f{n}") is not None:
+            n += 1
+        name = f"_f{n}"
+        self.computed.append(ComputedField(name=name, expr=test))
+        self.scope.names[name] = Ref(name, FieldType.bool)
+        self.temps.add(name)
+        self.filters.append(Condition(field=name, op=Operator.eq, value=True))
 
     # ------------------------------------------------------------------ stages of their own
 
