@@ -67,6 +67,19 @@ STAGE_PLANS: dict[str, tuple[dict[str, Any], str]] = {
                     "sort": [{"field": "time", "descending": False}]},
                    {"kind": "step", "project": ["user", "time", "src_ip"]}]},
         "| summarize arg_min(TimeGenerated, *) by UserPrincipalName"),
+    "top_three_per_group": ({
+        "stages": [{"kind": "top_per_group", "by": ["user", "status"], "n": 3,
+                    "sort": [{"field": "time", "descending": True}]}]},
+        "| extend _rn = row_number(1, tostring(UserPrincipalName) != "
+        "tostring(prev(UserPrincipalName)) or tostring(StatusCode) != tostring(prev(StatusCode)))"
+        "\n| where _rn <= 3\n| project-away _rn"),
+    "top_per_group_two_sort_keys_after_aggregation": ({
+        "aggregation": {"metrics": [{"fn": "count", "alias": "n"}],
+                        "group_by": ["user", "host"]},
+        "stages": [{"kind": "top_per_group", "by": ["user"],
+                    "sort": [{"field": "n", "descending": True},
+                             {"field": "host", "descending": False}]}]},
+        "| sort by UserPrincipalName asc, n desc, Computer asc"),
     "window_text_key": ({
         "filters": [{"field": "status", "op": "ge", "value": 400}],
         "stages": [{"kind": "window", "metrics": [{"fn": "count", "alias": "per_user"}],

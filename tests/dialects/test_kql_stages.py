@@ -90,10 +90,11 @@ def test_a_join_needs_the_catalog_of_its_right_source() -> None:
     assert "signin_logs" in _refused(body)
 
 
-def test_top_n_per_group_beyond_one_row_is_refused_by_name() -> None:
-    message = _refused({"stages": [{"kind": "top_per_group", "by": ["user"], "n": 3,
+def test_top_rows_per_group_need_their_row_number_column() -> None:
+    message = _refused({"computed": [{"name": "_rn", "expr": lit(1)}],
+                        "stages": [{"kind": "top_per_group", "by": ["user"], "n": 3,
                                     "sort": [{"field": "time", "descending": True}]}]})
-    assert "first 3 rows per group" in message
+    assert "'_rn'" in message
 
 
 def test_expanding_a_single_valued_column_is_refused() -> None:

@@ -3,7 +3,9 @@ per stage, each written over the outputs of the stages before it (`dialects.scop
 
     Step         → the pipeline again: `| where`, `| extend`, `| summarize`, `| top`, `| project`
     Expand       → `| mv-expand F = iff(array_length(F) == 0, dynamic(null), F)`
-    TopPerGroup  → `| summarize arg_max(T, *) by k` (arg_min for an ascending sort)
+    TopPerGroup  → `| summarize arg_max(T, *) by k` (arg_min for an ascending sort); n rows,
+                   or several sort keys: `| sort by k, T desc | extend _rn = row_number(1,
+                   tostring(k) != tostring(prev(k))) | where _rn <= n | project-away _rn`
     Window       → `| lookup (<the same pipeline> | summarize m by k) on k`
     Join         → `| join kind=inner|leftouter|leftsemi|leftanti (<right>) on $left.a == $right.b`
 
@@ -11,8 +13,9 @@ Semantics an analyst should know:
 * `mv-expand` makes no row for an empty array (and one, with null, for a null value); the IR
   keeps a row whose field is empty, so an empty array is replaced by null first;
 * `arg_max(T, *)` keeps one row per group, a row with the greatest T (which one among equal Ts
-  is unspecified, as in the IR); a null T is never chosen while the group has a value. Top-N
-  per group with N > 1, or by several sort keys, is refused (`unsupported`);
+  is unspecified, as in the IR); a null T is never chosen while the group has a value. With
+  n > 1 or several sort keys the rows are sorted and numbered per group (nulls sort first
+  ascending, last descending);
 * a window repeats the pipeline before it inside a `lookup` (KQL evaluates `now()` once per
   query, so both copies read the same rows) and joins the group aggregates back on the group
   keys. A key that is not text is matched through `tostring()`, so a null key (only non-text
@@ -47,6 +50,7 @@ JOIN_KINDS = {JoinKind.inner: "inner", JoinKind.left: "leftouter", JoinKind.semi
               JoinKind.anti: "leftanti"}
 _TEXT = {FieldType.string, FieldType.guid}
 WINDOW_KEY = "_wk"  # the prefix of the columns a window is joined back on
+ROW_NUMBER = "_rn"  # the column that numbers the rows of each group (top rows per group)
 
 
 def kql_context(source: Source, sources: Sources) -> Context:
@@ -104,9 +108,7 @@ def _stage(plan: QueryPlan, stage: object, scope: Scope, ctx: Context, i: int,
         return [f"| mv-expand {col} = iff(array_length({col}) == 0, dynamic(null), {col})"]
     if isinstance(stage, TopPerGroup):
         if stage.n != 1 or len(stage.sort) != 1:
-            raise plan_error("unsupported", f"stage {i}: the first {stage.n} rows per group by "
-                             f"{len(stage.sort)} sort key(s); KQL writes one row per group by "
-                             f"one key (arg_max/arg_min)")
+            return _top_rows(stage, scope, i)
         key = stage.sort[0]
         fn = "arg_max" if key.descending else "arg_min"
         by = ", ".join(_column(scope, k, "the group key") for k in stage.by)
@@ -115,6 +117,22 @@ def _stage(plan: QueryPlan, stage: object, scope: Scope, ctx: Context, i: int,
         return _window(plan, stage, scope, ctx, i, before)
     assert isinstance(stage, Join)
     return _join(stage, scope, ctx, i)
+
+
+def _top_rows(stage: TopPerGroup, scope: Scope, i: int) -> list[str]:
+    """The first n rows per group in sort order: sorted by the group, then numbered within it
+    (`row_number` restarts where the group's text changes: a null key is its own group)."""
+    if ROW_NUMBER in {o.column for o in scope.values()}:
+        raise plan_error("unsupported", f"stage {i}: the first rows per group need the column "
+                         f"name '{ROW_NUMBER}', which is already taken")
+    keys = [_column(scope, k, "the group key") for k in stage.by]
+    order = [f"{k} asc" for k in keys] + [
+        f"{_column(scope, s.field, 'the sort key')} {'desc' if s.descending else 'asc'}"
+        for s in stage.sort]
+    restart = " or ".join(f"tostring({k}) != tostring(prev({k}))" for k in keys)
+    return [f"| sort by {', '.join(order)}",
+            f"| extend {ROW_NUMBER} = row_number(1, {restart})",
+            f"| where {ROW_NUMBER} <= {stage.n}", f"| project-away {ROW_NUMBER}"]
 
 
 def _window(plan: QueryPlan, stage: Window, scope: Scope, ctx: Context, i: int,

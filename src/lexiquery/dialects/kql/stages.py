@@ -120,6 +120,8 @@ class Stages(MoreOps):
 
     def op_where(self, st: syn.Stage) -> None:
         b = self.b
+        if self.first_rows(st):
+            return
         self.order(st, "where", after_limit=True)
         assert st.expr is not None
         conj: list[tuple[syn.Node, bool]] = []
@@ -143,6 +145,8 @@ class Stages(MoreOps):
         self.items(conj, one)
 
     def op_extend(self, st: syn.Stage) -> None:
+        if self.row_numbers(st):
+            return
         self.order(st, "extend", after_agg=True, after_limit=True)
         # `extend Column` of a column already there adds nothing.
         items = [a for a in st.items if a.alias is not None

@@ -18,6 +18,7 @@ from lexiquery.dialects.kql import ast as syn
 from lexiquery.dialects.kql.bind import Binder, Unsupported
 from lexiquery.dialects.kql.bind_more import TEMP, temp_field
 from lexiquery.dialects.kql.joins import JoinOps
+from lexiquery.dialects.kql.render_stages import ROW_NUMBER
 from lexiquery.ir import (
     Aggregation,
     Call,
@@ -191,6 +192,41 @@ class MoreOps(JoinOps):
         assert st.count is not None
         b.limit = st.count if b.limit is None else min(b.limit, st.count)
 
+    def row_numbers(self, st: syn.Stage) -> bool:
+        """`| sort by k, T desc | extend _rn = row_number(1, tostring(k) != tostring(prev(k)))`:
+        the renderer's rows numbered per group, kept for the `where _rn <= n` that follows."""
+        b = self.b
+        if len(st.items) != 1 or st.items[0].alias != ROW_NUMBER or not b.sort \
+                or b.limit is not None:
+            return False
+        e = st.items[0].expr
+        if not (isinstance(e, syn.Call) and e.name == "row_number" and len(e.args) == 2
+                and isinstance(e.args[0], syn.Lit) and e.args[0].value == 1):
+            return False
+        keys = _restart_keys(e.args[1])
+        names = [b.field_of(syn.Name((k,), e.offset)) if k in b.ns else None for k in keys]
+        lead = b.sort[:len(keys)]
+        if not keys or None in names or [s.field for s in lead] != names \
+                or any(s.descending for s in lead) or len(b.sort) == len(keys):
+            return False
+        self.numbered = ([n for n in names if n], b.sort[len(keys):])
+        b.sort = []
+        return True
+
+    def first_rows(self, st: syn.Stage) -> bool:
+        """`| where _rn <= n` after `row_numbers`: the first n rows of each group."""
+        numbered = getattr(self, "numbered", None)
+        e = st.expr
+        if numbered is None or not (isinstance(e, syn.Bin) and e.op == "<="
+                                    and isinstance(e.left, syn.Name)
+                                    and e.left.text == ROW_NUMBER and isinstance(e.right, syn.Lit)
+                                    and e.right.kind == "number" and e.right.value >= 1):
+            return False
+        self.numbered = None
+        self.b.add_stage(TopPerGroup(by=numbered[0], sort=numbered[1], n=int(e.right.value)))
+        self.b.hidden.add(ROW_NUMBER)
+        return True
+
     # ------------------------------------------------------------------ mv-expand
 
     def op_mv_expand(self, st: syn.Stage) -> None:
@@ -269,6 +305,23 @@ class MoreOps(JoinOps):
             b.ns[name] = name
             if b.project:
                 b.project.append(name)
+
+
+def _restart_keys(e: syn.Node) -> list[str]:
+    """The columns of `tostring(k) != tostring(prev(k)) or …` (empty when it is not that)."""
+    if isinstance(e, syn.Bin) and e.op == "or":
+        left, right = _restart_keys(e.left), _restart_keys(e.right)
+        return left + right if left and right else []
+    if isinstance(e, syn.Bin) and e.op == "!=" and isinstance(e.left, syn.Call) \
+            and e.left.name == "tostring" and len(e.left.args) == 1 \
+            and isinstance(e.left.args[0], syn.Name) and isinstance(e.right, syn.Call) \
+            and e.right.name == "tostring" and len(e.right.args) == 1:
+        prev = e.right.args[0]
+        key = e.left.args[0].text
+        if isinstance(prev, syn.Call) and prev.name == "prev" and len(prev.args) == 1 \
+                and isinstance(prev.args[0], syn.Name) and prev.args[0].text == key:
+            return [key]
+    return []
 
 
 def _temp_names(e: syn.Node) -> list[str]:
