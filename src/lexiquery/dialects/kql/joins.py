@@ -147,16 +147,16 @@ class JoinOps:
         return True
 
     def hidden_away(self, st: syn.Stage) -> bool:
-        """`project-away` of a join's right key columns (the renderer's own): nothing to do,
-        the IR never outputs them."""
+        """`project-away` of a join's right key columns (the renderer's own, or among others):
+        nothing to do for them, the IR never outputs them; True when nothing else is left."""
         b = self.b
-        names = [a.expr.text for a in st.items if isinstance(a.expr, syn.Name)]
-        if not names or not all(n in b.hidden for n in names):
-            return False
-        for n in names:
-            b.hidden.discard(n)
-            b.ns.pop(n, None)
-        return True
+        hidden = [a for a in st.items if isinstance(a.expr, syn.Name) and a.expr.text in b.hidden]
+        for a in hidden:
+            assert isinstance(a.expr, syn.Name)
+            b.hidden.discard(a.expr.text)
+            b.ns.pop(a.expr.text, None)
+        st.items = [a for a in st.items if not any(a is h for h in hidden)]
+        return bool(hidden) and not st.items
 
     # ------------------------------------------------------------------ windows
 
