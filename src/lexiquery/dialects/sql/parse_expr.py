@@ -23,6 +23,12 @@ from sqlglot import exp
 
 from lexiquery.catalog.model import FieldType, Platform, Source
 from lexiquery.dialects.parsing import logical_field, unknown_field_error
+from lexiquery.dialects.sql.parse_expr_base import (  # noqa: F401 (part of this module's API)
+    Untranslatable,
+    number,
+    unparen,
+)
+from lexiquery.dialects.sql.parse_functions import FunctionReader
 from lexiquery.dialects.sql.parse_lex import DOUBLE_QUOTE_IDENTIFIERS, Lexed
 from lexiquery.ir import (
     Call,
@@ -48,16 +54,6 @@ _BINOPS = {exp.Add: Function.add, exp.Sub: Function.sub, exp.Mul: Function.mul,
            exp.Div: Function.div, exp.Mod: Function.mod}
 
 
-class Untranslatable(Exception):
-    """A piece of the query the IR cannot hold, at `offset` in the text."""
-
-    def __init__(self, offset: int, construct: str, why: str = "") -> None:
-        super().__init__(construct)
-        self.offset = offset
-        self.construct = construct
-        self.why = why
-
-
 def type_name(dt: exp.Expression | None) -> str:
     """`DOUBLE PRECISION`, `NVARCHAR`… as one upper-case name without its parameters."""
     if not isinstance(dt, exp.DataType):
@@ -73,33 +69,7 @@ def fn_name(node: exp.Expression) -> str:
     return node.key.upper()
 
 
-def unparen(node: exp.Expression) -> exp.Expression:
-    while isinstance(node, exp.Paren):
-        node = node.this
-    return node
-
-
-def number(node: exp.Expression | None) -> int | float | None:
-    """The value of a numeric literal (also `-5` and `'5'`), else None."""
-    if node is None:
-        return None
-    node = unparen(node)
-    if isinstance(node, exp.Neg):
-        v = number(node.this)
-        return -v if v is not None else None
-    if isinstance(node, exp.Literal):
-        if node.this.isascii() and node.this.isdigit():  # exact: float() rounds 23 digits
-            return int(node.this)
-        try:
-            f = float(node.this)
-        except ValueError:
-            return None
-        return int(f) if f.is_integer() and "." not in node.this and "e" not in \
-            node.this.lower() else f
-    return None
-
-
-class ExprReader:
+class ExprReader(FunctionReader):
     """Shared state of one SELECT being read; see the module docstring."""
 
     def __init__(self, lexed: Lexed, source: Source, *, lenient: bool = False,
@@ -211,6 +181,9 @@ class ExprReader:
             return Literal_(value=bool(node.this))
         if isinstance(node, exp.Null):
             return Literal_(value=None)
+        call = self.function(node)  # the v2 functions (`sql.parse_functions`)
+        if call is not None:
+            return call
         for cls, fn in _BINOPS.items():
             if type(node) is cls:
                 left, right = self.expr(node.this), self.expr(node.expression)
