@@ -327,9 +327,11 @@ class _Reader:
                     f"read as {src.name}: the search names only its index, and the catalog "
                     f"searches it as {src.bindings.spl.search}"))  # type: ignore[union-attr]
             raise self._unknown(terms, pos)
-        matches.sort(key=lambda m: (-m.score, m.source.origin != "builtin"))
+        # A source the search selects whole beats one it reads only part of (a narrowing).
+        matches.sort(key=lambda m: (bool(m.narrowed), -m.score, m.source.origin != "builtin"))
         best = matches[0]
         ties = [m for m in matches[1:] if m.score == best.score
+                and bool(m.narrowed) == bool(best.narrowed)
                 and (m.source.origin == "builtin") == (best.source.origin == "builtin")]
         if ties:
             names = ", ".join(m.source.id for m in [best, *ties])
