@@ -1,16 +1,19 @@
 """KQL expressions over dynamic data and the v2 functions → IR expressions, and the computed
 columns the binder adds where the IR needs a column (a `where` on an expression).
 
-    dynamic_expr(b, e)   `parse_json(x).y`, `split(s, ".")[-1]`, `AdditionalFields.Foo` (a
-                         path into a dynamic column that no field binds), `Arr[i]`
-    new_function(b, e)   extract, replace_regex/replace/replace_string, split, parse_json/
-                         todynamic, array_length, startof…, datetime_diff, now, trim, case,
-                         isempty/isnotempty; None when `e` is none of them
-    temp_field(b, expr)  a computed column `_fN` the plan drops again before its output
+    dynamic_expr(b, e)     `parse_json(x).y`, `split(s, ".")[-1]`, `AdditionalFields.Foo` (a
+                           path into a dynamic column that no field binds), `Arr[i]`
+    new_function(b, e)     extract, replace_regex/replace/replace_string, split, parse_json/
+                           todynamic, array_length, startof…, datetime_diff, now, trim, case,
+                           isempty/isnotempty; None when `e` is none of them
+    temp_field(b, e)       a computed column `_fN` the plan drops again before its output
+    column_compare(b, e)   `where a != b`: a computed comparison, tested `== true`
+    since_compare(b, t, s) `where t > ago(1d)` off the time range: whole seconds to now < 86400
 
 KQL's `datetime_diff` counts unit boundaries crossed, the IR's `time_diff` whole units elapsed:
 it is read as the exact sum of whole units that counts the boundaries (`boundaries`); the
-renderer writes `time_diff` as `tolong((a - b) / 1h)`, read back exactly. `countof`, `bag_keys` and `format_datetime` have no IR function and are refused.
+renderer writes `time_diff` as `tolong((a - b) / 1h)`, read back exactly. `countof`,
+`bag_keys` and `format_datetime` have no IR function and are refused.
 """
 
 from __future__ import annotations
