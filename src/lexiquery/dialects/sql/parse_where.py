@@ -293,8 +293,15 @@ class WhereReader(AggReader):
         pattern_node = unparen(node.expression)
         if not isinstance(pattern_node, exp.Literal) or not pattern_node.is_string:
             raise Untranslatable(self.offset(node), "LIKE with a pattern that is not a string")
-        if escape is None and self.dialect in _BACKSLASH_LIKE:
+        default_escape = escape is None and self.dialect in _BACKSLASH_LIKE
+        if default_escape:
             escape = "\\"
+        text = str(pattern_node.this)
+        if escape and text.endswith(escape) and (len(text) - len(text.rstrip(escape))) % 2:
+            raise Untranslatable(self.offset(pattern_node), "a LIKE pattern that ends in its "
+                                 "escape character", f"{self.dialect} refuses it")
+        if default_escape:
+            self._note_default_escape(text)
         parts = _like_parts(pattern_node.this, escape, self.dialect == "tsql" and
                             not isinstance(node, exp.ILike))
         if parts is None:
@@ -305,6 +312,19 @@ class WhereReader(AggReader):
         sensitive = self._case_sensitive(field, False if isinstance(node, exp.ILike) else cs,
                                          ignores, after_agg)
         return self._pattern(field, parts, sensitive, negate, "%", "_")
+
+    def _note_default_escape(self, pattern: str) -> None:
+        """`'%NT AUTHORITY\\SYSTEM%'` with no ESCAPE clause: the backslash is LIKE's escape in
+        this dialect, so `\\S` is a plain `S` — read so (exactly as the database runs it), with a
+        note, since a Windows path was most likely meant."""
+        odd = re.findall(r"(?<!\\)(?:\\\\)*\\([^%_\\])", pattern)
+        if odd:
+            meant = re.sub(r"\\(.)", r"\1", pattern)
+            self.notes.append(
+                f"in LIKE '{pattern}', {self.dialect} takes the backslash as LIKE's escape "
+                f"character (there is no ESCAPE clause), so '\\{odd[0]}' matches a plain "
+                f"'{odd[0]}': the pattern is read as '{meant}'. For a backslash, write it twice "
+                f"('\\\\') or add ESCAPE ''.")
 
     def _glob(self, node: exp.Glob, after_agg: bool) -> Any:
         pattern = unparen(node.expression)
