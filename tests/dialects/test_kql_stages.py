@@ -97,6 +97,12 @@ def test_top_rows_per_group_need_their_row_number_column() -> None:
     assert "'_rn'" in message
 
 
+def test_a_window_after_a_row_limit_is_refused() -> None:
+    message = _refused({"limit": 100, "stages": [
+        {"kind": "window", "metrics": [{"fn": "count", "alias": "per_user"}], "by": ["user"]}]})
+    assert "second run" in message
+
+
 def test_expanding_a_single_valued_column_is_refused() -> None:
     assert "single-valued" in _refused({"stages": [{"kind": "expand", "field": "user"}]})
 

@@ -17,8 +17,9 @@ Semantics an analyst should know:
   n > 1 or several sort keys the rows are sorted and numbered per group (nulls sort first
   ascending, last descending);
 * a window repeats the pipeline before it inside a `lookup` (KQL evaluates `now()` once per
-  query, so both copies read the same rows) and joins the group aggregates back on the group
-  keys. A key that is not text is matched through `tostring()`, so a null key (only non-text
+  query, so both copies read the same rows; after a row limit or a top per group, which may
+  keep other rows among equals on a second run, it is refused) and joins the group
+  aggregates back on the group keys. A key that is not text is matched through `tostring()`, so a null key (only non-text
   columns can be null in Kusto) finds its own group; `lookup` keeps every row of the left side;
 * joins compare keys exactly (case-sensitive text). `kind=inner`/`leftouter` output both key
   columns; the right one is projected away (the IR outputs the left key only). A right column
@@ -137,6 +138,12 @@ def _top_rows(stage: TopPerGroup, scope: Scope, i: int) -> list[str]:
 
 def _window(plan: QueryPlan, stage: Window, scope: Scope, ctx: Context, i: int,
             before: list[str]) -> list[str]:
+    earlier = [plan, *plan.stages[:i - 1]]
+    if any(isinstance(p, (QueryPlan, Step)) and p.limit is not None
+           or isinstance(p, TopPerGroup) for p in earlier):
+        raise plan_error("unsupported", f"stage {i}: a window after a row limit or a top per "
+                         f"group; KQL computes it from a second run of the query before it, "
+                         f"which may keep other rows among equals")
     taken = {o.column for o in scope.values()}
     for m in stage.metrics:
         if m.name in taken:
