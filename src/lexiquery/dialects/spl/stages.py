@@ -240,7 +240,9 @@ class Stages(PlanDraft):
         if stage is not None:
             self.stages.append(stage)
         self.filters, self.computed, self.having, self.project, self.sort = [], [], [], [], []
-        self.agg, self.limit, self.out, self.raw_ref = None, None, None, None
+        self.agg, self.limit, self.out = None, None, None
+        if self.raw_ref not in scope.names.values():
+            self.raw_ref = None  # the raw text is an output no more
         self.scope = scope
 
     @property
