@@ -33,62 +33,33 @@ from typing import Any, Callable
 
 from sqlglot import exp
 
-from lexiquery.catalog.model import Catalog, FieldType, Platform, Source
+from lexiquery.catalog.model import Catalog, Platform, Source
 from lexiquery.dialects.parsing import source_for_table
 from lexiquery.dialects.scope import Context, Scope, walk
-from lexiquery.dialects.sql.parse_expr import Untranslatable, number, unparen
+from lexiquery.dialects.sql.parse_expr import Untranslatable, unparen
 from lexiquery.dialects.sql.parse_lex import Lexed
 from lexiquery.dialects.sql.parse_select import SelectReader
-from lexiquery.dialects.sql.parse_where import _flatten
+from lexiquery.dialects.sql.parse_stage_joins import JoinReader
+from lexiquery.dialects.sql.parse_stage_parts import (  # noqa: F401 (NotStaged: this API)
+    NotStaged,
+    StepReader,
+    _and,
+    _conjuncts,
+    _only_stars_and,
+    _only_where,
+    _rank_bound,
+    _subquery_test,
+    _window_aggregate,
+    _window_item,
+    _without,
+)
 from lexiquery.errors import LexiQueryError
 from lexiquery.ir import PlanIssue, QueryPlan
 
 MAX_DEPTH = 12  # CTEs reading CTEs, subqueries in subqueries
 
 
-class NotStaged(Exception):
-    """Not a shape this reader knows (the single-SELECT reader then says what it is)."""
-
-
-class StepReader(SelectReader):
-    """A SELECT over the outputs of the stages before it: names come from `scope`."""
-
-    def __init__(self, *args: Any, scope: Scope, **kw: Any) -> None:
-        super().__init__(*args, **kw)
-        self.scope = scope
-        self.by_column = {o.column.lower(): name for name, o in scope.items()}
-        self.by_column.update({name.lower(): name for name in scope})
-
-    def column(self, col: exp.Column, *, outputs: bool = False) -> str:
-        qual = col.table.lower() if col.table else ""
-        if qual and qual not in self.table_names:
-            raise Untranslatable(self.offset(col), f"the column {col.sql(self.dialect)} of "
-                                 f"another table")
-        name = col.name
-        if name in self.computed:
-            return name
-        logical = self.by_column.get(name.lower())
-        if logical is not None:
-            return logical
-        raise Untranslatable(self.offset(col), f"the column {name!r}",
-                             f"it is not an output of the query it reads "
-                             f"({', '.join(self.scope)})")
-
-    def field_type(self, name: str) -> FieldType | None:
-        if name in self.computed:
-            return None
-        out = self.scope.get(name)
-        return out.type if out is not None else None
-
-    def time_field(self) -> str | None:
-        tf = self.source.time_field
-        return tf if tf in self.scope else None
-
-    def _time_bound(self, p: exp.Expression) -> tuple[str, Any] | None:
-        return None  # a later stage has no time range: a time condition is a filter
-
-
-class StagedReader:
+class StagedReader(JoinReader):
     """See the module docstring. `check(select, reader)` reports a SELECT's clauses the reader
     does not hold (`sql.parse`'s clause check)."""
 
@@ -315,293 +286,3 @@ class StagedReader:
             raise NotStaged(e.construct) from None
         return {"kind": "window", "metrics": metrics, "by": by}
 
-    def _join_or_expand(self, s: exp.Select, joins: list[exp.Join],
-                        laterals: list[exp.Expression], source: Source, data: dict[str, Any],
-                        stages: list[Any], names: set[str],
-                        ctes: dict[str, exp.Expression]) -> tuple[dict[str, Any], set[str]]:
-        scope = self.scope(source, data, stages)
-        reader = StepReader(self.lexed, source, table_names=names, scope=scope)
-        node: exp.Expression = laterals[0] if laterals else joins[0]
-        arrays = list(node.find_all(exp.Unnest, exp.Explode))
-        if arrays or (isinstance(node, exp.Join) and node.args.get("kind") == "ARRAY"):
-            return self._expand(node, arrays, reader, s, scope)
-        join = joins[0]
-        side, kind = (join.args.get("side") or "").upper(), (join.args.get("kind") or "").upper()
-        if kind not in ("", "INNER", "OUTER") or side not in ("", "LEFT"):
-            raise NotStaged("join kind")
-        right, rsource, rnames = self.target(join.this, ctes)
-        if right is None:
-            right = (rsource, {}, [])
-        rsource, rdata, rstages = right
-        rscope = self.scope(rsource, rdata, rstages)
-        rreader = StepReader(self.lexed, rsource, table_names=rnames, scope=rscope)
-        on = join.args.get("on")
-        if on is None:
-            raise NotStaged("a join without ON")
-        keys = []
-        for eq in _flatten(on, exp.And):
-            eq = unparen(eq)
-            if not isinstance(eq, exp.EQ) or not all(isinstance(x, exp.Column)
-                                                     for x in (eq.this, eq.expression)):
-                raise NotStaged("a join condition other than equal columns")
-            a, b = eq.this, eq.expression
-            if a.table.lower() in rnames and b.table.lower() not in rnames:
-                a, b = b, a
-            try:
-                keys.append({"left": reader.column(a), "right": rreader.column(b)})
-            except Untranslatable as e:
-                raise NotStaged(e.construct) from None
-        plan = {"source": rsource.id, **rdata, "stages": rstages}
-        stage = {"kind": "join", "how": "left" if side == "LEFT" else "inner",
-                 "right": plan, "on": keys}
-        return stage, rnames
-
-    def _expand(self, node: exp.Expression, arrays: list[exp.Expression],
-                reader: StepReader, s: exp.Select, scope: Scope) -> tuple[dict[str, Any], set]:
-        outer = isinstance(node, exp.Lateral) and node.args.get("outer") or \
-            isinstance(node, exp.Join) and (node.args.get("side") or "").upper() == "LEFT"
-        if not outer:
-            raise NotStaged("an expansion that drops empty arrays")
-        if arrays:
-            arg = arrays[0].expressions[0] if isinstance(arrays[0], exp.Unnest) and \
-                arrays[0].expressions else arrays[0].this
-        else:
-            arg = node.this
-        if isinstance(arg, exp.Alias):  # ClickHouse `ARRAY JOIN x.f AS e`
-            extra_alias = str(arg.alias).lower()
-            arg = arg.this
-        else:
-            extra_alias = ""
-        arg = unparen(arg)
-        if not isinstance(arg, exp.Column):
-            raise NotStaged("an expansion of an expression")
-        try:
-            field = reader.column(arg)
-        except Untranslatable as e:
-            raise NotStaged(e.construct) from None
-        # the element's names (the alias of the unnested table and of its column)
-        extra: set[str] = {extra_alias} - {""}
-        for a in node.find_all(exp.TableAlias):
-            extra.add(str(a.name).lower())
-            extra |= {str(c.name).lower() for c in a.columns}
-        alias = node.args.get("alias")
-        if isinstance(alias, exp.Expression):
-            extra.add(str(alias.name).lower())
-        for item in s.expressions:
-            if isinstance(item, exp.Alias) and item.alias.lower() in (
-                    scope[field].column.lower(), field.lower()):
-                item.replace(exp.column(item.alias))
-        return {"kind": "expand", "field": field}, extra
-
-    def _semi_anti(self, p: exp.Expression, source: Source, data: dict[str, Any],
-                   stages: list[Any], names: set[str],
-                   ctes: dict[str, exp.Expression]) -> dict[str, Any]:
-        scope = self.scope(source, data, stages)
-        reader = StepReader(self.lexed, source, table_names=names, scope=scope)
-        p = unparen(p)
-        negate = isinstance(p, exp.Not)
-        inner = unparen(p.this) if negate else p
-        if isinstance(inner, exp.In):
-            if negate:
-                raise NotStaged("NOT IN (SELECT …)")
-            query = inner.args["query"]
-            sub = query.this if isinstance(query, exp.Subquery) else query
-            if not isinstance(sub, exp.Select) or len(sub.expressions) != 1:
-                raise NotStaged("IN (SELECT …) of several columns")
-            col = unparen(sub.expressions[0])
-            col = col.this if isinstance(col, exp.Alias) else col
-            body = sub.copy()
-            body.set("expressions", [exp.Star()] if isinstance(col, exp.Column) else [col])
-            right = self._right(sub, ctes)
-            rsource, rdata, rstages = right
-            rscope = self.scope(rsource, rdata, rstages)
-            rnames = _names_of(sub)
-            rreader = StepReader(self.lexed, rsource, table_names=rnames, scope=rscope)
-            left = unparen(inner.this)
-            if not isinstance(left, exp.Column) or not isinstance(col, exp.Column):
-                raise NotStaged("IN (SELECT …) of an expression")
-            try:
-                keys = [{"left": reader.column(left), "right": rreader.column(col)}]
-            except Untranslatable as e:
-                raise NotStaged(e.construct) from None
-            return {"kind": "join", "how": "semi", "on": keys,
-                    "right": {"source": rsource.id, **rdata, "stages": rstages}}
-        assert isinstance(inner, exp.Exists)
-        sub = inner.this
-        if not isinstance(sub, exp.Select):
-            raise NotStaged("EXISTS of a non-SELECT")
-        where = sub.args.get("where")
-        if where is None:
-            raise NotStaged("EXISTS without a correlation")
-        rnames = _names_of(sub)
-        eqs, rest = [], []
-        for c in _flatten(where.this, exp.And):
-            c = unparen(c)
-            if isinstance(c, exp.EQ) and all(isinstance(x, exp.Column) for x in (
-                    c.this, c.expression)) and {c.this.table.lower(), c.expression.table.lower()
-                                                } & names:
-                eqs.append(c)
-            else:
-                rest.append(c)
-        if not eqs:
-            raise NotStaged("EXISTS without an equality to the outer query")
-        body = sub.copy()
-        body.set("where", exp.Where(this=_and(rest)) if rest else None)
-        body.set("expressions", [exp.Star()])
-        rsource, rdata, rstages = self._right(body, ctes)
-        rscope = self.scope(rsource, rdata, rstages)
-        rreader = StepReader(self.lexed, rsource, table_names=rnames, scope=rscope)
-        keys = []
-        for c in eqs:
-            a, b = c.this, c.expression
-            if a.table.lower() in rnames and b.table.lower() not in rnames:
-                a, b = b, a
-            try:
-                keys.append({"left": reader.column(a), "right": rreader.column(b)})
-            except Untranslatable as e:
-                raise NotStaged(e.construct) from None
-        return {"kind": "join", "how": "anti" if negate else "semi", "on": keys,
-                "right": {"source": rsource.id, **rdata, "stages": rstages}}
-
-    def _right(self, sub: exp.Select, ctes: dict[str, exp.Expression]) -> Any:
-        """The right-hand plan of a subquery: its SELECT read as a chain; a bare `SELECT col
-        FROM y` is y itself (every output)."""
-        body = sub.copy()
-        only = [unparen(e) for e in body.expressions]
-        if len(only) == 1 and isinstance(only[0], exp.Column) and not any(
-                body.args.get(k) for k in ("group", "having", "order", "limit", "distinct")):
-            body.set("expressions", [exp.Star()])
-        return self.query(body, ctes)
-
-    def _filtered_then_joined(self, s: exp.Select, source: Source, names: set[str],
-                              subqueries: list[exp.Expression],
-                              ctes: dict[str, exp.Expression]) -> Any:
-        """`SELECT … FROM t WHERE … AND k IN (SELECT …)`: the first part filters t (its time
-        range included), the semi/anti joins follow, then the rest of the SELECT."""
-        rows = _without(s, subqueries).copy()
-        for key in ("group", "having", "order", "limit", "distinct"):
-            rows.set(key, None)
-        rows.set("expressions", [exp.Star()])
-        data = self.first_part(rows, source, names)
-        stages: list[Any] = []
-        for p in subqueries:
-            stages.append(self._semi_anti(p, source, data, stages, names, ctes))
-        rest = _without(s, subqueries).copy()
-        rest.set("where", None)
-        self._then_step(rest, source, data, stages, names)
-        return source, data, stages
-
-
-# ---------------------------------------------------------------------- tree helpers
-
-
-def _conjuncts(s: exp.Select) -> list[exp.Expression]:
-    where = s.args.get("where")
-    return _flatten(where.this, exp.And) if where is not None else []
-
-
-def _and(parts: list[exp.Expression]) -> exp.Expression:
-    out = parts[0]
-    for p in parts[1:]:
-        out = exp.And(this=out, expression=p)
-    return out
-
-
-def _without(s: exp.Select, parts: list[exp.Expression]) -> exp.Select:
-    rest = [p for p in _conjuncts(s) if not any(p is q for q in parts)]
-    out = s.copy()
-    out.set("where", exp.Where(this=_and([r.copy() for r in rest])) if rest else None)
-    return out
-
-
-def _only_where(s: exp.Select) -> exp.Select:
-    out = s.copy()
-    for key in ("group", "having", "order", "limit", "distinct"):
-        out.set(key, None)
-    out.set("expressions", [exp.Star()])
-    return out
-
-
-def _subquery_test(p: exp.Expression) -> bool:
-    p = unparen(p)
-    inner = unparen(p.this) if isinstance(p, exp.Not) else p
-    return (isinstance(inner, exp.In) and inner.args.get("query") is not None) or \
-        isinstance(inner, exp.Exists)
-
-
-def _window_item(e: exp.Expression) -> bool:
-    return isinstance(e, exp.Alias) and e.find(exp.Window) is not None
-
-
-def _window_aggregate(node: exp.Expression) -> tuple[exp.Expression | None, list[str]]:
-    """(the aggregate, the partition's column names) of `agg OVER (PARTITION BY …)`, or of the
-    renderer's dense-rank distinct count (as COUNT(DISTINCT x))."""
-    node = unparen(node)
-    if isinstance(node, exp.Window) and node.args.get("order") is None and \
-            not isinstance(node.this, (exp.RowNumber,)) and \
-            not (isinstance(node.this, exp.Anonymous) and node.this.name.upper() in (
-                "DENSE_RANK", "RANK")):
-        return node.this, _partition(node)
-    ranks = [w for w in node.find_all(exp.Window) if isinstance(w.this, exp.Anonymous) and
-             w.this.name.upper() == "DENSE_RANK" or type(w.this).__name__ == "DenseRank"]
-    if isinstance(node, exp.Sub) and len(ranks) == 2 and ranks[0].args.get("order") and \
-            _partition(ranks[0]) == _partition(ranks[1]):
-        col = ranks[0].args["order"].expressions[-1].this  # after a NULLS LAST emulation
-        return exp.Count(this=exp.Distinct(expressions=[col.copy()])), _partition(ranks[0])
-    return None, []
-
-
-def _partition(w: exp.Window) -> list[Any]:
-    return [unparen(p) for p in w.args.get("partition_by") or []]
-
-
-def _rank_bound(p: exp.Expression, rn: str) -> int | None:
-    """n for `rn <= n`, `rn = 1`, `rn < n + 1` (either side)."""
-    p = unparen(p)
-    if not isinstance(p, (exp.LTE, exp.LT, exp.EQ, exp.GTE, exp.GT)):
-        return None
-    left, right = unparen(p.this), unparen(p.expression)
-    flipped = isinstance(right, exp.Column) and right.name == rn
-    if flipped:
-        left, right = right, left
-    if not (isinstance(left, exp.Column) and left.name == rn):
-        return None
-    n = number(right)
-    if not isinstance(n, int):
-        return None
-    kind = type(p)
-    if flipped:
-        kind = {exp.GTE: exp.LTE, exp.GT: exp.LT}.get(kind, kind)
-    if kind is exp.EQ:
-        return 1 if n == 1 else None
-    if kind is exp.LTE and n >= 1:
-        return n
-    if kind is exp.LT and n >= 2:
-        return n - 1
-    return None
-
-
-def _names_of(sub: exp.Select) -> set[str]:
-    from_ = sub.args.get("from_") or sub.args.get("from")
-    t = from_.this if from_ is not None else None
-    if t is None:
-        return set()
-    return {str(t.alias_or_name).lower(), str(getattr(t, "name", "")).lower()} - {""}
-
-
-def _only_stars_and(s: exp.Select, scope: Scope) -> bool:
-    """Is the select list `x.*` and plain columns that are all outputs already (a join's
-    `s0.*, j1.col…`, an expansion's column list)?"""
-    cols = {o.column.lower() for o in scope.values()} | {n.lower() for n in scope}
-    for e in s.expressions:
-        e = e.this if isinstance(e, exp.Alias) and isinstance(e.this, exp.Column) and \
-            e.alias.lower() == e.this.name.lower() else e
-        if isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this,
-                                                                                 exp.Star)):
-            continue
-        if isinstance(e, exp.Column) and e.name.lower() in cols:
-            continue
-        return False
-    return len(s.expressions) >= len(scope) or any(
-        isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star))
-        for e in s.expressions)
