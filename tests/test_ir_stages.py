@@ -140,8 +140,17 @@ def test_the_canonical_form_keeps_stages_and_normalises_steps() -> None:
     c = plan(aggregation=COUNT_BY_USER, stages=[{"kind": "step", "filters": [
         {"field": "event_count", "op": "gt", "value": 6}]}])
     assert not same_plan(a, c, SIGNIN)
-    assert canonical(a, SIGNIN).stages[0].kind == "step"
+    # `| summarize … | where …` is a having either way: the step joins the aggregation.
+    fused = canonical(a, SIGNIN)
+    assert fused.stages == [] and len(fused.having) == 2
+    assert same_plan(a, plan(aggregation=COUNT_BY_USER, having=[
+        {"field": "event_count", "op": "gt", "value": 5},
+        {"field": "user", "op": "eq", "value": "bob"}]), SIGNIN)
     assert not same_plan(a, plan(aggregation=COUNT_BY_USER), SIGNIN)
+    # After a limit a filter keeps its own step: it filters the rows the limit kept.
+    cut = plan(aggregation=COUNT_BY_USER, limit=10, stages=[{"kind": "step", "filters": [
+        {"field": "event_count", "op": "gt", "value": 5}]}])
+    assert canonical(cut, SIGNIN).stages[0].kind == "step"
 
 
 def test_the_question_schema_has_no_stages_the_full_schema_has() -> None:

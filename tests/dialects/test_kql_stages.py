@@ -257,11 +257,17 @@ def test_countif_of_a_condition_is_a_sum_of_flags() -> None:
     assert agg is not None and agg.metrics[0].fn is MetricFn.sum
 
 
-def test_a_capped_make_set_is_reported() -> None:
+def test_a_capped_make_set_is_a_warning_and_the_query_still_reads() -> None:
     parsed = parse_kql("SigninLogs | summarize make_set(IPAddress, 10) by UserPrincipalName",
                        BUILTIN)
     (issue,) = parsed.unsupported
     assert "size cap" in issue.message and "10" in issue.message
+    assert issue.severity.value == "warning" and parsed.faithful
+    agg = parsed.plan.aggregation
+    assert agg is not None and agg.metrics[0].fn is MetricFn.values
+    big = parse_kql("SigninLogs | summarize make_set(IPAddress, 1048576) by UserPrincipalName",
+                    BUILTIN)
+    assert not big.plan.issues  # Kusto's own cap: nothing differs
 
 
 def test_the_window_form_reads_back_from_hand_written_kql() -> None:

@@ -401,9 +401,14 @@ class Stages(MoreOps):
             if not (isinstance(cap, syn.Lit) and cap.kind == "number"):
                 raise Unsupported(syn.node_offset(cap), f"{fn}() with a computed size cap")
             if cap.value < _MAX_SET:  # the cap can only change results below Kusto's own
+                # A warning, not an error: detections cap the list to keep alerts small, and
+                # which values KQL keeps is arbitrary, so every value is no less an answer; the
+                # results differ only for a group with more values than the cap, and the
+                # warning says so (the sample check shows it when it happens).
                 b.issue(Unsupported(cap.offset, f"the size cap of {fn}(…, {cap.value})",
-                                    f"the translation keeps every value; KQL keeps at most "
-                                    f"{cap.value} per group"))
+                                    f"the translation lists every value of each group; KQL "
+                                    f"keeps at most {cap.value}, chosen arbitrarily, so only "
+                                    f"a group with more values differs", changes=False))
             args = args[:1]
         if fn in _SIMPLE_METRICS and len(args) == 1:
             f = self.metric_field(args[0], e)
