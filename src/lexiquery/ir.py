@@ -325,7 +325,9 @@ class Step(_Model):
 class Expand(_Model):
     """One row per element of the multi-value (array) field `field`, which then holds the
     element (KQL `mv-expand`, SPL `mvexpand`, SQL `UNNEST`). A row whose field is empty or
-    missing is kept once, with the field empty (KQL's and SPL's behaviour)."""
+    missing is kept once, with the field empty, as SPL's `mvexpand` keeps it (KQL's `mv-expand`
+    drops a row whose array is empty: the KQL renderer expands a null there instead, and the
+    parser filters such rows out before an expansion it reads)."""
 
     kind: Literal["expand"] = "expand"
     field: str
