@@ -1,0 +1,219 @@
+"""Every KQL text LexiQuery writes is valid for Microsoft's own parser (issue 16 measures KQL
+validity with it), not only for ours:
+
+* the KQL section of every golden file (`tests/dialects/golden/*.txt`);
+* the KQL rendering of a fixed, derandomized sample of random plans — one-stage plans from
+  `property.strategies.plans()` and staged plans from `property.stage_strategies.staged_plans()`;
+* every KQL translation written from the SPL detection corpus (`tests/detections/spl.yaml`,
+  through `operations.translate_query`, as `bench/detections.py` runs it), and every query of
+  the KQL corpus itself (`tests/detections/kql.yaml`: the corpus must be valid KQL to measure
+  anything with it).
+
+"Valid" is: `KustoCode.ParseAndAnalyze` reports no error against a workspace of the reference
+pack's tables plus the catalog's KQL tables (`kusto_check.database_schema`) — no syntax error,
+no unknown table, column or function, no type error.
+
+Known invalid texts are listed in KNOWN_INVALID with the diagnostic, each a defect of the KQL
+renderer or reader to fix. The tests fail when a text NOT listed is invalid, and also when a
+listed one has become valid (remove it from the list then: the list only shrinks).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from dialects.cases import TEST_SOURCE
+from hypothesis import HealthCheck, given, settings
+from property.stage_strategies import staged_plans
+from property.strategies import CATALOG, PHASES, plans, source_of
+
+from lexiquery.catalog.model import Platform
+from lexiquery.dialects import render
+from lexiquery.ir import QueryPlan
+
+from .kusto_check import Diagnostic, KustoParser, report
+
+pytestmark = pytest.mark.slow
+
+TESTS = Path(__file__).resolve().parents[1]
+GOLDEN = TESTS / "dialects" / "golden"
+DETECTIONS = TESTS / "detections"
+SAMPLE = 150  # random plans of each kind
+
+
+
+@dataclass(frozen=True)
+class Defect:
+    """A kind of invalid KQL the renderer writes today: the diagnostic it draws (a regex over
+    `Diagnostic.show`: code, message, and the text where it points), and the smallest plan over
+    TEST_SOURCE that shows it (kept invalid here: when it renders valid, the defect is fixed)."""
+
+    diagnostic: str
+    reproducer: dict[str, Any]
+
+
+def _where(**condition: Any) -> dict[str, Any]:
+    return {"source": "events", "filters": [{"kind": "condition", **condition}]}
+
+
+# The KQL renderer's (src/lexiquery/dialects/kql/) known defects. Each is to be fixed there;
+# then its reproducer renders valid, the test below fails, and the entry (and its keys in
+# KNOWN_INVALID) are to be removed: the lists only shrink.
+KNOWN_DEFECTS: dict[str, Defect] = {
+    # A guid column compared with a string operator: Kusto defines has/contains/startswith/
+    # endswith/matches regex/=~/!~ (and their negations) on strings only — `tostring(col)`.
+    "guid_text_operator": Defect(
+        r"^KS106 The operator '[^']+' is not defined for the operand types guid and string\.",
+        _where(field="session_id", op="has", value="ab")),
+    # in~ / !in~ on a guid column: the case-insensitive list operators take strings only.
+    "guid_case_insensitive_in": Defect(
+        r"^KS107 A value of type string or dynamic expected\. \(at \d+: '\w+ !?in~ ",
+        _where(field="session_id", op="not_in", value=["6F9619FF-8B86-D011-B42D-00C04FC964FF"])),
+    # A datetime compared with =~ / !~ (the IR's default case-insensitive eq/ne): Kusto
+    # defines them on strings only; a datetime is compared with == / !=.
+    "datetime_case_insensitive_eq": Defect(
+        r"^KS106 The operator '!?[=!]~' is not defined for the operand types datetime and datetime",
+        _where(field="time", op="eq", value="2024-03-01T08:00:00Z")),
+}
+
+# Named texts (goldens, corpus items) the official parser rejects today → the known defect
+# that every one of their diagnostics is. Random plans are not named (the sample changes with
+# the strategies): a random text is tolerated when each of its diagnostics is a known defect.
+KNOWN_INVALID: dict[str, str] = {
+    "golden:guid_contains": "guid_text_operator",
+    "golden:guid_equality": "guid_text_operator",
+}
+
+
+def defects_of(errors: list[Diagnostic], text: str) -> set[str] | None:
+    """The known defects these diagnostics are, or None when one of them is no known defect."""
+    found = set()
+    for d in errors:
+        shown = d.show(text)
+        name = next((n for n, k in KNOWN_DEFECTS.items() if re.search(k.diagnostic, shown)),
+                    None)
+        if name is None:
+            return None
+        found.add(name)
+    return found
+
+
+def check(parser: KustoParser, queries: dict[str, str], what: str, *,
+          named: bool = True) -> None:
+    """Fails with the text and diagnostics of every invalid query that is not a known defect
+    (named texts: the defect KNOWN_INVALID lists for them), and names every key of
+    KNOWN_INVALID among `queries` that is valid now."""
+    assert queries, f"no {what} to check"
+    invalid = parser.invalid(queries)
+    new = {}
+    for key, errors in invalid.items():
+        defects = defects_of(errors, queries[key])
+        expected = {KNOWN_INVALID[key]} if named and key in KNOWN_INVALID else None
+        if defects is None or (named and defects != expected):
+            new[key] = errors
+    fixed = sorted(k for k in queries if k in KNOWN_INVALID and k not in invalid)
+    problems = []
+    if new:
+        problems.append(f"{len(new)} of {len(queries)} {what} are invalid for the official "
+                        f"Kusto parser:\n{report(queries, new)}")
+    if fixed:
+        problems.append(f"valid now, remove from KNOWN_INVALID: {fixed}")
+    assert not problems, "\n\n".join(problems)
+
+
+def test_known_defects_are_still_there(kusto_parser: KustoParser) -> None:
+    """Each known defect's reproducer still draws its diagnostic (else it is fixed: remove it),
+    and KNOWN_INVALID names known defects only."""
+    assert set(KNOWN_INVALID.values()) <= set(KNOWN_DEFECTS)
+    fixed = []
+    for name, defect in KNOWN_DEFECTS.items():
+        plan = QueryPlan.model_validate(defect.reproducer)
+        text = render(plan, TEST_SOURCE, Platform.kql)
+        errors = kusto_parser.check(text)
+        if not errors or defects_of(errors, text) != {name}:
+            fixed.append(f"{name}: {text!r} → {[d.show(text) for d in errors]}")
+    assert not fixed, ("known defects whose reproducer no longer draws their diagnostic "
+                       "(fixed? remove them from KNOWN_DEFECTS/KNOWN_INVALID):\n" +
+                       "\n".join(fixed))
+
+
+# --------------------------------------------------------------------------- goldens
+
+def golden_kql() -> dict[str, str]:
+    """case → the `### kql` section of its golden file (as test_golden writes them)."""
+    out = {}
+    for path in sorted(GOLDEN.glob("*.txt")):
+        sections = re.split(r"^### (\S+)\n", path.read_text("utf-8"), flags=re.M)
+        named = dict(zip(sections[1::2], sections[2::2]))
+        out[f"golden:{path.stem}"] = named["kql"].strip()
+    return out
+
+
+def test_golden_kql_is_valid(kusto_parser: KustoParser) -> None:
+    queries = golden_kql()
+    assert len(queries) >= 25
+    check(kusto_parser, queries, "golden KQL texts")
+
+
+# --------------------------------------------------------------------------- random plans
+
+SAMPLING = settings(max_examples=SAMPLE, deadline=None, derandomize=True, database=None,
+                    phases=PHASES, suppress_health_check=list(HealthCheck))
+
+
+def rendered_sample(strategy: object) -> list[str]:
+    """The KQL of SAMPLE plans drawn from `strategy`, the same plans every run."""
+    texts: list[str] = []
+
+    @SAMPLING
+    @given(strategy)
+    def draw(plan: QueryPlan) -> None:
+        texts.append(render(plan, source_of(plan), Platform.kql, catalog=CATALOG))
+
+    draw()
+    return texts
+
+
+@pytest.mark.parametrize("kind", ["single", "staged"])
+def test_random_plans_render_valid_kql(kusto_parser: KustoParser, kind: str) -> None:
+    texts = rendered_sample(plans() if kind == "single" else staged_plans())
+    assert len(texts) >= SAMPLE // 2, f"only {len(texts)} {kind} plans drawn"
+    queries = {f"{kind}:{i}": t for i, t in enumerate(dict.fromkeys(texts))}
+    check(kusto_parser, queries, f"KQL renderings of random {kind} plans", named=False)
+
+
+# --------------------------------------------------------------------------- detections
+
+def corpus(language: str) -> list[dict[str, object]]:
+    return list(yaml.safe_load((DETECTIONS / f"{language}.yaml").read_text("utf-8")))
+
+
+def test_kql_corpus_is_valid(kusto_parser: KustoParser) -> None:
+    queries = {str(item["id"]): str(item["query"]) for item in corpus("kql")}
+    check(kusto_parser, queries, "queries of tests/detections/kql.yaml")
+
+
+def test_kql_translations_of_the_spl_corpus_are_valid(
+        kusto_parser: KustoParser, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LEXIQUERY_LLM", "off")
+    monkeypatch.setenv("LEXIQUERY_EMBEDDINGS", "false")
+    from lexiquery.catalog.store import load_catalog  # deferred: after the environment is set
+    from lexiquery.errors import LexiQueryError
+    from lexiquery.operations import translate_query
+
+    catalog = load_catalog(None)  # built-ins and reference packs, as a user has them
+    queries: dict[str, str] = {}
+    for item in corpus("spl"):
+        try:
+            t = translate_query(str(item["query"]), "spl", "kql", catalog=catalog, check=False)
+        except LexiQueryError:
+            continue  # refused: no text written
+        if t.query:
+            queries[str(item["id"])] = t.query
+    assert len(queries) >= 1, "no SPL detection translated to KQL"
+    check(kusto_parser, queries, "KQL translations of tests/detections/spl.yaml")
