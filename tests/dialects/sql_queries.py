@@ -280,27 +280,19 @@ GROUP BY user_principal_name""",
                  'aggregation': {'group_by': ['location']},
                  'sort': [{'field': 'location'}]},
     },
-    "pg_join_unsupported": {
+    "pg_left_join_of_two_sources": {
         "dialect": "postgres",
         "sql": r"""SELECT s.user_principal_name, p.file_name
 FROM signin_logs AS s
 LEFT JOIN process_events AS p ON s.user_principal_name = p.account_name
 WHERE s.result_type = '0'""",
         "plan": {'source': 'signin_logs',
-                 'filters': [{'field': 'result_code', 'op': 'eq', 'value': '0'}],
-                 'project': ['user'],
-                 'issues': [{'code': 'unsupported',
-                             'message': 'line 3, column 1: a join is not supported (only the first table '
-                                        'is read)',
-                             'severity': 'error',
-                             'line': 3,
-                             'column': 1},
-                            {'code': 'unsupported',
-                             'message': 'line 1, column 31: the column p.file_name of another table is not '
-                                        'supported',
-                             'severity': 'error',
-                             'line': 1,
-                             'column': 31}]},
+                 'stages': [{'kind': 'join', 'how': 'left', 'right': {
+                     'source': 'process_creation', 'project': ['process', 'user']},
+                     'on': [{'left': 'user', 'right': 'user'}]},
+                     {'kind': 'step', 'filters': [
+                         {'field': 'result_code', 'op': 'eq', 'value': '0'}],
+                      'project': ['user', 'process']}]},
     },
     "pg_cte_read_as_stages": {
         "dialect": "postgres",

@@ -160,7 +160,7 @@ def test_unsupported_constructs_are_reported_not_crashed(query: str) -> None:
 
 def test_join_position_is_the_join_keyword() -> None:
     text = ("SELECT s.location\nFROM signin_logs s\n"
-            "  LEFT OUTER JOIN syslog g ON s.ip_address = g.host_ip")
+            "  FULL OUTER JOIN syslog g ON s.ip_address = g.host_ip")  # no IR join kind
     issues = parse_sql(text, CATALOG).unsupported
     assert (issues[0].line, issues[0].column) == (3, 3)
     assert "join" in issues[0].message

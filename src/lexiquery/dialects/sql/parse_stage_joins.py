@@ -48,11 +48,23 @@ class JoinReader:
         if kind not in ("", "INNER", "OUTER") or side not in ("", "LEFT"):
             raise NotStaged("join kind")
         right, rsource, rnames = self.target(join.this, ctes)
-        if right is None:
+        table = right is None
+        if table:
             right = (rsource, {}, [])
         rsource, rdata, rstages = right
         rscope = self.scope(rsource, rdata, rstages)
         rreader = StepReader(self.lexed, rsource, table_names=rnames, scope=rscope)
+        if table:  # a table joined as is: the columns the query reads of it (names may clash)
+            used: list[str] = []
+            for col in s.find_all(exp.Column):
+                if col.table.lower() in rnames and not isinstance(col.this, exp.Star):
+                    try:
+                        used.append(rreader.column(col))
+                    except Untranslatable as e:
+                        raise NotStaged(e.construct) from None
+            rdata = {"project": list(dict.fromkeys(used))}
+            rscope = self.scope(rsource, rdata, rstages)
+            rreader = StepReader(self.lexed, rsource, table_names=rnames, scope=rscope)
         on = join.args.get("on")
         if on is None:
             raise NotStaged("a join without ON")

@@ -115,6 +115,17 @@ def _window_aggregate(node: exp.Expression) -> tuple[exp.Expression | None, list
     return None, []
 
 
+def _null_placement(node: exp.Expression) -> bool:
+    """`CASE WHEN x IS NULL THEN 1 ELSE 0 END`: how T-SQL and MySQL are told NULLS LAST."""
+    node = unparen(node)
+    if not isinstance(node, exp.Case) or len(node.args.get("ifs") or []) != 1:
+        return False
+    test = unparen(node.args["ifs"][0].this)
+    return isinstance(test, exp.Is) and isinstance(test.expression, exp.Null) and \
+        number(node.args["ifs"][0].args.get("true")) == 1 and \
+        number(node.args.get("default")) == 0
+
+
 def _partition(w: exp.Window) -> list[Any]:
     return [unparen(p) for p in w.args.get("partition_by") or []]
 

@@ -45,6 +45,7 @@ from lexiquery.dialects.sql.parse_stage_parts import (  # noqa: F401 (NotStaged:
     StepReader,
     _and,
     _conjuncts,
+    _null_placement,
     _only_stars_and,
     _only_where,
     _rank_bound,
@@ -252,8 +253,11 @@ class StagedReader(JoinReader):
         reader = StepReader(self.lexed, source, table_names=names, scope=scope)
         try:
             by = [reader.column(unparen(p)) for p in window.args.get("partition_by") or []]
+            keys = [o for o in window.args["order"].expressions if not _null_placement(o.this)]
+            if not all(isinstance(unparen(o.this), exp.Column) for o in keys):
+                raise NotStaged("ROW_NUMBER() ordered by an expression")
             sort = [{"field": reader.column(unparen(o.this)), "descending": bool(o.args.get(
-                "desc"))} for o in window.args["order"].expressions]
+                "desc"))} for o in keys]
         except Untranslatable as e:
             raise NotStaged(e.construct) from None
         if not by:
