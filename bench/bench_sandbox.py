@@ -6,7 +6,9 @@ Prints generation throughput (rows/s, best of `--rounds`) per built-in source an
 (target: >= 100k rows/s for a typical source), the time to create and fill every built-in
 source's table at the sandbox's default 2,000 rows, and execute_plan p50/p95 over the golden
 plans of `tests/dialects/cases.py` (the built-in sign-in source and the test source, each with
-SQL, KQL and SPL semantics). Run it on an otherwise idle machine: the figures are CPU-bound.
+SQL, KQL and SPL semantics), and the time of staged plans (IR v2: a step, top per group,
+window, join, expansion) next to the one-stage plan they build on (`--stages-only` runs just
+that part). Run it on an otherwise idle machine: the figures are CPU-bound.
 """
 
 from __future__ import annotations
@@ -105,14 +107,74 @@ def bench_plans(rounds: int) -> None:
         print(f"  ({failed} runs raised a plan error: features the SQL renderer lacks)")
 
 
+def staged_plans() -> dict[str, dict[str, object]]:
+    """A one-stage plan and staged plans over its rows, on the built-in sign-ins."""
+    by_user = {"source": "signin_logs", "aggregation": {"metrics": [{"fn": "count"}],
+                                                        "group_by": ["user"]}}
+    rows = {"source": "signin_logs", "project": ["user", "src_ip", "time"]}
+    return {
+        "one stage (count by user)": by_user,
+        "+ step (where, sort)": {**by_user, "stages": [
+            {"kind": "step", "filters": [{"field": "event_count", "op": "gt", "value": 1}],
+             "sort": [{"field": "event_count", "descending": True}]}]},
+        "+ second aggregation": {**by_user, "stages": [
+            {"kind": "step", "aggregation": {"metrics": [{"fn": "avg", "field": "event_count"}]}}]},
+        "+ join (inner, per-user counts)": {**by_user, "stages": [
+            {"kind": "join", "how": "inner", "on": [{"left": "user", "right": "user"}],
+             "right": {"source": "signin_logs", "filters": [
+                 {"field": "result_code", "op": "ne", "value": "0"}], "aggregation": {
+                 "metrics": [{"fn": "count", "alias": "failures"}], "group_by": ["user"]}}}]},
+        "rows (project)": rows,
+        "+ top per group": {**rows, "stages": [
+            {"kind": "top_per_group", "by": ["user"], "sort": [{"field": "time",
+                                                                 "descending": True}]}]},
+        "+ window (count, distinct count)": {**rows, "stages": [
+            {"kind": "window", "by": ["user"], "metrics": [
+                {"fn": "count", "alias": "n"}, {"fn": "count_distinct", "field": "src_ip",
+                                                "alias": "ips"}]}]},
+        "values by user + expand": {"source": "signin_logs", "aggregation": {
+            "metrics": [{"fn": "values", "field": "app"}], "group_by": ["user"]},
+            "stages": [{"kind": "expand", "field": "values_app"}]},
+    }
+
+
+def bench_stages(rounds: int) -> None:
+    from lexiquery.catalog.builtin import builtin_catalog
+    from lexiquery.catalog.model import Platform
+    from lexiquery.engine.sandbox import Sandbox
+    from lexiquery.ir import QueryPlan
+
+    catalog = builtin_catalog()
+    source = catalog.get("signin_logs")
+    n = max(rounds, 1) * 10
+    print(f"staged plans vs one stage, execute_plan p50 over {n} runs (2,000 rows):")
+    with Sandbox(catalog, now=NOW) as sb:
+        sb.table(source)
+        for label, body in staged_plans().items():
+            plan = QueryPlan.model_validate(body)
+            cols = []
+            for semantics in (None, Platform.kql, Platform.spl):
+                times = []
+                for _ in range(n):
+                    start = time.perf_counter()
+                    sb.execute_plan(plan, source, semantics=semantics)
+                    times.append((time.perf_counter() - start) * 1000)
+                cols.append(f"{(semantics.value if semantics else 'sql')} "
+                            f"{statistics.median(times):6.2f} ms")
+            print(f"  {label:34s} " + "   ".join(cols))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--rows", type=int, default=20_000)
     ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--stages-only", action="store_true", help="only the staged-plan figures")
     args = ap.parse_args()
-    bench_generation(args.rows, args.rounds)
-    bench_load()
-    bench_plans(args.rounds)
+    if not args.stages_only:
+        bench_generation(args.rows, args.rounds)
+        bench_load()
+        bench_plans(args.rounds)
+    bench_stages(args.rounds)
 
 
 if __name__ == "__main__":
