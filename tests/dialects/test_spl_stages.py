@@ -105,12 +105,13 @@ STAGED: dict[str, dict[str, Any]] = {
              "group_by": ["initiator"]}}}]},
     "semi_join": {"stages": [
         {"kind": "join", "how": "semi", "on": [{"left": "src_ip", "right": "src_ip"}],
-         "right": {"source": "events", "filters": [cond("status", "eq", 403)]}},
+         "right": {"source": "events", "filters": [cond("status", "eq", 403)],
+                   "project": ["src_ip"]}},
         {"kind": "step", "aggregation": COUNT_BY_USER}]},
     "anti_join": {"aggregation": COUNT_BY_USER, "stages": [
         {"kind": "join", "how": "anti", "on": [{"left": "user", "right": "user"}],
          "right": {"source": "events", "filters": [cond("is_admin", "eq", True)],
-                   "aggregation": {"metrics": [], "group_by": ["user"]}}}]},
+                   "aggregation": {"metrics": [], "group_by": ["user"]}, "project": ["user"]}}]},
 }
 
 # One computed field per new function (and the chains SPL writes as one spath path).
@@ -342,7 +343,7 @@ def test_joins_as_detections_write_them() -> None:
     semi = _read(f"{PREFIX} [search {PREFIX} status=403 | fields src_ip] | stats count by user")
     assert not _errors(semi)
     assert isinstance(semi.stages[0], Join) and semi.stages[0].how is JoinKind.semi
-    assert semi.stages[0].right.project == []  # the keys only: nothing else to keep
+    assert semi.stages[0].right.project == ["src_ip"]  # the keys it returns
     anti = _read(f"{PREFIX} | stats count by user | search NOT [search {PREFIX} is_admin=true "
                  "| stats count by user | fields user]")
     assert not _errors(anti) and anti.stages[0].how is JoinKind.anti  # type: ignore

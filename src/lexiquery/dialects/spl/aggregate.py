@@ -207,8 +207,7 @@ class AggregateStages(Stages):
         return [(str(tok.value), tok.start)]
 
     def _check_can_aggregate(self, cmd: Command) -> None:
-        if self.agg is not None or self.limit is not None:
-            self.new_step()  # a second aggregation, or one after a limit: a new step
+        self.after_pipeline(1)  # a second aggregation, or one after a sort or limit
 
     def cmd_stats(self, cmd: Command) -> None:
         self._check_can_aggregate(cmd)
@@ -280,8 +279,7 @@ class AggregateStages(Stages):
             raise Unsupported(cmd.pos, f"bin of {cols[0][0]}", "the IR bins time only")
         if span is None:
             raise Unsupported(cmd.pos, "bin without span=", "Splunk picks the span itself")
-        if self.agg is not None or self.limit is not None:
-            self.new_step()
+        self.after_pipeline(1)
         self.pending_bin = (span_bucket(*span), cmd.pos)
 
     cmd_bucket = cmd_bin

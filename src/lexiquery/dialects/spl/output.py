@@ -158,8 +158,7 @@ class Pipeline(LookupStages):
         if not keys:
             raise syntax_error(self.text, cmd.end, "sort needs a field",
                                expected="sort - count", hint="e.g. sort 0 - count")
-        if self.limit is not None:
-            self.new_step()
+        self.after_pipeline(3)
         if not counted:
             self.issue(Unsupported(cmd.pos, "a sort without a count",
                                    "Splunk stops a bare sort at 10,000 rows; write sort 0 for "

@@ -69,6 +69,9 @@ class StageWriter:
 
     def write(self, stage: Stage) -> list[str]:
         if isinstance(stage, Step):
+            if stage.aggregation is None and not stage.computed and \
+                    stage.project == list(self.scope):
+                stage = stage.model_copy(update={"project": []})  # every output: no table
             return scope_renderer(self.plan, stage, self.ctx, self.scope,
                                   self.position).pipeline(first=False)
         if isinstance(stage, Expand):

@@ -228,6 +228,14 @@ class Stages(PlanDraft):
         return Scope(self.text, self.source, names, datamodel=self.scope.datamodel,
                      lenient=self.names.lenient)
 
+    def after_pipeline(self, rank: int) -> None:
+        """A new step unless a command of `rank` (0 filter or compute, 1 aggregate, 2 having,
+        3 project or sort) continues the fixed order of the part being read."""
+        held = 4 if self.limit is not None else 3 if self.project or self.sort else \
+            1 if self.agg is not None else 0
+        if held > rank or (rank == 1 and self.agg is not None):
+            self.new_step()
+
     def new_step(self, stage: Stage | None = None) -> None:
         """Close the part being read (then add `stage`, if given); what follows is a new
         `Step` over their outputs."""
@@ -344,8 +352,7 @@ class Stages(PlanDraft):
 
     def cmd_search(self, cmd: Command) -> None:
         terms, _ = parse_search(self.text, cmd.args, cmd.end)
-        if self.limit is not None:
-            self.new_step()
+        self.after_pipeline(2 if self.agg is not None else 0)
         plain = [t for t in terms if not is_subsearch(t)]
         if self.agg is None:
             self.filters += self._search_filters(plain, self.scope, allow_time=False)
@@ -368,8 +375,7 @@ class Stages(PlanDraft):
 
     def cmd_where(self, cmd: Command) -> None:
         node = parse_eval(self.text, cmd.args, cmd.end)
-        if self.limit is not None:
-            self.new_step()
+        self.after_pipeline(2 if self.agg is not None else 0)
         out: list[Any] = []
         late: list[tuple[ENode, Unsupported]] = []
         for item in and_items(node):
@@ -423,8 +429,7 @@ class Stages(PlanDraft):
 
     def cmd_eval(self, cmd: Command) -> None:
         assigns = parse_assignments(self.text, cmd.args, cmd.end)
-        if self.agg is not None:
-            self.new_step()
+        self.after_pipeline(0)
         binder = ExprBinder(self.scope)
         for name, pos, node in assigns:
             try:
@@ -438,7 +443,5 @@ class Stages(PlanDraft):
                 continue
             self.computed.append(ComputedField(name=name, expr=expr))
             self.scope.names[name] = Ref(name, None)
-            if self.project:
-                self.project.append(name)
 
     # ------------------------------------------------------------------ aggregation

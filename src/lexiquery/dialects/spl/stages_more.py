@@ -55,21 +55,17 @@ class MoreStages(AggregateStages):
     def _compute(self, name: str, expr: object) -> None:
         self.computed.append(ComputedField(name=name, expr=expr))
         self.scope.names[name] = Ref(name, None)
-        if self.project:
-            self.project.append(name)
 
     def _no_agg(self) -> None:
-        """Computed fields join the part being read unless it aggregated already."""
-        if self.agg is not None:
-            self.new_step()
+        """Computed fields join the part being read while its fixed order allows."""
+        self.after_pipeline(0)
 
     def where_expression(self, node: ENode, u: Unsupported) -> None:
         """`| where a != b` (two expressions): a computed true/false flag, tested — the
         flag is projected away before the output (`hide_temps`)."""
         if not (isinstance(node, EBin) and node.op in CMP_OPS):
             raise u
-        if self.agg is not None or self.limit is not None:
-            self.new_step()
+        self.after_pipeline(0)
         test = ExprBinder(self.scope).compare(node)
         n = len(self.temps) + 1
         while self.scope.lookup(f"_f{n}") is not None:

@@ -51,20 +51,6 @@ def _last_project(plan: QueryPlan) -> list[str]:
         list(plan.project) if last is None else []
 
 
-def _without_project(plan: QueryPlan) -> QueryPlan:
-    """The plan without its last projection (a semi join reads only its keys)."""
-    last = plan.stages[-1] if plan.stages else None
-    if last is None:
-        return plan.model_copy(update={"project": []})
-    if isinstance(last, Step) and last.project:
-        rest = last.model_copy(update={"project": []})
-        stages = plan.stages[:-1]
-        if rest.filters or rest.computed or rest.aggregation or rest.sort or rest.limit:
-            stages = [*stages, rest]
-        return plan.model_copy(update={"stages": stages})
-    return plan
-
-
 class JoinStages(MoreStages):
     """`MoreStages` plus `join` and search-term subsearches."""
 
@@ -164,8 +150,6 @@ class JoinStages(MoreStages):
         self.new_step()
         on = self._keys([(k, start) for k in keys], rscope)
         self._drop_key_renames(keys)
-        if sorted(_last_project(right)) == sorted(k.right for k in on):
-            right = _without_project(right)
         self.notes.append("a subsearch's values match case-insensitively in Splunk (they "
                           "become search terms); the plan's join compares them exactly")
         self.new_step(Join(how=JoinKind.anti if anti else JoinKind.semi, right=right, on=on))
