@@ -41,6 +41,7 @@ What is normalised:
   keep: it moves on through steps that neither aggregate nor sort (and keep its keys) to the
   first of them with a limit, or to the last stage; after any other stage it orders nothing
   and goes (`sql.render_stages`);
+* a member or index of `parse_json(f)` is one of `f` (a path reads a field as JSON either way);
 * a join's right-hand plan over the same source is canonical as a plan is; a step's projection
   of exactly the outputs before it, in their order, is none; with SQL, a step has the shape
   SQL gives the first part (above);
@@ -230,6 +231,9 @@ class _Canon:
             if e.fn is Function.concat:  # associative: (a . b) . c is a . b . c
                 out = [x for a in out for x in (a.args if isinstance(a, Call) and
                                                 a.fn is Function.concat else [a])]
+            if e.fn in (Function.member, Function.index) and out and isinstance(out[0], Call) \
+                    and out[0].fn is Function.parse_json and isinstance(out[0].args[0], FieldRef):
+                out[0] = out[0].args[0]  # a path into a field reads it as JSON, parsed or not
             return Call(fn=e.fn, args=out)
         return e
 
