@@ -13,7 +13,8 @@ Semantics an analyst should know:
   the end;
 * JSON (`parse_json`, `member`, `index`/`array_length` on a JSON value or on a source field of
   type dynamic) is read with the dialect's JSON path functions; a chain of members and indexes
-  is one path (`$.a.b[0]`), whose value is returned as text. Text that is not JSON has no
+  is one path (`$.a.b[0]`), whose value is returned as text; a member or index of a text
+  field reads the text as JSON (a dynamic column some catalogs bind as text). Text that is not JSON has no
   members (NULL) in DuckDB (guarded by JSON_VALID) and most dialects, but makes PostgreSQL's
   CAST to JSONB fail. Where JSON is plain text (T-SQL,
   Spark, Databricks, ClickHouse) `parse_json` leaves the text as it is. Negative indexes into
@@ -226,6 +227,11 @@ class SqlFunctions:
                 self.names.metric(e.name) is None and e.name not in self.names.computed
         return False
 
+    def _text_field(self, e: object) -> bool:
+        """A text field read as JSON by a member or an index of it (`Target[0].name` on a
+        column the catalog binds as text)."""
+        return isinstance(e, FieldRef) and self.names.field_type(e.name) is FieldType.string
+
     def _parse_json(self, x: exp.Expression) -> exp.Expression:
         d = self._d
         if d in ("tsql", "spark", "databricks", "clickhouse"):
@@ -250,7 +256,8 @@ class SqlFunctions:
                 path.append(_text_arg(node, 1, "member"))
             else:
                 i = _int_arg(node, 1, "index")
-                if not self.is_json(node.args[0]):
+                if not self.is_json(node.args[0]) and not (
+                        (path or length) and self._text_field(node.args[0])):
                     if path or length:
                         raise self._no("a member of an array element")
                     return self._index(self.expr(node.args[0]), i, node)
@@ -266,6 +273,10 @@ class SqlFunctions:
                 base = exp.Case(ifs=[exp.If(this=fn("JSON_VALID", base.copy()), true=base)])
         elif self.is_json(node):
             base = self.expr(node)
+        elif self._text_field(node):  # JSON held as text (a dynamic column bound as text)
+            base = self.expr(node)
+            if self._d == "duckdb":
+                base = exp.Case(ifs=[exp.If(this=fn("JSON_VALID", base.copy()), true=base)])
         else:
             raise self._no("a member of a value that is not JSON (parse it with parse_json)")
         d = self._d
