@@ -532,3 +532,15 @@ def test_where_comparing_two_expressions() -> None:
     for plan in (plan, hidden, after):
         text = render_spl(plan, TEST_SOURCE)
         assert same_plan(parse_spl(text, CATALOG).plan, plan, TEST_SOURCE, Platform.spl), text
+
+
+def test_eventstats_of_a_condition() -> None:
+    plan = _read(f"{PREFIX} | eventstats count(eval(status>=500)) AS errors by host "
+                 "| where errors > 3")
+    assert not plan.issues
+    step, window = plan.stages[:2]
+    assert isinstance(step, Step) and step.computed[0].name == "errors_flag"
+    assert isinstance(window, Window) and window.metrics[0].field == "errors_flag"
+    assert "errors_flag" not in plan.stages[-1].project  # type: ignore[union-attr]
+    text = render_spl(plan, TEST_SOURCE)
+    assert same_plan(parse_spl(text, CATALOG).plan, plan, TEST_SOURCE, Platform.spl), text

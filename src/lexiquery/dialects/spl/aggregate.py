@@ -98,6 +98,7 @@ class AggregateStages(Stages):
         self.computed.append(ComputedField(name=flag, expr=Call(fn=Function.if_, args=[
             cond, Literal_(value=1), Literal_(value=0)])))
         self.scope.names[flag] = Ref(flag, FieldType.long)
+        self.temps.add(flag)  # shown nowhere (see `hide_temps`)
         return Metric(fn=MetricFn.sum, field=flag, alias=name)
 
     def _skip_parens(self, args: Args, opener: Tok, depth: int) -> None:

@@ -2,7 +2,7 @@
 
 The pipeline is read command by command into the IR's fixed order (filters → computed →
 aggregation → having → project → sort → limit). A command that arrives "too late" is still
-taken when moving it changes nothing (a `where` after `eval`, a `sort` before `stats`); when
+taken when moving it changes nothing (a `where` after `eval`, a `table` after `sort`); when
 moving it would change the results (`head 10 | where …`, a second `stats`) it starts a new
 stage, as `eventstats`, `dedup`, `mvexpand`, `join`, `lookup` and subsearch terms do (see
 `spl.stages`). A construct the IR cannot hold becomes an ``unsupported`` issue at its

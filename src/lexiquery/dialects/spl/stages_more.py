@@ -98,7 +98,7 @@ class MoreStages(AggregateStages):
             if self.scope.lookup(m.name) is not None:
                 raise Unsupported(cmd.pos, f"eventstats that overwrites the field '{m.name}'",
                                   "give the aggregate a new name with AS")
-        self.stages.append(Window(metrics=metrics, by=by))
+        self.new_step(Window(metrics=metrics, by=by))  # after any count(eval()) flag
         for m in metrics:
             t = FieldType.datetime if m.fn.value in {"first_seen", "last_seen"} else None
             self.scope.names[m.name] = Ref(m.name, t, epoch=t is not None)
