@@ -1,4 +1,5 @@
-"""SQL → `ParsedQuery`: one read-only SELECT over one catalog table, read into a `QueryPlan`.
+"""SQL → `ParsedQuery`: one read-only SELECT (its CTEs, subqueries and joins included) over catalog
+tables, read into a `QueryPlan`.
 
     parse_sql(text, catalog, dialect="postgres") → ParsedQuery
 
@@ -8,7 +9,10 @@ renderer (`sql.py`) writes from, so the rendered form of any plan reads back as 
 
 1. tokens (`sql.parse_lex`): anything but one SELECT is ``read_only``; slips sqlglot forgives
    (`==`, a trailing comma, no FROM, an unclosed quote) are ``syntax`` errors with positions;
-2. the tree: the FROM table is a catalog source (``unknown_source`` otherwise); a join, CTE,
+2. the tree: a chain of SELECTs — CTEs, subqueries in FROM, joins, window functions,
+   IN/EXISTS subqueries — is read into a staged plan (`sql.parse_stages`: one stage per SELECT
+   over the outputs of what it reads); a shape that reader does not know falls back to reading
+   one SELECT: the FROM table is a catalog source (``unknown_source`` otherwise); a join, CTE,
    subquery, UNION, window function, DISTINCT ON, OFFSET… is an ``unsupported`` issue at its
    keyword, and the rest of the query is still read (names of other tables are then skipped);
 3. clauses: WHERE (time conditions on the source's time column become `time_range`, see
