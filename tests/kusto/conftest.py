@@ -20,12 +20,12 @@ from lexiquery.catalog.builtin import builtin_catalog
 from lexiquery.catalog.lookups import builtin_lookups
 
 from .kusto_check import (
-    HOW_TO_INSTALL,
     VERSION,
     KustoParser,
     ParserError,
     database_schema,
     find_or_install_node,
+    how_to_install,
     install_parser,
     installed_version,
     parser_dir,
@@ -35,19 +35,20 @@ from .kusto_check import (
 @pytest.fixture(scope="session")
 def kusto_parser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KustoParser]:
     """One running official parser over the workspace schema (see kusto_check)."""
-    node, npm, why = find_or_install_node()
     directory = parser_dir()
+    need_npm = installed_version(directory) != VERSION
+    node, npm, why = find_or_install_node(need_npm)
     if node is None:
-        pytest.fail(f"no node to run the official Kusto parser ({why}): {HOW_TO_INSTALL}",
-                    pytrace=False)
-    if installed_version(directory) != VERSION:
+        pytest.fail(f"no node to run the official Kusto parser ({why}): "
+                    f"{how_to_install(directory)}", pytrace=False)
+    if need_npm:
         if npm is None:
             pytest.fail(f"no npm to install the official Kusto parser ({why}): "
-                        f"{HOW_TO_INSTALL}", pytrace=False)
+                        f"{how_to_install(directory)}", pytrace=False)
         why = install_parser(npm, directory)
         if why:
             pytest.fail(f"could not install the official Kusto parser into {directory} "
-                        f"({why}): {HOW_TO_INSTALL}", pytrace=False)
+                        f"({why}): {how_to_install(directory)}", pytrace=False)
     schema = database_schema([*builtin_catalog(), *(t.source() for t in builtin_lookups()),
                               TEST_SOURCE])
     try:

@@ -1,6 +1,6 @@
 """The official Kusto parser (`@kusto/language-service-next`, npm) as a checker of KQL texts.
 
-    node, npm, why = find_or_install_node()       # apt-get when missing and root
+    node, npm, why = find_or_install_node(need_npm=True)  # apt-get when missing, root
     why = install_parser(npm, parser_dir())       # npm install into a cache that outlives runs
     with KustoParser(node, directory, database_schema(sources), workdir) as parser:
         parser.check("SigninLogs | take 1")       # → [] or the error diagnostics
@@ -47,10 +47,12 @@ START_TIMEOUT_S = 60.0  # loading the parser and building ~900 tables takes a fe
 QUERY_TIMEOUT_S = 20.0  # a query parses in milliseconds; the first one warms caches
 MAX_LINE_BYTES = 1 << 20  # an answer longer than this is a broken server, not a big query
 
-HOW_TO_INSTALL = (f"install node and npm (apt-get install nodejs npm, as root) and the parser "
-                  f"(npm install --prefix DIR {PACKAGE}@{VERSION}, then set "
-                  f"LEXIQUERY_KUSTO_PARSER_DIR=DIR, or let the tests install it into "
-                  f"the default folder)")
+
+
+def how_to_install(directory: Path) -> str:
+    return (f"install node and npm (as root: apt-get install nodejs npm) and the parser "
+            f"(npm install --prefix {directory} {PACKAGE}@{VERSION}; another folder is read "
+            f"from $LEXIQUERY_KUSTO_PARSER_DIR)")
 
 
 def parser_dir() -> Path:
@@ -77,17 +79,20 @@ def _run(cmd: list[str], timeout: float, **kw: Any) -> str:
     except (OSError, subprocess.TimeoutExpired) as e:
         return f"{' '.join(cmd)} failed: {e}"
     if done.returncode != 0:
-        return f"{' '.join(cmd)} exited {done.returncode}: {done.stderr.strip()[-400:]}"
+        lines = done.stderr.strip().splitlines()
+        # npm and apt say what went wrong on their error lines; the rest is progress
+        errors = [x for x in lines if x.startswith(("npm ERR", "npm error", "E:"))] or lines
+        return f"{' '.join(cmd)} exited {done.returncode}: {' / '.join(errors[:4])[:500]}"
     return ""
 
 
-def find_or_install_node() -> tuple[str | None, str | None, str]:
+def find_or_install_node(need_npm: bool) -> tuple[str | None, str | None, str]:
     """(node, npm, why not): from PATH, or installed with apt-get when missing and root. npm
-    may be None when the parser is already installed (it is then not needed)."""
+    is looked for only when `need_npm` (the parser is not installed yet)."""
     node, npm = shutil.which("node") or shutil.which("nodejs"), shutil.which("npm")
-    if node and npm:
+    if node and (npm or not need_npm):
         return node, npm, ""
-    missing = ([] if node else ["nodejs"]) + ([] if npm else ["npm"])
+    missing = ([] if node else ["nodejs"]) + ([] if npm or not need_npm else ["npm"])
     if os.geteuid() != 0:
         return node, npm, f"{' and '.join(missing)} not installed, and installing needs root"
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
@@ -98,7 +103,8 @@ def find_or_install_node() -> tuple[str | None, str | None, str]:
         if why:
             return node, npm, why
     node, npm = shutil.which("node") or shutil.which("nodejs"), shutil.which("npm")
-    return node, npm, "" if node and npm else f"apt-get installed {missing} but not on PATH"
+    ok = node and (npm or not need_npm)
+    return node, npm, "" if ok else f"apt-get installed {missing} but they are not on PATH"
 
 
 def install_parser(npm: str, directory: Path) -> str:
@@ -117,6 +123,8 @@ def install_parser(npm: str, directory: Path) -> str:
             return why
         if installed_version(work) != VERSION:
             return f"npm finished but {work} holds no {PACKAGE} {VERSION}"
+        if installed_version(directory) == VERSION:
+            return ""  # another run installed it meanwhile: keep theirs
         if directory.exists():  # a stale or foreign install: replaced as a whole
             shutil.rmtree(directory)
         work.rename(directory)
