@@ -544,3 +544,16 @@ def test_eventstats_of_a_condition() -> None:
     assert "errors_flag" not in plan.stages[-1].project  # type: ignore[union-attr]
     text = render_spl(plan, TEST_SOURCE)
     assert same_plan(parse_spl(text, CATALOG).plan, plan, TEST_SOURCE, Platform.spl), text
+
+
+def test_a_whole_source_beats_a_narrowing() -> None:
+    from lexiquery.config import get_settings  # deferred: only this test loads the shelves
+    from lexiquery.dialects.reading import catalog_or_load
+
+    catalog = catalog_or_load(None, [], get_settings())
+    parsed = parse_spl("index=os sourcetype=linux_secure | stats count by host", catalog)
+    assert parsed.source.id != "syslog" and not parsed.plan.issues
+    windows = parse_spl("(sourcetype=xmlwineventlog OR sourcetype=WinEventLog) "
+                        "(source=XmlWinEventLog:System OR source=WinEventLog:System) "
+                        "EventCode=7045", catalog)
+    assert not windows.plan.issues and len(windows.plan.filters) == 1
