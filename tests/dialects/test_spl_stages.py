@@ -557,3 +557,14 @@ def test_a_whole_source_beats_a_narrowing() -> None:
                         "(source=XmlWinEventLog:System OR source=WinEventLog:System) "
                         "EventCode=7045", catalog)
     assert not windows.plan.issues and len(windows.plan.filters) == 1
+
+
+def test_top_and_rare_by_a_field_keep_the_first_values_of_each_group() -> None:
+    plan = _read(f"{PREFIX} | rare limit=3 showperc=f file_path by host")
+    assert not plan.issues and plan.limit is None
+    top = plan.stages[0]
+    assert isinstance(top, TopPerGroup) and top.by == ["host"] and top.n == 3
+    assert [(k.field, k.descending) for k in top.sort] == [("count", False)]
+    text = render_spl(plan, TEST_SOURCE)
+    assert text.endswith("| dedup 3 host sortby +count")
+    assert same_plan(parse_spl(text, CATALOG).plan, plan, TEST_SOURCE, Platform.spl)

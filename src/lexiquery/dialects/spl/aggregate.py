@@ -27,6 +27,7 @@ from lexiquery.ir import (
     Metric,
     MetricFn,
     SortKey,
+    TopPerGroup,
 )
 
 _SIMPLE_METRICS = {"count": MetricFn.count, "c": MetricFn.count, "dc": MetricFn.count_distinct,
@@ -343,9 +344,9 @@ class AggregateStages(Stages):
                 raise Unsupported(pos, f"the {cmd.name} option {name}=")
         self._group(by + fields, None, [Metric(fn=MetricFn.count, alias=count_name)], cmd)
         self.sort = [SortKey(field=count_name, descending=not rare)]
-        if by:
-            self.issue(Unsupported(cmd.pos, f"{cmd.name} … by {by[0][0]}",
-                                   "the limit applies per group; the plan keeps every group"))
+        if by and limit:  # the first `limit` values of each group: a stage of its own
+            keys = [self.scope.resolve(c, p).name for c, p in by]
+            self.new_step(TopPerGroup(by=keys, sort=list(self.sort), n=limit))
         elif limit:
             self.limit = limit
         if show_perc:
