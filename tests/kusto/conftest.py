@@ -16,19 +16,16 @@ from collections.abc import Iterator
 import pytest
 from dialects.cases import TEST_SOURCE
 
-from lexiquery.catalog.builtin import builtin_catalog
-from lexiquery.catalog.lookups import builtin_lookups
-
 from .kusto_check import (
     VERSION,
     KustoParser,
     ParserError,
-    database_schema,
     find_or_install_node,
     how_to_install,
     install_parser,
     installed_version,
     parser_dir,
+    workspace_schema,
 )
 
 
@@ -49,8 +46,7 @@ def kusto_parser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[KustoPars
         if why:
             pytest.fail(f"could not install the official Kusto parser into {directory} "
                         f"({why}): {how_to_install(directory)}", pytrace=False)
-    schema = database_schema([*builtin_catalog(), *(t.source() for t in builtin_lookups()),
-                              TEST_SOURCE])
+    schema = workspace_schema([TEST_SOURCE])
     try:
         parser = KustoParser(node, directory, schema, tmp_path_factory.mktemp("kusto"))
     except ParserError as e:

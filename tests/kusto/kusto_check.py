@@ -33,6 +33,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterable
 
+from lexiquery.catalog.builtin import builtin_catalog
+from lexiquery.catalog.lookups import builtin_lookups
 from lexiquery.catalog.model import FieldType, Source
 
 PACKAGE = "@kusto/language-service-next"
@@ -161,6 +163,12 @@ def database_schema(sources: Iterable[Source], pack: Path = PACK) -> dict[str, A
                 columns[column] = _kusto_type(typed)
     return {"tables": [{"name": n, "columns": sorted(cs.items())}
                        for n, cs in sorted(tables.items())]}
+
+
+def workspace_schema(extra: Iterable[Source] = ()) -> dict[str, Any]:
+    """`database_schema` of the built-in catalog, its lookups and `extra` sources."""
+    return database_schema([*builtin_catalog(), *(t.source() for t in builtin_lookups()),
+                            *extra])
 
 
 # --------------------------------------------------------------------------- the server

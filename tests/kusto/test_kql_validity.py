@@ -33,8 +33,11 @@ from property.stage_strategies import staged_plans
 from property.strategies import CATALOG, PHASES, plans, source_of
 
 from lexiquery.catalog.model import Platform
+from lexiquery.catalog.store import load_catalog
 from lexiquery.dialects import render
+from lexiquery.errors import LexiQueryError
 from lexiquery.ir import QueryPlan
+from lexiquery.operations import translate_query
 
 from .kusto_check import Diagnostic, KustoParser, report
 
@@ -44,7 +47,6 @@ TESTS = Path(__file__).resolve().parents[1]
 GOLDEN = TESTS / "dialects" / "golden"
 DETECTIONS = TESTS / "detections"
 SAMPLE = 150  # random plans of each kind
-
 
 
 @dataclass(frozen=True)
@@ -77,7 +79,7 @@ KNOWN_DEFECTS: dict[str, Defect] = {
     # A datetime compared with =~ / !~ (the IR's default case-insensitive eq/ne): Kusto
     # defines them on strings only; a datetime is compared with == / !=.
     "datetime_case_insensitive_eq": Defect(
-        r"^KS106 The operator '!?[=!]~' is not defined for the operand types datetime and datetime",
+        r"^KS106 The operator '(=~|!~)' is not defined for the operand types datetime and datetime",
         _where(field="time", op="eq", value="2024-03-01T08:00:00Z")),
 }
 
@@ -205,19 +207,21 @@ def test_kql_translations_of_the_spl_corpus_are_valid(
         kusto_parser: KustoParser, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LEXIQUERY_LLM", "off")
     monkeypatch.setenv("LEXIQUERY_EMBEDDINGS", "false")
-    from lexiquery.catalog.store import load_catalog  # deferred: after the environment is set
-    from lexiquery.errors import LexiQueryError
-    from lexiquery.operations import translate_query
-
     catalog = load_catalog(None)  # built-ins and reference packs, as a user has them
     queries: dict[str, str] = {}
+    crashes: list[str] = []
     for item in corpus("spl"):
         try:
             t = translate_query(str(item["query"]), "spl", "kql", catalog=catalog, check=False)
         except LexiQueryError:
             continue  # refused: no text written
-        if t.query:
+        except Exception as e:  # noqa: BLE001 — a crash is listed, the other texts still checked
+            crashes.append(f"{item['id']}: {type(e).__name__}: {e}")
+            continue
+        if t.query:  # complete or partial: a text LexiQuery writes either way
             queries[str(item["id"])] = t.query
-    assert len(queries) >= 1, "no SPL detection translated to KQL"
+    # Today 36 of 177 are written; the floor only guards against checking next to nothing.
+    assert len(queries) >= 10, f"only {len(queries)} SPL detections translated to KQL"
     check(kusto_parser, queries, "KQL translations of tests/detections/spl.yaml",
           prefix="spl-")
+    assert not crashes, "translations that crashed:\n" + "\n".join(crashes)
