@@ -313,3 +313,13 @@ def test_a_query_reading_only_another_source_is_refused(sandbox: Sandbox,
         sandbox.execute_sql("WITH w AS (SELECT * FROM web_requests) SELECT COUNT(*) FROM w",
                             "postgres", catalog.get("signin_logs"))
     assert err.value.code == "unknown_source"
+
+
+def test_expand_keeps_a_row_whose_array_is_empty(sandbox: Sandbox, catalog: Catalog) -> None:
+    # only the sign-ins without an address: each user's collected addresses are empty
+    users = {r["user"] for r in ROWS if r["src_ip"] is None}
+    got = run(sandbox, catalog, filters=[{"field": "src_ip", "op": "not_exists"}],
+              aggregation={"metrics": [{"fn": "values", "field": "src_ip"}],
+                           "group_by": ["user"]},
+              stages=[{"kind": "expand", "field": "values_src_ip"}])
+    assert unordered(got.rows) == unordered([(u, None) for u in users])
