@@ -506,8 +506,6 @@ def test_lookups_refused_by_name() -> None:
     catalog = _with_lookups()
     for text, words in [
         (f"{WINSEC} | lookup nope user OUTPUT x", "the lookup nope"),
-        (f"{WINSEC} | lookup threat_intel_file_hashes file_hash AS user OUTPUT threat_name",
-         "case-insensitive match of the lookup threat_intel_file_hashes"),
         (f"{WINSEC} | lookup lolbas_file_path_lookup lolbas_file_name AS process_name "
          "OUTPUT description", "WILDCARD match of lolbas_file_path_lookup.lolbas_file_name"),
         (f"{WINSEC} | lookup privileged_accounts user OUTPUTNEW owner", "OUTPUTNEW"),
@@ -568,3 +566,19 @@ def test_top_and_rare_by_a_field_keep_the_first_values_of_each_group() -> None:
     text = render_spl(plan, TEST_SOURCE)
     assert text.endswith("| dedup 3 host sortby +count")
     assert same_plan(parse_spl(text, CATALOG).plan, plan, TEST_SOURCE, Platform.spl)
+
+
+def test_a_case_insensitive_lookup_joins_on_lower_cased_keys() -> None:
+    catalog = _with_lookups()
+    parsed = parse_spl(f"{WINSEC} | lookup threat_intel_file_hashes file_hash AS user "
+                       "OUTPUT threat_name | where isnotnull(threat_name)", catalog)
+    plan = parsed.plan
+    assert not plan.issues
+    step, join = plan.stages[:2]
+    assert isinstance(step, Step) and step.computed[0].expr.fn is Function.lower  # type: ignore
+    assert isinstance(join, Join) and join.on[0].left == join.on[0].right == "_k1"
+    assert join.right.computed[0].expr.fn is Function.lower  # type: ignore[union-attr]
+    assert "_k1" not in plan.stages[-1].project  # type: ignore[union-attr]
+    text = render_spl(plan, parsed.source, catalog.get)
+    assert "| eval _k1=lower(" in text and "| join type=left max=0 _k1 [| inputlookup " in text
+    assert same_plan(parse_spl(text, catalog).plan, plan, parsed.source, Platform.spl)

@@ -9,8 +9,9 @@ join with the table's source (`| inputlookup name` on SPL, a table of that name 
 which the renderer writes back as `| join type=left max=0 DestinationIp [| inputlookup … ]`.
 
 Exactness: Splunk matches a lookup exactly and case-sensitively unless its definition says
-otherwise — a `WILDCARD(f)`/`CIDR(f)` match type or `case_sensitive_match = false` is refused,
-naming the lookup and field; `OUTPUTNEW` (fill only what is missing) and outputs that would
+otherwise — a `WILDCARD(f)`/`CIDR(f)` match type is refused, naming the lookup and field; a
+`case_sensitive_match = false` lookup joins on both keys lower-cased (`_kN` columns, kept out
+of the output); `OUTPUTNEW` (fill only what is missing) and outputs that would
 overwrite an event field are refused too. A key that matches several rows of the table gives
 Splunk multivalue outputs and the join one row per match: the catalog's lookup keys are taken
 as unique (a note says so).
@@ -20,10 +21,20 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
+from lexiquery.catalog.model import FieldType
 from lexiquery.dialects.spl.bind import Ref, Unsupported
 from lexiquery.dialects.spl.stages import Args, Command
 from lexiquery.dialects.spl.subsearch import JoinStages
-from lexiquery.ir import ComputedField, FieldRef, Join, JoinKey, JoinKind, QueryPlan
+from lexiquery.ir import (
+    Call,
+    ComputedField,
+    FieldRef,
+    Function,
+    Join,
+    JoinKey,
+    JoinKind,
+    QueryPlan,
+)
 
 
 class LookupStages(JoinStages):
@@ -41,6 +52,21 @@ class LookupStages(JoinStages):
             out.append((str(tok.value), other, tok.start))
             args.comma()
         return out
+
+    def _folded(self, key: JoinKey, right: list[ComputedField]) -> JoinKey:
+        """A key matched case-insensitively: both sides lower-cased into a column of their own
+        (`_kN`, projected away before the output like `where_expression`'s flags)."""
+        n = len(self.temps) + 1
+        while self.scope.lookup(f"_k{n}") is not None:
+            n += 1
+        name = f"_k{n}"
+        self.computed.append(ComputedField(name=name, expr=Call(
+            fn=Function.lower, args=[FieldRef(name=key.left)])))
+        self.scope.names[name] = Ref(name, FieldType.string)
+        self.temps.add(name)
+        right.append(ComputedField(name=name, expr=Call(fn=Function.lower,
+                                                         args=[FieldRef(name=key.right)])))
+        return JoinKey(left=name, right=name)
 
     def cmd_lookup(self, cmd: Command) -> None:
         args = Args(self.text, cmd.args, cmd.end)
@@ -72,9 +98,6 @@ class LookupStages(JoinStages):
                 kind = getattr(match[field], "value", match[field])
                 raise Unsupported(pos, f"the {str(kind).upper()} match of {name}.{field}",
                                   "the plan joins on equal values")
-        if not getattr(table, "case_sensitive", True):
-            raise Unsupported(name_tok.start, f"the case-insensitive match of the lookup {name}",
-                              "the plan joins on values equal case for case")
         key_names = {k for k, _, _ in keys}
         if not outputs:
             outputs = [(f.name, f.name, cmd.pos) for f in source.fields
@@ -82,7 +105,10 @@ class LookupStages(JoinStages):
         self.new_step()
         on = [JoinKey(left=self.scope.resolve(ev, pos).name, right=field)
               for field, ev, pos in keys]
-        computed, project = [], [k for k, _, _ in keys]
+        computed: list[ComputedField] = []
+        if not getattr(table, "case_sensitive", True):
+            on = [self._folded(k, computed) for k in on]  # matched case-insensitively
+        project = [k.right for k in on]
         for field, out, pos in outputs:
             if self.scope.lookup(out) is not None:
                 raise Unsupported(pos, f"lookup {name} … OUTPUT {out}", "it overwrites that "
@@ -91,7 +117,7 @@ class LookupStages(JoinStages):
                 computed.append(ComputedField(name=out, expr=FieldRef(name=field)))
             project.append(out)
         right = QueryPlan(source=source.id, computed=computed, project=project)
-        self.stages.append(Join(how=JoinKind.left, right=right, on=on))
+        self.new_step(Join(how=JoinKind.left, right=right, on=on))
         for field, out, _ in outputs:
             f = source.field(field)
             self.scope.names[out] = Ref(out, f.type if f else None)
