@@ -70,6 +70,8 @@ class SqlPredicates:
 
     def condition(self, c: Condition, *, after_agg: bool = False) -> exp.Expression:
         col = self.agg_ref(c.field) if after_agg else self.ref(c.field)
+        if isinstance(col, (exp.Predicate, exp.Connector, exp.Not)):
+            col = exp.paren(col, copy=False)  # `(a > b) = TRUE`: a chained `a > b = TRUE` fails
         ftype = self.names.output_type(c.field) if after_agg else self.names.field_type(c.field)
         op, cs = c.op, c.case_sensitive
         text_like = ftype in {FieldType.string, None}

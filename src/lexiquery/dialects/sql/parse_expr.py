@@ -184,6 +184,8 @@ class ExprReader(FunctionReader):
         call = self.function(node)  # the v2 functions (`sql.parse_functions`)
         if call is not None:
             return call
+        if isinstance(node, (exp.EQ, exp.NEQ, exp.GT, exp.GTE, exp.LT, exp.LTE)):
+            return self.compare(node)  # a comparison as a value: `(a > b) = TRUE`
         for cls, fn in _BINOPS.items():
             if type(node) is cls:
                 left, right = self.expr(node.this), self.expr(node.expression)
