@@ -12,8 +12,10 @@ sqlglot transpiles most of a statement; `compat` rewrites what it leaves wrong o
 * LIKE without ESCAPE escapes with a backslash in PostgreSQL, MySQL, Snowflake, Spark, BigQuery
   and ClickHouse (DuckDB's LIKE has no default escape);
 * Spark's TIMESTAMP_SECONDS and ClickHouse's toStartOfInterval/toDateTime/toString as macros;
-* PostgreSQL's REGEXP_SUBSTR with a group (NULL without a match; DuckDB's REGEXP_EXTRACT gives
-  ''), JSON(B)_EXTRACT_PATH_TEXT and JSONB_ARRAY_LENGTH (DuckDB's JSON path functions), and
+* whole-unit differences (BigQuery's TIMESTAMP_DIFF, Trino's date_diff, MySQL's and Spark's
+  TIMESTAMPDIFF) as DuckDB's DATE_SUB, not its boundary-counting DATE_DIFF;
+* PostgreSQL's (and Redshift's 'e') REGEXP_SUBSTR with a group (NULL without a match; DuckDB's
+  REGEXP_EXTRACT gives ''), JSON(B)_EXTRACT_PATH_TEXT and JSONB_ARRAY_LENGTH (DuckDB's JSON path functions), and
   CARDINALITY of an array (DuckDB's LEN).
 `pin_now` replaces every "now" and "today" with literals of the sandbox's instant.
 """
@@ -89,6 +91,12 @@ def post_order(tree: exp.Expression, fn: Any) -> exp.Expression:
 _BACKSLASH_LIKE = {"postgres", "redshift", "mysql", "snowflake", "spark", "databricks",
                    "bigquery", "clickhouse"}
 _EXACT_CASTS = {exp.DataType.Type.BINARY, exp.DataType.Type.VARBINARY}
+# Differences that count whole units elapsed (BigQuery's TIMESTAMP_DIFF, Trino's date_diff,
+# MySQL's and Spark's TIMESTAMPDIFF), not boundaries crossed like DuckDB's DATE_DIFF.
+_WHOLE_UNIT_DIFFS: dict[str, tuple[type[exp.Expression], ...]] = {
+    "bigquery": (exp.DateDiff, exp.TimestampDiff), "trino": (exp.DateDiff, exp.TimestampDiff),
+    "mysql": (exp.TimestampDiff,), "spark": (exp.TimestampDiff,),
+    "databricks": (exp.TimestampDiff,)}
 
 
 def compat(tree: exp.Expression, dialect: str) -> exp.Expression:
@@ -142,6 +150,11 @@ def compat(tree: exp.Expression, dialect: str) -> exp.Expression:
         if dialect in _BACKSLASH_LIKE and isinstance(node, (exp.Like, exp.ILike)) and \
                 not isinstance(node.parent, exp.Escape):
             return exp.Escape(this=node.copy(), expression=exp.Literal.string("\\"))
+        if isinstance(node, _WHOLE_UNIT_DIFFS.get(dialect, ())):
+            unit = node.args.get("unit")  # whole units elapsed; DuckDB's DATE_DIFF counts
+            return exp.Anonymous(this="DATE_SUB", expressions=[  # boundaries, DATE_SUB units
+                exp.Literal.string(unit.name.lower() if unit is not None else "day"),
+                node.expression.copy(), node.this.copy()])
         if dialect == "sqlite":
             return _sqlite_fix(node)
         if dialect in ("postgres", "redshift"):
@@ -179,6 +192,11 @@ def _group_by_alias(select: exp.Select) -> None:
 
 def _postgres_fix(node: exp.Expression) -> exp.Expression:
     """PostgreSQL's regex group, JSON path and array length functions in DuckDB's terms."""
+    params = node.args.get("parameters") if isinstance(node, exp.RegexpSubstr) else None
+    if isinstance(node, exp.RegexpSubstr) and node.args.get("group") is None and \
+            isinstance(params, exp.Literal) and "e" in params.name:  # Redshift: group 1
+        node = node.copy()
+        node.set("group", exp.Literal.number(1))
     if isinstance(node, exp.RegexpSubstr) and node.args.get("group") is not None:
         text, pattern = node.this, node.expression
         return exp.Case(ifs=[exp.If(

@@ -183,12 +183,11 @@ class SqlFunctions:
                 if d == "mysql" and i in (0, -1):
                     return fn("SUBSTRING_INDEX", x, delim, num(1 if i == 0 else -1))
             raise self._no(f"element {i} of an array", "it has no array type")
-        if d == "postgres":
-            if i >= 0:
-                return exp.Bracket(this=exp.paren(arr), expressions=[num(i + 1)])
+        if d == "postgres":  # offset=1: the index is written as PostgreSQL counts, from 1
             size: exp.Expression = fn("CARDINALITY", arr.copy())
-            return exp.Bracket(this=exp.paren(arr), expressions=[
-                size if i == -1 else exp.Sub(this=size, expression=num(-i - 1))])
+            pos = num(i + 1) if i >= 0 else size if i == -1 else exp.Sub(
+                this=size, expression=num(-i - 1))
+            return exp.Bracket(this=exp.paren(arr), expressions=[pos], offset=1)
         if d == "bigquery":
             pos: exp.Expression = num(i) if i >= 0 else exp.Sub(
                 this=fn("ARRAY_LENGTH", arr.copy()), expression=num(-i))

@@ -299,7 +299,8 @@ class FunctionReader:
         return _call(Function.replace, self.expr(node.this), _lit(pattern), _lit(repl))
 
     def _bracket(self, node: exp.Bracket) -> Any:
-        """PostgreSQL's 1-based `(arr)[n]`, `(arr)[CARDINALITY(arr)]`, `[CARDINALITY(arr) - k]`."""
+        """PostgreSQL's `(arr)[n]` (sqlglot's literal index already counts from 0),
+        `(arr)[CARDINALITY(arr)]`, `[CARDINALITY(arr) - k]` (written from 1)."""
         if self.dialect not in ("postgres", "redshift"):
             offset = node.args.get("offset")
             if not isinstance(offset, int):
@@ -311,8 +312,8 @@ class FunctionReader:
             return None if k is None else _call(Function.index, self.expr(node.this), _lit(k))
         idx = unparen(node.expressions[0])
         n = number(idx)
-        if isinstance(n, int) and n >= 1:
-            return _call(Function.index, self.expr(node.this), _lit(n - 1))
+        if isinstance(n, int) and n >= 0:
+            return _call(Function.index, self.expr(node.this), _lit(n))
         if _name(idx) == "CARDINALITY":
             return _call(Function.index, self.expr(node.this), _lit(-1))
         if isinstance(idx, exp.Sub) and _name(unparen(idx.this)) == "CARDINALITY":
