@@ -152,7 +152,13 @@ def test_a_reference_column_of_a_curated_table_is_read(cat: Catalog) -> None:
     assert cond.field == "authentication_requirement"
     assert parsed.plan.aggregation is not None and parsed.plan.aggregation.group_by == ["user"]
     field = parsed.source.field("authentication_requirement")
-    assert field is not None and "KQL only" in field.description and not field.synonyms
+    assert field is not None and "KQL and SQL only" in field.description and not field.synonyms
+    # SigninLogs' SQL table names its columns in snake_case: the added column is one of them
+    assert parsed.source.column(Platform.sql, "authentication_requirement") == \
+        "authentication_requirement"
+    t = _translate(q, "kql", "sql", cat)
+    assert t.valid and "authentication_requirement = 'singlefactorauthentication'" in \
+        t.query.lower()
 
 
 def test_a_column_bound_on_one_platform_is_a_precise_not_bound(cat: Catalog) -> None:

@@ -11,6 +11,8 @@ gains, per platform:
 
 * KQL: every column of the Log Analytics table it binds (`log_analytics` pack, same table name),
   typed from the pack;
+* SQL, for the sources in `SQL_SNAKE`: every added KQL column, as its snake_case name (the rule
+  their SQL tables follow);
 * SPL: every field of the Splunk data source(s) its search selects (`splunk` pack: a data source
   whose sourcetype/source keys are among the source's own, the generic Windows sourcetypes
   `WinEventLog`/`XmlWinEventLog` aside since the channel says which data it is; of several
@@ -39,11 +41,15 @@ from lexiquery.catalog.reference import pack_tables
 from lexiquery.catalog.splunk_names import field_aliases, spl_keys
 from lexiquery.catalog.tables import snake
 
-__all__ = ["SAME_NAMES", "widen_curated"]
+__all__ = ["SAME_NAMES", "SQL_SNAKE", "widen_curated"]
 
 # Curated sources whose KQL table and Splunk data source hold the same records under the same
 # field names (see the module docstring).
 SAME_NAMES = frozenset({"windows_security_events"})
+# Built-in sources whose SQL table (LexiQuery's own sample schema) names every column as the
+# snake_case of its Log Analytics column (`UserPrincipalName` → `user_principal_name`): an added
+# KQL column is a column of that table under the same rule, as the curated ones are.
+SQL_SNAKE = frozenset({"signin_logs", "windows_security_events", "security_alerts"})
 _GENERIC = {("sourcetype", "wineventlog"), ("sourcetype", "xmlwineventlog")}
 # Splunk's own metadata fields: the reader knows them on every source, or they describe the
 # index rather than the event.
@@ -125,7 +131,30 @@ def _extra(source_id: str, key: tuple) -> _Extra:
                                                f"(bound on {where} only)"))
             for p in group:
                 bound.setdefault(p, []).append((name, col))
+    if source_id in SQL_SNAKE and "sql" in targets:
+        fields, bound = _on_sql(fields, bound, set(targets["sql"][1].values()))
     return tuple(fields), tuple((p, tuple(pairs)) for p, pairs in bound.items())
+
+
+def _on_sql(fields: list[FieldDef], bound: dict[str, list[tuple[str, str]]],
+            sql_columns: set[str]) -> tuple[list[FieldDef], dict[str, list[tuple[str, str]]]]:
+    """Each added KQL column bound on SQL too, as the snake_case column the source's SQL table
+    names it by (`SQL_SNAKE`)."""
+    on_sql = {}
+    for name, col in bound.get("kql", []):
+        column = snake(col)
+        if column not in sql_columns:
+            on_sql[name] = column
+            sql_columns.add(column)
+    bound["sql"] = [*bound.get("sql", []), *on_sql.items()]
+    def also_sql(text: str) -> str:  # "(bound on KQL and SPL only)" → "(… KQL, SPL and SQL only)"
+        head, _, where = text.rpartition("(bound on ")
+        platforms = where.removesuffix(" only)").split(" and ")
+        return f"{head}(bound on {', '.join(platforms)} and SQL only)"
+
+    fields = [f.model_copy(update={"description": also_sql(f.description or "")})
+              if f.name in on_sql else f for f in fields]
+    return fields, bound
 
 
 def _free_name(base: str, group: tuple[str, ...], names: set[str]) -> str | None:
