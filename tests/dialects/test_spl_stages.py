@@ -582,3 +582,14 @@ def test_a_case_insensitive_lookup_joins_on_lower_cased_keys() -> None:
     text = render_spl(plan, parsed.source, catalog.get)
     assert "| eval _k1=lower(" in text and "| join type=left max=0 _k1 [| inputlookup " in text
     assert same_plan(parse_spl(text, catalog).plan, plan, parsed.source, Platform.spl)
+
+
+def test_a_json_member_used_as_an_array_is_written_with_its_elements() -> None:
+    plan = _read(f'{PREFIX} | spath input="odd name" path=Parameters{{}} output=params '
+                 "| mvexpand params | spath input=params path=Name output=pname "
+                 "| stats count by pname")
+    assert not plan.issues
+    text = render_spl(plan, TEST_SOURCE)
+    assert "| eval params=spath('odd name', \"Parameters{}\")\n| mvexpand params" in text
+    assert "pname=spath(params, \"Name\")" in text  # a member used as a value: no {}
+    assert same_plan(parse_spl(text, CATALOG).plan, plan, TEST_SOURCE, Platform.spl)

@@ -96,6 +96,22 @@ def multivalue(e: Any, expr: Callable[[Any], str]) -> str:
     return expr(e)
 
 
+def array_fields(plan: Any) -> set[str]:
+    """The names a plan uses as arrays: expanded fields and the first argument of index() and
+    array_length() (a computed JSON member among them is written with `{}`)."""
+    out = {s.field for s in getattr(plan, "stages", []) if getattr(s, "kind", "") == "expand"}
+    parts = [plan, *(s for s in getattr(plan, "stages", []) if getattr(s, "kind", "") == "step")]
+    stack = [c.expr for part in parts for c in part.computed]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, Call):
+            if e.fn in (Function.index, Function.array_length) and e.args \
+                    and isinstance(e.args[0], FieldRef):
+                out.add(e.args[0].name)
+            stack += e.args
+    return out
+
+
 def render_call(e: Call, expr: Callable[[Any], str]) -> str:
     """One of `NEW_FUNCTIONS` as an eval expression (`expr` writes the arguments)."""
     fn, args = e.fn, e.args

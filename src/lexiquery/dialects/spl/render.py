@@ -44,6 +44,9 @@ from lexiquery.dialects.base import (
 from lexiquery.dialects.spl.functions import (
     GROUP_NAME,
     NEW_FUNCTIONS,
+    array_fields,
+    is_json_path,
+    multivalue,
     render_call,
     rex_pattern,
     rex_target,
@@ -91,6 +94,8 @@ class SplRenderer:
         self.names: Names = Names(plan, source, Platform.spl)
         # Columns holding epoch seconds, when a stage knows them (None: the first part's rule).
         self.epoch_cols: set[str] | None = None
+        # Computed JSON members a later stage uses as arrays (`spath(x, "a{}")`: its elements).
+        self.arrays: set[str] = array_fields(plan)
 
     # -------------------------------------------------------------- base-search form
 
@@ -334,7 +339,8 @@ class SplRenderer:
             if rex is not None:
                 lines.append(rex)
                 continue
-            value = self.expr(c.expr)
+            value = multivalue(c.expr, self.expr) if c.name in self.arrays and \
+                is_json_path(c.expr) else self.expr(c.expr)
             if isinstance(c.expr, Compare):  # eval cannot hold a boolean: true/false as text
                 value = f'if({value}, "true", "false")'
             group.append(f"{eval_field(c.name)}={value}")

@@ -15,8 +15,9 @@ Semantics an analyst should know (besides those of `spl.render`):
 * `dedup` (TopPerGroup) and `eventstats … by` (Window) leave out — `dedup` drops,
   `eventstats` gives no aggregate to — rows where a key is missing, as `stats … by` does; KQL
   and SQL make them a group of their own;
-* `mvexpand` splits multivalue fields (`split()`, `values()`, `spath(x, "a{}")`); a field that
-  holds the text of a JSON array is one value to it, and it stops at limits.conf's
+* `mvexpand` splits multivalue fields (`split()`, `values()`, `spath(x, "a{}")` — a computed
+  JSON member a later stage expands or indexes is written with `{}`, its elements); a source
+  field that holds the text of a JSON array is one value to it, and it stops at limits.conf's
   `max_mem_usage_mb` with a warning in the job;
 * `dedup … sortby` also returns the rows in that order.
 """
@@ -26,6 +27,7 @@ from __future__ import annotations
 from lexiquery.catalog.model import FieldType, Platform, Source
 from lexiquery.dialects.language import Sources
 from lexiquery.dialects.scope import Context, Scope, StepNames, check_stages, scopes_before
+from lexiquery.dialects.spl.functions import array_fields
 from lexiquery.dialects.spl.join import render_join
 from lexiquery.dialects.spl.render import SplRenderer
 from lexiquery.dialects.spl.text import search_field
@@ -55,6 +57,7 @@ def scope_renderer(plan: QueryPlan, step: Step, ctx: Context, scope: Scope,
     r = SplRenderer(step_plan(plan, step), ctx.source)
     r.names = StepNames(plan, step, ctx, scope, position)
     r.epoch_cols = epoch_columns(scope, ctx.source)
+    r.arrays = array_fields(plan)
     return r
 
 
@@ -100,7 +103,9 @@ def render_spl(plan: QueryPlan, source: Source, sources: Sources = None) -> str:
         return SplRenderer(plan, source).render()
     ctx = Context(source, Platform.spl, None, sources)
     check_stages(plan, ctx)
-    lines = SplRenderer(plan.model_copy(update={"stages": []}), source).lines()
+    first = SplRenderer(plan.model_copy(update={"stages": []}), source)
+    first.arrays = array_fields(plan)
+    lines = first.lines()
     for i, (stage, scope) in enumerate(zip(plan.stages, scopes_before(plan, ctx)), start=1):
         lines += StageWriter(plan, ctx, scope, i).write(stage)
     return "\n".join(lines)
