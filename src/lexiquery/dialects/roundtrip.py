@@ -45,11 +45,11 @@ What is normalised:
 * a join's right-hand plan over the same source is canonical as a plan is; a step's projection
   of exactly the outputs before it, in their order, is none; with SQL, a step has the shape
   SQL gives the first part (above);
-* stages: a step that can continue the pipeline before it in the fixed order (`extend` then
-  `summarize` written as two steps) is part of it; a step's filters right after an aggregation
-  with no limit are its having (and a
-  step left empty goes); each `Step` is normalised as the first part is, its types read from the outputs of
-  the stages before it (`dialects.scope`); other stages are compared as written;
+* stages: every step is fused into the pipeline before it wherever the fixed order holds it
+  with the same rows (`dialects.fusion`: `| project A | extend B = A` is one pipeline,
+  `| stats … | where n > 5` a having); each remaining `Step` is normalised as the first part
+  is, its types read from the outputs of the stages before it (`dialects.scope`); other stages
+  are compared as written;
 * plan issues are dropped (they are compared separately).
 """
 
@@ -60,6 +60,7 @@ from typing import Any
 
 from lexiquery.catalog.model import FieldType, Platform, Source
 from lexiquery.dialects.base import Names, coerce, has_letters, iso_seconds, parse_datetime
+from lexiquery.dialects.fusion import fuse
 from lexiquery.dialects.scope import Context, StepNames, scopes_before
 from lexiquery.errors import PlanError
 from lexiquery.ir import (
@@ -373,8 +374,9 @@ def canonical(plan: QueryPlan, source: Source, platform: Platform | None = None)
     plan = _lower_absolute_time(plan, source)
     if platform is Platform.sql:  # before steps merge: it may leave a step that continues one
         plan = _sql_carried_order(plan)
-    plan = _steps_as_read(plan, source, platform)
-    plan = _having_after_aggregation(_merged_steps(plan))
+    # Fused, read as a parser reads each step, and fused again: a projection that goes may let
+    # the next step continue the pipeline.
+    plan = fuse(_steps_as_read(fuse(plan), source, platform))
     if platform is Platform.sql:
         plan = _sql_shape(plan, source)
     c = _Canon(plan, source, platform)
@@ -414,30 +416,6 @@ def canonical(plan: QueryPlan, source: Source, platform: Platform | None = None)
              if isinstance(v, list) else v) for k, v in data.items()})
 
 
-def _having_after_aggregation(plan: QueryPlan) -> QueryPlan:
-    """A step's filters right after an aggregation with no limit (`| stats … | where …` read
-    either way) are that aggregation's having; a step left empty goes."""
-    if not plan.stages:
-        return plan
-    prev: Any = plan
-    parts: list[Any] = [plan]
-    for stage in plan.stages:
-        if isinstance(stage, Step) and stage.filters and isinstance(prev, (QueryPlan, Step)) \
-                and prev.aggregation is not None and prev.limit is None:
-            computed = {c.name for c in stage.computed}
-            moved = [f for f in stage.filters
-                     if not {c.field for c in iter_conditions([f])} & computed]
-            prev = parts[-1] = prev.model_copy(update={"having": [*prev.having, *moved]})
-            stage = stage.model_copy(update={"filters": [f for f in stage.filters
-                                                         if not any(f is m for m in moved)]})
-            if not (stage.filters or stage.computed or stage.aggregation or stage.project
-                    or stage.sort or stage.limit):
-                continue
-        parts.append(stage)
-        prev = stage
-    return parts[0].model_copy(update={"stages": parts[1:]})
-
-
 def _steps_as_read(plan: QueryPlan, source: Source, platform: Platform | None) -> QueryPlan:
     """Each step as a parser reads it back: a projection of exactly the outputs before it (in
     their order) is none; with SQL, the shape SQL gives the first part (`_sql_shape`); a step
@@ -461,6 +439,9 @@ def _steps_as_read(plan: QueryPlan, source: Source, platform: Platform | None) -
             if stage.aggregation is None and not stage.computed and \
                     stage.project == list(scope):
                 stage = stage.model_copy(update={"project": []})
+            elif stage.aggregation is not None and \
+                    stage.project == stage.aggregation.output_names():
+                stage = stage.model_copy(update={"project": []})  # every output, in order
             if not (stage.filters or stage.computed or stage.aggregation or stage.project
                     or stage.sort or stage.limit):
                 continue
@@ -490,39 +471,6 @@ def _sql_carried_order(plan: QueryPlan) -> QueryPlan:
     stages = [s for s in parts[1:] if not isinstance(s, Step) or s.filters or s.computed or
               s.aggregation or s.project or s.sort or s.limit]  # a step left empty goes
     return parts[0].model_copy(update={"stages": stages})
-
-
-# The fixed pipeline's parts by rank: parts of one rank commute (filters and computed fields,
-# projection and sort), so a step whose parts all rank after the pipeline's can continue it.
-_RANK = {"filters": 0, "computed": 0, "aggregation": 1, "having": 2, "project": 3, "sort": 3,
-         "limit": 4}
-
-
-def _merged_steps(plan: QueryPlan) -> QueryPlan:
-    """A `Step` joins the pipeline before it (the first part or a step) where it can continue
-    it in the fixed order: its parts rank after that pipeline's, or with them (filters and
-    computed fields, projection and sort) with no part set on both sides — filters excepted,
-    which AND — and no name computed twice."""
-    if not plan.stages:
-        return plan
-    parts: list[Any] = [plan]
-    for stage in plan.stages:
-        prev = parts[-1]
-        if isinstance(stage, Step) and isinstance(prev, (QueryPlan, Step)):
-            mine = [k for k in _RANK if getattr(stage, k)]
-            theirs = [k for k in _RANK if getattr(prev, k)]
-            low = min(_RANK[k] for k in mine)
-            high = max((_RANK[k] for k in theirs), default=-1)
-            both = set(mine) & set(theirs) - {"filters"}
-            twice = {c.name for c in prev.computed} & {c.name for c in stage.computed}
-            if (high < low or high == low and low in (0, 3) and not both) and not twice:
-                parts[-1] = prev.model_copy(update={k: getattr(prev, k) + getattr(stage, k)
-                                                    if k in ("filters", "computed")
-                                                    else getattr(stage, k) or getattr(prev, k)
-                                                    for k in _RANK})
-                continue
-        parts.append(stage)
-    return parts[0].model_copy(update={"stages": parts[1:]})
 
 
 def _canonical_stages(plan: QueryPlan, source: Source,
