@@ -14,6 +14,8 @@ sqlglot transpiles most of a statement; `compat` rewrites what it leaves wrong o
 * Spark's TIMESTAMP_SECONDS and ClickHouse's toStartOfInterval/toDateTime/toString as macros;
 * whole-unit differences (BigQuery's TIMESTAMP_DIFF, Trino's date_diff, MySQL's and Spark's
   TIMESTAMPDIFF) as DuckDB's DATE_SUB, not its boundary-counting DATE_DIFF;
+* PostgreSQL's `x IS JSON [ARRAY]` (JSON_VALID, JSON_TYPE) and JSONB_ARRAY_ELEMENTS_TEXT
+  (UNNEST of the elements as text);
 * PostgreSQL's (and Redshift's 'e') REGEXP_SUBSTR with a group (NULL without a match; DuckDB's
   REGEXP_EXTRACT gives ''), JSON(B)_EXTRACT_PATH_TEXT and JSONB_ARRAY_LENGTH (DuckDB's JSON path functions), and
   CARDINALITY of an array (DuckDB's LEN).
@@ -203,9 +205,23 @@ def _postgres_fix(node: exp.Expression) -> exp.Expression:
             this=exp.Anonymous(this="REGEXP_MATCHES", expressions=[text.copy(), pattern.copy()]),
             true=exp.Anonymous(this="REGEXP_EXTRACT", expressions=[
                 text.copy(), pattern.copy(), node.args["group"].copy()]))])
+    if isinstance(node, exp.Cast) and node.to.this is exp.DataType.Type.JSONB:
+        # guarded by IS JSON where the renderer writes it; DuckDB may compute a repeated cast
+        # for every row before the CASE picks the rows, so it must not fail on the others
+        return exp.TryCast(this=node.this.copy(), to=exp.DataType.build("JSON"))
+    if isinstance(node, exp.Is) and isinstance(node.expression, exp.JSON):  # x IS JSON [ARRAY]
+        valid = exp.Anonymous(this="JSON_VALID", expressions=[node.this.copy()])
+        if str(node.expression.this or "").upper() != "ARRAY":
+            return valid
+        return exp.And(this=valid, expression=exp.EQ(this=exp.Anonymous(
+            this="JSON_TYPE", expressions=[node.this.copy()]), expression=exp.Literal.string(
+            "ARRAY")))
     if not isinstance(node, exp.Anonymous):
         return node
     name, args = node.name.upper(), list(node.expressions)
+    if name == "JSONB_ARRAY_ELEMENTS_TEXT" and len(args) == 1:  # each element, as text
+        return exp.Unnest(expressions=[exp.Anonymous(this="JSON_EXTRACT_STRING", expressions=[
+            args[0].copy(), exp.Literal.string("$[*]")])])
     if name in ("JSONB_EXTRACT_PATH_TEXT", "JSON_EXTRACT_PATH_TEXT") and len(args) > 1 and \
             all(isinstance(a, exp.Literal) and a.is_string for a in args[1:]):
         path = "$" + "".join(f"[{a.name}]" if a.name.isdigit() else

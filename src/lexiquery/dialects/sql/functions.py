@@ -13,10 +13,10 @@ Semantics an analyst should know:
   the end;
 * JSON (`parse_json`, `member`, `index`/`array_length` on a JSON value or on a source field of
   type dynamic) is read with the dialect's JSON path functions; a chain of members and indexes
-  is one path (`$.a.b[0]`), whose value is returned as text; a member or index of a text
-  field reads the text as JSON (a dynamic column some catalogs bind as text). Text that is not JSON has no
-  members (NULL) in DuckDB (guarded by JSON_VALID) and most dialects, but makes PostgreSQL's
-  CAST to JSONB fail. Where JSON is plain text (T-SQL,
+  is one path (`$.a.b[0]`), whose value is returned as text; a path into a text field, or
+  one of no known type (an expanded element), reads it as JSON. Text that is not JSON has no
+  members (NULL) in every dialect: DuckDB's and PostgreSQL's (16+) casts are guarded by
+  JSON_VALID / IS JSON. Where JSON is plain text (T-SQL,
   Spark, Databricks, ClickHouse) `parse_json` leaves the text as it is. Negative indexes into
   JSON are refused (JSON paths count from the start only);
 * `extract` gives NULL on no match, except DuckDB, Spark and Databricks (the empty string);
@@ -220,6 +220,8 @@ class SqlFunctions:
         if isinstance(e, Call):
             return e.fn in (Function.parse_json, Function.member) or (
                 e.fn is Function.index and self.is_json(e.args[0]))
+        if isinstance(e, FieldRef) and e.name in self.names.computed:
+            return self.is_json(self.names.computed[e.name].expr)
         if isinstance(e, FieldRef):
             f = self.names.source.field(e.name)
             return f is not None and f.type is FieldType.dynamic and \
@@ -227,9 +229,11 @@ class SqlFunctions:
         return False
 
     def _text_field(self, e: object) -> bool:
-        """A text field read as JSON by a member or an index of it (`Target[0].name` on a
-        column the catalog binds as text)."""
-        return isinstance(e, FieldRef) and self.names.field_type(e.name) is FieldType.string
+        """A field read as JSON by a path into it: text (`Target[0].name` on a dynamic column
+        the catalog binds as text) or of no known type (an expanded element, a value parsed
+        in an earlier stage)."""
+        return isinstance(e, FieldRef) and self.names.field_type(e.name) in (
+            FieldType.string, None) and self.names.metric(e.name) is None
 
     def _parse_json(self, x: exp.Expression) -> exp.Expression:
         d = self._d
@@ -241,7 +245,11 @@ class SqlFunctions:
             return fn("JSON_PARSE", x)
         if d == "sqlite":
             return fn("JSON", x)
-        return cast(x, {"postgres": "JSONB", "mysql": "JSON"}.get(d, "JSON"), d)
+        if d == "postgres":
+            return pg_jsonb(x)
+        if d == "duckdb":  # NULL for text that is not JSON, as KQL's parse_json
+            return exp.TryCast(this=x, to=exp.DataType.build("JSON", dialect=d))
+        return cast(x, "JSON", d)
 
     def _json(self, e: Call) -> exp.Expression:
         """A chain of members and indexes on a JSON value, as one path; its value as text."""
@@ -272,7 +280,7 @@ class SqlFunctions:
                 base = exp.Case(ifs=[exp.If(this=fn("JSON_VALID", base.copy()), true=base)])
         elif self.is_json(node):
             base = self.expr(node)
-        elif self._text_field(node):  # JSON held as text (a dynamic column bound as text)
+        elif self._text_field(node):  # JSON held as text, or of no known type
             base = self.expr(node)
             if self._d == "duckdb":
                 base = exp.Case(ifs=[exp.If(this=fn("JSON_VALID", base.copy()), true=base)])
@@ -280,7 +288,7 @@ class SqlFunctions:
             raise self._no("a member of a value that is not JSON (parse it with parse_json)")
         d = self._d
         if d == "postgres":
-            base = cast(base, "JSONB", d)
+            base = pg_jsonb(base)
         elif d == "snowflake":
             base = fn("PARSE_JSON", base)
         if length:
@@ -415,6 +423,17 @@ class SqlFunctions:
         epoch = exp.Extract(this=exp.var("EPOCH"), expression=exp.paren(
             exp.Sub(this=end, expression=start)))  # postgres, redshift
         return cast(fn("TRUNC", exp.Div(this=epoch, expression=num(secs))), "BIGINT", d)
+
+
+def pg_jsonb(x: exp.Expression) -> exp.Expression:
+    """`CASE WHEN x IS JSON THEN CAST(x AS JSONB) END` (PostgreSQL 16+): text that is not JSON
+    reads as NULL, as KQL's parse_json and the other dialects' JSON functions read it, instead
+    of failing the query; a JSONB value passes as it is."""
+    if isinstance(x, exp.Case) or (isinstance(x, exp.Cast) and x.to.this is
+                                   exp.DataType.Type.JSONB):
+        return x
+    return exp.Case(ifs=[exp.If(this=exp.Is(this=x.copy(), expression=exp.JSON()),
+                                true=cast(x, "JSONB", "postgres"))])
 
 
 def _text_arg(e: Call, i: int, name: str) -> str:

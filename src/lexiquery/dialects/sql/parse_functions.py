@@ -154,9 +154,10 @@ class FunctionReader:
             return self._path(self._json_base(node.this), path)
         if name in ("JSONB_ARRAY_LENGTH", "JSON_ARRAY_LENGTH") and len(node.expressions) == 1:
             return _call(Function.array_length, self._json_base(node.expressions[0]))
-        if isinstance(node, exp.Cast) and node.to.this in (exp.DataType.Type.JSON,
-                                                           exp.DataType.Type.JSONB):
-            return _call(Function.parse_json, self.expr(node.this))
+        guarded = _unguarded(node) if isinstance(node, exp.Case) else node
+        if isinstance(guarded, exp.Cast) and guarded.to.this in (exp.DataType.Type.JSON,
+                                                                 exp.DataType.Type.JSONB):
+            return _call(Function.parse_json, self.expr(guarded.this))
         if isinstance(node, exp.Trim):
             return self._trim(node)
         if isinstance(node, exp.TimestampTrunc) or (isinstance(node, exp.Anonymous) and
@@ -325,16 +326,10 @@ class FunctionReader:
     def _json_base(self, node: exp.Expression) -> Any:
         """The JSON value a path reads: parse_json(text) for a text (cast, or DuckDB's
         JSON_VALID guard), the field itself for a dynamic one."""
-        node = unparen(node)
+        node = _unguarded(unparen(node))
         if isinstance(node, exp.Cast) and node.to.this in (exp.DataType.Type.JSON,
                                                            exp.DataType.Type.JSONB):
             node = unparen(node.this)
-        if isinstance(node, exp.Case) and len(node.args.get("ifs") or []) == 1 and \
-                node.args.get("default") is None:
-            branch = node.args["ifs"][0]
-            test = unparen(branch.this)
-            if _name(test) == "JSON_VALID" or type(test).__name__ == "IsJson":
-                node = unparen(branch.args["true"])
         if _name(node) in ("PARSE_JSON", "JSON_PARSE", "JSON") and len(node.expressions) == 1:
             node = unparen(node.expressions[0])
         elif isinstance(node, exp.ParseJSON):
@@ -418,6 +413,19 @@ class FunctionReader:
             return None
         return _call(Function.time_diff, _lit(_SECONDS[secs]), self.expr(diff.this),
                      self.expr(diff.expression))
+
+
+def _unguarded(node: exp.Expression) -> exp.Expression:
+    """The value of `CASE WHEN JSON_VALID(x) THEN v END` / `CASE WHEN x IS JSON THEN v END`
+    (the renderer's guard against text that is not JSON); any other node as it is."""
+    if isinstance(node, exp.Case) and len(node.args.get("ifs") or []) == 1 and \
+            node.args.get("default") is None:
+        branch = node.args["ifs"][0]
+        test = unparen(branch.this)
+        if _name(test) == "JSON_VALID" or (isinstance(test, exp.Is) and
+                                           isinstance(test.expression, exp.JSON)):
+            return unparen(branch.args["true"])
+    return node
 
 
 def _is_now(node: exp.Expression) -> bool:

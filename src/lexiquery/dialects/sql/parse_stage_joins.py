@@ -40,7 +40,9 @@ class JoinReader:
         scope = self.scope(source, data, stages)
         reader = StepReader(self.lexed, source, table_names=names, scope=scope)
         node: exp.Expression = laterals[0] if laterals else joins[0]
-        arrays = list(node.find_all(exp.Unnest, exp.Explode))
+        arrays = list(node.find_all(exp.Unnest, exp.Explode)) + [
+            a for a in node.find_all(exp.Anonymous)  # PostgreSQL's expansion of a JSON array
+            if str(a.name).upper() == "JSONB_ARRAY_ELEMENTS_TEXT"]
         if arrays or (isinstance(node, exp.Join) and node.args.get("kind") == "ARRAY"):
             return self._expand(node, arrays, reader, s, scope)
         join = joins[0]
@@ -92,7 +94,9 @@ class JoinReader:
             isinstance(node, exp.Join) and (node.args.get("side") or "").upper() == "LEFT"
         if not outer:
             raise NotStaged("an expansion that drops empty arrays")
-        if arrays:
+        if arrays and isinstance(arrays[0], exp.Anonymous):  # JSONB_ARRAY_ELEMENTS_TEXT(…x…)
+            arg = next(arrays[0].find_all(exp.Column), arrays[0])
+        elif arrays:
             arg = arrays[0].expressions[0] if isinstance(arrays[0], exp.Unnest) and \
                 arrays[0].expressions else arrays[0].this
         else:

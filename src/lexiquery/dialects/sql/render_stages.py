@@ -11,8 +11,9 @@ gives them (a source field's bound column, a group key, a metric's or computed f
   (Trino, BigQuery), `LATERAL FLATTEN(…, OUTER => TRUE)` (Snowflake), `LATERAL VIEW OUTER
   EXPLODE` (Spark, Databricks), `LEFT ARRAY JOIN` (ClickHouse): a row whose array is empty or
   NULL is kept once with the field NULL (ClickHouse: empty). MySQL, SQLite, T-SQL and Redshift
-  hold collected values as text, not arrays: refused (``unsupported``). A source field of type
-  dynamic (JSON) is expanded in PostgreSQL and DuckDB only;
+  hold collected values as text, not arrays: refused (``unsupported``). Any other field (a
+  dynamic or text column, a parsed value) holds a JSON array: expanded in PostgreSQL
+  (JSONB_ARRAY_ELEMENTS_TEXT) and DuckDB (`->> '$[*]'`) only, its elements as JSON text;
 * `TopPerGroup` — `ROW_NUMBER() OVER (PARTITION BY … ORDER BY …)` in a derived table, then
   `WHERE rn <= n`, selecting the scope's columns (not `rn`); rows whose sort key is NULL come
   last in their group (KQL's arg_max/arg_min skip NULLs); ties are broken arbitrarily;
@@ -34,10 +35,12 @@ any other stage the rows come in no promised order, as the SQL of a CTE chain do
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlglot
 from sqlglot import exp
 
-from lexiquery.catalog.model import FieldType, Platform, Source
+from lexiquery.catalog.model import Platform, Source
 from lexiquery.dialects.base import plan_error
 from lexiquery.dialects.language import Sources
 from lexiquery.dialects.scope import Context, Scope, StepNames, check_stages, walk
@@ -47,7 +50,9 @@ from lexiquery.dialects.sql.functions import TEXT_ARRAYS
 from lexiquery.dialects.sql.text import identifier
 from lexiquery.ir import (
     Aggregation,
+    Call,
     Expand,
+    Function,
     Join,
     JoinKind,
     MetricFn,
@@ -72,13 +77,28 @@ _EXPAND = {
     "clickhouse": ("SELECT * FROM _p LEFT ARRAY JOIN _p._f AS _e", "_e"),
 }
 _JSON_EXPAND = {
-    "postgres": ("SELECT * FROM _p LEFT JOIN LATERAL JSONB_ARRAY_ELEMENTS_TEXT(CAST(_p._f AS "
-                 "JSONB)) AS _u(_e) ON TRUE", "_u._e"),
+    "postgres": ("SELECT * FROM _p LEFT JOIN LATERAL JSONB_ARRAY_ELEMENTS_TEXT(CASE WHEN _p._f "
+                 "IS JSON ARRAY THEN CAST(_p._f AS JSONB) END) AS _u(_e) ON TRUE", "_u._e"),
     "duckdb": ("SELECT * FROM _p LEFT JOIN LATERAL UNNEST(_p._f ->> '$[*]') AS _u(_e) ON TRUE",
                "_u._e"),
 }
 RN = "rn"
 RANKED = "ranked"
+
+
+def _array_valued(plan: QueryPlan, name: str) -> bool:
+    """Is `name` an array the plan makes (a values/list metric, a split) rather than JSON (a
+    dynamic or text field, a parsed value)?"""
+    parts: list[Any] = [plan, *(s for s in plan.stages if isinstance(s, Step))]
+    for part in parts:
+        agg = part.aggregation
+        if agg is not None and any(m.name == name and m.fn in (MetricFn.values, MetricFn.list)
+                                   for m in agg.metrics):
+            return True
+        if any(c.name == name and isinstance(c.expr, Call) and c.expr.fn is Function.split
+               for c in part.computed):
+            return True
+    return False
 
 
 def carried_order(stage: Stage, order: list[tuple[str, bool]]) -> list[tuple[str, bool]]:
@@ -180,9 +200,7 @@ class StagedSql:
     def expand(self, stage: Expand, position: int, prev: str, scope: Scope) -> exp.Select:
         d = self.dialect or "duckdb"
         out = scope[stage.field]
-        f = self.source.field(stage.field)
-        json = f is not None and f.type is FieldType.dynamic and \
-            self.source.column(Platform.sql, stage.field) == out.column
+        json = not _array_valued(self.plan, stage.field)
         templates = _JSON_EXPAND if json else _EXPAND
         if d not in templates:
             why = ("a JSON array is expanded in PostgreSQL and DuckDB only" if json else
