@@ -325,3 +325,15 @@ def test_an_extend_reading_the_column_it_overwrites_is_refused() -> None:
     parsed = parse_kql("SigninLogs | summarize n = count() by UserPrincipalName\n"
                        "| extend n = n + 1", BUILTIN)
     assert "overwriting 'n'" in parsed.unsupported[0].message
+
+
+def test_a_window_without_keys_after_a_projection_reads_back_as_a_window() -> None:
+    # The helper column `_wk0 = 1` is extended after the projection, so the projection names
+    # it too: it leaves the projection with the window's other helper columns.
+    plan = QueryPlan.model_validate({
+        "source": "events", "project": ["user", "bytes_out"],
+        "stages": [{"kind": "window", "metrics": [{"fn": "count", "alias": "w_count"}]}]})
+    text = round_trip(plan)
+    assert "| extend _wk0 = 1" in text and "| project-away _wk0" in text
+    read = parse_kql(text, CATALOG).plan
+    assert read.project == ["user", "bytes_out"] and not read.computed

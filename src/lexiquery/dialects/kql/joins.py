@@ -192,10 +192,14 @@ class JoinOps:
                 by.append(e.args[0].name)  # type: ignore[union-attr]
             elif not g.startswith(WINDOW_KEY):
                 by.append(g)
-        if helper:  # the helper columns: out of the left pipeline, and `project-away`ed next
-            b.computed = [c for c in b.computed if not c.name.startswith(WINDOW_KEY)]
+        if helper and prev is not None:
+            # The helper columns: out of the left pipeline (its computed fields, and its
+            # projection when the extend followed one), and `project-away`ed next.
+            names = {a.alias for a in prev.items}
+            b.computed = [c for c in b.computed if c.name not in names]
+            b.project = [p for p in b.project if p not in names]
             for k in list(b.ns):
-                if k.startswith(WINDOW_KEY):
+                if k in names:
                     b.ns.pop(k)
                     b.hidden.add(k)
         b.add_stage(Window(metrics=agg.metrics, by=by))
