@@ -6,7 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from lexiquery.dialects.fusion import fuse
+from lexiquery.dialects.roundtrip import same_plan
 from lexiquery.ir import QueryPlan
+
+from .cases import TEST_SOURCE
 
 COUNT = {"metrics": [{"fn": "count"}], "group_by": ["user"]}
 LATER = {"name": "later", "expr": {"kind": "field", "name": "bytes_out"}}
@@ -77,3 +80,12 @@ def test_other_stages_stop_the_fusion_and_the_result_is_stable() -> None:
     assert [s.kind for s in fused.stages] == ["expand", "step"]
     assert fused.stages[1].limit == 4 and fused.stages[1].computed
     assert short(fuse(fused)) == short(fused)
+
+
+def test_a_projection_of_every_aggregation_output_in_order_is_none_once_fused() -> None:
+    staged = plan(aggregation=COUNT, stages=[{"kind": "step", "project": ["user",
+                                                                          "event_count"]}])
+    assert fuse(staged).project == ["user", "event_count"]
+    assert same_plan(staged, plan(aggregation=COUNT), TEST_SOURCE)
+    assert not same_plan(plan(aggregation=COUNT, project=["event_count", "user"]),
+                         plan(aggregation=COUNT), TEST_SOURCE)

@@ -593,3 +593,14 @@ def test_a_json_member_used_as_an_array_is_written_with_its_elements() -> None:
     assert "| eval params=spath('odd name', \"Parameters{}\")\n| mvexpand params" in text
     assert "pname=spath(params, \"Name\")" in text  # a member used as a value: no {}
     assert same_plan(parse_spl(text, CATALOG).plan, plan, TEST_SOURCE, Platform.spl)
+
+
+def test_a_step_projecting_every_aggregation_output_reads_back() -> None:
+    # The step's projection of every output of the aggregation before it, in order, selects
+    # nothing: SPL writes no `table` for it, and the round trip compares it as none.
+    plan = QueryPlan.model_validate({
+        "source": "events", "aggregation": {"metrics": [{"fn": "values", "field": "path"}]},
+        "stages": [{"kind": "step", "project": ["values_path"]}]})
+    text = render_spl(plan, TEST_SOURCE)
+    assert "| table" not in text
+    assert same_plan(parse_spl(text, CATALOG).plan, plan, TEST_SOURCE, Platform.spl)

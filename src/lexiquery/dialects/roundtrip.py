@@ -43,8 +43,9 @@ What is normalised:
   and goes (`sql.render_stages`);
 * a member or index of `parse_json(f)` is one of `f` (a path reads a field as JSON either way);
 * a join's right-hand plan over the same source is canonical as a plan is; a step's projection
-  of exactly the outputs before it, in their order, is none; with SQL, a step has the shape
-  SQL gives the first part (above);
+  of exactly the outputs before it, in their order, is none, and so is the first part's
+  projection of every output of its aggregation (no time bucket), in order (a step's that
+  fusion moved there); with SQL, a step has the shape SQL gives the first part (above);
 * stages: every step is fused into the pipeline before it wherever the fixed order holds it
   with the same rows (`dialects.fusion`: `| project A | extend B = A` is one pipeline,
   `| stats … | where n > 5` a having); each remaining `Step` is normalised as the first part
@@ -419,7 +420,11 @@ def canonical(plan: QueryPlan, source: Source, platform: Platform | None = None)
 def _steps_as_read(plan: QueryPlan, source: Source, platform: Platform | None) -> QueryPlan:
     """Each step as a parser reads it back: a projection of exactly the outputs before it (in
     their order) is none; with SQL, the shape SQL gives the first part (`_sql_shape`); a step
-    left empty goes."""
+    left empty goes. The first part's projection of every output of its aggregation, in order,
+    is none too (a step's that fusion moved there)."""
+    if plan.aggregation is not None and plan.aggregation.time_bucket is None and \
+            plan.project == plan.aggregation.output_names():
+        plan = plan.model_copy(update={"project": []})
     if not plan.stages:
         return plan
     same = Context(source, Platform.sql,
