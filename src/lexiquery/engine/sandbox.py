@@ -67,12 +67,18 @@ from lexiquery.catalog.model import (
     Source,
     SqlBinding,
 )
-from lexiquery.dialects.base import Names, as_utc
-from lexiquery.dialects.scope import Context, walk
+from lexiquery.dialects.base import as_utc
 from lexiquery.dialects.sql.guard import read_guarded
 from lexiquery.dialects.sql.render import SqlBuilder, idiom_for
 from lexiquery.dialects.sql.render_stages import StagedSql
 from lexiquery.engine.duckdb_lockdown import check_duckdb_parse, close_locked, open_locked
+from lexiquery.engine.plan_semantics import (
+    count_non_empty,
+    drop_missing_groups,
+    final_aggregation,
+    final_limit,
+    final_outputs,
+)
 from lexiquery.engine.result_cap import fetch_capped
 from lexiquery.engine.results import ResultSet
 from lexiquery.engine.sample_data import generate_columns
@@ -81,7 +87,7 @@ from lexiquery.engine.sql_compat import MACROS, compat, pin_now
 from lexiquery.engine.sql_tables import bind_tables, binding_parts
 from lexiquery.engine.user_rows import DUCKDB_TYPES, read_user_rows
 from lexiquery.errors import LexiQueryError, QueryError, UnknownSourceError
-from lexiquery.ir import Aggregation, MetricFn, QueryPlan, Step
+from lexiquery.ir import MetricFn, QueryPlan
 
 SAMPLE_SCHEMA = "sample"
 KQL_SCHEMA = "sample_kql"  # the same tables with Kusto's empty strings for missing ones
@@ -268,18 +274,18 @@ class Sandbox:
             pipelines = [(final, builder)]
         if semantics is Platform.spl:
             for select, b in pipelines:
-                _drop_missing_groups(select, b.plan, b)
+                drop_missing_groups(select, b.plan, b)
         tree = staged.assemble(final) if plan.stages else final
         if semantics is Platform.kql:
             for src in {s.id: s for s in read}.values():
-                _count_non_empty(tree, src)
-        result = self._run(tree, _final_limit(plan), tables)
+                count_non_empty(tree, src)
+        result = self._run(tree, final_limit(plan), tables)
         logical = list(result.columns)
         result.logical = logical
-        outputs = _final_outputs(plan, source, main, staged.sources if plan.stages else None,
+        outputs = final_outputs(plan, source, main, staged.sources if plan.stages else None,
                                  logical)
         result.time_columns = frozenset(c for c in logical if outputs.get(c) is FieldType.datetime)
-        agg, groups = _final_aggregation(plan, source)
+        agg, groups = final_aggregation(plan, source)
         if agg is not None:
             result.group_columns = frozenset(groups)
         order = final.args.get("order")
@@ -411,68 +417,6 @@ class Sandbox:
 
 def _int(e: exp.Expression | None) -> int | None:
     return int(e.name) if isinstance(e, exp.Literal) and e.name.isdigit() else None
-
-
-def _final_limit(plan: QueryPlan) -> int | None:
-    """The limit of the last pipeline, if nothing after it adds rows."""
-    if not plan.stages:
-        return plan.limit
-    last = plan.stages[-1]
-    return last.limit if isinstance(last, Step) else None
-
-
-def _final_outputs(plan: QueryPlan, source: Source, main: Source, sources: Any,
-                   columns: list[str]) -> dict[str, FieldType | None]:
-    """The type of each result column (sandbox columns are the logical names)."""
-    if not plan.stages:
-        names = Names(plan, source, Platform.sql)
-        return {c: _output_type(names, c) for c in columns}
-    scope: dict[str, Any] = {}
-    for _, scope in walk(plan, Context(main, Platform.sql, None, sources)):
-        pass
-    return {o.column: o.type for o in scope.values()}
-
-
-def _final_aggregation(plan: QueryPlan, source: Source) -> tuple[Aggregation | None, list[str]]:
-    """The aggregation that made the final rows (of the first part, or of a last Step), and
-    the logical names of its group columns."""
-    agg = plan.aggregation
-    if plan.stages:
-        last = plan.stages[-1]
-        agg = last.aggregation if isinstance(last, Step) else None
-    if agg is None:
-        return None, []
-    return agg, list(agg.group_by) + ([source.time_field or ""] if agg.time_bucket else [])
-
-
-def _output_type(names: Names, name: str) -> FieldType | None:
-    try:
-        return names.output_type(name)
-    except LexiQueryError:
-        return None
-
-
-def _drop_missing_groups(tree: exp.Select, plan: QueryPlan, builder: SqlBuilder) -> None:
-    """Splunk's `stats … by f`: events without `f` (or without a time, for a bucket) are not
-    counted in any group."""
-    agg = plan.aggregation
-    if agg is None:
-        return
-    keys = [builder.ref(g) for g in agg.group_by]
-    if agg.time_bucket is not None:
-        keys.append(builder.column(builder.names.time_column()))
-    for key in keys:
-        tree.where(exp.Not(this=exp.Is(this=key, expression=exp.Null())), append=True,
-                   copy=False)
-
-
-def _count_non_empty(tree: exp.Expression, source: Source) -> None:
-    """KQL's `countif(isnotempty(f))` for `count(f)`: empty strings do not count."""
-    strings = {f.name for f in source.fields if f.type is FieldType.string}
-    for node in list(tree.find_all(exp.Count)):
-        arg = node.this
-        if isinstance(arg, exp.Column) and arg.name in strings:
-            node.set("this", exp.Nullif(this=arg.copy(), expression=exp.Literal.string("")))
 
 
 def _group_outputs(tree: exp.Expression, logical: list[str]) -> list[str]:
