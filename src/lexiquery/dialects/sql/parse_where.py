@@ -36,6 +36,7 @@ from lexiquery.dialects.sql.parse_expr import (
     type_name,
     unparen,
 )
+from lexiquery.dialects.sql.parse_like import default_escape_note, like_parts
 from lexiquery.dialects.sql.parse_time import absolute_time
 from lexiquery.dialects.sql.render import idiom_for
 from lexiquery.ir import And, Compare, Condition, FieldRef, Literal_, Not, Operator, Or
@@ -301,8 +302,10 @@ class WhereReader(AggReader):
             raise Untranslatable(self.offset(pattern_node), "a LIKE pattern that ends in its "
                                  "escape character", f"{self.dialect} refuses it")
         if default_escape:
-            self._note_default_escape(text)
-        parts = _like_parts(pattern_node.this, escape, self.dialect == "tsql" and
+            note = default_escape_note(text, self.dialect)
+            if note:
+                self.notes.append(note)
+        parts = like_parts(pattern_node.this, escape, self.dialect == "tsql" and
                             not isinstance(node, exp.ILike))
         if parts is None:
             raise Untranslatable(self.offset(pattern_node), "this LIKE pattern",
@@ -312,19 +315,6 @@ class WhereReader(AggReader):
         sensitive = self._case_sensitive(field, False if isinstance(node, exp.ILike) else cs,
                                          ignores, after_agg)
         return self._pattern(field, parts, sensitive, negate, "%", "_")
-
-    def _note_default_escape(self, pattern: str) -> None:
-        """`'%NT AUTHORITY\\SYSTEM%'` with no ESCAPE clause: the backslash is LIKE's escape in
-        this dialect, so `\\S` is a plain `S` — read so (exactly as the database runs it), with a
-        note, since a Windows path was most likely meant."""
-        odd = re.findall(r"(?<!\\)(?:\\\\)*\\([^%_\\])", pattern)
-        if odd:
-            meant = re.sub(r"\\(.)", r"\1", pattern)
-            self.notes.append(
-                f"in LIKE '{pattern}', {self.dialect} takes the backslash as LIKE's escape "
-                f"character (there is no ESCAPE clause), so '\\{odd[0]}' matches a plain "
-                f"'{odd[0]}': the pattern is read as '{meant}'. For a backslash, write it twice "
-                f"('\\\\') or add ESCAPE ''.")
 
     def _glob(self, node: exp.Glob, after_agg: bool) -> Any:
         pattern = unparen(node.expression)
@@ -426,30 +416,6 @@ class WhereReader(AggReader):
         return Condition(field=field, op=Operator.regex, value=value,
                          case_sensitive=self._case_sensitive(field, sensitive, False, after_agg)
                          and has_letters(value))
-
-
-def _like_parts(pattern: str, escape: str | None, brackets: bool) -> list[str] | None:
-    """A LIKE pattern as "=c" for each literal character and "%" / "_" for the wildcards."""
-    out: list[str] = []
-    i = 0
-    while i < len(pattern):
-        ch = pattern[i]
-        if escape and ch == escape and i + 1 < len(pattern):
-            out.append("=" + pattern[i + 1])
-            i += 2
-        elif ch in "%_":
-            out.append(ch)
-            i += 1
-        elif brackets and ch == "[":
-            m = re.match(r"\[(.)\]", pattern[i:])
-            if not m:
-                return None
-            out.append("=" + m.group(1))
-            i += 3
-        else:
-            out.append("=" + ch)
-            i += 1
-    return out
 
 
 def _null_test(p: exp.Expression, want_not_null: bool) -> str | None:
