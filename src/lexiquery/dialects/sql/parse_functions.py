@@ -167,6 +167,8 @@ class FunctionReader:
             return self._week(node)
         if isinstance(node, exp.DateAdd) and self.dialect == "snowflake":
             return self._snowflake_week(node)
+        if isinstance(node, (exp.DateAdd, exp.DateSub)) and self.dialect in ("tsql", "mysql"):
+            return self._weekday_week(node)
         if isinstance(node, (exp.Div, exp.Trunc)) and self.dialect in ("tsql", "snowflake",
                                                                         "clickhouse"):
             return self._seconds_diff(node)
@@ -226,6 +228,24 @@ class FunctionReader:
                 isinstance(shifted, exp.DateAdd) and number(unparen(shifted.expression)) == 1):
             return None
         return _call(Function.start_of, self.expr(shifted.this), _lit("week"))
+
+    def _weekday_week(self, node: exp.Expression) -> Any:
+        """T-SQL's `DATEADD(DAY, -(DATEDIFF(DAY, '19000107', t) % 7), <day of t>)` and MySQL's
+        `DATE_SUB(DATE(t), INTERVAL (DAYOFWEEK(t) - 1) DAY)`: the Sunday starting t's week."""
+        day = unparen(node.this)
+        while isinstance(day, (exp.Cast, exp.TsOrDsToDate, exp.TsOrDsToTimestamp)):
+            day = unparen(day.this)  # CAST(CAST(t AS DATE) AS DATETIME2), DATE(t)
+        back = unparen(node.expression)
+        if self.dialect == "tsql":
+            diff = unparen(unparen(back.this).this) if isinstance(back, exp.Neg) else None
+            sunday = diff.find(exp.Literal) if isinstance(diff, exp.DateDiff) else None
+            if not (isinstance(unparen(back.this), exp.Mod) and sunday is not None and
+                    sunday.name == "19000107"):
+                return None
+        elif not (isinstance(back, exp.Sub) and isinstance(unparen(back.this), exp.DayOfWeek)
+                  and number(unparen(back.expression)) == 1):
+            return None
+        return _call(Function.start_of, self.expr(day), _lit("week"))
 
     def _seconds_diff(self, node: exp.Expression) -> Any:
         """T-SQL's `DATEDIFF_BIG(SECOND, start, end) / n`, Snowflake's

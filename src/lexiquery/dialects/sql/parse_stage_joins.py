@@ -90,12 +90,17 @@ class JoinReader:
 
     def _expand(self, node: exp.Expression, arrays: list[exp.Expression],
                 reader: StepReader, s: exp.Select, scope: Scope) -> tuple[dict[str, Any], set]:
+        flatten_outer = any(  # Snowflake's FLATTEN(INPUT => x, OUTER => TRUE)
+            isinstance(k, exp.Kwarg) and k.this.name.upper() == "OUTER" and
+            isinstance(k.expression, exp.Boolean) and k.expression.this
+            for a in arrays for k in a.find_all(exp.Kwarg))
         outer = isinstance(node, exp.Lateral) and node.args.get("outer") or \
-            isinstance(node, exp.Join) and (node.args.get("side") or "").upper() == "LEFT"
+            isinstance(node, exp.Join) and (node.args.get("side") or "").upper() == "LEFT" or \
+            flatten_outer
         if not outer:
             raise NotStaged("an expansion that drops empty arrays")
-        if arrays and isinstance(arrays[0], exp.Anonymous):  # JSONB_ARRAY_ELEMENTS_TEXT(…x…)
-            arg = next(arrays[0].find_all(exp.Column), arrays[0])
+        if arrays and (isinstance(arrays[0], exp.Anonymous) or flatten_outer):
+            arg = next(arrays[0].find_all(exp.Column), arrays[0])  # the array read
         elif arrays:
             arg = arrays[0].expressions[0] if isinstance(arrays[0], exp.Unnest) and \
                 arrays[0].expressions else arrays[0].this
