@@ -347,7 +347,8 @@ TEXT_FUNCTIONS = {
 SANDBOX_GAPS = {("bigquery", "start_of_week")}  # TIMESTAMP_TRUNC(…, WEEK) → WEEK_START()
 
 
-@pytest.mark.parametrize("dialect", ["postgres", "duckdb", "trino", "spark", "bigquery"])
+@pytest.mark.parametrize("dialect", ["postgres", "duckdb", "trino", "spark", "bigquery",
+                                     "snowflake"])
 def test_the_sql_text_of_each_function_returns_the_plans_rows(sandbox: Sandbox,
                                                               catalog: Catalog,
                                                               dialect: str) -> None:

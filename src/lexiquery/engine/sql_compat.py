@@ -12,6 +12,8 @@ sqlglot transpiles most of a statement; `compat` rewrites what it leaves wrong o
 * LIKE without ESCAPE escapes with a backslash in PostgreSQL, MySQL, Snowflake, Spark, BigQuery
   and ClickHouse (DuckDB's LIKE has no default escape);
 * Spark's TIMESTAMP_SECONDS and ClickHouse's toStartOfInterval/toDateTime/toString as macros;
+* Snowflake's GET(array, i), a JSON path cast to text and ARRAY_SIZE of parsed JSON as values
+  (sqlglot's DuckDB output reads them as JSON text, quotes kept);
 * whole-unit differences (BigQuery's TIMESTAMP_DIFF, Trino's date_diff, MySQL's and Spark's
   TIMESTAMPDIFF) as DuckDB's DATE_SUB, not its boundary-counting DATE_DIFF;
 * PostgreSQL's `x IS JSON [ARRAY]` (JSON_VALID, JSON_TYPE) and JSONB_ARRAY_ELEMENTS_TEXT
@@ -161,6 +163,8 @@ def compat(tree: exp.Expression, dialect: str) -> exp.Expression:
             return _sqlite_fix(node)
         if dialect in ("postgres", "redshift"):
             return _postgres_fix(node)
+        if dialect == "snowflake":
+            return _snowflake_fix(node)
         return node
 
     return post_order(tree.copy(), fix)
@@ -190,6 +194,24 @@ def _group_by_alias(select: exp.Select) -> None:
     for g in list(group.expressions):
         if isinstance(g, exp.Column) and not g.table and g.name in aliased:
             g.replace(aliased[g.name].copy())
+
+
+def _snowflake_fix(node: exp.Expression) -> exp.Expression:
+    """Snowflake's GET(array, i) (from 0), a JSON path cast to text, ARRAY_SIZE of JSON: as
+    values, not as the JSON text sqlglot's DuckDB output gives (quotes kept)."""
+    if isinstance(node, exp.GetExtract) and isinstance(node.this, (exp.Split, exp.Anonymous,
+                                                                   exp.Case)):
+        return exp.Anonymous(this="LIST_EXTRACT", expressions=[node.this.copy(), exp.Add(
+            this=node.expression.copy(), expression=exp.Literal.number(1))])
+    if isinstance(node, exp.Cast) and isinstance(node.this, exp.JSONExtract) and \
+            node.to.is_type(*exp.DataType.TEXT_TYPES):
+        return exp.JSONExtractScalar(this=node.this.this.copy(),
+                                     expression=node.this.expression.copy())
+    if isinstance(node, exp.ArraySize) and isinstance(node.this, exp.ParseJSON):
+        return exp.Anonymous(this="JSON_ARRAY_LENGTH", expressions=[node.this.this.copy()])
+    if isinstance(node, exp.ArraySize) and isinstance(node.this, exp.JSONExtract):
+        return exp.Anonymous(this="JSON_ARRAY_LENGTH", expressions=[node.this.copy()])
+    return node
 
 
 def _postgres_fix(node: exp.Expression) -> exp.Expression:

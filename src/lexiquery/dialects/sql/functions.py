@@ -195,7 +195,9 @@ class SqlFunctions(SqlJson):
         if d == "snowflake":
             pos = num(i) if i >= 0 else exp.Sub(this=fn("ARRAY_SIZE", arr.copy()),
                                                  expression=num(-i))
-            return fn("GET", arr, pos)
+            element = fn("GET", arr, pos)
+            split = isinstance(base, Call) and base.fn is Function.split
+            return cast(element, "VARCHAR", d) if split else element  # text, not a VARIANT
         k = num(i + 1 if i >= 0 else i)
         if d == "clickhouse":
             return fn("arrayElement", arr, k)

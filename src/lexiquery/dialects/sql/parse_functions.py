@@ -74,6 +74,9 @@ class FunctionReader:
             return _call(Function.split, self.expr(node.this), _lit(delim))
         if isinstance(node, exp.Bracket) and len(node.expressions) == 1:
             return self._bracket(node)
+        if isinstance(node, exp.Cast) and isinstance(unparen(node.this), exp.GetExtract) and \
+                node.to.is_type(*exp.DataType.TEXT_TYPES):  # Snowflake GET(SPLIT(…), i)::VARCHAR
+            node = unparen(node.this)
         if isinstance(node, exp.GetExtract):  # Snowflake GET(arr, i), from 0
             k = self._position(node.expression, 0)
             if k is not None:
