@@ -181,7 +181,10 @@ class Diagnostic:
     length: int
 
     def show(self, query: str) -> str:
-        near = query[self.start:self.start + max(self.length, 1) + 30].replace("\n", "⏎")
+        """`CODE message (at N: '…text before▶text at…')`, newlines as ⏎."""
+        before = query[max(0, self.start - 30):self.start]
+        at = query[self.start:self.start + max(self.length, 1) + 30]
+        near = (before + "▶" + at).replace("\n", "⏎")
         return f"{self.code} {self.message} (at {self.start}: {near!r})"
 
 
