@@ -268,6 +268,13 @@ class WhereReader(AggReader):
             raise Untranslatable(self.offset(node.args["query"]), "IN (subquery)")
         field, cs = self._subject(node.this, after_agg)
         values = [self._value(v, field, after_agg) for v in node.expressions]
+        folder = unparen(node.this)
+        if cs is False and isinstance(folder, (exp.Lower, exp.Upper)) and not after_agg and \
+                any(isinstance(v, str) and v != (v.lower() if isinstance(folder, exp.Lower)
+                                                 else v.upper()) for v in values):
+            # a value the fold could never produce: not the case-folding idiom, but the
+            # function's result compared exactly (as `_compare` reads it)
+            field, cs = self.computed_for(self.expr(folder)), True
         sensitive = self._case_sensitive(field, cs, self.dialect in _EQ_IGNORES_CASE, after_agg)
         return Condition(field=field, op=Operator.not_in if negate else Operator.in_,
                          value=values, case_sensitive=sensitive and any(has_letters(v)
@@ -276,7 +283,11 @@ class WhereReader(AggReader):
     def _is_null(self, node: exp.Is, after_agg: bool, negate: bool = False) -> Any:
         if not isinstance(node.expression, exp.Null):
             raise Untranslatable(self.offset(node), f"IS {node.expression.sql(self.dialect)}")
-        field, _ = self._subject(node.this, after_agg)
+        subject = unparen(node.this)
+        if isinstance(subject, (exp.Lower, exp.Upper)) and not after_agg:
+            field = self.computed_for(self.expr(subject))  # a computed field's test, not a fold
+        else:
+            field, _ = self._subject(node.this, after_agg)
         not_null = negate != bool(node.args.get("negate"))  # `IS NOT NULL` may be either
         return Condition(field=field, op=Operator.exists if not_null else Operator.not_exists)
 
