@@ -206,7 +206,8 @@ class KustoParser:
         self._lines: queue.Queue[bytes] = queue.Queue()
         self._stderr: list[bytes] = []
         threading.Thread(target=self._pump, daemon=True).start()
-        threading.Thread(target=self._drain_stderr, daemon=True).start()
+        self._stderr_reader = threading.Thread(target=self._drain_stderr, daemon=True)
+        self._stderr_reader.start()
         self._next = 0
         ready = self._answer(START_TIMEOUT_S, "start")
         if not ready.get("ready"):
@@ -231,6 +232,8 @@ class KustoParser:
             self._stderr = (self._stderr + [chunk])[-8:]
 
     def _stderr_tail(self) -> str:
+        if self.proc.poll() is not None:
+            self._stderr_reader.join(timeout=2)  # what a dead process said is all read soon
         return b"".join(self._stderr).decode("utf-8", "replace").strip()[-1500:]
 
     def _answer(self, timeout: float, what: str) -> dict[str, Any]:
@@ -291,11 +294,14 @@ class KustoParser:
         self.close()
 
 
-def report(queries: dict[str, str], invalid: dict[str, list[Diagnostic]]) -> str:
-    """Each invalid query with its text and the parser's diagnostics, for a failure message."""
+def report(queries: dict[str, str], invalid: dict[str, list[Diagnostic]],
+           notes: dict[str, str]) -> str:
+    """Each invalid query with its text, the parser's diagnostics and its note (e.g. the plan),
+    for a failure message."""
     parts = []
     for key in sorted(invalid):
         text = queries[key]
         errors = "\n".join("    " + d.show(text) for d in invalid[key])
-        parts.append(f"--- {key}\n{text}\n  official parser:\n{errors}")
+        note = f"\n  {notes[key]}" if key in notes else ""
+        parts.append(f"--- {key}\n{text}\n  official parser:\n{errors}{note}")
     return "\n".join(parts)
