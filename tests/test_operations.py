@@ -100,20 +100,29 @@ def test_write_and_exec_attempts_are_refused(platform, text, catalog, settings):
 
 
 def test_a_construct_the_ir_cannot_hold_is_refused_for_kql_with_its_position(catalog, settings):  # type: ignore[no-untyped-def]
-    text = "SigninLogs\n| join kind=inner (AuditLogs) on CorrelationId"
+    text = "SigninLogs\n| union AuditLogs"
     with pytest.raises(QueryError) as err:
         run_query(text, "kql", catalog=catalog, settings=settings)
     assert err.value.code == "unsupported"
     assert err.value.line == 2
 
 
-def test_sql_with_a_join_still_runs_as_written(catalog, settings):  # type: ignore[no-untyped-def]
+def test_sql_with_a_join_runs_as_written_and_reads_as_a_join(catalog, settings):  # type: ignore[no-untyped-def]
     text = ("SELECT s.user_principal_name, COUNT(*) AS n FROM signin_logs s "
             "JOIN signin_logs t ON s.user_principal_name = t.user_principal_name "
             "WHERE s.result_type <> '0' GROUP BY s.user_principal_name")
     result = run_query(text, "sql", catalog=catalog, settings=settings)
     assert result.executed == "query" and result.rows
-    assert any(i.code == "unsupported" for i in result.issues)
+    assert not any(i.code == "unsupported" for i in result.issues)
+    assert any(s.kind == "join" for s in result.plan.stages)
+
+
+def test_a_kql_join_of_two_sources_runs_on_sample_data(catalog, settings):  # type: ignore[no-untyped-def]
+    text = ("SigninLogs\n| where ResultType != '0'\n| summarize n = count() by CorrelationId\n"
+            "| join kind=inner (AuditLogs | project CorrelationId, OperationName) "
+            "on CorrelationId")
+    result = run_query(text, "kql", catalog=catalog, settings=settings)
+    assert result.executed == "plan" and [s.kind for s in result.plan.stages] == ["join"]
 
 
 @pytest.mark.parametrize("text", ["", "   \n", "SigninLogs\x00 | take 1"])

@@ -14,7 +14,7 @@ from lexiquery.dialects.kql.lex import check_balance, tokenize
 from lexiquery.dialects.name_check import check_names, error_issue
 from lexiquery.dialects.spl.macros import expand_macros
 from lexiquery.errors import QueryError
-from lexiquery.ir import PlanIssue, QueryPlan, Severity
+from lexiquery.ir import Join, PlanIssue, QueryPlan, Severity
 
 
 def _check_balanced(text: str, platform: str) -> list[PlanIssue]:
@@ -51,6 +51,19 @@ def _check_balanced(text: str, platform: str) -> list[PlanIssue]:
     return []
 
 
+def assumed_bindings(plan: QueryPlan, source: Source, platform: Platform,
+                     catalog: Catalog | None) -> list[PlanIssue]:
+    """A warning for each source the query reads through an assumed SQL binding (its note)."""
+    if platform is not Platform.sql:
+        return []
+    found = [source] + [s for j in plan.stages if isinstance(j, Join) and catalog is not None
+                        and (s := catalog.get(j.right.source)) is not None]
+    by_id = {s.id: s for s in found}
+    return [PlanIssue(code="assumed_binding", severity=Severity.warning,
+                      message=f"{s.name}: {s.bindings.sql.note}")
+            for s in by_id.values() if s.bindings.sql is not None and s.bindings.sql.note]
+
+
 def validate_query(plan: QueryPlan, source: Source, platform: Platform, text: str, *,
                    sql_dialect: str = "postgres",
                    catalog: Catalog | None = None) -> list[PlanIssue]:
@@ -59,6 +72,7 @@ def validate_query(plan: QueryPlan, source: Source, platform: Platform, text: st
     SPL macros the source declares are expanded before the read-only guard sees the text (a
     prefix may call one); any other macro is refused as unknown code."""
     issues = list(plan.issues)
+    issues += assumed_bindings(plan, source, platform, catalog)
     issues += check_names(plan, source, platform,
                           catalog.get if catalog is not None else None)
     issues += contradictions(plan)

@@ -134,8 +134,13 @@ class SplBinding(_Model):
 
 
 class SqlBinding(_Model):
+    """`note`: set when the binding is assumed rather than known (a reference table read by
+    SQL under its Log Analytics names); every query written through it carries the note as a
+    warning, so the user knows to check the table exists as named."""
+
     table: str
     columns: dict[str, str] = Field(default_factory=dict)
+    note: str | None = None
 
 
 class Bindings(_Model):
@@ -314,12 +319,22 @@ class Catalog:
         return sum(len(s) for s in self.shelves if platform in (None, s.platform))
 
     def find_table(self, platform: Platform, name: str) -> Source | None:
-        """The shelf source whose table (KQL/SQL) or data source name is `name`."""
+        """The shelf source whose table (KQL/SQL) or data source name is `name`; for SQL also a
+        KQL shelf's table its source binds on SQL under the same name (a reference table read
+        by SQL under its Log Analytics names)."""
         for shelf in self.shelves:
             if shelf.platform is platform:
                 t = shelf.table(name)
                 if t is not None:
                     return shelf.source(t.id)  # type: ignore[attr-defined]
+        if platform is Platform.sql:
+            for shelf in self.shelves:
+                t = shelf.table(name) if shelf.platform is Platform.kql else None
+                src = shelf.source(t.id) if t is not None else None  # type: ignore[attr-defined]
+                sql = src.bindings.sql if src is not None else None
+                if sql is not None and sql.table.lower() == \
+                        name.rsplit(".", 1)[-1].strip('"`[]').lower():
+                    return src
         return None
 
     def spl_macros(self) -> MacroTable:

@@ -36,6 +36,7 @@ from lexiquery.catalog.model import (
     Platform,
     Source,
     SplBinding,
+    SqlBinding,
 )
 from lexiquery.catalog.tables import snake, source_from_columns
 from lexiquery.ir import Condition, Operator
@@ -187,7 +188,18 @@ class Shelf:
                                   f"{t.name} ({t.platform.value.upper()} table of the "
                                   f"{self.name} {self.kind})")
         words = sorted(set(src.synonyms) | set(t.words) | {table_words(t.name)})
-        return src.model_copy(update={"id": t.id, "synonyms": words, "schema_import": False})
+        update = {"id": t.id, "synonyms": words, "schema_import": False}
+        if self.kind == "reference" and t.platform is Platform.kql and src.bindings.kql:
+            # A Log Analytics table read by SQL keeps its names: Azure Data Explorer's T-SQL
+            # endpoint, the Sentinel data lake's Spark SQL and the exports (storage, Event Hubs
+            # into a warehouse) all name it and its columns as Log Analytics does.
+            update["bindings"] = src.bindings.model_copy(update={"sql": SqlBinding(
+                table=t.name, columns=dict(src.bindings.kql.columns), note=(
+                    f"the SQL table is assumed to keep the Log Analytics names ({t.name} and "
+                    f"its columns), as Azure Data Explorer's T-SQL endpoint, the Sentinel "
+                    f"data lake and exports name it; import your SQL schema to bind your "
+                    f"own table"))})
+        return src.model_copy(update=update)
 
     def sources(self, ids: Iterable[str]) -> list[Source]:
         return [s for i in ids if (s := self.source(i)) is not None]

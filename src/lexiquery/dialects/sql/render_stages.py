@@ -41,7 +41,7 @@ import sqlglot
 from sqlglot import exp
 
 from lexiquery.catalog.model import Platform, Source
-from lexiquery.dialects.base import plan_error
+from lexiquery.dialects.base import Out, plan_error
 from lexiquery.dialects.language import Sources
 from lexiquery.dialects.scope import Context, Scope, StepNames, check_stages, walk
 from lexiquery.dialects.sql.builder import SqlBuilder
@@ -297,8 +297,16 @@ class StagedSql:
         for _, rscope in walk(stage.right, Context(right_source, Platform.sql, None,
                                                    self.sources)):
             pass
-        eqs = [exp.EQ(this=self.col(scope[k.left].column, prev),
-                      expression=self.col(rscope[k.right].column, rname)) for k in stage.on]
+        def key(out: Out, table: str, other: Out) -> exp.Expression:
+            # Keys of two types (a GUID column and a text one) compare as text: a database
+            # would otherwise cast the text to the other type and fail on a value like ''.
+            col = self.col(out.column, table)
+            return col if out.type == other.type else exp.Cast(
+                this=col, to=exp.DataType.build("varchar"))
+
+        pairs = [(scope[k.left], rscope[k.right]) for k in stage.on]
+        eqs = [exp.EQ(this=key(lo, prev, ro), expression=key(ro, rname, lo))
+               for lo, ro in pairs]
         if stage.how in (JoinKind.inner, JoinKind.left):
             keys = {k.right for k in stage.on}
             items: list[exp.Expression] = [exp.Column(this=exp.Star(), table=self.ident(prev))]
@@ -308,11 +316,10 @@ class StagedSql:
                 join_type="LEFT" if stage.how is JoinKind.left else "INNER")
         select = exp.Select(expressions=[exp.Star()]).from_(exp.Table(this=self.ident(prev)))
         if stage.how is JoinKind.semi and len(stage.on) == 1:
-            k = stage.on[0]
-            sub = exp.Select(expressions=[self.col(rscope[k.right].column, rname)]).from_(
+            (lo, ro), = pairs
+            sub = exp.Select(expressions=[key(ro, rname, lo)]).from_(
                 exp.Table(this=self.ident(rname)))
-            return select.where(exp.In(this=self.col(scope[k.left].column, prev),
-                                       query=exp.Subquery(this=sub)))
+            return select.where(exp.In(this=key(lo, prev, ro), query=exp.Subquery(this=sub)))
         sub = exp.Select(expressions=[exp.Literal.number(1)]).from_(
             exp.Table(this=self.ident(rname))).where(all_of(eqs))
         exists: exp.Expression = exp.Exists(this=sub)
