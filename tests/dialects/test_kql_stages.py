@@ -337,3 +337,33 @@ def test_a_window_without_keys_after_a_projection_reads_back_as_a_window() -> No
     assert "| extend _wk0 = 1" in text and "| project-away _wk0" in text
     read = parse_kql(text, CATALOG).plan
     assert read.project == ["user", "bytes_out"] and not read.computed
+
+
+def test_a_fixed_end_without_start_stays_a_filter_of_the_first_part() -> None:
+    # `where time < datetime(…)` is read as the time range's end; with no start it is a filter
+    # of the first part, where it was read — not of the last step, after a later summarize.
+    plan = QueryPlan.model_validate({
+        "source": "events", "filters": [{"field": "time", "op": "lt", "value": "2029-02-24"}],
+        "aggregation": {"metrics": [{"fn": "max", "field": "status", "alias": "hits"}]},
+        "stages": [{"kind": "step", "aggregation": {"metrics": [{"fn": "count",
+                                                                  "alias": "n2"}]}}]})
+    round_trip(plan)
+    read = parse_kql(render(plan, TEST_SOURCE, Platform.kql), CATALOG).plan
+    assert [c.field for c in read.filters] == ["time"]  # type: ignore[union-attr]
+    assert not read.stages[0].filters and not read.stages[0].having  # type: ignore[union-attr]
+
+
+def test_an_extend_of_a_name_the_pipeline_already_computes_is_a_step() -> None:
+    # `later` is computed, projected away, then computed again: the second one is a step of
+    # its own (in one pipeline the IR would hold two fields of one name).
+    plan = QueryPlan.model_validate({
+        "source": "events",
+        "computed": [{"name": "later", "expr": {"kind": "field", "name": "user"}}],
+        "project": ["user", "host"],
+        "stages": [{"kind": "step", "computed": [{"name": "later", "expr": {
+            "kind": "literal", "value": 0}}], "aggregation": {"metrics": [{"fn": "count"}],
+                                                               "group_by": ["later"]}}]})
+    round_trip(plan)
+    read = parse_kql("TestEvents | extend x = 1 | where x == 1 | extend x = 2", CATALOG).plan
+    assert [c.expr.value for c in read.computed] == [1]  # type: ignore[union-attr]
+    assert read.filters and read.stages[0].computed[0].expr.value == 2  # type: ignore

@@ -37,9 +37,11 @@ def _empty(step: Step) -> bool:
     return not any(getattr(step, k) for k in _PARTS)
 
 
-def _defined(part: Any) -> set[str]:
-    """Names the pipeline defines or reads before its aggregation: a field computed by the
-    step with one of these names would change what that pipeline means."""
+def defined_names(part: Any) -> set[str]:
+    """Names a pipeline (a plan, a step, or a parser's draft of one: anything with `computed`
+    and `filters`) defines or reads before its aggregation: a field computed after it with one
+    of these names, or one it projects, cannot join it (it would change what the pipeline
+    means), so a parser starts a step for it and `fuse` leaves it there."""
     return ({c.name for c in part.computed}
             | {n for c in part.computed for n in iter_expr_fields(c.expr)}
             | {c.field for c in iter_conditions(part.filters)})
@@ -58,7 +60,7 @@ def _merge(part: Any, step: Step) -> tuple[Any, Step]:
         upd[key] = [*getattr(part, key), *plain]
     rest: dict[str, Any] = {}
     if step.computed:
-        if part.aggregation is None and not own & (_defined(part) | set(part.project)):
+        if part.aggregation is None and not own & (defined_names(part) | set(part.project)):
             upd["computed"] = [*part.computed, *step.computed]
             upd["filters"] = [*upd.get("filters", part.filters), *reads_own]
             if part.project:

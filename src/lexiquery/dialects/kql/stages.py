@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import Any, Callable
 
 from lexiquery.catalog.model import Catalog, FieldType, Platform
+from lexiquery.dialects.fusion import defined_names
 from lexiquery.dialects.kql import ast as syn
 from lexiquery.dialects.kql.bind import Binder, Unsupported
 from lexiquery.dialects.kql.bind_more import temp_field
@@ -151,6 +152,9 @@ class Stages(MoreOps):
         # `extend Column` of a column already there adds nothing.
         items = [a for a in st.items if a.alias is not None
                  or not (isinstance(a.expr, syn.Name) and a.expr.text in self.b.ns)]
+        b = self.b
+        if {a.alias for a in items} & (defined_names(b) | set(b.project)):
+            b.close()  # a name this pipeline computes, reads or projects: a step of its own
         self.items(items, lambda a: self.define(a, project=bool(self.b.project)))
 
     def define(self, a: syn.Assign, project: bool) -> str:

@@ -117,9 +117,10 @@ def time_range(b: Binder) -> TimeRange | None:
     if b.start is None:
         if b.end is not None:
             p, off = b.end
-            if p.kind == "absolute":
-                b.filters.append(Condition(field=b.source.time_field or "",
-                                              op=Operator.lt, value=iso_utc(p.at)))
+            if p.kind == "absolute":  # a filter of the first part, where it was read
+                first = b.first["filters"] if b.first is not None else b.filters
+                first.append(Condition(field=b.source.time_field or "", op=Operator.lt,
+                                       value=iso_utc(p.at)))
             else:
                 b.issue(Unsupported(off, "an end time relative to now without a start",
                                        "add TimeGenerated >= ago(…) as well"))
