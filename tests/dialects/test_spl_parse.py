@@ -127,3 +127,21 @@ def test_round_trip_found_by_the_property_tests(body: dict[str, Any]) -> None:
     assert not parsed.unsupported, text
     assert same_plan(parsed.plan, plan, TEST_SOURCE, Platform.spl), \
         plan_diff(plan, parsed.plan, TEST_SOURCE, Platform.spl)
+
+
+def test_drop_dm_object_name_lets_later_commands_use_the_bare_names(tmp_path: Any,
+                                                                   monkeypatch: Any) -> None:
+    """ESCU's `drop_dm_object_name(Processes)` is `rename Processes.* AS *`: after it the
+    searches name `process`, `dest`… bare, in where, table and sort."""
+    from lexiquery.catalog.store import load_catalog
+
+    monkeypatch.setenv("LEXIQUERY_DATA_DIR", str(tmp_path))
+    cat = load_catalog(None)  # the CIM data models come with the reference packs
+    q = ("| tstats count from datamodel=Endpoint.Processes by Processes.dest Processes.process"
+         " | rename Processes.* as * | where match(process, \"enc\") | table dest process count")
+    parsed = parse(q, Platform.spl, cat)
+    assert parsed.faithful and parsed.source.id == "cim_endpoint_processes"
+    assert [c.field for c in parsed.plan.having] == ["process"]  # type: ignore[union-attr]
+    assert parsed.plan.project == ["dest", "process", "count"]
+    bad = "| tstats count from datamodel=Endpoint.Processes by Processes.dest | rename P* as *"
+    assert parse(bad, Platform.spl, cat).plan.issues  # any other wildcard rename is reported

@@ -95,10 +95,17 @@ class Pipeline(LookupStages):
             self._rename(str(old.value), old.start, str(new.value))
 
     def _rename(self, old: str, pos: int, new: str) -> None:
-        dm = self.scope.datamodel
         if "*" in old or "*" in new:
-            if dm and old.lower() == f"{dm.lower()}.*" and new == "*":
-                return  # `Authentication.* AS *`: the plan names fields without the prefix
+            prefix = old[:-1].lower()
+            if new == "*" and old.endswith(".*") and "*" not in old[:-1]:
+                # `Processes.* AS *` (ESCU's drop_dm_object_name): each field named with the
+                # dataset prefix answers to its bare name too (the plan names fields without
+                # the prefix already; before an aggregation the scope resolves either form).
+                names = self.names.names
+                for name, ref in list(names.items()):
+                    if name.lower().startswith(prefix) and len(name) > len(prefix):
+                        names.setdefault(name[len(prefix):], ref)
+                return
             raise Unsupported(pos, f"rename {old} AS {new}", "wildcard renames",
                               changes_results=False)
         ref = self.names.resolve(old, pos)
