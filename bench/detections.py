@@ -1,7 +1,7 @@
 """Detection translation rates (issue 16): how many real-style detections translate completely.
 
     .venv/bin/python bench/detections.py [--from kql|spl ...] [--no-check] [--show N] [--json]
-                                         [--corpus DIR] [--kusto-parser DIR]
+                                         [--corpus DIR] [--kusto-parser [DIR]]
 
 Reads the corpora of tests/detections/ (`kql.yaml`, `spl.yaml`: detection queries written in
 the style of public repositories, each with the translation status it should have once issue 16
@@ -20,11 +20,13 @@ is done) and translates every query to the other platforms through the public op
 It prints, per direction, the counts and rates, how they compare with the corpus's expected
 status (expected `translates` and complete; expected `refused` and refused), and the most
 frequent reasons for refusals and partial readings, so the next construct to build is the one
-that unblocks the most detections. With `--kusto-parser DIR` (a folder where
-`npm install @kusto/language-service-next` was run; needs node), every KQL translation is also
-checked by the official Kusto parser against the reference pack's tables and columns: one with
-any diagnostic counts as `invalid KQL`, not complete. Nothing reaches the network: LLM and embeddings are off, the
-data directory is temporary. Always exits 0: this is a measurement, not a test.
+that unblocks the most detections. With `--kusto-parser [DIR]` (a folder where
+`npm install @kusto/language-service-next` was run, by default the one the tests install into,
+`.venv/kusto-parser`; needs node), every complete KQL translation is also checked by the
+official Kusto parser as tests/kusto checks LexiQuery's KQL (reference pack tables, built-in
+catalog tables and lookups): one with an error counts as `invalid KQL`, not complete. Nothing
+reaches the network: LLM and embeddings are off, the data directory is temporary. Always exits
+0: this is a measurement, not a test.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import argparse
 import json
 import os
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -48,6 +51,7 @@ ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT / "tests" / "detections"
 TARGETS = {"kql": ["spl", "sql"], "spl": ["kql", "sql"]}
 CLOSED_PORT_URL = "http://127.0.0.1:9"  # discard port: nothing listens, nothing leaves the host
+KUSTO_DEFAULT = Path()  # --kusto-parser without DIR: the tests' install (tests/kusto)
 
 
 @dataclass
@@ -114,57 +118,32 @@ def translate_one(item: dict[str, Any], source: str, target: str, check: bool,
     return out
 
 
-# The official parser's check, run by node over a JSON list of {id, query}: a database symbol
-# built from the reference pack's tables (as tests/detections/README.md describes).
-_KUSTO_CHECK = r"""
-global.window = global;
-const dir = process.argv[2];
-require(dir + '/node_modules/@kusto/language-service-next/bridge.min.js');
-require(dir + '/node_modules/@kusto/language-service-next/Kusto.Language.Bridge.min.js');
-const K = global.Kusto.Language, fs = require('fs');
-const pack = JSON.parse(fs.readFileSync(process.argv[3], 'utf8'));
-const queries = JSON.parse(fs.readFileSync(process.argv[4], 'utf8'));
-const esc = c => "['" + c.replace(/\\/g, "\\\\").replace(/'/g, "\\'") + "']";
-const tables = pack.tables.map(t => new K.Symbols.TableSymbol.$ctor7(t.name,
-  '(' + t.columns.map(([c, ty]) => esc(c) + ':' + ty).join(', ') + ')', null));
-const globals = K.GlobalState.Default.WithDatabase(
-  new K.Symbols.DatabaseSymbol.$ctor2('la', null, tables));
-const out = {};
-for (const q of queries) {
-  const d = K.KustoCode.ParseAndAnalyze(q.query, globals).GetDiagnostics();
-  const msgs = [];
-  for (let i = 0; i < d.Count; i++) { const x = d.getItem(i);
-    if (x.Severity === 'Error') msgs.push(x.Code + ' ' + x.Message); }
-  out[q.id] = msgs;
-}
-console.log(JSON.stringify(out));
-"""
-
-
-def kusto_check(outcomes: list[Outcome], parser_dir: Path) -> None:
-    """Mark every complete KQL translation the official parser finds an error in."""
-    import subprocess
+def kusto_check(outcomes: list[Outcome], directory: Path | None) -> None:
+    """Mark every complete KQL translation the official parser finds an error in. The parser
+    server and the workspace it checks against (the reference pack's tables, the built-in
+    catalog's KQL tables and lookups) are the test suite's: tests/kusto/kusto_check.py.
+    `directory` holds the npm install; None: where the tests install it (.venv/kusto-parser)."""
+    sys.path.insert(0, str(ROOT / "tests"))
+    # deferred: tests/ is put on the path only when the check is asked for
+    from kusto.kusto_check import KustoParser, ParserError, parser_dir, workspace_schema
 
     todo = [o for o in outcomes if o.target == "kql" and o.status == "complete" and o.query]
-    if not todo:
+    node = shutil.which("node")
+    if not todo or node is None:
+        if node is None:
+            print("the Kusto parser did not run: no node on PATH", file=sys.stderr)
         return
-    pack = ROOT / "src" / "lexiquery" / "catalog" / "reference" / "log_analytics.json"
-    with tempfile.TemporaryDirectory(prefix="lexiquery-kusto-") as tmp:
-        script, queries = Path(tmp) / "check.js", Path(tmp) / "queries.json"
-        script.write_text(_KUSTO_CHECK, "utf-8")
-        queries.write_text(json.dumps([{"id": f"{o.item}>{o.target}", "query": o.query}
-                                       for o in todo]), "utf-8")
-        run = subprocess.run(["node", str(script), str(parser_dir.resolve()), str(pack),
-                              str(queries)], capture_output=True, text=True, timeout=600)
-    if run.returncode != 0:
-        print(f"the Kusto parser did not run: {run.stderr.strip()[:500]}", file=sys.stderr)
-        return
-    found = json.loads(run.stdout)
-    for o in todo:
-        errors = found.get(f"{o.item}>{o.target}") or []
-        if errors:
-            o.status = "invalid KQL"
-            o.reason = _reason("official parser: " + errors[0])
+    try:
+        with tempfile.TemporaryDirectory(prefix="lexiquery-kusto-") as tmp, \
+                KustoParser(node, directory or parser_dir(), workspace_schema(),
+                            Path(tmp)) as parser:
+            for o in todo:
+                errors = parser.check(o.query)
+                if errors:
+                    o.status = "invalid KQL"
+                    o.reason = _reason(f"official parser: {errors[0].code} {errors[0].message}")
+    except ParserError as e:
+        print(f"the Kusto parser did not run: {e}", file=sys.stderr)
 
 
 def _rate(n: int, d: int) -> str:
@@ -215,9 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--json", action="store_true", help="print every outcome as JSON")
     ap.add_argument("--corpus", type=Path, default=CORPUS,
                     help="folder holding kql.yaml and spl.yaml (default tests/detections)")
-    ap.add_argument("--kusto-parser", type=Path, metavar="DIR",
+    ap.add_argument("--kusto-parser", type=Path, metavar="DIR", nargs="?", const=KUSTO_DEFAULT,
                     help="check KQL translations with the official Kusto parser installed "
-                         "(npm) in DIR; needs node")
+                         "(npm) in DIR (default: where the tests install it); needs node")
     args = ap.parse_args(argv)
 
     with tempfile.TemporaryDirectory(prefix="lexiquery-detections-") as tmp:
@@ -244,7 +223,7 @@ def main(argv: list[str] | None = None) -> int:
                                                   settings, catalog))
         elapsed = time.perf_counter() - started
     if args.kusto_parser is not None:
-        kusto_check(outcomes, args.kusto_parser)
+        kusto_check(outcomes, None if args.kusto_parser is KUSTO_DEFAULT else args.kusto_parser)
     if args.json:
         json.dump([o.__dict__ for o in outcomes], sys.stdout, indent=2)
         print()
