@@ -367,3 +367,17 @@ def test_an_extend_of_a_name_the_pipeline_already_computes_is_a_step() -> None:
     read = parse_kql("TestEvents | extend x = 1 | where x == 1 | extend x = 2", CATALOG).plan
     assert [c.expr.value for c in read.computed] == [1]  # type: ignore[union-attr]
     assert read.filters and read.stages[0].computed[0].expr.value == 2  # type: ignore
+
+
+def test_a_left_join_on_a_quoted_column_projects_away_the_right_key() -> None:
+    # KQL names the right key `Odd Name1`; the renderer compared the quoted `['Odd Name']`
+    # with the column names and projected the LEFT key away instead.
+    plan = QueryPlan.model_validate({
+        "source": "events", "aggregation": {"group_by": ["odd", "user"]},
+        "stages": [{"kind": "join", "how": "left", "right": {
+            "source": "events", "aggregation": {"metrics": [{"fn": "count", "alias": "right_n"}],
+                                                "group_by": ["odd"]}},
+            "on": [{"left": "odd", "right": "odd"}]},
+            {"kind": "step", "filters": [{"field": "odd", "op": "ne", "value": "x"}]}]})
+    text = round_trip(plan)
+    assert "| project-away ['Odd Name1']" in text

@@ -191,11 +191,12 @@ def _join(stage: Join, scope: Scope, ctx: Context, i: int) -> list[str]:
         b = _column(right, k.right, "the join key")
         conds.append(a if a == b else f"$left.{a} == $right.{b}")
         if stage.how in (JoinKind.inner, JoinKind.left):
-            dup = b in left_cols
-            if dup and f"{b}1" in left_cols | {o.column for o in right.values()}:
+            col = right[k.right].column  # compared unquoted: `['Odd Name']` is `Odd Name`
+            dup = col in left_cols
+            if dup and f"{col}1" in left_cols | {o.column for o in right.values()}:
                 raise plan_error("unsupported", f"stage {i}: KQL would name the right key "
-                                 f"'{b}' '{b}1', which is already a column", k.right)
-            away.append(f"{b}1" if dup else b)
+                                 f"'{col}' '{col}1', which is already a column", k.right)
+            away.append(ident(f"{col}1") if dup else b)
     if stage.how in (JoinKind.inner, JoinKind.left):
         keys = {k.right for k in stage.on}
         for name, o in right.items():
