@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from lexiquery.catalog.model import Catalog, Platform
-from lexiquery.dialects.sql.render import render_sql
+from lexiquery.dialects.sql.render import SQL_DIALECTS, render_sql
 from lexiquery.engine.results import compare_results
 from lexiquery.engine.sandbox import Sandbox
 from lexiquery.errors import PlanError, QueryError
@@ -344,11 +344,10 @@ TEXT_FUNCTIONS = {
     "hours_since": call("time_diff", lit("hour"), call("now"), f("time")),
     "trim": call("trim", f("app")),
 }
-SANDBOX_GAPS = {("bigquery", "start_of_week")}  # TIMESTAMP_TRUNC(…, WEEK) → WEEK_START()
+SANDBOX_GAPS = {("redshift", "extract")}  # sqlglot reads REGEXP_SUBSTR(…, 'e') as group 0
 
 
-@pytest.mark.parametrize("dialect", ["postgres", "duckdb", "trino", "spark", "bigquery",
-                                     "snowflake"])
+@pytest.mark.parametrize("dialect", SQL_DIALECTS)
 def test_the_sql_text_of_each_function_returns_the_plans_rows(sandbox: Sandbox,
                                                               catalog: Catalog,
                                                               dialect: str) -> None:
@@ -359,7 +358,10 @@ def test_the_sql_text_of_each_function_returns_the_plans_rows(sandbox: Sandbox,
         plan = QueryPlan.model_validate({"source": "signin_logs", "filters": [
             {"field": "user", "op": "exists"}, {"field": "location", "op": "exists"}],
             "computed": [{"name": "x", "expr": expr}], "project": ["user", "x"]})
-        text = render_sql(plan, source, dialect)
+        try:
+            text = render_sql(plan, source, dialect)
+        except PlanError:
+            continue  # refused by name (tests/dialects/test_sql_stages.py)
         cmp = compare_results({"plan": sandbox.execute_plan(plan, source),
                                dialect: sandbox.execute_sql(text, dialect, source)})
         assert cmp.identical, f"{name}: {cmp.differences}\n{text}"

@@ -11,7 +11,10 @@ sqlglot transpiles most of a statement; `compat` rewrites what it leaves wrong o
   STRFTIME('%s');
 * LIKE without ESCAPE escapes with a backslash in PostgreSQL, MySQL, Snowflake, Spark, BigQuery
   and ClickHouse (DuckDB's LIKE has no default escape);
-* Spark's TIMESTAMP_SECONDS and ClickHouse's toStartOfInterval/toDateTime/toString as macros;
+* Spark's TIMESTAMP_SECONDS and ClickHouse's toStartOfInterval/toDateTime/toString as macros,
+  and the v2 functions' ClickHouse, MySQL and SQLite spellings (replaceRegexpAll, arrayElement,
+  JSONLength, toStartOfWeek, intDiv, JSON_UNQUOTE, JSON_LENGTH, JULIANDAY; SQLite's 'start of
+  month|year' and 'weekday 0' modifiers; MySQL's DAYOFWEEK counts Sunday as 1);
 * Snowflake's GET(array, i), a JSON path cast to text and ARRAY_SIZE of parsed JSON as values
   (sqlglot's DuckDB output reads them as JSON text, quotes kept);
 * whole-unit differences (BigQuery's TIMESTAMP_DIFF, Trino's date_diff, MySQL's and Spark's
@@ -48,6 +51,19 @@ MACROS = (
     "CREATE MACRO todatetime(s, tz) AS CAST(s AS TIMESTAMPTZ)",
     "CREATE MACRO todatetime64(s, p, tz) AS CAST(s AS TIMESTAMPTZ)",
     "CREATE MACRO tostring(x) AS CAST(x AS VARCHAR)",
+    # ClickHouse's and MySQL's spellings of the v2 functions (`sql.functions`), same meaning
+    "CREATE MACRO replaceregexpall(s, p, r) AS regexp_replace(s, p, r, 'g')",
+    "CREATE MACRO arrayelement(a, i) AS list_extract(a, i)",
+    "CREATE MACRO jsonlength(j, k := NULL) AS CASE WHEN k IS NULL THEN json_array_length(j) "
+    "ELSE json_array_length(j, '$.' || k) END",
+    "CREATE MACRO tostartofweek(t, m) AS CAST(date_trunc('week', t + INTERVAL 1 DAY) "
+    "- INTERVAL 1 DAY AS TIMESTAMPTZ)",
+    "CREATE MACRO intdiv(a, b) AS CAST(trunc(a / b) AS BIGINT)",
+    "CREATE MACRO json_unquote(j) AS (j ->> '$')",
+    "CREATE MACRO json_length(j, p := '$') AS json_array_length(j, p)",
+    "CREATE MACRO regexp_substr(s, p) AS CASE WHEN regexp_matches(s, p) THEN "
+    "regexp_extract(s, p) END",
+    "CREATE MACRO julianday(t) AS epoch(CAST(t AS TIMESTAMP)) / 86400.0 + 2440587.5",
     "CREATE MACRO lq_typed_div(a, b) AS CASE WHEN typeof(a) IN ('TINYINT', 'SMALLINT', "
     "'INTEGER', 'BIGINT', 'HUGEINT') AND typeof(b) IN ('TINYINT', 'SMALLINT', 'INTEGER', "
     "'BIGINT', 'HUGEINT') THEN CAST(trunc(a / NULLIF(b, 0)) AS BIGINT) ELSE a / b END",
@@ -159,6 +175,17 @@ def compat(tree: exp.Expression, dialect: str) -> exp.Expression:
             return exp.Anonymous(this="DATE_SUB", expressions=[  # boundaries, DATE_SUB units
                 exp.Literal.string(unit.name.lower() if unit is not None else "day"),
                 node.expression.copy(), node.this.copy()])
+        if dialect == "bigquery" and isinstance(node, exp.TimestampTrunc) and \
+                isinstance(node.args.get("unit"), exp.WeekStart):  # WEEK: from Sunday
+            day = exp.Interval(this=exp.Literal.number(1), unit=exp.var("DAY"))
+            return exp.Sub(this=exp.Anonymous(this="DATE_TRUNC", expressions=[
+                exp.Literal.string("week"), exp.Add(this=node.this.copy(), expression=day)]),
+                expression=day.copy())
+        if dialect == "clickhouse" and isinstance(node, exp.Length) and \
+                isinstance(node.this, exp.Split):  # length() of an array: its elements
+            return exp.Anonymous(this="LEN", expressions=[node.this.copy()])
+        if dialect == "mysql" and isinstance(node, exp.DayOfWeek):  # MySQL: Sunday is 1
+            return exp.paren(exp.Add(this=node.copy(), expression=exp.Literal.number(1)))
         if dialect == "sqlite":
             return _sqlite_fix(node)
         if dialect in ("postgres", "redshift"):
@@ -279,9 +306,14 @@ def _sqlite_fix(node: exp.Expression) -> exp.Expression:
     for m in mods:
         text = m.name.strip().lower() if isinstance(m, exp.Literal) else ""
         shift = _SQLITE_SHIFT.match(text)
-        if text == "start of day":
-            value = exp.Anonymous(this="DATE_TRUNC", expressions=[exp.Literal.string("day"),
-                                                                  value])
+        if text in ("start of day", "start of month", "start of year"):
+            value = exp.Anonymous(this="DATE_TRUNC", expressions=[
+                exp.Literal.string(text.split()[-1]), value])
+        elif text == "weekday 0":  # on or after: the next Sunday (DuckDB's DAYOFWEEK: 0)
+            value = exp.Add(this=value, expression=exp.Interval(this=exp.Mod(
+                this=exp.paren(exp.Sub(this=exp.Literal.number(7), expression=exp.Anonymous(
+                    this="DAYOFWEEK", expressions=[value.copy()]))),
+                expression=exp.Literal.number(7)), unit=exp.var("DAY")))
         elif shift:
             value = exp.Add(this=value, expression=exp.Interval(
                 this=exp.Literal.string(shift.group(1)), unit=exp.var(shift.group(2).upper())))

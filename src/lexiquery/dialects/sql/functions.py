@@ -244,7 +244,7 @@ class SqlFunctions(SqlJson):
             day = cast(cast(t, "DATE", d), "DATETIME2", d)
             if unit == "week":  # 1900-01-07 was a Sunday
                 return fn("DATEADD", exp.var("DAY"), exp.Neg(this=exp.paren(exp.Mod(
-                    this=fn("DATEDIFF", exp.var("DAY"), lit("19000107"), t.copy()),
+                    this=fn("DATEDIFF", exp.var("DAY"), lit("1900-01-07"), t.copy()),
                     expression=num(7)))), day)
             if unit == "day":
                 return day
@@ -292,10 +292,12 @@ class SqlFunctions(SqlJson):
         if d == "snowflake":
             return fn("TRUNC", exp.Div(this=fn("TIMESTAMPDIFF", exp.var("SECOND"), start, end),
                                        expression=num(secs)))
-        if d == "sqlite":
-            days = exp.Sub(this=fn("JULIANDAY", end), expression=fn("JULIANDAY", start))
-            return cast(exp.Div(this=exp.Mul(this=exp.paren(days), expression=num(86400)),
-                                expression=num(secs)), "INTEGER", d)
+        if d == "sqlite":  # whole epoch seconds; integer division truncates toward zero
+            def epoch_s(t: exp.Expression) -> exp.Expression:
+                return cast(fn("STRFTIME", lit("%s"), t), "INTEGER", d)
+            diff = exp.Sub(this=epoch_s(end), expression=epoch_s(start))
+            return diff if secs == 1 else exp.Div(this=exp.paren(diff), expression=num(secs),
+                                                  typed=True)
         epoch = exp.Extract(this=exp.var("EPOCH"), expression=exp.paren(
             exp.Sub(this=end, expression=start)))  # postgres, redshift
         return cast(fn("TRUNC", exp.Div(this=epoch, expression=num(secs))), "BIGINT", d)

@@ -172,6 +172,8 @@ class FunctionReader:
             return self._snowflake_week(node)
         if isinstance(node, (exp.DateAdd, exp.DateSub)) and self.dialect in ("tsql", "mysql"):
             return self._weekday_week(node)
+        if isinstance(node, exp.Div) and self.dialect == "sqlite":
+            return self._strftime_diff(node)
         if isinstance(node, (exp.Div, exp.Trunc)) and self.dialect in ("tsql", "snowflake",
                                                                         "clickhouse"):
             return self._seconds_diff(node)
@@ -181,8 +183,6 @@ class FunctionReader:
             return _call(Function.time_diff, _lit(_text(unit)), self.expr(end), self.expr(start))
         if isinstance(node, exp.Cast) and isinstance(unparen(node.this), exp.Trunc):
             return self._epoch_diff(node)
-        if isinstance(node, exp.Cast) and self.dialect == "sqlite":
-            return self._julian_diff(node)
         if isinstance(node, exp.Cast) and self.dialect == "tsql" and \
                 isinstance(unparen(node.this), exp.Cast) and \
                 unparen(node.this).to.this is exp.DataType.Type.DATE:
@@ -243,7 +243,7 @@ class FunctionReader:
             diff = unparen(unparen(back.this).this) if isinstance(back, exp.Neg) else None
             sunday = diff.find(exp.Literal) if isinstance(diff, exp.DateDiff) else None
             if not (isinstance(unparen(back.this), exp.Mod) and sunday is not None and
-                    sunday.name == "19000107"):
+                    sunday.name in ("1900-01-07", "19000107")):
                 return None
         elif not (isinstance(back, exp.Sub) and isinstance(unparen(back.this), exp.DayOfWeek)
                   and number(unparen(back.expression)) == 1):
@@ -268,25 +268,22 @@ class FunctionReader:
         return _call(Function.time_diff, _lit(_SECONDS[secs]), self.expr(_time_value(diff.this)),
                      self.expr(_time_value(diff.expression)))
 
-    def _julian_diff(self, node: exp.Cast) -> Any:
-        """SQLite's `CAST((JULIANDAY(end) - JULIANDAY(start)) * 86400 / n AS INTEGER)`."""
-        div = unparen(node.this)
-        if not isinstance(div, exp.Div) or number(unparen(div.expression)) not in _SECONDS:
+    def _strftime_diff(self, node: exp.Div) -> Any:
+        """SQLite's `(CAST(STRFTIME('%s', end) AS INTEGER) - CAST(STRFTIME('%s', start) AS
+        INTEGER)) / n`: whole units elapsed."""
+        secs, sub = number(unparen(node.expression)), unparen(node.this)
+        if secs not in _SECONDS or not isinstance(sub, exp.Sub):
             return None
-        mul = unparen(div.this)
-        if isinstance(mul, exp.Cast):
-            mul = unparen(mul.this)
-        if not isinstance(mul, exp.Mul) or number(unparen(mul.expression)) != 86400:
-            return None
-        sub = unparen(mul.this)
-        if not isinstance(sub, exp.Sub) or not all(
-                _name(unparen(x)) == "JULIANDAY" for x in (sub.this, sub.expression)):
-            return None
-        end, start = unparen(sub.this).expressions[0], unparen(sub.expression).expressions[0]
-        return _call(Function.time_diff, _lit(_SECONDS[number(unparen(div.expression))]),
-                     self.expr(end), self.expr(start))
-
-    # ------------------------------------------------------------------ forms
+        ends = []
+        for side in (sub.this, sub.expression):
+            side = unparen(side)
+            inner = unparen(side.this) if isinstance(side, exp.Cast) else None
+            if not (isinstance(inner, exp.TimeToStr) and
+                    _text(inner.args.get("format")) == "%s"):
+                return None
+            ends.append(_time_value(inner.this))
+        return _call(Function.time_diff, _lit(_SECONDS[secs]), self.expr(ends[0]),
+                     self.expr(ends[1]))
 
     def _extract(self, node: exp.Expression) -> Call:
         pattern = _text(node.expression)
