@@ -604,3 +604,16 @@ def test_a_step_projecting_every_aggregation_output_reads_back() -> None:
     text = render_spl(plan, TEST_SOURCE)
     assert "| table" not in text
     assert same_plan(parse_spl(text, CATALOG).plan, plan, TEST_SOURCE, Platform.spl)
+
+
+def test_a_step_projecting_its_input_and_its_computed_field_reads_back() -> None:
+    # After a top per group, `table a b` is fused with the `eval later=…` after it: the step
+    # projects every output before it and then `later` — what it outputs without a table.
+    plan = QueryPlan.model_validate({
+        "source": "events", "aggregation": COUNT_BY_USER,
+        "stages": [{"kind": "top_per_group", "by": ["user"], "sort": [{"field": "n"}]},
+                   {"kind": "step", "project": ["user", "n"]},
+                   {"kind": "step", "computed": [{"name": "later", "expr": F("user")}]}]})
+    text = render_spl(plan, TEST_SOURCE)
+    assert "| table" not in text
+    assert same_plan(parse_spl(text, CATALOG).plan, plan, TEST_SOURCE, Platform.spl)

@@ -43,7 +43,8 @@ What is normalised:
   and goes (`sql.render_stages`);
 * a member or index of `parse_json(f)` is one of `f` (a path reads a field as JSON either way);
 * a join's right-hand plan over the same source is canonical as a plan is; a step's projection
-  of exactly the outputs before it, in their order, is none, and so is the first part's
+  of exactly the outputs before it and then its new computed fields, in their order (what it
+  outputs with no projection), is none, and so is the first part's
   projection of every output of its aggregation (no time bucket), in order (a step's that
   fusion moved there); with SQL, a step has the shape SQL gives the first part (above);
 * stages: every step is fused into the pipeline before it wherever the fixed order holds it
@@ -418,8 +419,8 @@ def canonical(plan: QueryPlan, source: Source, platform: Platform | None = None)
 
 
 def _steps_as_read(plan: QueryPlan, source: Source, platform: Platform | None) -> QueryPlan:
-    """Each step as a parser reads it back: a projection of exactly the outputs before it (in
-    their order) is none; with SQL, the shape SQL gives the first part (`_sql_shape`); a step
+    """Each step as a parser reads it back: a projection of exactly the outputs before it and
+    its new computed fields (in their order: what it outputs without one) is none; with SQL, the shape SQL gives the first part (`_sql_shape`); a step
     left empty goes. The first part's projection of every output of its aggregation, in order,
     is none too (a step's that fusion moved there)."""
     if plan.aggregation is not None and plan.aggregation.time_bucket is None and \
@@ -441,8 +442,8 @@ def _steps_as_read(plan: QueryPlan, source: Source, platform: Platform | None) -
                 stage = Step.model_construct(**{k: getattr(shaped, k) for k in (
                     "filters", "computed", "aggregation", "having", "project", "sort",
                     "limit")})
-            if stage.aggregation is None and not stage.computed and \
-                    stage.project == list(scope):
+            natural = list(dict.fromkeys([*scope, *(c.name for c in stage.computed)]))
+            if stage.aggregation is None and stage.project == natural:
                 stage = stage.model_copy(update={"project": []})
             elif stage.aggregation is not None and \
                     stage.project == stage.aggregation.output_names():
