@@ -334,10 +334,12 @@ _JSON = call("concat", lit('{"a": {"b": "'), f("location"), lit('"}, "arr": ['),
 TEXT_FUNCTIONS = {
     "extract": call("extract", f("user"), lit("^([^@]+)@"), lit(1)),
     "replace": call("replace", f("user"), lit("@.*"), lit("")),
+    "replace_group": call("replace", f("user"), lit("^([a-z]+)"), lit("<\\1>")),
     "split_first": call("index", call("split", f("user"), lit(".")), lit(0)),
     "split_last": call("index", call("split", f("user"), lit(".")), lit(-1)),
     "split_count": call("array_length", call("split", f("user"), lit("."))),
     "member": call("member", call("member", call("parse_json", _JSON), lit("a")), lit("b")),
+    "member_of_text": call("member", call("parse_json", f("app")), lit("a")),  # not JSON: NULL
     "json_index": call("index", call("member", call("parse_json", _JSON), lit("arr")), lit(0)),
     "start_of_week": call("start_of", f("time"), lit("week")),
     "start_of_month": call("start_of", f("time"), lit("month")),

@@ -15,6 +15,8 @@ sqlglot transpiles most of a statement; `compat` rewrites what it leaves wrong o
   and the v2 functions' ClickHouse, MySQL and SQLite spellings (replaceRegexpAll, arrayElement,
   JSONLength, toStartOfWeek, intDiv, JSON_UNQUOTE, JSON_LENGTH, JULIANDAY; SQLite's 'start of
   month|year' and 'weekday 0' modifiers; MySQL's DAYOFWEEK counts Sunday as 1);
+* JSON paths into text that is not JSON read NULL (BigQuery, Trino, Spark, ClickHouse, MySQL,
+  SQLite, T-SQL; Snowflake's TRY_PARSE_JSON), not a DuckDB error;
 * Snowflake's GET(array, i), a JSON path cast to text and ARRAY_SIZE of parsed JSON as values
   (sqlglot's DuckDB output reads them as JSON text, quotes kept);
 * whole-unit differences (BigQuery's TIMESTAMP_DIFF, Trino's date_diff, MySQL's and Spark's
@@ -111,6 +113,7 @@ def post_order(tree: exp.Expression, fn: Any) -> exp.Expression:
 _BACKSLASH_LIKE = {"postgres", "redshift", "mysql", "snowflake", "spark", "databricks",
                    "bigquery", "clickhouse"}
 _EXACT_CASTS = {exp.DataType.Type.BINARY, exp.DataType.Type.VARBINARY}
+_DOLLAR_GROUPS = {"trino", "spark", "databricks", "mysql", "redshift"}  # `$1` in replacements
 # Differences that count whole units elapsed (BigQuery's TIMESTAMP_DIFF, Trino's date_diff,
 # MySQL's and Spark's TIMESTAMPDIFF), not boundaries crossed like DuckDB's DATE_DIFF.
 _WHOLE_UNIT_DIFFS: dict[str, tuple[type[exp.Expression], ...]] = {
@@ -184,6 +187,25 @@ def compat(tree: exp.Expression, dialect: str) -> exp.Expression:
         if dialect == "clickhouse" and isinstance(node, exp.Length) and \
                 isinstance(node.this, exp.Split):  # length() of an array: its elements
             return exp.Anonymous(this="LEN", expressions=[node.this.copy()])
+        if isinstance(node, exp.ParseJSON) and dialect not in ("postgres", "duckdb"):
+            # TRY_PARSE_JSON (Snowflake), BigQuery's PARSE_JSON as the renderer uses it: text
+            # that is not JSON reads as NULL, as the dialects' JSON path functions read it
+            return exp.TryCast(this=node.this.copy(), to=exp.DataType.build("JSON"))
+        if isinstance(node, (exp.JSONExtractScalar, exp.JSONExtract)) and dialect in (
+                "bigquery", "trino", "spark", "databricks", "clickhouse", "snowflake",
+                "mysql", "sqlite", "tsql") and not isinstance(node.this, (exp.TryCast,
+                                                                          exp.Case)):
+            guarded = node.copy()
+            guarded.set("this", exp.Case(ifs=[exp.If(this=exp.Anonymous(
+                this="JSON_VALID", expressions=[node.this.copy()]), true=node.this.copy())]))
+            return guarded
+        if isinstance(node, exp.RegexpReplace) and dialect in _DOLLAR_GROUPS:
+            repl = node.args.get("replacement")  # `$1` there is DuckDB's `\1`
+            if isinstance(repl, exp.Literal) and repl.is_string and "$" in repl.name:
+                node = node.copy()
+                node.set("replacement", exp.Literal.string(re.sub(r"\$(\d)", r"\\\1",
+                                                                  repl.name)))
+                return node
         if dialect == "mysql" and isinstance(node, exp.DayOfWeek):  # MySQL: Sunday is 1
             return exp.paren(exp.Add(this=node.copy(), expression=exp.Literal.number(1)))
         if dialect == "sqlite":
@@ -243,6 +265,16 @@ def _snowflake_fix(node: exp.Expression) -> exp.Expression:
 
 def _postgres_fix(node: exp.Expression) -> exp.Expression:
     """PostgreSQL's regex group, JSON path and array length functions in DuckDB's terms."""
+    if isinstance(node, exp.JSONExtractScalar) and isinstance(node.expression, exp.Literal):
+        keys = [node.expression, *node.expressions]  # Redshift's (x, 'a', 'b', TRUE)
+        if isinstance(keys[-1], exp.Boolean):
+            keys = keys[:-1]
+        path = "$" + "".join(f"[{k.name}]" if k.name.isdigit() else
+                             '."' + k.name.replace('"', '\\"') + '"' for k in keys)
+        base = exp.Case(ifs=[exp.If(this=exp.Anonymous(this="JSON_VALID", expressions=[
+            node.this.copy()]), true=node.this.copy())])
+        return exp.Anonymous(this="JSON_EXTRACT_STRING", expressions=[
+            base, exp.Literal.string(path)])
     params = node.args.get("parameters") if isinstance(node, exp.RegexpSubstr) else None
     if isinstance(node, exp.RegexpSubstr) and node.args.get("group") is None and \
             isinstance(params, exp.Literal) and "e" in params.name:  # Redshift: group 1

@@ -56,7 +56,9 @@ class SqlJson:
         d = self._d
         if d in ("tsql", "spark", "databricks", "clickhouse"):
             return x  # JSON is text there; its path functions read the text
-        if d in ("bigquery", "snowflake"):
+        if d == "snowflake":  # NULL for text that is not JSON, as KQL's parse_json
+            return fn("TRY_PARSE_JSON", x)
+        if d == "bigquery":
             return fn("PARSE_JSON", x)
         if d in ("trino", "redshift"):
             return fn("JSON_PARSE", x)
@@ -107,7 +109,7 @@ class SqlJson:
         if d == "postgres":
             base = pg_jsonb(base)
         elif d == "snowflake":
-            base = fn("PARSE_JSON", base)
+            base = fn("TRY_PARSE_JSON", base)
         if length:
             return self._json_length(base, path)
         return self._json_value(base, path)
@@ -116,8 +118,8 @@ class SqlJson:
         d = self._d
         if d == "postgres":
             return fn("JSONB_EXTRACT_PATH_TEXT", base, *(lit(str(p)) for p in path))
-        if d == "redshift":
-            return fn("JSON_EXTRACT_PATH_TEXT", base, *(lit(str(p)) for p in path))
+        if d == "redshift":  # null_if_invalid: text that is not JSON reads as NULL
+            return fn("JSON_EXTRACT_PATH_TEXT", base, *(lit(str(p)) for p in path), exp.true())
         if d == "snowflake":
             return cast(fn("GET_PATH", base, lit(_dotted(path))), "VARCHAR", d) if path else base
         if d == "clickhouse":

@@ -91,7 +91,8 @@ class FunctionReader:
             if isinstance(arg, exp.JSONExtractArray):  # BigQuery's JSON_QUERY_ARRAY(x, '$')
                 return _call(Function.array_length, self._json_base(arg.this))
             return _call(Function.array_length, self.expr(arg))
-        if isinstance(node, exp.ParseJSON) or (name in ("JSON", "JSON_PARSE", "PARSE_JSON")
+        if isinstance(node, exp.ParseJSON) or (name in ("JSON", "JSON_PARSE", "PARSE_JSON",
+                                                        "TRY_PARSE_JSON")
                                                and len(node.expressions) == 1):
             inner = node.this if isinstance(node, exp.ParseJSON) else node.expressions[0]
             return _call(Function.parse_json, self.expr(inner))
@@ -139,12 +140,25 @@ class FunctionReader:
                 exp.Split, exp.StringToArray)):
             return _call(Function.array_length, self.expr(node.this))
         if name in ("JSONB_EXTRACT_PATH_TEXT", "JSON_EXTRACT_PATH_TEXT") and node.expressions:
-            keys = [_text(a) for a in node.expressions[1:]]
+            args = list(node.expressions)
+            if len(args) > 2 and isinstance(args[-1], exp.Boolean):
+                args = args[:-1]  # Redshift's null_if_invalid
+            keys = [_text(a) for a in args[1:]]
             if None in keys:
                 return None
             path: list[str | int] = [int(k) if k.isdigit() else k  # type: ignore[union-attr]
                                      for k in keys]
             return self._path(self._json_base(node.expressions[0]), path)
+        if isinstance(node, exp.JSONExtractScalar) and isinstance(node.expression, exp.Literal):
+            # Redshift's JSON_EXTRACT_PATH_TEXT(x, 'a', 'b', TRUE): keys, then null_if_invalid
+            keys = [node.expression, *node.expressions]
+            if keys and isinstance(keys[-1], exp.Boolean):
+                keys = keys[:-1]
+            texts = [_text(k) for k in keys]
+            if None in texts:
+                return None
+            return self._path(self._json_base(node.this), [
+                int(k) if k.isdigit() else k for k in texts])  # type: ignore[union-attr]
         if isinstance(node, exp.JSONExtractScalar) and isinstance(node.expression, exp.JSONPath):
             path = []
             for part in node.expression.expressions:
@@ -350,7 +364,8 @@ class FunctionReader:
         if isinstance(node, exp.Cast) and node.to.this in (exp.DataType.Type.JSON,
                                                            exp.DataType.Type.JSONB):
             node = unparen(node.this)
-        if _name(node) in ("PARSE_JSON", "JSON_PARSE", "JSON") and len(node.expressions) == 1:
+        if _name(node) in ("PARSE_JSON", "TRY_PARSE_JSON", "JSON_PARSE", "JSON") and \
+                len(node.expressions) == 1:
             node = unparen(node.expressions[0])
         elif isinstance(node, exp.ParseJSON):
             node = unparen(node.this)
