@@ -239,8 +239,7 @@ def test_start_of_week_is_sunday(sandbox: Sandbox, catalog: Catalog) -> None:
 # ---------------------------------------------------------------------- the SQL text
 
 
-@pytest.mark.parametrize("dialect", ["postgres", "duckdb", "tsql", "mysql", "sqlite",
-                                     "snowflake", "bigquery", "trino", "spark"])
+@pytest.mark.parametrize("dialect", SQL_DIALECTS)
 def test_the_sql_text_of_staged_plans_returns_the_plans_rows(sandbox: Sandbox,
                                                              catalog: Catalog,
                                                              dialect: str) -> None:
@@ -257,6 +256,14 @@ def test_the_sql_text_of_staged_plans_returns_the_plans_rows(sandbox: Sandbox,
         dict(project=["user", "app"], stages=[{"kind": "join", "how": "anti", "on": [
             {"left": "user", "right": "user"}], "right": {"source": "signin_logs", "filters": [
                 {"field": "location", "op": "eq", "value": "US"}], "project": ["user"]}}]),
+        dict(aggregation={"metrics": [{"fn": "values", "field": "app"}],
+                          "group_by": ["location"]},
+             stages=[{"kind": "expand", "field": "values_app"}]),
+        dict(aggregation={"metrics": [{"fn": "count"}], "group_by": ["user"]}, stages=[
+            {"kind": "join", "how": "left", "on": [{"left": "user", "right": "user"}],
+             "right": {"source": "signin_logs", "filters": [
+                 {"field": "result_code", "op": "ne", "value": "0"}], "aggregation": {
+                 "metrics": [{"fn": "count", "alias": "failures"}], "group_by": ["user"]}}}]),
     ]
     source = catalog.get("signin_logs")
     for body in plans:

@@ -12,11 +12,13 @@ sqlglot transpiles most of a statement; `compat` rewrites what it leaves wrong o
 * LIKE without ESCAPE escapes with a backslash in PostgreSQL, MySQL, Snowflake, Spark, BigQuery
   and ClickHouse (DuckDB's LIKE has no default escape);
 * Spark's TIMESTAMP_SECONDS and ClickHouse's toStartOfInterval/toDateTime/toString as macros,
-  and the v2 functions' ClickHouse, MySQL and SQLite spellings (replaceRegexpAll, arrayElement,
+  ClickHouse's groupArray/groupUniqArray (NULLs skipped), and the v2 functions' ClickHouse, MySQL
+  and SQLite spellings (replaceRegexpAll, arrayElement,
   JSONLength, toStartOfWeek, intDiv, JSON_UNQUOTE, JSON_LENGTH, JULIANDAY; SQLite's 'start of
   month|year' and 'weekday 0' modifiers; MySQL's DAYOFWEEK counts Sunday as 1);
 * JSON paths into text that is not JSON read NULL (BigQuery, Trino, Spark, ClickHouse, MySQL,
   SQLite, T-SQL; Snowflake's TRY_PARSE_JSON), not a DuckDB error;
+* ClickHouse's LEFT ARRAY JOIN and Snowflake's outer FLATTEN as DuckDB's outer UNNEST;
 * Snowflake's GET(array, i), a JSON path cast to text and ARRAY_SIZE of parsed JSON as values
   (sqlglot's DuckDB output reads them as JSON text, quotes kept);
 * whole-unit differences (BigQuery's TIMESTAMP_DIFF, Trino's date_diff, MySQL's and Spark's
@@ -55,6 +57,8 @@ MACROS = (
     "CREATE MACRO tostring(x) AS CAST(x AS VARCHAR)",
     # ClickHouse's and MySQL's spellings of the v2 functions (`sql.functions`), same meaning
     "CREATE MACRO replaceregexpall(s, p, r) AS regexp_replace(s, p, r, 'g')",
+    "CREATE MACRO groupuniqarray(x) AS list_distinct(list(x) FILTER (WHERE x IS NOT NULL))",
+    "CREATE MACRO grouparray(x) AS list(x) FILTER (WHERE x IS NOT NULL)",
     "CREATE MACRO arrayelement(a, i) AS list_extract(a, i)",
     "CREATE MACRO jsonlength(j, k := NULL) AS CASE WHEN k IS NULL THEN json_array_length(j) "
     "ELSE json_array_length(j, '$.' || k) END",
@@ -214,6 +218,9 @@ def compat(tree: exp.Expression, dialect: str) -> exp.Expression:
             return _postgres_fix(node)
         if dialect == "snowflake":
             return _snowflake_fix(node)
+        if dialect == "clickhouse" and isinstance(node, exp.Join) and \
+                node.args.get("kind") == "ARRAY" and isinstance(node.this, exp.Alias):
+            return _outer_unnest(node.this.this, "_lq_u", node.this.alias)
         return node
 
     return post_order(tree.copy(), fix)
@@ -245,9 +252,27 @@ def _group_by_alias(select: exp.Select) -> None:
             g.replace(aliased[g.name].copy())
 
 
+def _outer_unnest(array: exp.Expression, table: str, element: str) -> exp.Join:
+    """`LEFT JOIN LATERAL UNNEST(array) AS table(element) ON TRUE`: one row per element, a row
+    whose array is empty or NULL kept once (ClickHouse's LEFT ARRAY JOIN, Snowflake's
+    FLATTEN(…, OUTER => TRUE))."""
+    return exp.Join(this=exp.Lateral(this=exp.Unnest(expressions=[array.copy()]),
+                                     alias=exp.TableAlias(this=exp.to_identifier(table),
+                                                          columns=[exp.to_identifier(element)])),
+                    side="LEFT", on=exp.true())
+
+
 def _snowflake_fix(node: exp.Expression) -> exp.Expression:
     """Snowflake's GET(array, i) (from 0), a JSON path cast to text, ARRAY_SIZE of JSON: as
-    values, not as the JSON text sqlglot's DuckDB output gives (quotes kept)."""
+    values, not as the JSON text sqlglot's DuckDB output gives (quotes kept); an outer FLATTEN
+    as an outer UNNEST whose column is VALUE."""
+    if isinstance(node, exp.Join) and isinstance(node.this, exp.Lateral) and \
+            isinstance(node.this.this, exp.Explode):
+        kwargs = {k.this.name.upper(): k.expression for k in node.this.this.find_all(exp.Kwarg)}
+        alias = node.this.args.get("alias")
+        if "INPUT" in kwargs and isinstance(kwargs.get("OUTER"), exp.Boolean) and \
+                kwargs["OUTER"].this and alias is not None:
+            return _outer_unnest(kwargs["INPUT"], alias.name, "value")
     if isinstance(node, exp.GetExtract) and isinstance(node.this, (exp.Split, exp.Anonymous,
                                                                    exp.Case)):
         return exp.Anonymous(this="LIST_EXTRACT", expressions=[node.this.copy(), exp.Add(
