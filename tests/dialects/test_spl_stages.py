@@ -617,3 +617,39 @@ def test_a_step_projecting_its_input_and_its_computed_field_reads_back() -> None
     text = render_spl(plan, TEST_SOURCE)
     assert "| table" not in text
     assert same_plan(parse_spl(text, CATALOG).plan, plan, TEST_SOURCE, Platform.spl)
+
+
+def test_a_fixed_start_up_to_now_reads_back() -> None:
+    # `latest=now` reads back as no end; the canonical form drops an end at now before it
+    # turns the fixed start into a filter, so both sides compare alike.
+    plan = QueryPlan.model_validate({
+        "source": "events", "time_range": {
+            "start": {"kind": "absolute", "at": "2021-10-11T03:58:44Z"},
+            "end": {"kind": "relative", "amount": 0, "unit": "second"}},
+        "stages": [{"kind": "step", "aggregation": {"group_by": ["host"]}, "limit": 9}]})
+    text = render_spl(plan, TEST_SOURCE)
+    assert "latest=now" in text
+    assert same_plan(parse_spl(text, CATALOG).plan, plan, TEST_SOURCE, Platform.spl)
+
+
+def test_a_line_break_in_a_subsearch_value_is_kept() -> None:
+    # The subsearch is written on one line: only the breaks between commands become spaces.
+    plan = QueryPlan.model_validate({
+        "source": "events", "stages": [{"kind": "join", "how": "anti", "right": {
+            "source": "events", "filters": [cond("host", "in", ["a\nb"])],
+            "project": ["user"]}, "on": [{"left": "user", "right": "user"}]}]})
+    text = render_spl(plan, TEST_SOURCE, SOURCES.get)
+    assert '"a\nb") | table user]' in text
+    assert same_plan(parse_spl(text, CATALOG).plan, plan, TEST_SOURCE, Platform.spl)
+
+
+def test_a_step_projecting_every_output_of_a_time_bucket_reads_back() -> None:
+    plan = QueryPlan.model_validate({
+        "source": "events", "aggregation": {"time_bucket": {"amount": 2, "unit": "second"},
+                                            "metrics": [{"fn": "count"}]},
+        "stages": [{"kind": "step", "project": ["time", "event_count"]}]})
+    text = render_spl(plan, TEST_SOURCE)
+    assert "| table" not in text
+    assert same_plan(parse_spl(text, CATALOG).plan, plan, TEST_SOURCE, Platform.spl)
+    swapped = plan.model_copy(update={"stages": [Step(project=["event_count", "time"])]})
+    assert not same_plan(parse_spl(text, CATALOG).plan, swapped, TEST_SOURCE, Platform.spl)

@@ -125,7 +125,8 @@ def sql_shape(plan: QueryPlan, source: Source) -> QueryPlan:
         agg = agg.model_copy(update={"group_by": sorted(agg.group_by),
                                      "metrics": sorted(agg.metrics, key=lambda m: m.name)})
     reads = {c.field for c in iter_conditions(plan.filters)} | \
-        {c.field for c in iter_conditions(plan.having)} | {s.field for s in plan.sort} | set(project)
+        {c.field for c in iter_conditions(plan.having)} | {s.field for s in plan.sort} | \
+        set(project)
     if agg is not None:
         reads |= set(agg.group_by) | {m.field for m in agg.metrics if m.field}
     elif not project:

@@ -45,7 +45,7 @@ What is normalised:
 * a join's right-hand plan over the same source is canonical as a plan is; a step's projection
   of exactly the outputs before it and then its new computed fields, in their order (what it
   outputs with no projection), is none, and so is the first part's
-  projection of every output of its aggregation (no time bucket), in order (a step's that
+  projection of every output of its aggregation (its time bucket first), in order (a step's that
   fusion moved there); with SQL, a step has the shape SQL gives the first part (above);
 * stages: every step is fused into the pipeline before it wherever the fixed order holds it
   with the same rows (`dialects.fusion`: `| project A | extend B = A` is one pipeline,
@@ -88,10 +88,13 @@ from lexiquery.ir import (
 def _lower_absolute_time(plan: QueryPlan, source: Source) -> QueryPlan:
     """Absolute bounds of the time range → `time >= a` / `time < b` filters: one normal form
     whichever way a parser reads `>= datetime(…)` (no renderer writes `< now()`, so a relative
-    end stays in the range)."""
+    end stays in the range). An end at now is no end first: `earliest=<fixed> latest=now` is
+    a fixed start alone."""
     tr, tf = plan.time_range, source.time_field
     if tr is None or not tf or tf in {c.name for c in plan.computed}:
         return plan
+    if isinstance(tr.end, RelativeTime) and tr.end.amount == 0 and tr.end.snap is None:
+        tr = tr.model_copy(update={"end": None})
     bounds: list[Condition] = []
     keep: TimeRange | None = tr
     if isinstance(tr.start, AbsoluteTime) and (tr.end is None or isinstance(tr.end, AbsoluteTime)):
@@ -155,11 +158,13 @@ def canonical(plan: QueryPlan, source: Source, platform: Platform | None = None)
 
 def _steps_as_read(plan: QueryPlan, source: Source, platform: Platform | None) -> QueryPlan:
     """Each step as a parser reads it back: a projection of exactly the outputs before it and
-    its new computed fields (in their order: what it outputs without one) is none; with SQL, the shape SQL gives the first part (`sql_shape`); a step
-    left empty goes. The first part's projection of every output of its aggregation, in order,
-    is none too (a step's that fusion moved there)."""
-    if plan.aggregation is not None and plan.aggregation.time_bucket is None and \
-            plan.project == plan.aggregation.output_names():
+    its new computed fields (in their order: what it outputs without one) is none; with SQL,
+    the shape SQL gives the first part (`sql_shape`); a step left empty goes. The first part's
+    projection of every output of its aggregation (the time bucket first), in order, is none
+    too (a step's that fusion moved there)."""
+    agg, tf = plan.aggregation, source.time_field
+    if agg is not None and plan.project == \
+            [*([tf] if agg.time_bucket is not None and tf else []), *agg.output_names()]:
         plan = plan.model_copy(update={"project": []})
     if not plan.stages:
         return plan

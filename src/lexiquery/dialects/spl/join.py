@@ -28,6 +28,25 @@ from lexiquery.dialects.spl.text import search_field
 from lexiquery.ir import Join, JoinKind, QueryPlan
 
 
+def command_lines(text: str) -> list[str]:
+    """A rendered search's lines: split at the line breaks between commands, not at one inside
+    a quoted value (`"a\\nb"` keeps its line break; joined with a space it would be another
+    value)."""
+    lines, start, quote, i = [], 0, "", 0
+    while i < len(text):
+        ch = text[i]
+        if quote and ch == "\\":
+            i += 2
+            continue
+        if ch in "\"'" and (not quote or ch == quote):
+            quote = "" if quote else ch
+        elif ch == "\n" and not quote:
+            lines.append(text[start:i])
+            start = i + 1
+        i += 1
+    return [*lines, text[start:]]
+
+
 def subsearch(lines: list[str]) -> str:
     """A rendered search as `[search …]` (`[| tstats …]` when generating), on one line."""
     head = lines[0].strip()
@@ -40,7 +59,7 @@ def render_join(stage: Join, ctx: Context, scope: Scope,
     """The stage's commands; `render` writes the right-hand plan over its own source."""
     source = ctx.right_source(stage)
     right = right_scope(stage, ctx)
-    lines = render(stage.right, source).split("\n")
+    lines = command_lines(render(stage.right, source))
     keys: list[str] = []
     for k in stage.on:
         left_col, right_col = scope[k.left].column, right[k.right].column
