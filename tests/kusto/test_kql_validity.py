@@ -124,17 +124,6 @@ KNOWN_DEFECTS: dict[str, Defect] = {
             "kind": "call", "fn": "add", "args": [_field("status"),
                                                   {"kind": "literal", "value": 1}]}}]},
         text=r"\b(" + RETYPED + r")\b"),
-    # A join on a key whose name needs quoting (['Odd Name']): Kusto names the right side's
-    # copy ['Odd Name1'], but the renderer's project-away drops ['Odd Name'] — the left key
-    # itself — so a later use of the key is an unknown name.
-    "join_quoted_key_dropped": Defect(
-        r"^KS142 The name '[^']*[^\w'][^']*' does not refer to any known column",
-        {"source": "events", "aggregation": {"group_by": ["odd"]}, "stages": [
-            {"kind": "join", "how": "inner", "on": [{"left": "odd", "right": "odd"}],
-             "right": {"source": "events", "aggregation": {
-                 "metrics": [{"fn": "count", "alias": "right_n"}], "group_by": ["odd"]}}},
-            {"kind": "step", "project": ["odd", "right_n"]}]},
-        text=r"\| project-away \['"),
 }
 
 # Named texts (goldens, corpus items) the official parser rejects today → the known defect
