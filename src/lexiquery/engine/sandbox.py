@@ -254,13 +254,19 @@ class Sandbox:
         read: list[Source] = []
 
         def synthetic(src: Source) -> Source:
-            """The source bound to its sandbox table, every field under its own name."""
+            """The source bound to its sandbox table, each field under its own name: the fields
+            the platform of `semantics` binds (so "every column" is as wide as there, and a
+            join's two sides clash on no name they do not share there), else all."""
             with self._lock:
                 table = self._kql_table(src) if semantics is Platform.kql else self.table(src)
             tables.add(tuple(p.lower() for p in table.split(".")))
             read.append(src)
+            platform = semantics or Platform.sql
+            bound = [f.name for f in src.fields if src.column(platform, f.name) is not None] \
+                if getattr(src.bindings, platform.value) is not None else []
+            names = bound or [f.name for f in src.fields]
             return src.model_copy(update={"bindings": src.bindings.model_copy(update={
-                "sql": SqlBinding(table=table, columns={f.name: f.name for f in src.fields})})})
+                "sql": SqlBinding(table=table, columns={n: n for n in names})})})
 
         main = synthetic(source)
         if plan.stages:

@@ -286,7 +286,7 @@ class StagedSql:
 
     def join(self, stage: Join, position: int, prev: str, scope: Scope) -> exp.Select:
         right_source = self.ctx.right_source(stage)
-        rname = f"j{position}"
+        rname = f"j{position}" if self.prefix == "s" else f"{self.prefix}j{position}"
         right = StagedSql(stage.right, right_source, self.dialect, self.sources,
                           prefix=f"{rname}_")
         body = right.chain()
