@@ -653,3 +653,17 @@ def test_a_step_projecting_every_output_of_a_time_bucket_reads_back() -> None:
     assert same_plan(parse_spl(text, CATALOG).plan, plan, TEST_SOURCE, Platform.spl)
     swapped = plan.model_copy(update={"stages": [Step(project=["event_count", "time"])]})
     assert not same_plan(parse_spl(text, CATALOG).plan, swapped, TEST_SOURCE, Platform.spl)
+
+
+def test_an_exists_beside_a_negation_of_the_same_field_is_kept() -> None:
+    # `(isnotnull(f) AND f!="")` also excludes empty values: only a bare isnotnull(f), the
+    # renderer's guard before a negation, folds into it.
+    plan = QueryPlan.model_validate({"source": "events", "filters": [{"kind": "and", "items": [
+        {"kind": "not", "item": cond("user", "has", "xB!")}, cond("user", "exists"),
+        cond("host", "regex", "^a.b")]}]})  # a regex: the group is written as a where
+    text = render_spl(plan, TEST_SOURCE)
+    assert '(isnotnull(user) AND user!="")' in text
+    read = parse_spl(text, CATALOG).plan
+    assert sorted(c.op.value for c in read.filters if hasattr(c, "op")) == \
+        ["exists", "regex"]  # and the Not of the contains test
+    assert same_plan(read, plan, TEST_SOURCE, Platform.spl)

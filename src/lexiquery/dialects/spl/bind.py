@@ -321,15 +321,18 @@ _NEGATED = {Operator.in_: Operator.not_in, Operator.contains: Operator.not_conta
             Operator.eq: Operator.ne}
 
 
-def fold_and(items: list[Any]) -> list[Any]:
+def fold_and(items: list[Any], guards: list[Any] | None = None) -> list[Any]:
     """The renderer's compound forms read back as one condition: `f=* NOT f IN (…)` is
     not_in, `f=* NOT f="*x*"` not_contains, `f=* NOT f=x` ne; `isnotnull(f) AND f!=""` is
-    exists. Each pairs an `exists` with a negation of the same field."""
+    exists. Each pairs an `exists` with a negation of the same field. `guards`: the items
+    that may pair (a where's bare `isnotnull(f)`, not a whole `(isnotnull(f) AND f!="")`,
+    which also excludes empty values); None: every `exists`."""
     out = list(items)
     i = 0
     while i < len(out):
         item = out[i]
-        if isinstance(item, Condition) and item.op is Operator.exists:
+        if isinstance(item, Condition) and item.op is Operator.exists and \
+                (guards is None or any(item is g for g in guards)):
             for j, other in enumerate(out):
                 folded = _fold_pair(item.field, other)
                 if j != i and folded is not None:

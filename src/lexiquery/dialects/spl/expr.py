@@ -73,10 +73,18 @@ def _flatten(node: ENode, op: str) -> list[ENode]:
     return out
 
 
+def fold_where(read: list[tuple[ENode, Any]]) -> list[Any]:
+    """ANDed `| where` terms (each with its filter) with the renderer's compound forms folded
+    (`bind.fold_and`): only a bare `isnotnull(f)` pairs with a negation or `f!=""` — a whole
+    `(isnotnull(f) AND f!="")` is an exists of its own, which excludes empty values too."""
+    guards = [f for n, f in read if isinstance(n, ECall) and n.name == "isnotnull"]
+    return fold_and([f for _, f in read], guards)
+
+
 def where_filter(node: ENode, scope: Scope) -> Any:
     """A `| where` condition as an IR filter (raises `Unsupported`)."""
     if isinstance(node, EBin) and node.op == "AND":
-        items = fold_and([where_filter(i, scope) for i in and_items(node)])
+        items = fold_where([(i, where_filter(i, scope)) for i in and_items(node)])
         return items[0] if len(items) == 1 else And(items=items)
     if isinstance(node, EBin) and node.op == "OR":
         items = fold_or([where_filter(i, scope) for i in _or_items(node)])

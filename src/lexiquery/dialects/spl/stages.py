@@ -31,7 +31,7 @@ from lexiquery.dialects.spl.eval import (
     parse_assignments,
     parse_eval,
 )
-from lexiquery.dialects.spl.expr import ExprBinder, and_items, where_filter
+from lexiquery.dialects.spl.expr import ExprBinder, and_items, fold_where, where_filter
 from lexiquery.dialects.spl.lex import Scanner, Tok
 from lexiquery.dialects.spl.search import SNode, STerm, SValue, is_subsearch, parse_search
 from lexiquery.dialects.spl.source import time_point
@@ -376,16 +376,16 @@ class Stages(PlanDraft):
     def cmd_where(self, cmd: Command) -> None:
         node = parse_eval(self.text, cmd.args, cmd.end)
         self.after_pipeline(2 if self.agg is not None else 0)
-        out: list[Any] = []
+        out: list[tuple[ENode, Any]] = []
         late: list[tuple[ENode, Unsupported]] = []
         for item in and_items(node):
             try:
                 if self.agg is None and self.first is None and self._time_bound(item):
                     continue
-                out.append(where_filter(item, self.names))
+                out.append((item, where_filter(item, self.names)))
             except Unsupported as u:
                 late.append((item, u))
-        (self.filters if self.agg is None else self.having).extend(fold_and(out))
+        (self.filters if self.agg is None else self.having).extend(fold_where(out))
         for item, u in late:  # after the others: it may start a step of its own
             try:
                 self.where_expression(item, u)
