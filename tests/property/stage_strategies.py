@@ -115,8 +115,12 @@ def step(draw: st.DrawFn, env: dict[str, FieldType | None], source: Source, seen
             metrics = [Metric(fn=MetricFn.count, alias="n2")]
         body["aggregation"] = Aggregation(metrics=metrics, group_by=groups)
         outputs = {g: inner[g] for g in groups}
+        # First/last seen are datetimes (`scope.metric_type`): a having on one compares it
+        # with times, not with text (a value a datetime cannot hold).
         outputs.update({m.name: FieldType.real if m.fn is MetricFn.avg else
                         FieldType.long if m.fn in {MetricFn.count, MetricFn.count_distinct}
+                        else FieldType.datetime if m.fn in {MetricFn.first_seen,
+                                                            MetricFn.last_seen}
                         else inner.get(m.field or "") for m in metrics})
         if draw(st.integers(0, 2)) == 0:
             body["having"] = [draw(filter_tree(outputs, 0, seen))]
