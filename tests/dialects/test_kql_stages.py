@@ -381,3 +381,20 @@ def test_a_left_join_on_a_quoted_column_projects_away_the_right_key() -> None:
             {"kind": "step", "filters": [{"field": "odd", "op": "ne", "value": "x"}]}]})
     text = round_trip(plan)
     assert "| project-away ['Odd Name1']" in text
+
+
+def test_a_converted_group_key_after_summarize_reads_as_a_having() -> None:
+    # scStatus is text in KQL and a number in the IR: a step's filter on it is written
+    # toint(scStatus), which after a summarize by it is still the group key (not a new column).
+    web = BUILTIN.get("web_requests")
+    assert web is not None
+    plan = QueryPlan.model_validate({
+        "source": "web_requests", "aggregation": {"group_by": ["status"]},
+        "stages": [{"kind": "step", "filters": [{"field": "status", "op": "ne", "value": 2}],
+                    "computed": [{"name": "later", "expr": {"kind": "field",
+                                                            "name": "status"}}]}]})
+    text = render(plan, web, Platform.kql, catalog=BUILTIN)
+    assert "| where toint(scStatus) != 2" in text
+    read = parse_kql(text, BUILTIN).plan
+    assert [c.field for c in read.having] == ["status"]  # type: ignore[union-attr]
+    assert same_plan(read, plan, web), "\n".join([text, *plan_diff(plan, read, web)])

@@ -187,7 +187,9 @@ class Binder(StagedDraft):
             name = self.resolve(e.args[0])
             if text and e.name == "tostring":
                 return name  # a string operator reads any column as text
-            col = self.binding.columns.get(name) if self.agg is None else None
+            # After summarize only a group key is still the source's column.
+            col = self.binding.columns.get(name) \
+                if self.agg is None or name in self.agg.group_by else None
             ftype = self.ftype(name)
             if col is not None and ftype is not None:
                 target = _CONVERTERS[e.name]
