@@ -86,7 +86,7 @@ def box() -> Any:
 def run_all(box: Any, plan: QueryPlan) -> tuple[dict[str, Any], str]:
     """Result sets per rendering (plus the plan itself as "ir"), and the texts for messages."""
     source = source_of(plan)
-    texts = {p: render(plan, source, p) for p in Platform}
+    texts = {p: render(plan, source, p, catalog=CATALOG) for p in Platform}  # joins too
     out: dict[str, Any] = {"ir": box.execute_plan(plan, source, semantics=None)}
     for p in (Platform.kql, Platform.spl):
         parsed = parse(texts[p], p, CATALOG)

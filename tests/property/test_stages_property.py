@@ -26,7 +26,7 @@ from lexiquery.ir import QueryPlan, Step
 
 from .stage_strategies import staged_plans
 from .strategies import CATALOG, PHASES, plan_json, source_of
-from .test_execution_property import POOL, ROWS
+from .test_execution_property import POOL, ROWS, run_all
 
 sandbox = pytest.importorskip("lexiquery.engine.sandbox")
 results = pytest.importorskip("lexiquery.engine.results")
@@ -88,15 +88,7 @@ def _last_sort(plan: QueryPlan) -> list[Any]:
 
 
 def check_same_rows(box: Any, plan: QueryPlan) -> None:
-    source = source_of(plan)
-    texts = {p: render(plan, source, p, catalog=CATALOG) for p in Platform}
-    sets: dict[str, Any] = {"ir": box.execute_plan(plan, source, semantics=None)}
-    for p in (Platform.kql, Platform.spl):
-        parsed = parse(texts[p], p, CATALOG)
-        sets[p.value] = box.execute_plan(parsed.plan, parsed.source, semantics=None)
-    sets["sql"] = box.execute_sql(texts[Platform.sql], "postgres", source)
-    context = f"--- plan\n{plan_json(plan)}" + \
-        "".join(f"\n--- {p.value}\n{t}" for p, t in texts.items())
+    sets, context = run_all(box, plan)
     if any(s.descending for s in _last_sort(plan)):
         del sets["sql"]  # PostgreSQL sorts NULLs first when descending (documented)
     ir = sets["ir"]

@@ -113,12 +113,14 @@ def first_scope(names: Names, project_output: Callable[[str, str], str] | None =
     return pipeline_scope(names, project_output)
 
 
-class StepNames(Names):
-    """`Names` for a `Step`: its columns are the outputs of the stages before it (`scope`)."""
+class ScopedNames(Names):
+    """`Names` for a pipeline over `scope` (the outputs of the stages before it) rather than
+    over its source's fields; `position` (from 1) names the stage in errors."""
 
-    def __init__(self, plan: QueryPlan, step: Step, ctx: Context, scope: Scope,
-                 position: int) -> None:
-        super().__init__(step_plan(plan, step), ctx.source, ctx.platform, ctx.group_output)
+    def __init__(self, plan: QueryPlan, source: Source, platform: Platform | None,
+                 group_output: Callable[[str, str], str] | None, scope: Scope,
+                 position: int | None = None) -> None:
+        super().__init__(plan, source, platform, group_output)
         self.scope = scope
         self.position = position
 
@@ -127,8 +129,9 @@ class StepNames(Names):
             return name
         out = self.scope.get(name)
         if out is None:
+            where = f"stage {self.position}" if self.position is not None else "it"
             raise plan_error("unknown_field", f"'{name}' is not an output of the stages before "
-                             f"stage {self.position} (outputs: {', '.join(self.scope)})", name)
+                             f"{where} (outputs: {', '.join(self.scope)})", name)
         return out.column
 
     def field_type(self, name: str) -> FieldType | None:
@@ -142,6 +145,15 @@ class StepNames(Names):
         for c in self.plan.computed:
             out[c.name] = Out(c.name, self.field_type(c.name))
         return out
+
+
+class StepNames(ScopedNames):
+    """`Names` for the `position`-th stage, a `Step`, over the outputs before it (`scope`)."""
+
+    def __init__(self, plan: QueryPlan, step: Step, ctx: Context, scope: Scope,
+                 position: int) -> None:
+        super().__init__(step_plan(plan, step), ctx.source, ctx.platform, ctx.group_output,
+                         scope, position)
 
 
 def _need(scope: Scope, name: str, position: int, what: str) -> Out:

@@ -21,11 +21,11 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from lexiquery.catalog.model import FieldType, Platform
-from lexiquery.dialects.base import Names, plan_error
+from lexiquery.catalog.model import Platform
 from lexiquery.dialects.kql import ast as syn
 from lexiquery.dialects.kql.functions import START_OF, TIME_UNITS, TRIM_SPACE
 from lexiquery.dialects.kql.text import output_name
+from lexiquery.dialects.scope import ScopedNames
 from lexiquery.ir import (
     Call,
     Compare,
@@ -55,26 +55,9 @@ _NO_IR = {"countof": "the IR has no count of occurrences",
           "format_datetime": "the IR formats no dates; compare the datetime itself"}
 
 
-class ScopeNames(Names):
-    """`Names` over the outputs of the stages before the current one (`scope`)."""
-
-    def __init__(self, plan: QueryPlan, b: Binder) -> None:
-        super().__init__(plan, b.source, Platform.kql, output_name)
-        self.scope = b.prev_scope
-
-    def column(self, name: str) -> str:
-        if name in self.computed:
-            return name
-        out = self.scope.get(name)
-        if out is None:
-            raise plan_error("unknown_field", f"'{name}' is not in scope", name)
-        return out.column
-
-    def field_type(self, name: str) -> FieldType | None:
-        if name in self.computed:
-            return super().field_type(name)
-        out = self.scope.get(name)
-        return out.type if out is not None else None
+def scope_names(plan: QueryPlan, b: Binder) -> ScopedNames:
+    """`Names` over the outputs of the stages before the current one (`b.prev_scope`)."""
+    return ScopedNames(plan, b.source, Platform.kql, output_name, b.prev_scope)
 
 
 def member_head(b: Binder, e: syn.Name) -> int:

@@ -13,7 +13,7 @@ from typing import Any
 
 from lexiquery.catalog.model import Catalog, Platform
 from lexiquery.dialects.base import Names, Out
-from lexiquery.dialects.kql.bind_more import ScopeNames
+from lexiquery.dialects.kql.bind_more import scope_names
 from lexiquery.dialects.kql.render_stages import kql_context
 from lexiquery.dialects.parsing import PlanDraft
 from lexiquery.dialects.scope import walk
@@ -84,7 +84,7 @@ class StagedDraft(PlanDraft):
             return {}
 
     def names_for(self, plan: QueryPlan) -> Names:
-        return ScopeNames(plan, self) if self.staged else Names(plan, self.source, Platform.kql)
+        return scope_names(plan, self) if self.staged else Names(plan, self.source, Platform.kql)
 
 
 def final_scope(b: StagedDraft) -> dict[str, Any] | None:
