@@ -398,3 +398,28 @@ def test_a_converted_group_key_after_summarize_reads_as_a_having() -> None:
     read = parse_kql(text, BUILTIN).plan
     assert [c.field for c in read.having] == ["status"]  # type: ignore[union-attr]
     assert same_plan(read, plan, web), "\n".join([text, *plan_diff(plan, read, web)])
+
+
+def test_a_regex_re2_cannot_run_is_refused_on_kql_by_name() -> None:
+    """Kusto's regex engine is RE2: no lookaround, no backreferences. Kusto accepts such a
+    query and fails when it runs, so the renderer refuses it, naming the construct."""
+    from lexiquery.dialects import render as render_any
+    from lexiquery.errors import PlanError
+    from lexiquery.ir import QueryPlan
+
+    src = BUILTIN.get("process_creation")
+    assert src is not None
+    look = QueryPlan.model_validate({"source": "process_creation", "filters": [
+        {"field": "command_line", "op": "regex", "value": r"-e\s+(?!JAB)[A-Za-z0-9+/=]{100,}"}]})
+    with pytest.raises(PlanError, match="negative lookahead"):
+        render_any(look, src, Platform.kql)
+    back = QueryPlan.model_validate({"source": "process_creation", "computed": [
+        {"name": "x", "expr": {"kind": "call", "fn": "extract", "args": [
+            {"kind": "field", "name": "command_line"}, {"kind": "literal", "value": r"(a)\1"},
+            {"kind": "literal", "value": 1}]}}]})
+    with pytest.raises(PlanError, match="backreference"):
+        render_any(back, src, Platform.kql)
+    fine = look.model_copy(update={"filters": [look.filters[0].model_copy(  # type: ignore
+        update={"value": r"-e\s+[A-Za-z0-9+/=]{100,}"})]})
+    assert "matches regex" in render_any(fine, src, Platform.kql)
+    assert "(?!JAB)" in render_any(look, src, Platform.spl)  # PCRE has lookaround

@@ -22,7 +22,7 @@ from __future__ import annotations
 from typing import Protocol
 
 from lexiquery.dialects.base import Names, plan_error
-from lexiquery.dialects.kql.text import ident, is_path, string, timespan, verbatim
+from lexiquery.dialects.kql.text import ident, is_path, re2_pattern, string, timespan, verbatim
 from lexiquery.ir import Call, FieldRef, Function, Literal_, TimeUnit
 
 
@@ -78,10 +78,11 @@ def render_call(r: Writer, e: Call) -> str:
     fn, a = e.fn, e.args
     if fn is Function.extract:
         _arity(e, 3)
-        return f"extract({verbatim(_text(e, 1))}, {r.expr(a[2])}, {r.expr(a[0])})"
+        return f"extract({verbatim(re2_pattern(_text(e, 1)))}, {r.expr(a[2])}, " \
+            f"{r.expr(a[0])})"
     if fn is Function.replace:
         _arity(e, 3)
-        return f"replace_regex({r.expr(a[0])}, {verbatim(_text(e, 1))}, " \
+        return f"replace_regex({r.expr(a[0])}, {verbatim(re2_pattern(_text(e, 1)))}, " \
             f"{verbatim(_text(e, 2))})"
     if fn is Function.split:
         _arity(e, 2)

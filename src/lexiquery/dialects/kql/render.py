@@ -45,6 +45,7 @@ from lexiquery.dialects.kql.text import (
     is_path,
     literal,
     output_name,
+    re2_pattern,
     scalar_ref,
     string,
     time_point,
@@ -134,7 +135,7 @@ class KqlRenderer:
         else:
             text = self.text_ref(c.field)
         if op is Operator.regex:
-            pattern = str(c.value) if cs else "(?i)" + str(c.value)
+            pattern = re2_pattern(str(c.value)) if cs else "(?i)" + re2_pattern(str(c.value))
             return f"{text} matches regex {verbatim(pattern)}"
         return f"{text} {_STRING_OPS[op]}{'_cs' if cs else ''} {string(str(c.value))}"
 

@@ -7,7 +7,7 @@ import re
 from datetime import datetime
 
 from lexiquery.catalog.model import FieldType
-from lexiquery.dialects.base import format_number, iso_seconds
+from lexiquery.dialects.base import format_number, iso_seconds, plan_error
 from lexiquery.ir import AbsoluteTime, RelativeTime, TimeUnit
 
 _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -61,6 +61,34 @@ def output_name(logical: str, col: str) -> str:
 def string(s: str) -> str:
     return '"' + s.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") \
         .replace("\r", "\\r").replace("\t", "\\t") + '"'
+
+
+def re2_lacks(pattern: str) -> str | None:
+    """What of `pattern` RE2 — Kusto's regex engine — cannot run (lookaround, a
+    backreference), or None. Kusto accepts such a query and fails when it runs."""
+    i = 0
+    while i < len(pattern):
+        ch = pattern[i]
+        if ch == "\\" and i + 1 < len(pattern):
+            if pattern[i + 1] in "123456789":
+                return f"the backreference \\{pattern[i + 1]}"
+            i += 2
+            continue
+        for opener, what in (("(?=", "lookahead"), ("(?!", "negative lookahead"),
+                             ("(?<=", "lookbehind"), ("(?<!", "negative lookbehind")):
+            if pattern.startswith(opener, i):
+                return f"the {what} {opener}…)"
+        i += 1
+    return None
+
+
+def re2_pattern(pattern: str) -> str:
+    """`pattern`, or `PlanError` (``unsupported``) naming what RE2 cannot run."""
+    lacks = re2_lacks(pattern)
+    if lacks is not None:
+        raise plan_error("unsupported", f"{lacks} in the regular expression {pattern!r} "
+                         f"(Kusto's RE2 engine has no lookaround or backreferences)")
+    return pattern
 
 
 def verbatim(s: str) -> str:
