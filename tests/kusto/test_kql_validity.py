@@ -90,28 +90,12 @@ GUIDS = _names([s.bindings.kql.columns[f.name] for s in CATALOG if s.bindings.kq
 # then its reproducer renders valid, the test below fails, and the entry (and its keys in
 # KNOWN_INVALID) are to be removed: the lists only shrink.
 KNOWN_DEFECTS: dict[str, Defect] = {
-    # A guid column compared with a string operator: Kusto defines has/contains/startswith/
-    # endswith/matches regex/=~/!~ (and their negations) on strings only — `tostring(col)`.
-    "guid_text_operator": Defect(
-        r"^KS106 The operator '[^']+' is not defined for the operand types guid and string\.",
-        _where(field="session_id", op="has", value="ab")),
-    # in~ / !in~ on a guid column: the case-insensitive list operators take strings only.
-    "guid_case_insensitive_in": Defect(
-        r"^KS107 A value of type string or dynamic expected\. \(at \d+: '.*▶(" + GUIDS +
-        r") !?in~ ",
-        _where(field="session_id", op="not_in", value=["6F9619FF-8B86-D011-B42D-00C04FC964FF"])),
     # A guid is not orderable in Kusto: arg_max/arg_min (a TopPerGroup sorted by it) and
     # min/max of a guid column are refused — tostring() it, or refuse the plan.
     "guid_not_orderable": Defect(
         r"^KS206 The argument value must be orderable: .*▶(" + GUIDS + r")\b",
         {"source": "events", "stages": [{"kind": "top_per_group", "by": ["src_ip"],
                                          "sort": [{"field": "session_id"}]}]}),
-    # A datetime compared with =~ / !~ (the IR's default case-insensitive eq/ne): Kusto
-    # defines them on strings only; a datetime is compared with == / !=.
-    "datetime_case_insensitive_eq": Defect(
-        r"^KS106 The operator '(=~|!~)' is not defined for the operand types datetime and "
-        r"datetime",
-        _where(field="time", op="eq", value="2024-03-01T08:00:00Z")),
     # A retyped column (RETYPED) in a computed expression — arithmetic, a comparison inside
     # iff/case, coalesce with a number, or a computed field that is the column itself and is
     # then averaged — written bare: filters convert it (toint(scStatus)), computed fields do
@@ -129,10 +113,7 @@ KNOWN_DEFECTS: dict[str, Defect] = {
 # Named texts (goldens, corpus items) the official parser rejects today → the known defect
 # that every one of their diagnostics is. Random plans are not named (the sample changes with
 # the strategies): a random text is tolerated when each of its diagnostics is a known defect.
-KNOWN_INVALID: dict[str, str] = {
-    "golden:guid_contains": "guid_text_operator",
-    "golden:guid_equality": "guid_text_operator",
-}
+KNOWN_INVALID: dict[str, str] = {}
 
 
 def defects_of(errors: list[Diagnostic], text: str) -> set[str] | None:

@@ -71,6 +71,7 @@ from lexiquery.ir import (
 )
 
 _TEXT = {FieldType.string, FieldType.guid, None}
+_STRINGS = {FieldType.string, None}  # what Kusto's string operators (=~, in~, has…) take
 _CMP = {Operator.gt: ">", Operator.ge: ">=", Operator.lt: "<", Operator.le: "<="}
 _STRING_OPS = {Operator.contains: "contains", Operator.not_contains: "!contains",
                Operator.startswith: "startswith", Operator.endswith: "endswith",
@@ -118,12 +119,15 @@ class KqlRenderer:
             return f"isempty({ref})"
         if op in {Operator.in_, Operator.not_in}:
             values = [coerce(v, ftype) for v in c.value]  # type: ignore[union-attr]
-            fold = not cs and any(has_letters(v) for v in values)
+            # in~ takes strings only (a guid list is compared exactly, as guids compare).
+            fold = not cs and ftype in _STRINGS and any(has_letters(v) for v in values)
             word = ("!in" if op is Operator.not_in else "in") + ("~" if fold else "")
             return f"{ref} {word} ({', '.join(self._value(v, ftype) for v in values)})"
         value = coerce(c.value, ftype)  # type: ignore[arg-type]
         if op in {Operator.eq, Operator.ne}:
-            exact = cs or not has_letters(value)
+            # =~ / !~ are string operators: a guid or a datetime is compared with == / !=
+            # (a guid compares without case anyway; a datetime has none).
+            exact = cs or not has_letters(value) or ftype not in _STRINGS
             word = {(Operator.eq, True): "==", (Operator.eq, False): "=~",
                     (Operator.ne, True): "!=", (Operator.ne, False): "!~"}[(op, exact)]
             return f"{ref} {word} {self._value(value, ftype)}"
@@ -131,7 +135,7 @@ class KqlRenderer:
             return f"{ref} {_CMP[op]} {self._value(value, ftype)}"
         # String operators read text: a number, date or dynamic path is converted first.
         if after_agg:
-            text = ref if ftype in _TEXT else f"tostring({ref})"
+            text = ref if ftype in _STRINGS else f"tostring({ref})"
         else:
             text = self.text_ref(c.field)
         if op is Operator.regex:
@@ -193,9 +197,11 @@ class KqlRenderer:
         col = self.names.column(name)
         if name in self.names.computed:
             return ident(col) if expr_type(self.names.computed[name].expr, self.names) \
-                in _TEXT else f"tostring({ident(col)})"
+                in _STRINGS else f"tostring({ident(col)})"
         stored = self.stored_type(name) or self.names.field_type(name)
-        return ident(col) if stored in _TEXT and not is_path(col) else f"tostring({ident(col)})"
+        # A guid is not a string to Kusto's string operators: tostring() it, as a number.
+        return ident(col) if stored in _STRINGS and not is_path(col) \
+            else f"tostring({ident(col)})"
 
     def expr(self, e: object, *, nested: bool = False) -> str:
         if isinstance(e, FieldRef):
