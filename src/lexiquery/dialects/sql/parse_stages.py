@@ -179,7 +179,12 @@ class StagedReader(JoinReader):
         return source, data, stages
 
     def first_part(self, s: exp.Select, source: Source, names: set[str]) -> dict[str, Any]:
-        reader = SelectReader(self.lexed, source, lenient=False, table_names=names)
+        return self.read_with(SelectReader(self.lexed, source, lenient=False,
+                                           table_names=names), s)
+
+    def read_with(self, reader: Any, s: exp.Select) -> dict[str, Any]:
+        """`s` read by `reader` (an untranslatable part becomes its issue, not an error); the
+        reader's issues and notes are kept."""
         self.check(s, reader)
         try:
             data = reader.read(s)
@@ -204,15 +209,8 @@ class StagedReader(JoinReader):
                                   for e in s.expressions])
         if strip == "join" and _only_stars_and(s, scope):
             s.set("expressions", [exp.Star()])
-        reader = StepReader(self.lexed, source, lenient=False, table_names=names, scope=scope)
-        self.check(s, reader)
-        try:
-            step = reader.read(s)
-        except Untranslatable as e:
-            reader.skip(e)
-            step = {}
-        self.issues += reader.issues
-        self.notes += reader.notes
+        step = self.read_with(StepReader(self.lexed, source, lenient=False, table_names=names,
+                                         scope=scope), s)
         step.pop("time_range", None)
         if step.get("project") == list(scope) and not step.get("computed"):
             step["project"] = []
